@@ -1,0 +1,67 @@
+// Builds three things:
+//  1. dist/extension.js      - the extension host bundle (Node, CommonJS, `vscode` external)
+//  2. dist/webview/chat.js   - the chat webview bundle (browser, IIFE) + codicons
+//  3. out/**                 - tests, emulators and harness, transpiled file by file so
+//                              mocha and the extension host can load them directly.
+// esbuild does not type-check: `npm run typecheck` runs tsc beside it.
+import * as esbuild from 'esbuild';
+import { cpSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const production = process.argv.includes('--production');
+
+function listFiles(dir, accept) {
+  const found = [];
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) found.push(...listFiles(full, accept));
+    else if (accept(full)) found.push(full);
+  }
+  return found;
+}
+
+const shared = { logLevel: 'warning', sourcemap: !production, target: 'es2022' };
+
+await Promise.all([
+  esbuild.build({
+    ...shared,
+    entryPoints: ['src/extension.ts'],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['vscode'],
+    outfile: 'dist/extension.js',
+    minify: production,
+  }),
+  esbuild.build({
+    ...shared,
+    entryPoints: ['src/webview/main.ts'],
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    outfile: 'dist/webview/chat.js',
+    minify: production,
+  }),
+  production
+    ? Promise.resolve()
+    : esbuild.build({
+        ...shared,
+        entryPoints: [
+          ...listFiles('src', (f) => f.endsWith('.ts') && !f.startsWith(join('src', 'webview'))),
+          ...listFiles('test', (f) => f.endsWith('.ts') || f.endsWith('.json') || f.endsWith('.html')),
+        ],
+        outbase: '.',
+        outdir: 'out',
+        bundle: false,
+        platform: 'node',
+        target: 'node20',
+        format: 'cjs',
+        loader: { '.json': 'copy', '.html': 'copy' },
+      }),
+]);
+
+mkdirSync('dist/codicons', { recursive: true });
+for (const file of ['codicon.css', 'codicon.ttf']) {
+  cpSync(join('node_modules/@vscode/codicons/dist', file), join('dist/codicons', file));
+}
