@@ -1,19 +1,77 @@
 import * as vscode from 'vscode';
+import { ConnectStateStore } from './core/connectState';
+import { MissingCredentialsError } from './core/errors';
+import { taggedLogger } from './core/logger';
+import { ScalekitAccounts } from './scalekit/scalekitAccounts';
+import { registerCommands } from './vscode/commands';
+import { ConnectionsService } from './vscode/connectionsService';
+import { ConnectionsTreeProvider } from './vscode/connectionsTree';
+import { defaultExternalOpener, type ExternalOpener } from './vscode/externalUris';
+import { IdentityService } from './vscode/identityService';
+import { loggerFor } from './vscode/log';
+import { OidcAuthProvider } from './vscode/oidcAuthProvider';
+import { SecretStore } from './vscode/secretStore';
+import { settings } from './vscode/settings';
+import { StatusBar } from './vscode/statusBar';
+import type { OnBehalfTestApi } from './vscode/testApi';
+import { UriRouter } from './vscode/uriRouter';
 
-// Composition root: builds services, registers them for disposal, nothing else.
-export function activate(context: vscode.ExtensionContext): { ready: true } {
-  const log = vscode.window.createOutputChannel('OnBehalf', { log: true });
-  context.subscriptions.push(log);
-  const ids = [
-    'onbehalf.signIn', 'onbehalf.signOut', 'onbehalf.setAnthropicKey', 'onbehalf.setScalekitSecret',
-    'onbehalf.clearSecrets', 'onbehalf.connect', 'onbehalf.reauthorize', 'onbehalf.disconnect',
-    'onbehalf.refresh', 'onbehalf.getStarted',
-  ];
-  for (const id of ids) context.subscriptions.push(vscode.commands.registerCommand(id, () => log.info(`${id} not built yet`)));
-  context.subscriptions.push(vscode.commands.registerCommand('onbehalf.showLog', () => log.show()));
-  context.subscriptions.push(vscode.window.registerTreeDataProvider('onbehalf.connections', { getChildren: () => [], getTreeItem: (e: vscode.TreeItem) => e }));
-  context.subscriptions.push(vscode.window.registerWebviewViewProvider('onbehalf.chat', { resolveWebviewView(view) { view.webview.html = '<p>Chat</p>'; } }));
-  return { ready: true };
+// Composition root: builds every service, wires them together, registers them for
+// disposal. No behaviour lives here.
+export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | undefined {
+  const channel = vscode.window.createOutputChannel('OnBehalf', { log: true });
+  context.subscriptions.push(channel);
+  const log = loggerFor(channel);
+  const extensionId = context.extension.id;
+
+  let opener: ExternalOpener = defaultExternalOpener;
+  const currentOpener = () => opener;
+
+  const secrets = new SecretStore(context.secrets);
+  const oidc = new OidcAuthProvider(context.secrets, extensionId, currentOpener, taggedLogger(log, 'oidc'));
+  const identity = new IdentityService(oidc, taggedLogger(log, 'identity'));
+  const accounts = new ScalekitAccounts(async () => {
+    const clientSecret = await secrets.get('scalekitClientSecret');
+    if (!clientSecret) throw new MissingCredentialsError('scalekitClientSecret');
+    return { environmentUrl: settings.scalekitEnvironmentUrl(), clientId: settings.scalekitClientId(), clientSecret };
+  });
+  const connections = new ConnectionsService(identity, accounts, new ConnectStateStore(), extensionId, currentOpener, taggedLogger(log, 'connections'));
+  const tree = new ConnectionsTreeProvider(connections);
+  const statusBar = new StatusBar(connections, secrets);
+  const router = new UriRouter(oidc, connections, taggedLogger(log, 'uri'));
+
+  context.subscriptions.push(
+    secrets,
+    oidc,
+    identity,
+    connections,
+    tree,
+    statusBar,
+    vscode.window.registerTreeDataProvider('onbehalf.connections', tree),
+    vscode.window.registerUriHandler(router),
+    vscode.window.registerWebviewViewProvider('onbehalf.chat', { resolveWebviewView(view) { view.webview.html = '<!doctype html><p>Chat arrives in the next milestone.</p>'; } }),
+    ...registerCommands({ identity, connections, secrets, statusBar, log: taggedLogger(log, 'command'), logChannel: channel }),
+    connections.onDidChange((snapshot) => void vscode.commands.executeCommand('setContext', 'onbehalf.signedIn', snapshot.identity !== undefined)),
+    secrets.onDidChange(() => void connections.refresh()),
+  );
+
+  void connections.refresh();
+  log.info(`OnBehalf activated (identity provider: ${settings.identityProvider()}).`);
+
+  if (context.extensionMode !== vscode.ExtensionMode.Test) return undefined;
+  return {
+    currentIdentity: () => identity.current(),
+    connections: () => connections.snapshot,
+    refreshConnections: () => connections.refresh(),
+    onConnectionsChanged: (listener) => connections.onDidChange(listener),
+    treeChildren: (node) => tree.getChildren(node),
+    treeItem: (node) => tree.getTreeItem(node),
+    statusBar: () => statusBar.view,
+    routeUri: (uri) => router.route(uri),
+    setExternalOpener: (replacement) => {
+      opener = replacement ?? defaultExternalOpener;
+    },
+  };
 }
 
 export function deactivate(): void {}

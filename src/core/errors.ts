@@ -1,0 +1,167 @@
+// Typed errors the UI can turn into a clear, actionable message. Each has a static
+// `is()` so callers never depend on instanceof across bundles.
+
+export type ErrorKind =
+  | 'notSignedIn'
+  | 'missingCredentials'
+  | 'invalidCredentials'
+  | 'serviceUnavailable'
+  | 'rateLimited'
+  | 'connectionInactive'
+  | 'connectState'
+  | 'verifyRejected'
+  | 'toolFailed'
+  | 'badInput';
+
+export abstract class OnBehalfError extends Error {
+  abstract readonly kind: ErrorKind;
+  /** What the user can do about it, shown beside the message. */
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.name = new.target.name;
+    this.hint = hint;
+  }
+  static is(value: unknown): value is OnBehalfError {
+    return value instanceof OnBehalfError;
+  }
+}
+
+export class NotSignedInError extends OnBehalfError {
+  readonly kind = 'notSignedIn';
+  constructor(message = 'You are not signed in.') {
+    super(message, 'Run "OnBehalf: Sign In".');
+  }
+  static override is(value: unknown): value is NotSignedInError {
+    return value instanceof NotSignedInError;
+  }
+}
+
+export type CredentialName = 'anthropicApiKey' | 'scalekitClientSecret' | 'scalekitEnvironmentUrl' | 'scalekitClientId';
+
+const credentialHints: Record<CredentialName, string> = {
+  anthropicApiKey: 'Run "OnBehalf: Set Anthropic API Key".',
+  scalekitClientSecret: 'Run "OnBehalf: Set Scalekit Client Secret".',
+  scalekitEnvironmentUrl: 'Set "onbehalf.scalekit.environmentUrl" in Settings.',
+  scalekitClientId: 'Set "onbehalf.scalekit.clientId" in Settings.',
+};
+
+export class MissingCredentialsError extends OnBehalfError {
+  readonly kind = 'missingCredentials';
+  constructor(readonly missing: CredentialName) {
+    super(`OnBehalf is missing ${describeCredential(missing)}.`, credentialHints[missing]);
+  }
+  static override is(value: unknown): value is MissingCredentialsError {
+    return value instanceof MissingCredentialsError;
+  }
+}
+
+export class InvalidCredentialsError extends OnBehalfError {
+  readonly kind = 'invalidCredentials';
+  constructor(readonly credential: CredentialName, detail: string) {
+    super(`The ${describeCredential(credential)} was rejected: ${detail}`, credentialHints[credential]);
+  }
+  static override is(value: unknown): value is InvalidCredentialsError {
+    return value instanceof InvalidCredentialsError;
+  }
+}
+
+export class ServiceUnavailableError extends OnBehalfError {
+  readonly kind = 'serviceUnavailable';
+  constructor(readonly service: 'Scalekit' | 'Anthropic' | 'Identity provider', detail: string) {
+    super(`${service} is unreachable right now (${detail}).`, 'Check your network and the configured URL, then retry.');
+  }
+  static override is(value: unknown): value is ServiceUnavailableError {
+    return value instanceof ServiceUnavailableError;
+  }
+}
+
+export class RateLimitedError extends OnBehalfError {
+  readonly kind = 'rateLimited';
+  constructor(readonly service: string, detail: string) {
+    super(`${service} is rate limiting requests (${detail}).`, 'Wait a moment, then retry.');
+  }
+  static override is(value: unknown): value is RateLimitedError {
+    return value instanceof RateLimitedError;
+  }
+}
+
+export class ConnectionInactiveError extends OnBehalfError {
+  readonly kind = 'connectionInactive';
+  constructor(readonly connection: string, readonly status: string) {
+    super(`Your ${connection} connection is ${status.toLowerCase().replace(/_/g, ' ')}.`, `Connect or re-authorize ${connection}, then retry.`);
+  }
+  static override is(value: unknown): value is ConnectionInactiveError {
+    return value instanceof ConnectionInactiveError;
+  }
+}
+
+export type ConnectStateProblem = 'unknown' | 'expired' | 'replayed' | 'otherIdentity' | 'malformed';
+
+const stateMessages: Record<ConnectStateProblem, string> = {
+  unknown: 'This connection link was not started from this window.',
+  expired: 'This connection link expired (links last 10 minutes).',
+  replayed: 'This connection link was already used.',
+  otherIdentity: 'This connection link was started by a different signed-in user.',
+  malformed: 'This connection callback is missing its parameters.',
+};
+
+export class ConnectStateError extends OnBehalfError {
+  readonly kind = 'connectState';
+  constructor(readonly problem: ConnectStateProblem) {
+    super(stateMessages[problem], 'Start the connection again from the Connections view.');
+  }
+  static override is(value: unknown): value is ConnectStateError {
+    return value instanceof ConnectStateError;
+  }
+}
+
+export class VerifyRejectedError extends OnBehalfError {
+  readonly kind = 'verifyRejected';
+  constructor(readonly connection: string, detail: string) {
+    super(`Scalekit did not confirm your ${connection} connection: ${detail}`, 'Start the connection again from the Connections view.');
+  }
+  static override is(value: unknown): value is VerifyRejectedError {
+    return value instanceof VerifyRejectedError;
+  }
+}
+
+export class ToolFailedError extends OnBehalfError {
+  readonly kind = 'toolFailed';
+  constructor(readonly toolName: string, detail: string, readonly code?: string, readonly executionId?: string) {
+    super(`${toolName} failed: ${detail}`);
+  }
+  static override is(value: unknown): value is ToolFailedError {
+    return value instanceof ToolFailedError;
+  }
+}
+
+export class BadInputError extends OnBehalfError {
+  readonly kind = 'badInput';
+  constructor(detail: string) {
+    super(detail);
+  }
+  static override is(value: unknown): value is BadInputError {
+    return value instanceof BadInputError;
+  }
+}
+
+export function describeCredential(name: CredentialName): string {
+  switch (name) {
+    case 'anthropicApiKey':
+      return 'Anthropic API key';
+    case 'scalekitClientSecret':
+      return 'Scalekit client secret';
+    case 'scalekitEnvironmentUrl':
+      return 'Scalekit environment URL';
+    case 'scalekitClientId':
+      return 'Scalekit client id';
+  }
+}
+
+/** A one-line message for any thrown value, safe to show (never includes request bodies). */
+export function messageOf(error: unknown): string {
+  if (OnBehalfError.is(error)) return error.hint ? `${error.message} ${error.hint}` : error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

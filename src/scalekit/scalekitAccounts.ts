@@ -1,0 +1,242 @@
+import { ScalekitClient } from '@scalekit-sdk/node';
+import {
+  ConnectionInactiveError,
+  InvalidCredentialsError,
+  OnBehalfError,
+  RateLimitedError,
+  ServiceUnavailableError,
+  ToolFailedError,
+  VerifyRejectedError,
+} from '../core/errors';
+import { ConnectionStatus, statusFromScalekit } from '../core/connectionStatus';
+import type { ToolAnnotations } from '../core/toolRisk';
+
+// A thin adapter over @scalekit-sdk/node. It takes the identifier as an argument on every
+// call (the caller derives it from the current session) and maps SDK exceptions to the
+// extension's typed errors. It never imports vscode, so it is unit-tested in plain Node.
+
+export interface ScalekitCredentials {
+  readonly environmentUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+export interface ScopedToolDefinition {
+  readonly name: string;
+  readonly description: string;
+  readonly inputSchema: Record<string, unknown>;
+  readonly connection: string;
+  readonly annotations?: ToolAnnotations;
+}
+
+export interface ToolExecution {
+  readonly data: unknown;
+  readonly executionId: string;
+}
+
+const maxPageSize = 100;
+/** A runaway pager (a server that never stops handing out tokens) is cut off here. */
+const maxPages = 200;
+
+export class ScalekitAccounts {
+  private client: ScalekitClient | undefined;
+  private clientKey = '';
+
+  constructor(private readonly loadCredentials: () => Promise<ScalekitCredentials>) {}
+
+  /** Checks credentials against the service without keeping them: a token fetch plus one cheap RPC. */
+  static async checkCredentials(credentials: ScalekitCredentials): Promise<void> {
+    const client = new ScalekitClient(credentials.environmentUrl, credentials.clientId, credentials.clientSecret);
+    try {
+      await client.actions.listConnectedAccounts({ pageSize: 1 });
+    } catch (error) {
+      throw mapScalekitError(error, { credentialCheck: true });
+    }
+  }
+
+  async status(identifier: string, connection: string): Promise<ConnectionStatus> {
+    const client = await this.getClient();
+    try {
+      const response = await client.actions.getConnectedAccount({ connectionName: connection, identifier });
+      return statusFromScalekit(response.connectedAccount?.status);
+    } catch (error) {
+      if (isNotFound(error)) return 'NOT_CONNECTED';
+      throw mapScalekitError(error);
+    }
+  }
+
+  async getOrCreate(identifier: string, connection: string): Promise<ConnectionStatus> {
+    const client = await this.getClient();
+    try {
+      const response = await client.actions.getOrCreateConnectedAccount({ connectionName: connection, identifier });
+      return statusFromScalekit(response.connectedAccount?.status);
+    } catch (error) {
+      throw mapScalekitError(error);
+    }
+  }
+
+  async authorizationLink(identifier: string, connection: string, state: string, userVerifyUrl: string): Promise<string> {
+    const client = await this.getClient();
+    try {
+      const response = await client.actions.getAuthorizationLink({ connectionName: connection, identifier, state, userVerifyUrl });
+      if (!response.link) throw new ServiceUnavailableError('Scalekit', 'it returned no authorization link');
+      return response.link;
+    } catch (error) {
+      throw mapScalekitError(error);
+    }
+  }
+
+  async verifyUser(identifier: string, connection: string, authRequestId: string): Promise<string | undefined> {
+    const client = await this.getClient();
+    try {
+      const response = await client.actions.verifyConnectedAccountUser({ authRequestId, identifier });
+      return response.postUserVerifyRedirectUrl || undefined;
+    } catch (error) {
+      const mapped = mapScalekitError(error);
+      if (mapped instanceof ServiceUnavailableError || mapped instanceof RateLimitedError || mapped instanceof InvalidCredentialsError) throw mapped;
+      throw new VerifyRejectedError(connection, mapped.message);
+    }
+  }
+
+  async disconnect(identifier: string, connection: string): Promise<void> {
+    const client = await this.getClient();
+    try {
+      await client.actions.deleteConnectedAccount({ connectionName: connection, identifier });
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw mapScalekitError(error);
+    }
+  }
+
+  /** Every page of scoped tools for one connection, tagged with that connection. */
+  async listTools(identifier: string, connection: string): Promise<ScopedToolDefinition[]> {
+    const client = await this.getClient();
+    const tools: ScopedToolDefinition[] = [];
+    let pageToken: string | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      let response;
+      try {
+        response = await client.tools.listScopedTools(identifier, {
+          filter: { connectionNames: [connection] },
+          pageSize: maxPageSize,
+          ...(pageToken ? { pageToken } : {}),
+        });
+      } catch (error) {
+        throw mapScalekitError(error);
+      }
+      for (const scoped of response.tools) {
+        const definition = toToolDefinition(scoped.tool?.definition, connection);
+        if (definition) tools.push(definition);
+      }
+      if (!response.nextPageToken) return tools;
+      pageToken = response.nextPageToken;
+    }
+    throw new ServiceUnavailableError('Scalekit', `tool listing for ${connection} did not finish after ${maxPages} pages`);
+  }
+
+  async executeTool(identifier: string, connection: string, toolName: string, toolInput: Record<string, unknown>): Promise<ToolExecution> {
+    const client = await this.getClient();
+    try {
+      const response = await client.actions.executeTool({ toolName, identifier, toolInput });
+      return { data: response.data ?? null, executionId: response.executionId };
+    } catch (error) {
+      if (isAccountProblem(error)) {
+        // Scalekit answers an inactive account with an authorization error; ask for the real status.
+        const status = await this.status(identifier, connection).catch(() => 'UNKNOWN' as const);
+        if (status !== 'ACTIVE') throw new ConnectionInactiveError(connection, status);
+      }
+      throw mapScalekitError(error, { toolName });
+    }
+  }
+
+  private async getClient(): Promise<ScalekitClient> {
+    const credentials = await this.loadCredentials();
+    // Rebuild when any credential changes, so a rotated secret takes effect at once.
+    const key = `${credentials.environmentUrl}\u0000${credentials.clientId}\u0000${credentials.clientSecret}`;
+    if (!this.client || key !== this.clientKey) {
+      this.client = new ScalekitClient(credentials.environmentUrl, credentials.clientId, credentials.clientSecret);
+      this.clientKey = key;
+    }
+    return this.client;
+  }
+}
+
+function toToolDefinition(definition: unknown, connection: string): ScopedToolDefinition | undefined {
+  if (!definition || typeof definition !== 'object') return undefined;
+  const record = definition as Record<string, unknown>;
+  if (typeof record.name !== 'string' || !record.name) return undefined;
+  const schema = record.input_schema ?? record.inputSchema;
+  const annotations = record.annotations && typeof record.annotations === 'object' ? (record.annotations as ToolAnnotations) : undefined;
+  return {
+    name: record.name,
+    description: typeof record.description === 'string' ? record.description : '',
+    inputSchema: schema && typeof schema === 'object' ? (schema as Record<string, unknown>) : { type: 'object', properties: {} },
+    connection,
+    ...(annotations ? { annotations } : {}),
+  };
+}
+
+interface SdkErrorShape {
+  readonly grpcStatus?: number;
+  readonly httpStatus?: number;
+  readonly isToolError?: boolean;
+  readonly toolErrorCode?: string;
+  readonly toolErrorMessage?: string;
+  readonly executionId?: string;
+  readonly message?: string;
+  readonly code?: string;
+}
+
+// gRPC codes, as numbers, so this module does not depend on @connectrpc directly.
+const grpc = { NotFound: 5, PermissionDenied: 7, ResourceExhausted: 8, Unauthenticated: 16, Unavailable: 14, DeadlineExceeded: 4, InvalidArgument: 3 } as const;
+
+function shapeOf(error: unknown): SdkErrorShape {
+  return error && typeof error === 'object' ? (error as SdkErrorShape) : {};
+}
+
+function isNotFound(error: unknown): boolean {
+  const shape = shapeOf(error);
+  return !shape.isToolError && shape.grpcStatus === grpc.NotFound;
+}
+
+function isAccountProblem(error: unknown): boolean {
+  const shape = shapeOf(error);
+  return shape.grpcStatus === grpc.Unauthenticated || shape.grpcStatus === grpc.PermissionDenied || shape.grpcStatus === grpc.NotFound || shape.grpcStatus === grpc.InvalidArgument;
+}
+
+const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ERR_NETWORK']);
+
+/** Maps anything the SDK throws to an OnBehalfError with a message fit for the user. */
+export function mapScalekitError(error: unknown, context: { credentialCheck?: boolean; toolName?: string } = {}): OnBehalfError {
+  if (OnBehalfError.is(error)) return error;
+  const shape = shapeOf(error);
+  const detail = cleanMessage(shape.message ?? String(error));
+  if (shape.isToolError && context.toolName) {
+    if (shape.grpcStatus === grpc.ResourceExhausted) return new RateLimitedError('The tool provider', detail);
+    return new ToolFailedError(context.toolName, shape.toolErrorMessage || detail, shape.toolErrorCode, shape.executionId);
+  }
+  if (shape.code && networkCodes.has(shape.code)) return new ServiceUnavailableError('Scalekit', shape.code);
+  if (shape.httpStatus === 401 || shape.httpStatus === 400 || (context.credentialCheck && shape.grpcStatus === grpc.Unauthenticated)) {
+    return new InvalidCredentialsError('scalekitClientSecret', 'Scalekit did not accept the client id and secret.');
+  }
+  switch (shape.grpcStatus) {
+    case grpc.Unavailable:
+    case grpc.DeadlineExceeded:
+      return new ServiceUnavailableError('Scalekit', detail);
+    case grpc.ResourceExhausted:
+      return new RateLimitedError('Scalekit', detail);
+    case grpc.Unauthenticated:
+      return new InvalidCredentialsError('scalekitClientSecret', detail);
+    default:
+      break;
+  }
+  if (/ECONNREFUSED|ENOTFOUND|socket hang up|fetch failed|network/i.test(detail)) return new ServiceUnavailableError('Scalekit', detail);
+  if (context.toolName) return new ToolFailedError(context.toolName, detail);
+  return new ServiceUnavailableError('Scalekit', detail);
+}
+
+/** SDK messages sometimes embed request details; keep only the first line, bounded. */
+function cleanMessage(message: string): string {
+  const firstLine = message.split('\n')[0] ?? message;
+  return firstLine.length > 300 ? `${firstLine.slice(0, 300)}…` : firstLine;
+}

@@ -1,0 +1,180 @@
+import * as vscode from 'vscode';
+import { checkAnthropicKey } from '../agent/anthropicKeyCheck';
+import { InvalidCredentialsError, OnBehalfError, ServiceUnavailableError, messageOf } from '../core/errors';
+import type { Logger } from '../core/logger';
+import { ScalekitAccounts } from '../scalekit/scalekitAccounts';
+import { displayName, type ConnectionsService } from './connectionsService';
+import type { IdentityService } from './identityService';
+import type { SecretName, SecretStore } from './secretStore';
+import { settings } from './settings';
+import type { StatusBar } from './statusBar';
+
+// Command handlers. Every failure becomes a message that says what happened and what to do.
+
+export interface CommandDeps {
+  readonly identity: IdentityService;
+  readonly connections: ConnectionsService;
+  readonly secrets: SecretStore;
+  readonly statusBar: StatusBar;
+  readonly log: Logger;
+  readonly logChannel: vscode.LogOutputChannel;
+}
+
+export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
+  const { identity, connections, secrets, statusBar, log } = deps;
+  const run = (id: string, handler: (...args: unknown[]) => Promise<unknown>) =>
+    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      try {
+        return await handler(...args);
+      } catch (error) {
+        if (error instanceof vscode.CancellationError) return undefined;
+        await reportError(error, log);
+        return undefined;
+      }
+    });
+
+  return [
+    run('onbehalf.signIn', () => identity.signIn()),
+    run('onbehalf.signOut', () => identity.signOut()),
+    run('onbehalf.setAnthropicKey', () => promptForSecret('anthropicApiKey', secrets, log)),
+    run('onbehalf.setScalekitSecret', () => promptForSecret('scalekitClientSecret', secrets, log)),
+    run('onbehalf.clearSecrets', async () => {
+      const clear = 'Clear Keys';
+      const choice = await vscode.window.showWarningMessage(
+        'Remove the Anthropic API key and the Scalekit client secret from this machine?',
+        { modal: true, detail: 'Your connected accounts stay connected; the agent cannot run until keys are set again.' },
+        clear,
+      );
+      if (choice !== clear) return;
+      await secrets.clear('anthropicApiKey');
+      await secrets.clear('scalekitClientSecret');
+      log.info('Cleared all stored keys.');
+      void vscode.window.showInformationMessage('OnBehalf keys cleared.');
+      await connections.refresh();
+    }),
+    run('onbehalf.connect', async (arg) => {
+      const name = await pickConnection(arg, connections, 'Connect which account?');
+      if (name) await connections.connect(name);
+    }),
+    run('onbehalf.reauthorize', async (arg) => {
+      const name = await pickConnection(arg, connections, 'Re-authorize which account?');
+      if (name) await connections.reauthorize(name);
+    }),
+    run('onbehalf.disconnect', async (arg) => {
+      const name = await pickConnection(arg, connections, 'Disconnect which account?');
+      if (!name) return;
+      const disconnect = 'Disconnect';
+      const choice = await vscode.window.showWarningMessage(
+        `Disconnect your ${displayName(name)} account?`,
+        { modal: true, detail: 'The agent will no longer reach it until you connect again.' },
+        disconnect,
+      );
+      if (choice === disconnect) await connections.disconnect(name);
+    }),
+    run('onbehalf.refresh', () => connections.refresh()),
+    run('onbehalf.getStarted', async () => {
+      const step = statusBar.nextStep();
+      switch (step.kind) {
+        case 'signIn':
+          return vscode.commands.executeCommand('onbehalf.signIn');
+        case 'setAnthropicKey':
+          return vscode.commands.executeCommand('onbehalf.setAnthropicKey');
+        case 'setScalekitSecret':
+          return vscode.commands.executeCommand('onbehalf.setScalekitSecret');
+        case 'configureScalekit':
+          return vscode.commands.executeCommand('workbench.action.openSettings', 'onbehalf.scalekit');
+        case 'connect':
+          return connections.connect(step.connection);
+        case 'none':
+          return vscode.commands.executeCommand('workbench.view.extension.onbehalf');
+      }
+    }),
+    vscode.commands.registerCommand('onbehalf.showLog', () => deps.logChannel.show()),
+  ];
+}
+
+async function pickConnection(arg: unknown, connections: ConnectionsService, title: string): Promise<string | undefined> {
+  const configured = settings.connections();
+  const fromArg = connectionNameFrom(arg);
+  if (fromArg !== undefined) {
+    if (!configured.includes(fromArg)) throw new UnknownConnectionError(fromArg);
+    return fromArg;
+  }
+  const items = configured.map((name) => {
+    const state = connections.snapshot.connections.find((c) => c.name === name);
+    return { label: displayName(name), description: name, detail: state ? state.status : undefined, name };
+  });
+  const picked = await vscode.window.showQuickPick(items, { title, placeHolder: 'Choose a connection' });
+  return picked?.name;
+}
+
+/** Commands get either a name (from the tree item's command) or the tree node (from a menu). */
+function connectionNameFrom(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  if (arg && typeof arg === 'object' && 'connection' in arg) {
+    const connection = (arg as { connection: unknown }).connection;
+    if (connection && typeof connection === 'object' && typeof (connection as { name?: unknown }).name === 'string') return (connection as { name: string }).name;
+  }
+  return undefined;
+}
+
+class UnknownConnectionError extends OnBehalfError {
+  readonly kind = 'badInput';
+  constructor(name: string) {
+    super(`"${name.slice(0, 64)}" is not one of your configured connections.`, 'Check the "onbehalf.connections" setting.');
+  }
+}
+
+const secretPrompts: Record<SecretName, { title: string; prompt: string; placeholder: string }> = {
+  anthropicApiKey: { title: 'Anthropic API Key', prompt: 'Paste your Anthropic API key. It is checked, then stored in VS Code SecretStorage only.', placeholder: 'sk-ant-…' },
+  scalekitClientSecret: { title: 'Scalekit Client Secret', prompt: 'Paste your Scalekit client secret. It is checked, then stored in VS Code SecretStorage only.', placeholder: 'Client secret from Scalekit → Developers → API credentials' },
+};
+
+async function promptForSecret(name: SecretName, secrets: SecretStore, log: Logger): Promise<void> {
+  const { title, prompt, placeholder } = secretPrompts[name];
+  const replacing = await secrets.has(name);
+  if (name === 'scalekitClientSecret' && (!settings.scalekitEnvironmentUrl() || !settings.scalekitClientId())) {
+    const open = 'Open Settings';
+    const choice = await vscode.window.showErrorMessage('Set "onbehalf.scalekit.environmentUrl" and "onbehalf.scalekit.clientId" first, so the secret can be checked.', open);
+    if (choice === open) await vscode.commands.executeCommand('workbench.action.openSettings', 'onbehalf.scalekit');
+    return;
+  }
+  const value = await vscode.window.showInputBox({
+    title: replacing ? `Rotate ${title}` : `Set ${title}`,
+    prompt,
+    placeHolder: placeholder,
+    password: true,
+    ignoreFocusOut: true,
+    validateInput: (text) => (text.trim().length === 0 ? 'Enter a value, or press Escape to cancel.' : /\s/.test(text.trim()) ? 'A key has no spaces in it.' : undefined),
+  });
+  if (value === undefined) return;
+  const secret = value.trim();
+  try {
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Checking the ${title.toLowerCase()}…` }, () =>
+      name === 'anthropicApiKey'
+        ? checkAnthropicKey(secret, settings.anthropicBaseUrl())
+        : ScalekitAccounts.checkCredentials({ environmentUrl: settings.scalekitEnvironmentUrl(), clientId: settings.scalekitClientId(), clientSecret: secret }),
+    );
+  } catch (error) {
+    if (InvalidCredentialsError.is(error)) {
+      log.warn(`A new ${title.toLowerCase()} was rejected; the previous value is kept.`);
+      void vscode.window.showErrorMessage(`${error.message} ${replacing ? 'Your previous value is kept.' : 'Nothing was stored.'}`);
+      return;
+    }
+    if (!ServiceUnavailableError.is(error)) throw error;
+    const save = 'Save Anyway';
+    const choice = await vscode.window.showWarningMessage(`${error.message} The ${title.toLowerCase()} could not be checked.`, save);
+    if (choice !== save) return;
+  }
+  await secrets.set(name, secret);
+  log.info(`${title} ${replacing ? 'rotated' : 'stored'}.`);
+  void vscode.window.showInformationMessage(`${title} ${replacing ? 'rotated' : 'saved'}.`);
+}
+
+export async function reportError(error: unknown, log: Logger): Promise<void> {
+  const message = messageOf(error);
+  log.error(message);
+  const showLog = 'Show Log';
+  const choice = await vscode.window.showErrorMessage(`OnBehalf: ${message}`, showLog);
+  if (choice === showLog) await vscode.commands.executeCommand('onbehalf.showLog');
+}

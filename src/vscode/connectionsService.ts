@@ -1,0 +1,220 @@
+import * as vscode from 'vscode';
+import { ConnectStateStore } from '../core/connectState';
+import { isPending, pendingRecheckDelays, statusLabel, type ConnectionStatus } from '../core/connectionStatus';
+import { MissingCredentialsError, NotSignedInError, OnBehalfError, messageOf } from '../core/errors';
+import type { Identity } from '../core/identifier';
+import type { Logger } from '../core/logger';
+import { ScalekitAccounts, type ScopedToolDefinition } from '../scalekit/scalekitAccounts';
+import type { IdentityService } from './identityService';
+import { DisposableOwner } from './lifecycle';
+import { externalHandlerUri, queryParams, type ExternalOpener } from './externalUris';
+import { settings } from './settings';
+
+// Connection state for the current identity: status per connection, tools of the active
+// ones, and the connect + verify flow. Everything is dropped the moment the identity changes.
+
+export interface ConnectionState {
+  readonly name: string;
+  readonly status: ConnectionStatus;
+  readonly tools: readonly ScopedToolDefinition[];
+  readonly error?: string;
+}
+
+export interface ConnectionsSnapshot {
+  readonly identity: Identity | undefined;
+  readonly loading: boolean;
+  /** Why connections cannot be listed at all (not signed in, missing credentials, service down). */
+  readonly problem?: OnBehalfError;
+  readonly connections: readonly ConnectionState[];
+}
+
+export class ConnectionsService extends DisposableOwner {
+  private readonly changed = this.register(new vscode.EventEmitter<ConnectionsSnapshot>());
+  readonly onDidChange = this.changed.event;
+  private current: ConnectionsSnapshot = { identity: undefined, loading: true, connections: [] };
+  private generation = 0;
+  private refreshing: Promise<void> | undefined;
+  private recheckTimer: ReturnType<typeof setTimeout> | undefined;
+  private recheckAttempt = 0;
+
+  constructor(
+    private readonly identity: IdentityService,
+    private readonly accounts: ScalekitAccounts,
+    private readonly states: ConnectStateStore,
+    private readonly extensionId: string,
+    private readonly openExternal: () => ExternalOpener,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.register(identity.onDidChange(() => this.onIdentityChanged()));
+    this.register(
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (['connections', 'scalekit.environmentUrl', 'scalekit.clientId'].some((key) => settings.affects(event, key))) void this.refresh();
+      }),
+    );
+    // The verify redirect may never arrive (closed tab, other browser): re-check on focus.
+    this.register(
+      vscode.window.onDidChangeWindowState((state) => {
+        if (state.focused && this.current.connections.some((c) => isPending(c.status))) void this.refresh();
+      }),
+    );
+    this.register({ dispose: () => this.stopRecheck() });
+  }
+
+  get snapshot(): ConnectionsSnapshot {
+    return this.current;
+  }
+
+  /** Re-reads identity and every connection's status; concurrent callers share one run. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.load().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  async connect(name: string): Promise<void> {
+    const identifier = await this.identity.requireIdentifier();
+    const status = await this.accounts.getOrCreate(identifier, name);
+    if (status === 'ACTIVE') {
+      void vscode.window.showInformationMessage(`${displayName(name)} is already connected.`);
+      await this.refresh();
+      return;
+    }
+    await this.openAuthorization(identifier, name);
+  }
+
+  async reauthorize(name: string): Promise<void> {
+    const identifier = await this.identity.requireIdentifier();
+    await this.accounts.getOrCreate(identifier, name);
+    await this.openAuthorization(identifier, name);
+  }
+
+  async disconnect(name: string): Promise<void> {
+    const identifier = await this.identity.requireIdentifier();
+    await this.accounts.disconnect(identifier, name);
+    this.log.info(`Disconnected ${name}.`);
+    await this.refresh();
+  }
+
+  /** The /verify callback: check and consume the state, then verify as the *current* identity. */
+  async handleVerifyCallback(uri: vscode.Uri): Promise<string> {
+    const params = queryParams(uri);
+    const identity = await this.identity.current();
+    if (!identity) throw new NotSignedInError('The connection callback arrived, but nobody is signed in.');
+    const providerError = params.get('error');
+    const connection = this.states.consume(params.get('state') ?? undefined, identity.identifier);
+    if (providerError) {
+      await this.refresh();
+      throw new OnBehalfConnectError(`${displayName(connection)} consent was not given (${providerError}).`);
+    }
+    const authRequestId = params.get('auth_request_id');
+    if (!authRequestId) throw new OnBehalfConnectError('The connection callback carried no auth_request_id.');
+    await this.accounts.verifyUser(identity.identifier, connection, authRequestId);
+    this.log.info(`Verified ${connection} for ${identity.identifier}.`);
+    await this.refresh();
+    return connection;
+  }
+
+  private async openAuthorization(identifier: string, name: string): Promise<void> {
+    const state = this.states.mint(identifier, name);
+    const verifyUri = await externalHandlerUri(this.extensionId, '/verify');
+    const link = await this.accounts.authorizationLink(identifier, name, state, verifyUri.toString(true));
+    this.log.info(`Opening the ${name} authorization page.`);
+    const opened = await this.openExternal()(vscode.Uri.parse(link, true));
+    if (!opened) throw new OnBehalfConnectError(`The browser could not be opened for ${displayName(name)}.`);
+    await this.refresh();
+    this.startRecheck();
+  }
+
+  private onIdentityChanged(): void {
+    // Drop everything shown for the old identity before anything is fetched for the new one.
+    this.generation++;
+    this.stopRecheck();
+    this.current = { identity: undefined, loading: true, connections: [] };
+    this.changed.fire(this.current);
+    this.refreshing = undefined;
+    void this.refresh();
+  }
+
+  private async load(): Promise<void> {
+    const generation = ++this.generation;
+    const names = settings.connections();
+    const identity = await this.identity.current();
+    if (generation !== this.generation) return;
+    if (!identity) {
+      this.publish(generation, { identity: undefined, loading: false, problem: new NotSignedInError(), connections: [] });
+      return;
+    }
+    const missing = missingScalekitSetting();
+    if (missing) {
+      this.publish(generation, { identity, loading: false, problem: new MissingCredentialsError(missing), connections: names.map((name) => ({ name, status: 'UNKNOWN', tools: [] })) });
+      return;
+    }
+    this.publish(generation, { identity, loading: true, connections: this.current.identity?.identifier === identity.identifier ? this.current.connections : [] });
+    try {
+      const connections = await Promise.all(names.map((name) => this.loadConnection(identity.identifier, name)));
+      this.publish(generation, { identity, loading: false, connections });
+      if (connections.some((c) => isPending(c.status))) this.startRecheck();
+      else this.stopRecheck();
+    } catch (error) {
+      const problem = OnBehalfError.is(error) ? error : new OnBehalfConnectError(messageOf(error));
+      this.log.warn(`Could not load connections: ${problem.message}`);
+      this.publish(generation, { identity, loading: false, problem, connections: names.map((name) => ({ name, status: 'UNKNOWN', tools: [] })) });
+    }
+  }
+
+  private async loadConnection(identifier: string, name: string): Promise<ConnectionState> {
+    const status = await this.accounts.status(identifier, name);
+    if (status !== 'ACTIVE') return { name, status, tools: [] };
+    try {
+      return { name, status, tools: await this.accounts.listTools(identifier, name) };
+    } catch (error) {
+      return { name, status, tools: [], error: `Tools could not be listed: ${messageOf(error)}` };
+    }
+  }
+
+  private publish(generation: number, snapshot: ConnectionsSnapshot): void {
+    if (generation !== this.generation) return; // A newer identity or refresh owns the view now.
+    this.current = snapshot;
+    this.changed.fire(snapshot);
+  }
+
+  private startRecheck(): void {
+    if (this.recheckTimer) return;
+    const delays = pendingRecheckDelays();
+    const delay = delays[Math.min(this.recheckAttempt, delays.length - 1)] ?? 30_000;
+    this.recheckTimer = setTimeout(() => {
+      this.recheckTimer = undefined;
+      this.recheckAttempt++;
+      if (this.recheckAttempt > delays.length * 2) return; // Give up quietly; focus still re-checks.
+      void this.refresh();
+    }, delay);
+  }
+
+  private stopRecheck(): void {
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    this.recheckTimer = undefined;
+    this.recheckAttempt = 0;
+  }
+}
+
+export class OnBehalfConnectError extends OnBehalfError {
+  readonly kind = 'verifyRejected';
+}
+
+function missingScalekitSetting(): 'scalekitEnvironmentUrl' | 'scalekitClientId' | undefined {
+  if (!settings.scalekitEnvironmentUrl()) return 'scalekitEnvironmentUrl';
+  if (!settings.scalekitClientId()) return 'scalekitClientId';
+  return undefined;
+}
+
+const knownNames: Record<string, string> = { posthog: 'PostHog', posthogmcp: 'PostHog', asana: 'Asana', asanamcp: 'Asana' };
+
+export function displayName(connection: string): string {
+  return knownNames[connection.toLowerCase()] ?? connection.charAt(0).toUpperCase() + connection.slice(1);
+}
+
+export function describeStatus(status: ConnectionStatus): string {
+  return statusLabel(status);
+}

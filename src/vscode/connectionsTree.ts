@@ -1,0 +1,160 @@
+import * as vscode from 'vscode';
+import { nextActionFor, statusLabel, type ConnectionStatus } from '../core/connectionStatus';
+import { MissingCredentialsError, NotSignedInError, messageOf } from '../core/errors';
+import { groupByRisk, type ToolRisk } from '../core/toolRisk';
+import type { ScopedToolDefinition } from '../scalekit/scalekitAccounts';
+import { displayName, type ConnectionsService, type ConnectionsSnapshot, type ConnectionState } from './connectionsService';
+import { DisposableOwner } from './lifecycle';
+
+// The Connections view: identity first, then one node per connection with its status,
+// and under each active connection its tools grouped by risk.
+
+export type ConnectionsNode =
+  | { readonly kind: 'identity'; readonly snapshot: ConnectionsSnapshot }
+  | { readonly kind: 'problem'; readonly message: string; readonly command?: vscode.Command }
+  | { readonly kind: 'connection'; readonly connection: ConnectionState }
+  | { readonly kind: 'riskGroup'; readonly connection: string; readonly risk: ToolRisk; readonly tools: readonly ScopedToolDefinition[] }
+  | { readonly kind: 'tool'; readonly tool: ScopedToolDefinition; readonly risk: ToolRisk };
+
+const statusIcons: Record<ConnectionStatus, [string, string | undefined]> = {
+  ACTIVE: ['pass-filled', 'testing.iconPassed'],
+  EXPIRED: ['warning', 'list.warningForeground'],
+  PENDING_AUTH: ['loading~spin', undefined],
+  PENDING_VERIFICATION: ['loading~spin', undefined],
+  DISCONNECTED: ['debug-disconnect', 'disabledForeground'],
+  NOT_CONNECTED: ['circle-large-outline', undefined],
+  UNKNOWN: ['question', 'list.warningForeground'],
+};
+
+const contextValues: Record<ConnectionStatus, string> = {
+  ACTIVE: 'connection.active',
+  EXPIRED: 'connection.expired',
+  PENDING_AUTH: 'connection.pending',
+  PENDING_VERIFICATION: 'connection.pending',
+  DISCONNECTED: 'connection.disconnected',
+  NOT_CONNECTED: 'connection.missing',
+  UNKNOWN: 'connection.unknown',
+};
+
+const riskLabels: Record<ToolRisk, [string, string]> = {
+  read: ['Read', 'eye'],
+  write: ['Write', 'edit'],
+  destructive: ['Destructive', 'trash'],
+};
+
+export class ConnectionsTreeProvider extends DisposableOwner implements vscode.TreeDataProvider<ConnectionsNode> {
+  private readonly changed = this.register(new vscode.EventEmitter<ConnectionsNode | undefined>());
+  readonly onDidChangeTreeData = this.changed.event;
+
+  constructor(private readonly connections: ConnectionsService) {
+    super();
+    this.register(connections.onDidChange(() => this.changed.fire(undefined)));
+  }
+
+  getChildren(node?: ConnectionsNode): ConnectionsNode[] {
+    const snapshot = this.connections.snapshot;
+    if (!node) {
+      // Signed out: an empty tree lets the welcome view explain what to do.
+      if (!snapshot.identity) return snapshot.loading ? [] : [];
+      const roots: ConnectionsNode[] = [{ kind: 'identity', snapshot }];
+      if (snapshot.problem && !NotSignedInError.is(snapshot.problem)) roots.push(problemNode(snapshot.problem));
+      for (const connection of snapshot.connections) roots.push({ kind: 'connection', connection });
+      return roots;
+    }
+    if (node.kind === 'connection') {
+      if (node.connection.status !== 'ACTIVE') return [];
+      if (node.connection.error) return [{ kind: 'problem', message: node.connection.error }];
+      const groups = groupByRisk(node.connection.tools);
+      return (['read', 'write', 'destructive'] as const)
+        .filter((risk) => groups[risk].length > 0)
+        .map((risk) => ({ kind: 'riskGroup', connection: node.connection.name, risk, tools: groups[risk] }));
+    }
+    if (node.kind === 'riskGroup') {
+      return [...node.tools].sort((a, b) => a.name.localeCompare(b.name)).map((tool) => ({ kind: 'tool', tool, risk: node.risk }));
+    }
+    return [];
+  }
+
+  getTreeItem(node: ConnectionsNode): vscode.TreeItem {
+    switch (node.kind) {
+      case 'identity': {
+        const identity = node.snapshot.identity;
+        const item = new vscode.TreeItem(identity ? `Signed in as ${identity.label}` : 'Sign in', vscode.TreeItemCollapsibleState.None);
+        item.id = 'identity';
+        item.iconPath = new vscode.ThemeIcon(identity ? 'account' : 'sign-in');
+        item.description = identity ? identity.provider : undefined;
+        item.tooltip = identity ? new vscode.MarkdownString(`Signed in as **${escapeMd(identity.label)}**\n\nIdentifier: \`${identity.identifier}\``) : 'Sign in to use OnBehalf';
+        item.contextValue = identity ? 'identity.signedIn' : 'identity.signedOut';
+        if (!identity) item.command = { command: 'onbehalf.signIn', title: 'Sign In' };
+        return item;
+      }
+      case 'problem': {
+        const item = new vscode.TreeItem(node.message, vscode.TreeItemCollapsibleState.None);
+        item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+        item.tooltip = node.message;
+        if (node.command) item.command = node.command;
+        item.contextValue = 'problem';
+        return item;
+      }
+      case 'connection': {
+        const { connection } = node;
+        const active = connection.status === 'ACTIVE';
+        const item = new vscode.TreeItem(displayName(connection.name), active ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+        item.id = `connection:${connection.name}`;
+        const [icon, color] = statusIcons[connection.status];
+        item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+        item.description = active ? `${statusLabel(connection.status)} · ${connection.tools.length} tools` : statusLabel(connection.status);
+        item.tooltip = connectionTooltip(connection);
+        item.contextValue = contextValues[connection.status];
+        item.accessibilityInformation = { label: `${displayName(connection.name)}, ${statusLabel(connection.status)}` };
+        const action = nextActionFor(connection.status);
+        if (action !== 'none' && connection.status !== 'UNKNOWN') {
+          item.command = { command: action === 'connect' ? 'onbehalf.connect' : 'onbehalf.reauthorize', title: action === 'connect' ? 'Connect' : 'Re-authorize', arguments: [connection.name] };
+        }
+        return item;
+      }
+      case 'riskGroup': {
+        const [label, icon] = riskLabels[node.risk];
+        const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `group:${node.connection}:${node.risk}`;
+        item.description = String(node.tools.length);
+        item.iconPath = new vscode.ThemeIcon(icon);
+        item.tooltip = `${node.tools.length} ${label.toLowerCase()} tools`;
+        item.contextValue = `riskGroup.${node.risk}`;
+        return item;
+      }
+      case 'tool': {
+        const item = new vscode.TreeItem(node.tool.name, vscode.TreeItemCollapsibleState.None);
+        item.id = `tool:${node.tool.connection}:${node.tool.name}`;
+        item.tooltip = node.tool.description || node.tool.name;
+        item.iconPath = new vscode.ThemeIcon('tools');
+        item.contextValue = `tool.${node.risk}`;
+        return item;
+      }
+    }
+  }
+}
+
+function problemNode(problem: Error): ConnectionsNode {
+  if (MissingCredentialsError.is(problem)) {
+    const command: vscode.Command =
+      problem.missing === 'scalekitClientSecret'
+        ? { command: 'onbehalf.setScalekitSecret', title: 'Set Scalekit Client Secret' }
+        : { command: 'workbench.action.openSettings', title: 'Open Settings', arguments: ['onbehalf.scalekit'] };
+    return { kind: 'problem', message: messageOf(problem), command };
+  }
+  return { kind: 'problem', message: messageOf(problem), command: { command: 'onbehalf.refresh', title: 'Retry' } };
+}
+
+function connectionTooltip(connection: ConnectionState): vscode.MarkdownString {
+  const lines = [`**${escapeMd(displayName(connection.name))}** (\`${escapeMd(connection.name)}\`): ${statusLabel(connection.status)}`];
+  const action = nextActionFor(connection.status);
+  if (action === 'connect') lines.push('Click to connect your own account.');
+  if (action === 'reauthorize') lines.push('Click to re-authorize.');
+  if (connection.error) lines.push(escapeMd(connection.error));
+  return new vscode.MarkdownString(lines.join('\n\n'));
+}
+
+function escapeMd(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}

@@ -1,0 +1,91 @@
+import * as vscode from 'vscode';
+import { authProviderIds, identityFromSession, type Identity, type IdentityProviderKind } from '../core/identifier';
+import { NotSignedInError } from '../core/errors';
+import type { Logger } from '../core/logger';
+import { DisposableOwner } from './lifecycle';
+import type { OidcAuthProvider } from './oidcAuthProvider';
+import { settings } from './settings';
+
+// Derives the identity from the current VS Code authentication session each time it is
+// asked. Nothing here caches the identifier: `current()` re-reads the session.
+
+const scopesByProvider: Record<IdentityProviderKind, string[]> = {
+  github: ['read:user'],
+  microsoft: ['openid', 'profile', 'email'],
+  oidc: ['openid', 'profile', 'email'],
+};
+
+export class IdentityService extends DisposableOwner {
+  private readonly changed = this.register(new vscode.EventEmitter<void>());
+  /** Fires on sign-in, sign-out, account switch, or a change of the provider setting. */
+  readonly onDidChange = this.changed.event;
+
+  constructor(
+    private readonly oidcProvider: OidcAuthProvider,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.register(
+      vscode.authentication.onDidChangeSessions((event) => {
+        if (event.provider.id === authProviderIds[settings.identityProvider()]) this.changed.fire();
+      }),
+    );
+    this.register(
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (settings.affects(event, 'identity.provider') || settings.affects(event, 'oidc.issuer')) this.changed.fire();
+      }),
+    );
+  }
+
+  get providerKind(): IdentityProviderKind {
+    return settings.identityProvider();
+  }
+
+  /** The identity of the current session, silently; undefined when signed out. */
+  async current(): Promise<Identity | undefined> {
+    const kind = settings.identityProvider();
+    let session: vscode.AuthenticationSession | undefined;
+    try {
+      session = await vscode.authentication.getSession(authProviderIds[kind], scopesByProvider[kind], { silent: true });
+    } catch (error) {
+      this.log.warn(`Could not read the ${kind} session: ${(error as Error).message}`);
+      return undefined;
+    }
+    return session ? identityFromSession(kind, session) : undefined;
+  }
+
+  /** The identifier for a call about to happen; throws when nobody is signed in. */
+  async requireIdentifier(): Promise<string> {
+    const identity = await this.current();
+    if (!identity) throw new NotSignedInError();
+    return identity.identifier;
+  }
+
+  /** A user action: may show the provider's sign-in UI. */
+  async signIn(): Promise<Identity | undefined> {
+    const kind = settings.identityProvider();
+    if (kind === 'oidc' && (!settings.oidcIssuer() || !settings.oidcClientId())) {
+      const open = 'Open Settings';
+      const choice = await vscode.window.showErrorMessage('OIDC sign-in needs "onbehalf.oidc.issuer" and "onbehalf.oidc.clientId".', open);
+      if (choice === open) await vscode.commands.executeCommand('workbench.action.openSettings', 'onbehalf.oidc');
+      return undefined;
+    }
+    const session = await vscode.authentication.getSession(authProviderIds[kind], scopesByProvider[kind], { createIfNone: true });
+    const identity = identityFromSession(kind, session);
+    this.log.info(`Signed in as ${identity.identifier}.`);
+    this.changed.fire();
+    return identity;
+  }
+
+  async signOut(): Promise<void> {
+    const kind = settings.identityProvider();
+    if (kind === 'oidc') {
+      await this.oidcProvider.removeAllSessions();
+      return;
+    }
+    // VS Code offers no API to sign out of GitHub or Microsoft; its Accounts menu does.
+    await vscode.window.showInformationMessage(
+      `To sign out of ${kind === 'github' ? 'GitHub' : 'Microsoft'}, use the Accounts menu at the bottom of the activity bar. OnBehalf follows at once.`,
+    );
+  }
+}

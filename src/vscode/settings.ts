@@ -1,0 +1,39 @@
+import * as vscode from 'vscode';
+import { isIdentityProviderKind, type IdentityProviderKind } from '../core/identifier';
+
+// Typed access to OnBehalf's settings. Nothing secret lives here, and nothing read here
+// ever selects whose accounts a call uses.
+
+const section = 'onbehalf';
+
+export const defaultAnthropicBaseUrl = 'https://api.anthropic.com';
+
+function config(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration(section);
+}
+
+export const settings = {
+  identityProvider(): IdentityProviderKind {
+    const value = config().get<string>('identity.provider', 'github');
+    return isIdentityProviderKind(value) ? value : 'github';
+  },
+  oidcIssuer: (): string => config().get<string>('oidc.issuer', '').trim(),
+  oidcClientId: (): string => config().get<string>('oidc.clientId', '').trim(),
+  scalekitEnvironmentUrl: (): string => config().get<string>('scalekit.environmentUrl', '').trim().replace(/\/+$/, ''),
+  scalekitClientId: (): string => config().get<string>('scalekit.clientId', '').trim(),
+  anthropicBaseUrl: (): string => config().get<string>('anthropic.baseUrl', defaultAnthropicBaseUrl).trim().replace(/\/+$/, '') || defaultAnthropicBaseUrl,
+  connections(): string[] {
+    const value = config().get<unknown>('connections', ['posthog', 'asana']);
+    if (!Array.isArray(value)) return ['posthog', 'asana'];
+    const names = value.filter((v): v is string => typeof v === 'string').map((v) => v.trim()).filter((v) => /^[A-Za-z0-9_.-]{1,64}$/.test(v));
+    return [...new Set(names)];
+  },
+  model: (): string => config().get<string>('model', 'claude-sonnet-4-5').trim() || 'claude-sonnet-4-5',
+  maxSteps(): number {
+    const value = config().get<number>('maxSteps', 12);
+    return Number.isFinite(value) ? Math.min(50, Math.max(1, Math.floor(value))) : 12;
+  },
+  affects(event: vscode.ConfigurationChangeEvent, key: string): boolean {
+    return event.affectsConfiguration(`${section}.${key}`);
+  },
+};

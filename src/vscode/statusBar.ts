@@ -1,0 +1,95 @@
+import * as vscode from 'vscode';
+import { MissingCredentialsError } from '../core/errors';
+import type { ConnectionsService, ConnectionsSnapshot } from './connectionsService';
+import { displayName } from './connectionsService';
+import { DisposableOwner } from './lifecycle';
+import type { SecretStore } from './secretStore';
+
+// One status bar item saying, in words and an icon, whether the user is signed in and
+// connected. Clicking it starts whatever is missing next.
+
+export type NextStep =
+  | { readonly kind: 'signIn' }
+  | { readonly kind: 'setAnthropicKey' }
+  | { readonly kind: 'setScalekitSecret' }
+  | { readonly kind: 'configureScalekit' }
+  | { readonly kind: 'connect'; readonly connection: string }
+  | { readonly kind: 'none' };
+
+export function nextStepFor(snapshot: ConnectionsSnapshot, hasAnthropicKey: boolean): NextStep {
+  if (!snapshot.identity) return { kind: 'signIn' };
+  if (MissingCredentialsError.is(snapshot.problem)) {
+    return snapshot.problem.missing === 'scalekitClientSecret' ? { kind: 'setScalekitSecret' } : { kind: 'configureScalekit' };
+  }
+  if (!hasAnthropicKey) return { kind: 'setAnthropicKey' };
+  const inactive = snapshot.connections.find((c) => c.status !== 'ACTIVE' && c.status !== 'UNKNOWN');
+  if (inactive) return { kind: 'connect', connection: inactive.name };
+  return { kind: 'none' };
+}
+
+export class StatusBar extends DisposableOwner {
+  private readonly item = this.register(vscode.window.createStatusBarItem('onbehalf.status', vscode.StatusBarAlignment.Left, 50));
+  private hasAnthropicKey = false;
+
+  constructor(
+    private readonly connections: ConnectionsService,
+    private readonly secrets: SecretStore,
+  ) {
+    super();
+    this.item.name = 'OnBehalf';
+    this.item.command = 'onbehalf.getStarted';
+    this.register(connections.onDidChange(() => this.render()));
+    this.register(secrets.onDidChange(() => void this.reloadKeys()));
+    void this.reloadKeys();
+    this.render();
+    this.item.show();
+  }
+
+  /** For tests and the accessibility of the item: exactly what is shown. */
+  get view(): { text: string; tooltip: string } {
+    return { text: this.item.text, tooltip: typeof this.item.tooltip === 'string' ? this.item.tooltip : (this.item.tooltip?.value ?? '') };
+  }
+
+  nextStep(): NextStep {
+    return nextStepFor(this.connections.snapshot, this.hasAnthropicKey);
+  }
+
+  private async reloadKeys(): Promise<void> {
+    this.hasAnthropicKey = await this.secrets.has('anthropicApiKey');
+    this.render();
+  }
+
+  private render(): void {
+    const snapshot = this.connections.snapshot;
+    const step = this.nextStep();
+    const active = snapshot.connections.filter((c) => c.status === 'ACTIVE').length;
+    this.item.backgroundColor = undefined;
+    switch (step.kind) {
+      case 'signIn':
+        this.item.text = snapshot.loading ? '$(loading~spin) OnBehalf' : '$(sign-in) OnBehalf: Sign in';
+        this.item.tooltip = 'OnBehalf: not signed in. Click to sign in.';
+        break;
+      case 'setAnthropicKey':
+        this.item.text = '$(key) OnBehalf: Set keys';
+        this.item.tooltip = 'OnBehalf needs your Anthropic API key. Click to set it.';
+        this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+        break;
+      case 'setScalekitSecret':
+      case 'configureScalekit':
+        this.item.text = '$(key) OnBehalf: Set keys';
+        this.item.tooltip = 'OnBehalf needs your Scalekit environment settings and client secret. Click to set them.';
+        this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+        break;
+      case 'connect':
+        this.item.text = `$(plug) OnBehalf: Connect ${displayName(step.connection)}`;
+        this.item.tooltip = `Signed in as ${snapshot.identity?.label ?? ''}. ${active} of ${snapshot.connections.length} connections active. Click to connect ${displayName(step.connection)}.`;
+        break;
+      case 'none':
+        this.item.text = snapshot.problem ? '$(warning) OnBehalf' : `$(pass-filled) OnBehalf: ${snapshot.identity?.label ?? ''}`;
+        this.item.tooltip = snapshot.problem
+          ? `OnBehalf: ${snapshot.problem.message}`
+          : `Signed in as ${snapshot.identity?.label ?? ''}. All ${snapshot.connections.length} connections active.`;
+        break;
+    }
+  }
+}

@@ -1,0 +1,21 @@
+import type * as vscode from 'vscode';
+import type { Identity } from '../core/identifier';
+import type { ConnectionsSnapshot } from './connectionsService';
+import type { ConnectionsNode } from './connectionsTree';
+import type { ExternalOpener } from './externalUris';
+
+// Handed out by activate() only when VS Code runs the extension in Test mode, so tests in
+// the real extension host can observe state and stand in for the system browser.
+
+export interface OnBehalfTestApi {
+  currentIdentity(): Promise<Identity | undefined>;
+  connections(): ConnectionsSnapshot;
+  refreshConnections(): Promise<void>;
+  onConnectionsChanged(listener: (snapshot: ConnectionsSnapshot) => void): vscode.Disposable;
+  treeChildren(node?: ConnectionsNode): ConnectionsNode[];
+  treeItem(node: ConnectionsNode): vscode.TreeItem;
+  statusBar(): { text: string; tooltip: string };
+  routeUri(uri: vscode.Uri): Promise<{ ok: true } | { ok: false; error: unknown }>;
+  /** Replaces the system browser; `undefined` restores it. */
+  setExternalOpener(opener: ExternalOpener | undefined): void;
+}
