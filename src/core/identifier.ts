@@ -44,5 +44,5 @@ export function identityFromSession(provider: IdentityProviderKind, session: { a
 
 /** A short, filesystem-safe key for per-identity storage (conversations, audit, approvals). */
 export function storageKeyFor(identifier: string): string {
-  return identifier.replace(/[^A-Za-z0-9._-]/g, (ch) => `_${ch.charCodeAt(0).toString(16)}`);
+  return identifier.replace(/[^A-Za-z0-9.-]/g, (ch) => `_${ch.charCodeAt(0).toString(16)}`);
 }

@@ -1,31 +1,12 @@
 import * as vscode from 'vscode';
-import { MissingCredentialsError } from '../core/errors';
-import type { ConnectionsService, ConnectionsSnapshot } from './connectionsService';
+import { nextStepFor, type NextStep } from '../core/nextStep';
+import type { ConnectionsService } from './connectionsService';
 import { displayName } from './connectionsService';
 import { DisposableOwner } from './lifecycle';
 import type { SecretStore } from './secretStore';
 
 // One status bar item saying, in words and an icon, whether the user is signed in and
 // connected. Clicking it starts whatever is missing next.
-
-export type NextStep =
-  | { readonly kind: 'signIn' }
-  | { readonly kind: 'setAnthropicKey' }
-  | { readonly kind: 'setScalekitSecret' }
-  | { readonly kind: 'configureScalekit' }
-  | { readonly kind: 'connect'; readonly connection: string }
-  | { readonly kind: 'none' };
-
-export function nextStepFor(snapshot: ConnectionsSnapshot, hasAnthropicKey: boolean): NextStep {
-  if (!snapshot.identity) return { kind: 'signIn' };
-  if (MissingCredentialsError.is(snapshot.problem)) {
-    return snapshot.problem.missing === 'scalekitClientSecret' ? { kind: 'setScalekitSecret' } : { kind: 'configureScalekit' };
-  }
-  if (!hasAnthropicKey) return { kind: 'setAnthropicKey' };
-  const inactive = snapshot.connections.find((c) => c.status !== 'ACTIVE' && c.status !== 'UNKNOWN');
-  if (inactive) return { kind: 'connect', connection: inactive.name };
-  return { kind: 'none' };
-}
 
 export class StatusBar extends DisposableOwner {
   private readonly item = this.register(vscode.window.createStatusBarItem('onbehalf.status', vscode.StatusBarAlignment.Left, 50));
@@ -51,7 +32,8 @@ export class StatusBar extends DisposableOwner {
   }
 
   nextStep(): NextStep {
-    return nextStepFor(this.connections.snapshot, this.hasAnthropicKey);
+    const snapshot = this.connections.snapshot;
+    return nextStepFor({ signedIn: snapshot.identity !== undefined, problem: snapshot.problem, hasAnthropicKey: this.hasAnthropicKey, connections: snapshot.connections });
   }
 
   private async reloadKeys(): Promise<void> {

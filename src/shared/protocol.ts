@@ -1,0 +1,121 @@
+import { z } from 'zod';
+
+// Every message between the chat webview and the extension host, typed in one place.
+// The webview is untrusted input: the host parses each arriving message with
+// `parseWebviewMessage` and rejects anything that does not match exactly. No message
+// carries an identity; the host derives it from the VS Code session.
+
+const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9_\-:.]+$/);
+const connectionName = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/);
+
+export const maxUserMessageChars = 32_000;
+
+/** Messages the webview sends to the host. `.strict()` rejects unknown fields, e.g. a smuggled `identifier`. */
+export const webviewMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }).strict(),
+  z.object({ type: z.literal('send'), text: z.string().trim().min(1).max(maxUserMessageChars) }).strict(),
+  z.object({ type: z.literal('stop') }).strict(),
+  z.object({ type: z.literal('retry') }).strict(),
+  z.object({ type: z.literal('newConversation') }).strict(),
+  z.object({ type: z.literal('switchConversation'), conversationId: id }).strict(),
+  z.object({ type: z.literal('deleteConversation'), conversationId: id }).strict(),
+  z.object({ type: z.literal('decide'), toolUseId: id, decision: z.enum(['approve', 'deny', 'always']) }).strict(),
+  z.object({ type: z.literal('connect'), connection: connectionName, reauthorize: z.boolean() }).strict(),
+  z.object({ type: z.literal('runCommand'), command: z.enum(['signIn', 'setAnthropicKey', 'setScalekitSecret', 'showLog']) }).strict(),
+  z.object({ type: z.literal('copy'), text: z.string().max(1_000_000) }).strict(),
+  z.object({ type: z.literal('openLink'), url: z.string().max(2048).regex(/^https?:\/\//) }).strict(),
+]);
+
+export type WebviewMessage = z.infer<typeof webviewMessageSchema>;
+
+export type ParseResult = { ok: true; message: WebviewMessage } | { ok: false; reason: string };
+
+export function parseWebviewMessage(raw: unknown): ParseResult {
+  const result = webviewMessageSchema.safeParse(raw);
+  if (result.success) return { ok: true, message: result.data };
+  const first = result.error.issues[0];
+  const where = first?.path.length ? ` at ${first.path.join('.')}` : '';
+  return { ok: false, reason: `${first?.message ?? 'invalid message'}${where}` };
+}
+
+// ---- Host → webview (trusted, so typed but not parsed) ----
+
+export type ToolRiskView = 'read' | 'write' | 'destructive';
+
+export type ToolCardStatus = 'awaitingApproval' | 'running' | 'succeeded' | 'failed' | 'denied' | 'cancelled';
+
+export interface ToolCardView {
+  readonly toolUseId: string;
+  readonly toolName: string;
+  readonly connection: string;
+  readonly risk: ToolRiskView;
+  /** Pretty JSON of the input. */
+  readonly input: string;
+  readonly status: ToolCardStatus;
+  /** Pretty JSON or text of the output, already bounded by the host. */
+  readonly output?: string;
+  readonly outputBytes?: number;
+  readonly outputTruncated?: boolean;
+  readonly durationMs?: number;
+  readonly error?: string;
+  /** Offered when the call failed because the account is not ACTIVE. */
+  readonly fix?: { readonly kind: 'connect' | 'reauthorize'; readonly connection: string };
+  /** Whether "Always allow this tool" may be offered (never for destructive tools). */
+  readonly canAlwaysAllow?: boolean;
+  /** A time series found in the output, for a chart. */
+  readonly series?: readonly TimeSeriesView[];
+}
+
+export interface TimeSeriesView {
+  readonly label: string;
+  readonly points: readonly { readonly x: string; readonly y: number }[];
+}
+
+export type ChatItemView =
+  | { readonly kind: 'user'; readonly id: string; readonly text: string }
+  | { readonly kind: 'assistant'; readonly id: string; readonly markdown: string; readonly streaming: boolean }
+  | { readonly kind: 'tool'; readonly id: string; readonly card: ToolCardView }
+  | { readonly kind: 'error'; readonly id: string; readonly message: string; readonly retryable: boolean; readonly fix?: ToolCardView['fix'] }
+  | { readonly kind: 'notice'; readonly id: string; readonly text: string };
+
+export interface UsageView {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  readonly cacheWriteTokens: number;
+  readonly estimatedCostUsd: number;
+}
+
+export interface ConversationSummaryView {
+  readonly id: string;
+  readonly title: string;
+  readonly updatedAt: number;
+}
+
+export type BlockerView =
+  | { readonly kind: 'signIn'; readonly message: string }
+  | { readonly kind: 'setAnthropicKey'; readonly message: string }
+  | { readonly kind: 'setScalekitSecret'; readonly message: string }
+  | { readonly kind: 'connect'; readonly message: string; readonly connection: string };
+
+export interface ChatStateView {
+  readonly identityLabel: string | null;
+  readonly modelLabel: string;
+  readonly sandboxModel: boolean;
+  readonly busy: boolean;
+  readonly blocker: BlockerView | null;
+  readonly conversations: readonly ConversationSummaryView[];
+  readonly activeConversationId: string | null;
+  readonly items: readonly ChatItemView[];
+  readonly usage: UsageView;
+  /** A draft the host kept for the user (e.g. after a failed send), restored into the input box. */
+  readonly draft?: string;
+}
+
+export type HostMessage =
+  | { readonly type: 'state'; readonly state: ChatStateView }
+  | { readonly type: 'textDelta'; readonly itemId: string; readonly text: string }
+  | { readonly type: 'item'; readonly item: ChatItemView }
+  | { readonly type: 'busy'; readonly busy: boolean }
+  | { readonly type: 'usage'; readonly usage: UsageView }
+  | { readonly type: 'rejected'; readonly reason: string };
