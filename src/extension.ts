@@ -3,6 +3,13 @@ import { ConnectStateStore } from './core/connectState';
 import { MissingCredentialsError } from './core/errors';
 import { taggedLogger } from './core/logger';
 import { ScalekitAccounts } from './scalekit/scalekitAccounts';
+import * as path from 'node:path';
+import { ApprovalStore } from './vscode/approvalStore';
+import { AuditLog } from './vscode/auditLog';
+import { AuditView } from './vscode/auditView';
+import { ChatController } from './vscode/chatController';
+import { ChatViewProvider } from './vscode/chatView';
+import { ConversationStore } from './vscode/conversationStore';
 import { registerCommands } from './vscode/commands';
 import { ConnectionsService } from './vscode/connectionsService';
 import { ConnectionsTreeProvider } from './vscode/connectionsTree';
@@ -39,6 +46,22 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   const tree = new ConnectionsTreeProvider(connections);
   const statusBar = new StatusBar(connections, secrets);
   const router = new UriRouter(oidc, connections, taggedLogger(log, 'uri'));
+  const storageRoot = context.globalStorageUri.fsPath;
+  const audit = new AuditLog(path.join(storageRoot, 'audit'), taggedLogger(log, 'audit'));
+  const approvals = new ApprovalStore(context.globalState);
+  const chat = new ChatController({
+    identity,
+    connections,
+    accounts,
+    secrets,
+    store: new ConversationStore(path.join(storageRoot, 'conversations'), taggedLogger(log, 'chat')),
+    audit,
+    approvals,
+    log: taggedLogger(log, 'chat'),
+  });
+  const testMode = context.extensionMode === vscode.ExtensionMode.Test;
+  const chatView = new ChatViewProvider(context.extensionUri, chat, testMode);
+  const auditView = new AuditView(audit, identity);
 
   context.subscriptions.push(
     secrets,
@@ -49,8 +72,11 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     statusBar,
     vscode.window.registerTreeDataProvider('onbehalf.connections', tree),
     vscode.window.registerUriHandler(router),
-    vscode.window.registerWebviewViewProvider('onbehalf.chat', { resolveWebviewView(view) { view.webview.html = '<!doctype html><p>Chat arrives in the next milestone.</p>'; } }),
-    ...registerCommands({ identity, connections, secrets, statusBar, log: taggedLogger(log, 'command'), logChannel: channel }),
+    chat,
+    chatView,
+    auditView,
+    vscode.window.registerWebviewViewProvider('onbehalf.chat', chatView, { webviewOptions: { retainContextWhenHidden: false } }),
+    ...registerCommands({ identity, connections, secrets, statusBar, chat, chatView, auditView, approvals, log: taggedLogger(log, 'command'), logChannel: channel }),
     connections.onDidChange((snapshot) => void vscode.commands.executeCommand('setContext', 'onbehalf.signedIn', snapshot.identity !== undefined)),
     secrets.onDidChange(() => void connections.refresh()),
   );
@@ -58,7 +84,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   void connections.refresh();
   log.info(`OnBehalf activated (identity provider: ${settings.identityProvider()}).`);
 
-  if (context.extensionMode !== vscode.ExtensionMode.Test) return undefined;
+  if (!testMode) return undefined;
   return {
     currentIdentity: () => identity.current(),
     connections: () => connections.snapshot,
@@ -71,6 +97,17 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     setExternalOpener: (replacement) => {
       opener = replacement ?? defaultExternalOpener;
     },
+    chat: {
+      handleMessage: (raw) => chat.handleMessage(raw),
+      whenIdle: () => chat.whenIdle(),
+      activeConversation: () => chat.activeConversation,
+      requests: () => chat.requests,
+      renderedHtml: () => chatView.renderedHtml,
+      postedMessages: () => chatView.postedMessages,
+    },
+    auditRecords: async () => audit.read(await identity.requireIdentifier()),
+    auditFile: async () => audit.fileFor(await identity.requireIdentifier()),
+    globalStoragePath: storageRoot,
   };
 }
 

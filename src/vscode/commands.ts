@@ -8,6 +8,10 @@ import type { IdentityService } from './identityService';
 import type { SecretName, SecretStore } from './secretStore';
 import { settings } from './settings';
 import type { StatusBar } from './statusBar';
+import type { ApprovalStore } from './approvalStore';
+import type { AuditView } from './auditView';
+import type { ChatController } from './chatController';
+import type { ChatViewProvider } from './chatView';
 
 // Command handlers. Every failure becomes a message that says what happened and what to do.
 
@@ -16,6 +20,10 @@ export interface CommandDeps {
   readonly connections: ConnectionsService;
   readonly secrets: SecretStore;
   readonly statusBar: StatusBar;
+  readonly chat: ChatController;
+  readonly chatView: ChatViewProvider;
+  readonly auditView: AuditView;
+  readonly approvals: ApprovalStore;
   readonly log: Logger;
   readonly logChannel: vscode.LogOutputChannel;
 }
@@ -88,6 +96,18 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
         case 'none':
           return vscode.commands.executeCommand('workbench.view.extension.onbehalf');
       }
+    }),
+    run('onbehalf.newChat', async () => {
+      await deps.chatView.reveal();
+      await deps.chat.handleMessage({ type: 'newConversation' });
+    }),
+    run('onbehalf.showAuditLog', () => deps.auditView.show()),
+    run('onbehalf.exportAuditLog', () => deps.auditView.export()),
+    run('onbehalf.resetApprovals', async () => {
+      const identifier = await identity.requireIdentifier();
+      const count = await deps.approvals.reset(identifier);
+      log.info(`Reset ${count} "always allow" choices.`);
+      void vscode.window.showInformationMessage(count > 0 ? `Reset ${count} "Always allow" choice${count === 1 ? '' : 's'}. Write tools will ask again.` : 'There were no "Always allow" choices to reset.');
     }),
     vscode.commands.registerCommand('onbehalf.showLog', () => deps.logChannel.show()),
   ];

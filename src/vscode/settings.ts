@@ -33,6 +33,7 @@ export const settings = {
     const value = config().get<number>('maxSteps', 12);
     return Number.isFinite(value) ? Math.min(50, Math.max(1, Math.floor(value))) : 12;
   },
+  readOnly: (): boolean => config().get<boolean>('readOnly', false) === true,
   affects(event: vscode.ConfigurationChangeEvent, key: string): boolean {
     return event.affectsConfiguration(`${section}.${key}`);
   },

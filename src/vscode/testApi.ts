@@ -1,5 +1,9 @@
 import type * as vscode from 'vscode';
 import type { Identity } from '../core/identifier';
+import type { RequestMetrics } from '../agent/agentLoop';
+import type { AuditRecord } from '../agent/audit';
+import type { Conversation } from '../agent/conversation';
+import type { HostMessage } from '../shared/protocol';
 import type { ConnectionsSnapshot } from './connectionsService';
 import type { ConnectionsNode } from './connectionsTree';
 import type { ExternalOpener } from './externalUris';
@@ -18,4 +22,16 @@ export interface OnBehalfTestApi {
   routeUri(uri: vscode.Uri): Promise<{ ok: true } | { ok: false; error: unknown }>;
   /** Replaces the system browser; `undefined` restores it. */
   setExternalOpener(opener: ExternalOpener | undefined): void;
+  readonly chat: {
+    /** Delivers a message exactly as if the webview had posted it. */
+    handleMessage(raw: unknown): Promise<void>;
+    whenIdle(): Promise<void>;
+    activeConversation(): Conversation | undefined;
+    requests(): readonly RequestMetrics[];
+    renderedHtml(): readonly string[];
+    postedMessages(): readonly HostMessage[];
+  };
+  auditRecords(): Promise<AuditRecord[]>;
+  auditFile(): Promise<string>;
+  readonly globalStoragePath: string;
 }

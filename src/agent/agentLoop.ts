@@ -1,0 +1,334 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import { ConnectionInactiveError, NotSignedInError, OnBehalfError, ToolFailedError, messageOf } from '../core/errors';
+import type { ChatItemView, ToolCardView } from '../shared/protocol';
+import { hashInput, type AuditRecord } from './audit';
+import { boundToolResult, safeStringify } from './boundedResult';
+import type { Conversation } from './conversation';
+import { checkToolInput } from './inputValidation';
+import { mapAnthropicError } from './anthropicKeyCheck';
+import type { ApprovalPolicy, PolicyDecision } from './policy';
+import { addUsage } from './pricing';
+import { extractTimeSeries } from './timeSeries';
+import type { CatalogTool, ToolCatalog } from './toolCatalog';
+
+// The agent loop: stream Claude's reply, run each tool_use through the policy and
+// executeTool as the identifier of the *current* session, return bounded results, and
+// repeat until end_turn, the step limit, or Stop. It never imports vscode.
+
+export const searchToolName = 'search_tools';
+const maxLoadedTools = 24;
+
+export interface ToolExecutor {
+  (call: { identifier: string; connection: string; toolName: string; input: Record<string, unknown>; signal: AbortSignal }): Promise<{ data: unknown; executionId: string }>;
+}
+
+export interface RequestMetrics {
+  readonly requestBytes: number;
+  readonly loadedToolBytes: number;
+  readonly toolNames: readonly string[];
+}
+
+export interface AgentEvents {
+  onItem(item: ChatItemView): void;
+  onTextDelta(itemId: string, text: string): void;
+  onRequest?(metrics: RequestMetrics): void;
+  onChange?(): void;
+}
+
+export interface AgentDeps {
+  readonly anthropic: Anthropic;
+  readonly model: string;
+  readonly maxSteps: number;
+  readonly maxTokens?: number;
+  readonly systemPrompt: string;
+  readonly catalog: ToolCatalog;
+  readonly readOnly: boolean;
+  /** Derives the identifier from the current session at the moment of the call. */
+  readonly currentIdentifier: () => Promise<string>;
+  readonly executeTool: ToolExecutor;
+  readonly policy: ApprovalPolicy;
+  readonly audit: (record: AuditRecord) => void;
+  readonly events: AgentEvents;
+  readonly newId: () => string;
+  readonly now?: () => number;
+}
+
+export type TurnOutcome = 'completed' | 'stopped' | 'maxSteps' | 'error';
+
+export async function runAgentTurn(conversation: Conversation, deps: AgentDeps, signal: AbortSignal): Promise<TurnOutcome> {
+  const now = deps.now ?? Date.now;
+  for (let step = 0; step < deps.maxSteps; step++) {
+    const request = buildRequest(conversation, deps);
+    deps.events.onRequest?.(request.metrics);
+    const streamed = await streamReply(conversation, deps, request.params, signal);
+    if (streamed.kind === 'stopped' || streamed.kind === 'error') return streamed.kind;
+    const message = streamed.message;
+    conversation.usage = addUsage(conversation.usage, message.usage, deps.model);
+    conversation.updatedAt = now();
+
+    const toolUses = message.content.filter((b): b is Anthropic.Messages.ToolUseBlock => b.type === 'tool_use');
+    const runTools = message.stop_reason === 'tool_use' && toolUses.length > 0;
+    // Keep only what the next request can replay; an unfinished tool_use would make it invalid.
+    const replayable = message.content.filter((b) => (b.type === 'text' && b.text.length > 0) || (runTools && b.type === 'tool_use'));
+    if (replayable.length > 0) conversation.messages.push({ role: 'assistant', content: replayable.map(toParam) });
+    if (!runTools) return 'completed';
+
+    const results: Anthropic.Messages.ToolResultBlockParam[] = [];
+    for (const toolUse of toolUses) results.push(await runToolUse(conversation, deps, toolUse, signal));
+    conversation.messages.push({ role: 'user', content: results });
+    conversation.updatedAt = now();
+    deps.events.onChange?.();
+    if (signal.aborted) return 'stopped';
+  }
+  pushItem(conversation, deps, { kind: 'notice', id: deps.newId(), text: `Stopped after ${deps.maxSteps} steps (onbehalf.maxSteps). Send a message to let the agent continue.` });
+  return 'maxSteps';
+}
+
+function toParam(block: Anthropic.Messages.ContentBlock): Anthropic.Messages.ContentBlockParam {
+  if (block.type === 'text') return { type: 'text', text: block.text };
+  if (block.type === 'tool_use') return { type: 'tool_use', id: block.id, name: block.name, input: block.input };
+  throw new Error(`Unexpected block ${block.type}`);
+}
+
+// ---- Request ----
+
+export function searchToolDefinition(catalog: ToolCatalog): Anthropic.Messages.Tool {
+  const connections = catalog.connections();
+  return {
+    name: searchToolName,
+    description:
+      `Finds tools in the user's connected accounts (${connections.join(', ') || 'none connected'}; ${catalog.size} tools in all) by keywords. ` +
+      'Only a few tools are loaded at first: search before acting, then call a returned tool by name. Its full schema is loaded for the rest of the conversation.',
+    input_schema: {
+      type: 'object',
+      properties: {
+        query: { type: 'string', description: 'Keywords for what you want to do, e.g. "trends query events per day" or "create task".' },
+        connection: { type: 'string', enum: connections.length > 0 ? connections : ['none'], description: 'Limit the search to one connection.' },
+        limit: { type: 'integer', minimum: 1, maximum: 20, description: 'How many tools to return (default 8).' },
+      },
+      required: ['query'],
+    },
+  };
+}
+
+function modelTool(tool: CatalogTool): Anthropic.Messages.Tool {
+  return { name: tool.name, description: tool.description.slice(0, 1024), input_schema: tool.inputSchema as Anthropic.Messages.Tool.InputSchema };
+}
+
+export function buildRequest(conversation: Conversation, deps: Pick<AgentDeps, 'catalog' | 'model' | 'maxTokens' | 'systemPrompt' | 'readOnly'>): { params: Anthropic.Messages.MessageStreamParams; metrics: RequestMetrics } {
+  const loaded = conversation.loadedTools
+    .map((name) => deps.catalog.get(name))
+    .filter((t): t is CatalogTool => t !== undefined && (!deps.readOnly || t.risk === 'read'));
+  const tools: Anthropic.Messages.Tool[] = [searchToolDefinition(deps.catalog), ...loaded.map(modelTool)];
+  // Cache the stable prefix (tools + system); later requests in a turn reuse it.
+  const lastTool = tools[tools.length - 1];
+  if (lastTool) tools[tools.length - 1] = { ...lastTool, cache_control: { type: 'ephemeral' } };
+  const params: Anthropic.Messages.MessageStreamParams = {
+    model: deps.model,
+    max_tokens: deps.maxTokens ?? 4096,
+    system: [{ type: 'text', text: deps.systemPrompt, cache_control: { type: 'ephemeral' } }],
+    tools,
+    messages: conversation.messages,
+  };
+  const toolBytes = Buffer.byteLength(JSON.stringify(tools));
+  return { params, metrics: { requestBytes: Buffer.byteLength(JSON.stringify(params)), loadedToolBytes: toolBytes, toolNames: tools.map((t) => t.name) } };
+}
+
+// ---- Streaming ----
+
+type StreamResult = { kind: 'message'; message: Anthropic.Messages.Message } | { kind: 'stopped' } | { kind: 'error' };
+
+async function streamReply(conversation: Conversation, deps: AgentDeps, params: Anthropic.Messages.MessageStreamParams, signal: AbortSignal): Promise<StreamResult> {
+  const textItems = new Map<number, string>(); // content block index → item id
+  const partialText = new Map<string, string>();
+  try {
+    const stream = deps.anthropic.messages.stream(params, { signal });
+    for await (const event of stream) {
+      if (event.type === 'content_block_start' && event.content_block.type === 'text') {
+        const id = deps.newId();
+        textItems.set(event.index, id);
+        partialText.set(id, event.content_block.text);
+        pushItem(conversation, deps, { kind: 'assistant', id, markdown: event.content_block.text, streaming: true });
+      } else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
+        const id = textItems.get(event.index);
+        if (id === undefined) continue;
+        partialText.set(id, (partialText.get(id) ?? '') + event.delta.text);
+        deps.events.onTextDelta(id, event.delta.text);
+      }
+    }
+    const message = await stream.finalMessage();
+    finishTextItems(conversation, deps, partialText);
+    return { kind: 'message', message };
+  } catch (error) {
+    if (signal.aborted) {
+      // Stop keeps what was already said, as a complete assistant message.
+      finishTextItems(conversation, deps, partialText);
+      const text = [...partialText.values()].join('');
+      if (text.trim()) conversation.messages.push({ role: 'assistant', content: [{ type: 'text', text }] });
+      return { kind: 'stopped' };
+    }
+    // A failed reply leaves no trace in the model transcript, so Retry resends the same context.
+    conversation.items = conversation.items.filter((item) => !partialText.has(item.id));
+    const mapped = mapAnthropicError(error);
+    const retryable = mapped.kind !== 'invalidCredentials';
+    pushItem(conversation, deps, { kind: 'error', id: deps.newId(), message: messageOf(mapped), retryable });
+    return { kind: 'error' };
+  }
+}
+
+function finishTextItems(conversation: Conversation, deps: AgentDeps, partialText: Map<string, string>): void {
+  for (const [id, markdown] of partialText) {
+    const index = conversation.items.findIndex((item) => item.id === id);
+    if (index < 0) continue;
+    const item: ChatItemView = { kind: 'assistant', id, markdown, streaming: false };
+    conversation.items[index] = item;
+    deps.events.onItem(item);
+  }
+}
+
+function pushItem(conversation: Conversation, deps: AgentDeps, item: ChatItemView): void {
+  conversation.items.push(item);
+  deps.events.onItem(item);
+}
+
+function updateCard(conversation: Conversation, deps: AgentDeps, card: ToolCardView): void {
+  const item: ChatItemView = { kind: 'tool', id: card.toolUseId, card };
+  const index = conversation.items.findIndex((i) => i.kind === 'tool' && i.id === card.toolUseId);
+  if (index >= 0) conversation.items[index] = item;
+  else conversation.items.push(item);
+  deps.events.onItem(item);
+}
+
+// ---- Tools ----
+
+function errorResult(toolUseId: string, text: string): Anthropic.Messages.ToolResultBlockParam {
+  return { type: 'tool_result', tool_use_id: toolUseId, is_error: true, content: text };
+}
+
+async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: Anthropic.Messages.ToolUseBlock, signal: AbortSignal): Promise<Anthropic.Messages.ToolResultBlockParam> {
+  const now = deps.now ?? Date.now;
+  const inputText = safeStringify(toolUse.input);
+  if (toolUse.name === searchToolName) return runSearch(conversation, deps, toolUse, inputText);
+
+  const tool = deps.catalog.get(toolUse.name);
+  const base = { toolUseId: toolUse.id, toolName: toolUse.name, connection: tool?.connection ?? 'unknown', risk: tool?.risk ?? 'write', input: boundToolResult(inputText, 16 * 1024).text } as const;
+  if (signal.aborted) {
+    updateCard(conversation, deps, { ...base, status: 'cancelled', error: 'Stopped before it ran.' });
+    return errorResult(toolUse.id, 'The user pressed Stop before this call ran.');
+  }
+  if (!tool) {
+    updateCard(conversation, deps, { ...base, status: 'failed', error: 'No such tool in your connected accounts.' });
+    return errorResult(toolUse.id, `There is no tool named "${toolUse.name}" in the user's connected accounts. Use ${searchToolName} to find the right one.`);
+  }
+  if (deps.readOnly && tool.risk !== 'read') {
+    updateCard(conversation, deps, { ...base, status: 'denied', error: 'Read-only mode is on.' });
+    return errorResult(toolUse.id, `${tool.name} changes data, and OnBehalf is in read-only mode (onbehalf.readOnly). Tell the user instead of retrying.`);
+  }
+  const checked = checkToolInput(tool.name, tool.inputSchema, toolUse.input);
+  if (!checked.ok) {
+    updateCard(conversation, deps, { ...base, status: 'failed', error: checked.problem });
+    return errorResult(toolUse.id, `${checked.problem} Fix the input and call it again.`);
+  }
+
+  let identifier: string;
+  try {
+    identifier = await deps.currentIdentifier();
+  } catch (error) {
+    updateCard(conversation, deps, { ...base, status: 'failed', error: messageOf(error) });
+    return errorResult(toolUse.id, NotSignedInError.is(error) ? 'The user is signed out, so no tool can run. Ask them to sign in.' : messageOf(error));
+  }
+
+  const call = { toolUseId: toolUse.id, toolName: tool.name, connection: tool.connection, risk: tool.risk, input: checked.input };
+  const canAlwaysAllow = tool.risk === 'write';
+  updateCard(conversation, deps, { ...base, status: tool.risk === 'read' ? 'running' : 'awaitingApproval', canAlwaysAllow });
+  const started = now();
+  const audit = (decision: PolicyDecision['source'], outcome: AuditRecord['outcome'], extra: { errorCode?: string; executionId?: string } = {}) =>
+    deps.audit({ time: new Date(now()).toISOString(), identifier, connection: tool.connection, tool: tool.name, risk: tool.risk, decision, outcome, durationMs: now() - started, inputSha256: hashInput(checked.input), ...extra });
+
+  let decision: PolicyDecision;
+  try {
+    decision = await deps.policy.decide(identifier, call, signal);
+  } catch (error) {
+    decision = { approved: false, source: 'denied', reason: signal.aborted ? 'Stopped.' : messageOf(error) };
+  }
+  if (!decision.approved) {
+    audit('denied', 'cancelled', { errorCode: signal.aborted ? 'stopped' : 'declined' });
+    updateCard(conversation, deps, { ...base, status: signal.aborted ? 'cancelled' : 'denied', error: decision.reason ?? 'Declined.' });
+    return errorResult(toolUse.id, signal.aborted ? 'The user pressed Stop before this call ran.' : `The user declined to run ${tool.name}. ${decision.reason ?? ''} Do not run it again unless the user asks; continue without it.`.trim());
+  }
+
+  // Re-derive the identifier after the approval wait: the user may have switched accounts meanwhile.
+  let callIdentifier: string;
+  try {
+    callIdentifier = await deps.currentIdentifier();
+  } catch (error) {
+    audit(decision.source, 'failure', { errorCode: 'not_signed_in' });
+    updateCard(conversation, deps, { ...base, status: 'failed', error: messageOf(error) });
+    return errorResult(toolUse.id, 'The user signed out before this call ran, so it did not run.');
+  }
+  if (callIdentifier !== identifier) {
+    audit(decision.source, 'failure', { errorCode: 'identity_changed' });
+    updateCard(conversation, deps, { ...base, status: 'failed', error: 'The signed-in account changed before this call ran, so it did not run.' });
+    return errorResult(toolUse.id, 'The signed-in account changed before this call ran, so it did not run.');
+  }
+
+  updateCard(conversation, deps, { ...base, status: 'running' });
+  try {
+    const result = await abortable(deps.executeTool({ identifier: callIdentifier, connection: tool.connection, toolName: tool.name, input: checked.input, signal }), signal);
+    const bounded = boundToolResult(result.data);
+    const series = extractTimeSeries(result.data);
+    audit(decision.source, 'success', { executionId: result.executionId });
+    updateCard(conversation, deps, { ...base, status: 'succeeded', durationMs: now() - started, output: bounded.text, outputBytes: bounded.bytes, outputTruncated: bounded.truncated, ...(series.length > 0 ? { series } : {}) });
+    return { type: 'tool_result', tool_use_id: toolUse.id, content: bounded.text };
+  } catch (error) {
+    if (signal.aborted) {
+      audit(decision.source, 'cancelled', { errorCode: 'stopped' });
+      updateCard(conversation, deps, { ...base, status: 'cancelled', durationMs: now() - started, error: 'Stopped.' });
+      return errorResult(toolUse.id, 'The user pressed Stop while this call was running; its outcome is unknown.');
+    }
+    const fix = ConnectionInactiveError.is(error) ? { kind: error.status === 'EXPIRED' ? ('reauthorize' as const) : ('connect' as const), connection: error.connection } : undefined;
+    const code = ToolFailedError.is(error) ? (error.code ?? 'tool_error') : OnBehalfError.is(error) ? error.kind : 'error';
+    audit(decision.source, 'failure', { errorCode: code, ...(ToolFailedError.is(error) && error.executionId ? { executionId: error.executionId } : {}) });
+    updateCard(conversation, deps, { ...base, status: 'failed', durationMs: now() - started, error: messageOf(error), ...(fix ? { fix } : {}) });
+    const forModel = fix ? `${messageOf(error)} The user can reconnect from the tool card; wait for them.` : messageOf(error);
+    return errorResult(toolUse.id, forModel);
+  }
+}
+
+function runSearch(conversation: Conversation, deps: AgentDeps, toolUse: Anthropic.Messages.ToolUseBlock, inputText: string): Anthropic.Messages.ToolResultBlockParam {
+  const input = (toolUse.input && typeof toolUse.input === 'object' ? toolUse.input : {}) as Record<string, unknown>;
+  const query = typeof input.query === 'string' ? input.query : '';
+  const base = { toolUseId: toolUse.id, toolName: searchToolName, connection: 'OnBehalf', risk: 'read' as const, input: inputText };
+  if (!query.trim()) {
+    updateCard(conversation, deps, { ...base, status: 'failed', error: 'A search needs a query.' });
+    return errorResult(toolUse.id, 'search_tools needs a non-empty "query".');
+  }
+  const limit = typeof input.limit === 'number' ? input.limit : 8;
+  const connection = typeof input.connection === 'string' && deps.catalog.connections().includes(input.connection) ? input.connection : undefined;
+  const found = deps.catalog.search(query, { limit, ...(connection ? { connection } : {}), ...(deps.readOnly ? { allowedRisks: ['read'] as const } : {}) });
+  // Most recently found tools stay loaded; the oldest fall out past the cap.
+  const names = found.map((t) => t.name);
+  conversation.loadedTools = [...conversation.loadedTools.filter((n) => !names.includes(n)), ...names].slice(-maxLoadedTools);
+  const lines = found.map((t) => `- ${t.name} (${t.connection}, ${t.risk}): ${t.description.split('\n')[0]?.slice(0, 160) ?? ''}`);
+  const text = found.length > 0 ? `Loaded ${found.length} tools; call them directly:\n${lines.join('\n')}` : `No tools matched "${query}". Try other words.`;
+  updateCard(conversation, deps, { ...base, status: 'succeeded', output: text, outputBytes: Buffer.byteLength(text) });
+  return { type: 'tool_result', tool_use_id: toolUse.id, content: text };
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('aborted'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

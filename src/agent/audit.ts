@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import type { ToolRisk } from '../core/toolRisk';
+import type { DecisionSource } from './policy';
+
+// One record per tool call, including denied and failed ones. The input is kept only as
+// a hash, so no raw values (which may hold secrets or personal data) reach the log.
+
+export interface AuditRecord {
+  readonly time: string;
+  readonly identifier: string;
+  readonly connection: string;
+  readonly tool: string;
+  readonly risk: ToolRisk;
+  readonly decision: DecisionSource;
+  readonly outcome: 'success' | 'failure' | 'cancelled';
+  readonly errorCode?: string;
+  readonly durationMs: number;
+  readonly executionId?: string;
+  readonly inputSha256: string;
+}
+
+export function hashInput(input: unknown): string {
+  return createHash('sha256').update(stableStringify(input)).digest('hex');
+}
+
+/** Key order must not change the hash of the same input. */
+function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export const auditCsvColumns = ['time', 'identifier', 'connection', 'tool', 'risk', 'decision', 'outcome', 'errorCode', 'durationMs', 'executionId', 'inputSha256'] as const;
+
+export function auditRecordsToCsv(records: readonly AuditRecord[]): string {
+  const escape = (value: unknown) => {
+    const text = value === undefined || value === null ? '' : String(value);
+    // Quote always; neutralise spreadsheet formulas.
+    const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+    return `"${safe.replace(/"/g, '""')}"`;
+  };
+  const lines = [auditCsvColumns.join(',')];
+  for (const record of records) lines.push(auditCsvColumns.map((c) => escape(record[c])).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}

@@ -1,0 +1,87 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import { z } from 'zod';
+import type { ChatItemView, UsageView } from '../shared/protocol';
+import { emptyUsage } from './pricing';
+
+// A conversation keeps two transcripts: what the model saw (`messages`, in API form)
+// and what the user saw (`items`). Both are saved together so a reload shows the same
+// chat and the model continues from the same context.
+
+export interface Conversation {
+  readonly id: string;
+  title: string;
+  readonly createdAt: number;
+  updatedAt: number;
+  messages: Anthropic.Messages.MessageParam[];
+  items: ChatItemView[];
+  usage: UsageView;
+  /** Tool schemas a search loaded; they stay loaded for this conversation. */
+  loadedTools: string[];
+}
+
+export function newConversation(id: string, now: number): Conversation {
+  return { id, title: 'New chat', createdAt: now, updatedAt: now, messages: [], items: [], usage: emptyUsage, loadedTools: [] };
+}
+
+/** Adds the user's text; after tool results it joins the same user turn, keeping roles alternating. */
+export function appendUserText(conversation: Conversation, text: string, itemId: string, now: number): void {
+  const last = conversation.messages[conversation.messages.length - 1];
+  if (last && last.role === 'user') {
+    const content = typeof last.content === 'string' ? [{ type: 'text' as const, text: last.content }] : [...last.content];
+    content.push({ type: 'text', text });
+    conversation.messages[conversation.messages.length - 1] = { role: 'user', content };
+  } else {
+    conversation.messages.push({ role: 'user', content: [{ type: 'text', text }] });
+  }
+  conversation.items.push({ kind: 'user', id: itemId, text });
+  if (conversation.title === 'New chat') conversation.title = titleFrom(text);
+  conversation.updatedAt = now;
+}
+
+function titleFrom(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 60 ? `${line.slice(0, 57)}…` : line || 'New chat';
+}
+
+// Saved files are read back through a schema: a damaged file is reported, never trusted.
+const storedConversationSchema = z.object({
+  id: z.string().min(1).max(128),
+  title: z.string().max(200),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  messages: z.array(z.object({ role: z.enum(['user', 'assistant']), content: z.union([z.string(), z.array(z.record(z.string(), z.unknown()))]) })),
+  items: z.array(z.object({ kind: z.enum(['user', 'assistant', 'tool', 'error', 'notice']), id: z.string() }).passthrough()),
+  usage: z.object({ inputTokens: z.number(), outputTokens: z.number(), cacheReadTokens: z.number(), cacheWriteTokens: z.number(), estimatedCostUsd: z.number() }),
+  loadedTools: z.array(z.string()),
+});
+
+export function parseStoredConversation(raw: string): Conversation | undefined {
+  try {
+    const parsed = storedConversationSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? (parsed.data as unknown as Conversation) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** After a crash or reload mid-turn, nothing can still be streaming or running. */
+export function settleInterruptedItems(conversation: Conversation): void {
+  conversation.items = conversation.items.map((item) => {
+    if (item.kind === 'assistant' && item.streaming) return { ...item, streaming: false };
+    if (item.kind === 'tool' && (item.card.status === 'running' || item.card.status === 'awaitingApproval')) {
+      return { ...item, card: { ...item.card, status: 'cancelled', error: 'Interrupted by a window reload.' } };
+    }
+    return item;
+  });
+  // A tool_use without its tool_result would make the next request invalid.
+  const last = conversation.messages[conversation.messages.length - 1];
+  if (last && last.role === 'assistant' && Array.isArray(last.content)) {
+    const toolUses = last.content.filter((b) => b.type === 'tool_use') as Anthropic.Messages.ToolUseBlockParam[];
+    if (toolUses.length > 0) {
+      conversation.messages.push({
+        role: 'user',
+        content: toolUses.map((t) => ({ type: 'tool_result' as const, tool_use_id: t.id, is_error: true, content: 'Interrupted: the window reloaded before this call finished.' })),
+      });
+    }
+  }
+}

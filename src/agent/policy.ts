@@ -1,0 +1,58 @@
+import type { ToolRisk } from '../core/toolRisk';
+
+// Decides whether a tool call may run. Reads run; writes ask (with "always allow" as an
+// option); destructive calls always ask. Rules and "always" choices belong to one
+// identity and never apply to another.
+
+export type ToolRule = 'ask' | 'allow' | 'deny';
+
+export interface ToolCallRequest {
+  readonly toolUseId: string;
+  readonly toolName: string;
+  readonly connection: string;
+  readonly risk: ToolRisk;
+  readonly input: Record<string, unknown>;
+}
+
+export type DecisionSource = 'auto' | 'user-approved' | 'rule' | 'always-rule' | 'denied';
+
+export interface PolicyDecision {
+  readonly approved: boolean;
+  readonly source: DecisionSource;
+  readonly reason?: string;
+}
+
+export type UserAnswer = 'approve' | 'deny' | 'always';
+
+export interface ApprovalDeps {
+  /** Per-tool rule from settings, if any. */
+  readonly ruleFor: (toolName: string) => ToolRule | undefined;
+  /** Whether this identity chose "Always allow" for this tool. */
+  readonly isAlwaysAllowed: (identifier: string, toolName: string) => boolean;
+  readonly rememberAlwaysAllowed: (identifier: string, toolName: string) => Promise<void>;
+  /** Shows the approval card and resolves with the user's answer (or 'deny' on Stop). */
+  readonly askUser: (call: ToolCallRequest, options: { canAlwaysAllow: boolean }, signal: AbortSignal) => Promise<UserAnswer>;
+}
+
+export class ApprovalPolicy {
+  constructor(private readonly deps: ApprovalDeps) {}
+
+  async decide(identifier: string, call: ToolCallRequest, signal: AbortSignal): Promise<PolicyDecision> {
+    const rule = this.deps.ruleFor(call.toolName);
+    if (rule === 'deny') return { approved: false, source: 'denied', reason: 'A rule in your settings blocks this tool.' };
+    if (call.risk === 'destructive') return this.ask(identifier, call, false, signal);
+    if (rule === 'allow') return { approved: true, source: 'rule' };
+    if (call.risk === 'read' && rule !== 'ask') return { approved: true, source: 'auto' };
+    if (call.risk === 'write' && rule !== 'ask' && this.deps.isAlwaysAllowed(identifier, call.toolName)) return { approved: true, source: 'always-rule' };
+    return this.ask(identifier, call, call.risk === 'write', signal);
+  }
+
+  private async ask(identifier: string, call: ToolCallRequest, canAlwaysAllow: boolean, signal: AbortSignal): Promise<PolicyDecision> {
+    const answer = await this.deps.askUser(call, { canAlwaysAllow }, signal);
+    if (answer === 'deny') return { approved: false, source: 'denied', reason: 'You declined this call.' };
+    if (answer === 'always' && canAlwaysAllow) {
+      await this.deps.rememberAlwaysAllowed(identifier, call.toolName);
+    }
+    return { approved: true, source: 'user-approved' };
+  }
+}

@@ -1,0 +1,145 @@
+import { classifyTool, type ToolAnnotations, type ToolRisk } from '../core/toolRisk';
+
+// Every scoped tool the signed-in user can reach, with its risk, and a keyword search
+// over them. The model sees only a small discovery tool plus the schemas a search has
+// loaded, so 409 tools cost a few kilobytes per turn instead of ~280 KB.
+
+export interface CatalogTool {
+  readonly name: string;
+  readonly description: string;
+  readonly inputSchema: Record<string, unknown>;
+  readonly connection: string;
+  readonly risk: ToolRisk;
+  readonly annotations?: ToolAnnotations;
+}
+
+export interface ToolSource {
+  readonly name: string;
+  readonly description: string;
+  readonly inputSchema: Record<string, unknown>;
+  readonly connection: string;
+  readonly annotations?: ToolAnnotations;
+}
+
+interface IndexedTool {
+  readonly tool: CatalogTool;
+  readonly terms: Map<string, number>;
+  readonly length: number;
+}
+
+const stopWords = new Set(['a', 'an', 'the', 'of', 'to', 'in', 'on', 'for', 'and', 'or', 'by', 'with', 'my', 'me', 'i', 'is', 'are', 'do', 'does', 'how', 'what', 'which', 'this', 'that', 'it', 'as', 'at', 'be', 'from', 'all', 'we', 'our', 'did', 'have', 'had', 'many', 'each']);
+
+// Synonyms turn how people ask into how tools are named.
+const synonyms: Record<string, string[]> = {
+  signups: ['signed', 'up', 'trends', 'query', 'events'],
+  signup: ['signed', 'up', 'trends', 'query', 'events'],
+  daily: ['trends', 'query'],
+  day: ['trends', 'query'],
+  week: ['trends', 'query'],
+  trend: ['trends', 'query', 'insight'],
+  chart: ['trends', 'query', 'insight'],
+  count: ['query', 'trends'],
+  users: ['persons', 'users'],
+  people: ['persons', 'users'],
+  flag: ['feature', 'flag'],
+  flags: ['feature', 'flag'],
+  todo: ['task'],
+  todos: ['tasks', 'task'],
+  ticket: ['task'],
+  assign: ['task', 'assignee', 'update'],
+  comment: ['story', 'comment'],
+  comments: ['stories', 'story', 'comment'],
+  make: ['create'],
+  add: ['create', 'add'],
+  new: ['create'],
+  remove: ['delete', 'remove'],
+  change: ['update'],
+  edit: ['update'],
+  show: ['list', 'get'],
+  find: ['search', 'list'],
+};
+
+export function tokenize(text: string): string[] {
+  return text
+    .toLowerCase()
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .split(/[^a-z0-9]+/)
+    .filter((t) => t.length > 1 && !stopWords.has(t))
+    .map(stem);
+}
+
+function stem(term: string): string {
+  if (term.length > 4 && term.endsWith('ies')) return `${term.slice(0, -3)}y`;
+  if (term.length > 3 && term.endsWith('s') && !term.endsWith('ss')) return term.slice(0, -1);
+  return term;
+}
+
+export class ToolCatalog {
+  private readonly tools = new Map<string, CatalogTool>();
+  private readonly index: IndexedTool[] = [];
+  private readonly documentFrequency = new Map<string, number>();
+  private averageLength = 1;
+
+  constructor(sources: readonly ToolSource[]) {
+    for (const source of sources) {
+      if (this.tools.has(source.name)) continue;
+      const tool: CatalogTool = { ...source, risk: classifyTool(source.name, source.annotations) };
+      this.tools.set(tool.name, tool);
+      // Name words count three times: they are the most reliable signal.
+      const words = [...tokenize(tool.name.replace(/_/g, ' ')), ...tokenize(tool.name.replace(/_/g, ' ')), ...tokenize(tool.name.replace(/_/g, ' ')), ...tokenize(tool.connection), ...tokenize(tool.description), ...tokenize(Object.keys(propertiesOf(tool.inputSchema)).join(' '))];
+      const terms = new Map<string, number>();
+      for (const word of words) terms.set(word, (terms.get(word) ?? 0) + 1);
+      for (const term of terms.keys()) this.documentFrequency.set(term, (this.documentFrequency.get(term) ?? 0) + 1);
+      this.index.push({ tool, terms, length: words.length });
+    }
+    this.averageLength = this.index.reduce((sum, entry) => sum + entry.length, 0) / Math.max(1, this.index.length);
+  }
+
+  get size(): number {
+    return this.tools.size;
+  }
+
+  get(name: string): CatalogTool | undefined {
+    return this.tools.get(name);
+  }
+
+  all(): CatalogTool[] {
+    return [...this.tools.values()];
+  }
+
+  connections(): string[] {
+    return [...new Set(this.all().map((t) => t.connection))];
+  }
+
+  /** BM25 over names, descriptions and parameter names, with a few query synonyms. */
+  search(query: string, options: { limit?: number; connection?: string; allowedRisks?: readonly ToolRisk[] } = {}): CatalogTool[] {
+    const limit = Math.min(Math.max(options.limit ?? 8, 1), 20);
+    const queryTerms = tokenize(query);
+    const expanded = [...queryTerms, ...queryTerms.flatMap((t) => (synonyms[t] ?? []).map(stem))];
+    if (expanded.length === 0) return [];
+    const k1 = 1.2;
+    const b = 0.75;
+    const total = this.index.length;
+    const scored: { tool: CatalogTool; score: number }[] = [];
+    for (const entry of this.index) {
+      if (options.connection && entry.tool.connection !== options.connection) continue;
+      if (options.allowedRisks && !options.allowedRisks.includes(entry.tool.risk)) continue;
+      let score = 0;
+      for (const term of expanded) {
+        const frequency = entry.terms.get(term);
+        if (!frequency) continue;
+        const df = this.documentFrequency.get(term) ?? 0;
+        const idf = Math.log(1 + (total - df + 0.5) / (df + 0.5));
+        score += (idf * frequency * (k1 + 1)) / (frequency + k1 * (1 - b + (b * entry.length) / this.averageLength));
+      }
+      if (score > 0) scored.push({ tool: entry.tool, score });
+    }
+    scored.sort((x, y) => y.score - x.score || x.tool.name.localeCompare(y.tool.name));
+    return scored.slice(0, limit).map((s) => s.tool);
+  }
+}
+
+export function propertiesOf(schema: Record<string, unknown>): Record<string, unknown> {
+  const properties = schema.properties;
+  return properties && typeof properties === 'object' && !Array.isArray(properties) ? (properties as Record<string, unknown>) : {};
+}

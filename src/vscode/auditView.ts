@@ -1,0 +1,87 @@
+import * as vscode from 'vscode';
+import { auditRecordsToCsv, type AuditRecord } from '../agent/audit';
+import type { AuditLog } from './auditLog';
+import type { IdentityService } from './identityService';
+import { DisposableOwner } from './lifecycle';
+
+// "Show Audit Log" opens a read-only Markdown table of the signed-in user's tool calls,
+// filtered by connection and outcome; "Export Audit Log" writes JSONL or CSV.
+
+const scheme = 'onbehalf-audit';
+
+export class AuditView extends DisposableOwner implements vscode.TextDocumentContentProvider {
+  private readonly changed = this.register(new vscode.EventEmitter<vscode.Uri>());
+  readonly onDidChange = this.changed.event;
+
+  constructor(
+    private readonly audit: AuditLog,
+    private readonly identity: IdentityService,
+  ) {
+    super();
+    this.register(vscode.workspace.registerTextDocumentContentProvider(scheme, this));
+  }
+
+  async show(): Promise<vscode.TextDocument | undefined> {
+    const identifier = await this.identity.requireIdentifier();
+    const records = await this.audit.read(identifier);
+    const connections = [...new Set(records.map((r) => r.connection))].sort();
+    const picks: (vscode.QuickPickItem & { filter: string })[] = [
+      { label: 'All tool calls', description: `${records.length}`, filter: '' },
+      ...connections.map((c) => ({ label: `Connection: ${c}`, description: `${records.filter((r) => r.connection === c).length}`, filter: `connection=${c}` })),
+      ...(['success', 'failure', 'cancelled'] as const).map((o) => ({ label: `Outcome: ${o}`, description: `${records.filter((r) => r.outcome === o).length}`, filter: `outcome=${o}` })),
+    ];
+    const picked = records.length === 0 ? picks[0] : await vscode.window.showQuickPick(picks, { title: 'Show Audit Log', placeHolder: 'Filter by connection or outcome' });
+    if (!picked) return undefined;
+    const uri = vscode.Uri.from({ scheme, path: '/Audit Log.md', query: picked.filter });
+    this.changed.fire(uri);
+    const document = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(document, { preview: true });
+    return document;
+  }
+
+  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+    const identity = await this.identity.current();
+    if (!identity) return '# OnBehalf audit log\n\nSign in to see your audit log.\n';
+    const params = new URLSearchParams(uri.query);
+    const connection = params.get('connection');
+    const outcome = params.get('outcome');
+    const records = (await this.audit.read(identity.identifier)).filter((r) => (!connection || r.connection === connection) && (!outcome || r.outcome === outcome));
+    return renderAuditMarkdown(identity.label, records, [connection && `connection ${connection}`, outcome && `outcome ${outcome}`].filter(Boolean).join(', '));
+  }
+
+  async export(): Promise<vscode.Uri | undefined> {
+    const identifier = await this.identity.requireIdentifier();
+    const records = await this.audit.read(identifier);
+    const target = await vscode.window.showSaveDialog({
+      title: 'Export Audit Log',
+      saveLabel: 'Export',
+      defaultUri: vscode.Uri.file(`onbehalf-audit-${new Date().toISOString().slice(0, 10)}.jsonl`),
+      filters: { 'JSON Lines': ['jsonl'], CSV: ['csv'] },
+    });
+    if (!target) return undefined;
+    await writeAuditExport(target, records);
+    void vscode.window.showInformationMessage(`Exported ${records.length} audit records to ${target.fsPath}.`);
+    return target;
+  }
+}
+
+export async function writeAuditExport(target: vscode.Uri, records: readonly AuditRecord[]): Promise<void> {
+  const content = target.path.toLowerCase().endsWith('.csv') ? auditRecordsToCsv(records) : records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '');
+  await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
+}
+
+function renderAuditMarkdown(label: string, records: readonly AuditRecord[], filter: string): string {
+  const cell = (value: unknown) => String(value ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const lines = [
+    `# OnBehalf audit log: ${cell(label)}`,
+    '',
+    `${records.length} tool call${records.length === 1 ? '' : 's'}${filter ? ` (${filter})` : ''}, newest first.`,
+    '',
+    '| Time | Connection | Tool | Risk | Decision | Outcome | Error | Duration | Execution id |',
+    '| --- | --- | --- | --- | --- | --- | --- | ---: | --- |',
+  ];
+  for (const r of [...records].reverse()) {
+    lines.push(`| ${cell(r.time)} | ${cell(r.connection)} | ${cell(r.tool)} | ${cell(r.risk)} | ${cell(r.decision)} | ${cell(r.outcome)} | ${cell(r.errorCode)} | ${cell(r.durationMs)} ms | ${cell(r.executionId)} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}

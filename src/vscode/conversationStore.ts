@@ -1,0 +1,59 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { storageKeyFor } from '../core/identifier';
+import type { Logger } from '../core/logger';
+import { parseStoredConversation, settleInterruptedItems, type Conversation } from '../agent/conversation';
+
+// Conversations on disk, one folder per identity under globalStorage, so another
+// signed-in user never sees them. Writes go to a temp file first, then rename.
+
+export class ConversationStore {
+  constructor(
+    private readonly root: string,
+    private readonly log: Logger,
+  ) {}
+
+  private folderFor(identifier: string): string {
+    return path.join(this.root, storageKeyFor(identifier));
+  }
+
+  async list(identifier: string): Promise<Conversation[]> {
+    const folder = this.folderFor(identifier);
+    let names: string[];
+    try {
+      names = await fs.readdir(folder);
+    } catch {
+      return [];
+    }
+    const conversations: Conversation[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json'))) {
+      const raw = await fs.readFile(path.join(folder, name), 'utf8').catch(() => undefined);
+      const conversation = raw === undefined ? undefined : parseStoredConversation(raw);
+      if (!conversation) {
+        this.log.warn(`Skipped an unreadable conversation file (${name}).`);
+        continue;
+      }
+      settleInterruptedItems(conversation);
+      conversations.push(conversation);
+    }
+    return conversations.sort((a, b) => b.updatedAt - a.updatedAt);
+  }
+
+  async save(identifier: string, conversation: Conversation): Promise<void> {
+    const folder = this.folderFor(identifier);
+    await fs.mkdir(folder, { recursive: true });
+    const file = path.join(folder, `${safeId(conversation.id)}.json`);
+    const temp = `${file}.${process.pid}.tmp`;
+    await fs.writeFile(temp, JSON.stringify(conversation), { encoding: 'utf8', mode: 0o600 });
+    await fs.rename(temp, file);
+  }
+
+  async delete(identifier: string, conversationId: string): Promise<void> {
+    await fs.rm(path.join(this.folderFor(identifier), `${safeId(conversationId)}.json`), { force: true });
+  }
+}
+
+function safeId(id: string): string {
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(id)) throw new Error('Invalid conversation id.');
+  return id;
+}

@@ -1,0 +1,106 @@
+// Markdown → sanitised DOM. markdown-it with raw HTML disabled, then DOMPurify with a
+// tight allow-list, returned as a DocumentFragment (no innerHTML on our side at all).
+import MarkdownIt from 'markdown-it';
+import DOMPurify from 'dompurify';
+import { h, icon } from './dom';
+
+const md = new MarkdownIt({ html: false, linkify: true, typographer: false, breaks: false });
+
+// Images would need img-src beyond the webview CSP (and could be tracking pixels):
+// show them as links instead.
+md.renderer.rules.image = (tokens, idx, options, env, self) => {
+  const token = tokens[idx];
+  if (!token) return '';
+  const src = token.attrGet('src') ?? '';
+  const alt = self.renderInlineAsText(token.children ?? [], options, env) || src;
+  if (!/^https?:\/\//i.test(src)) return md.utils.escapeHtml(alt);
+  return `<a href="${md.utils.escapeHtml(src)}">${md.utils.escapeHtml(alt)}</a>`;
+};
+
+// Table alignment comes out as style="text-align:…", which the CSP (no 'unsafe-inline'
+// styles) would block: turn it into a class.
+md.core.ruler.push('onbehalf_align_classes', (state) => {
+  for (const token of state.tokens) {
+    if (token.type !== 'th_open' && token.type !== 'td_open') continue;
+    const style = token.attrGet('style');
+    if (style === null) continue;
+    const match = /text-align:\s*(left|right|center)/.exec(style);
+    token.attrs = (token.attrs ?? []).filter(([name]) => name !== 'style');
+    if (match) token.attrJoin('class', `align-${match[1]}`);
+  }
+  return true;
+});
+
+const allowedTags = [
+  'a', 'p', 'br', 'hr', 'em', 'strong', 's', 'del', 'code', 'pre', 'blockquote', 'ul', 'ol', 'li',
+  'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'span', 'sup', 'sub',
+];
+const allowedAttrs = ['href', 'title', 'class', 'start'];
+
+let hooksInstalled = false;
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  DOMPurify.addHook('afterSanitizeAttributes', (node) => {
+    if (node.nodeType !== Node.ELEMENT_NODE) return;
+    const el = node as Element;
+    if (el.nodeName === 'A') {
+      const anchor = el;
+      const href = anchor.getAttribute('href') ?? '';
+      if (/^https?:\/\//i.test(href)) {
+        if (!anchor.hasAttribute('title')) anchor.setAttribute('title', href);
+      } else {
+        // Not something we can open: keep the text, drop the link target.
+        anchor.removeAttribute('href');
+      }
+    }
+    if (el.hasAttribute('class')) {
+      const kept = (el.getAttribute('class') ?? '')
+        .split(/\s+/)
+        .filter((c) => /^(language-[\w+#.-]{1,40}|align-(left|right|center))$/.test(c));
+      if (kept.length) el.setAttribute('class', kept.join(' '));
+      else el.removeAttribute('class');
+    }
+  });
+}
+
+/** Renders markdown to a sanitised fragment, with code blocks given a Copy button. */
+export function renderMarkdown(source: string): DocumentFragment {
+  installHooks();
+  const html = md.render(source);
+  const fragment = DOMPurify.sanitize(html, {
+    ALLOWED_TAGS: allowedTags,
+    ALLOWED_ATTR: allowedAttrs,
+    ALLOW_DATA_ATTR: false,
+    ALLOW_ARIA_ATTR: false,
+    RETURN_DOM_FRAGMENT: true,
+  });
+  enhanceCodeBlocks(fragment);
+  return fragment;
+}
+
+/** Wraps each `<pre><code>` in a block with a language label and a Copy button. */
+function enhanceCodeBlocks(root: DocumentFragment): void {
+  for (const pre of Array.from(root.querySelectorAll('pre'))) {
+    const code = pre.querySelector('code');
+    const lang = /(?:^|\s)language-([\w+#.-]+)/.exec(code?.className ?? '')?.[1] ?? '';
+    const wrapper = h('div', { class: 'code-block' });
+    const toolbar = h(
+      'div',
+      { class: 'code-toolbar' },
+      h('span', { class: 'code-lang', text: lang }),
+      h('button', { class: 'icon-btn code-copy', type: 'button', title: 'Copy code', 'aria-label': 'Copy code', 'data-action': 'copy-code' }, icon('copy')),
+    );
+    pre.replaceWith(wrapper);
+    pre.tabIndex = 0; // scrollable region reachable by keyboard
+    wrapper.append(toolbar, pre);
+  }
+}
+
+/** The code text of a code block that contains `el` (for the Copy button). */
+export function codeTextFor(el: Element): string | null {
+  const block = el.closest('.code-block');
+  const code = block?.querySelector('pre code') ?? block?.querySelector('pre');
+  if (!code) return null;
+  return (code.textContent ?? '').replace(/\n$/, '');
+}
