@@ -70,6 +70,10 @@ export class Header {
     this.updateUsage(state.usage);
   }
 
+  setSandbox(sandbox: boolean): void {
+    this.sandbox.hidden = !sandbox;
+  }
+
   updateUsage(usage: UsageView): void {
     const cache = usage.cacheReadTokens + usage.cacheWriteTokens;
     const text = `${compactNumber(usage.inputTokens)} in · ${compactNumber(usage.outputTokens)} out${cache ? ` · ${compactNumber(cache)} cache` : ''} · ~${costLabel(usage.estimatedCostUsd)}`;
@@ -155,6 +159,11 @@ export class BlockerBanner {
       return;
     }
     const action = blockerAction(blocker);
+    if (!action) {
+      this.el.replaceChildren(h('div', { class: 'blocker-text' }, icon('info'), h('span', { text: String(blocker.message ?? '') })));
+      this.el.hidden = false;
+      return;
+    }
     const button = h('button', { class: 'button primary', type: 'button', 'data-action': 'blocker' }, icon(action.icon), h('span', { text: action.label }));
     button.addEventListener('click', () => this.post(action.message));
     const log = h('button', { class: 'link-btn', type: 'button', 'data-action': 'show-log', text: 'Show log' });
@@ -167,7 +176,7 @@ export class BlockerBanner {
   }
 }
 
-function blockerAction(b: BlockerView): { label: string; icon: string; bannerIcon: string; message: WebviewMessage } {
+function blockerAction(b: BlockerView): { label: string; icon: string; bannerIcon: string; message: WebviewMessage } | null {
   switch (b.kind) {
     case 'signIn':
       return { label: 'Sign in', icon: 'sign-in', bannerIcon: 'account', message: { type: 'runCommand', command: 'signIn' } };
@@ -182,5 +191,7 @@ function blockerAction(b: BlockerView): { label: string; icon: string; bannerIco
         bannerIcon: 'plug',
         message: { type: 'connect', connection: b.connection, reauthorize: false },
       };
+    default:
+      return null; // a kind this webview does not know yet
   }
 }

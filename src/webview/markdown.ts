@@ -11,8 +11,8 @@ const md = new MarkdownIt({ html: false, linkify: true, typographer: false, brea
 md.renderer.rules.image = (tokens, idx, options, env, self) => {
   const token = tokens[idx];
   if (!token) return '';
-  const src = token.attrGet('src') ?? '';
-  const alt = self.renderInlineAsText(token.children ?? [], options, env) || src;
+  const src = String(token.attrGet('src') ?? '');
+  const alt = String(self.renderInlineAsText(token.children ?? [], options, env) || src);
   if (!/^https?:\/\//i.test(src)) return md.utils.escapeHtml(alt);
   return `<a href="${md.utils.escapeHtml(src)}">${md.utils.escapeHtml(alt)}</a>`;
 };
@@ -23,8 +23,8 @@ md.core.ruler.push('onbehalf_align_classes', (state) => {
   for (const token of state.tokens) {
     if (token.type !== 'th_open' && token.type !== 'td_open') continue;
     const style = token.attrGet('style');
-    if (style === null) continue;
-    const match = /text-align:\s*(left|right|center)/.exec(style);
+    if (style === null || style === undefined) continue;
+    const match = /text-align:\s*(left|right|center)/.exec(String(style));
     token.attrs = (token.attrs ?? []).filter(([name]) => name !== 'style');
     if (match) token.attrJoin('class', `align-${match[1]}`);
   }
