@@ -2,7 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { ConnectionInactiveError, NotSignedInError, OnBehalfError, ToolFailedError, messageOf } from '../core/errors';
 import type { ChatItemView, ToolCardView } from '../shared/protocol';
 import { hashInput, type AuditRecord } from './audit';
-import { boundToolResult, safeStringify } from './boundedResult';
+import { boundToolResult, maxToolResultBytes, safeStringify } from './boundedResult';
 import type { Conversation } from './conversation';
 import { checkToolInput } from './inputValidation';
 import { mapAnthropicError } from './anthropicKeyCheck';
@@ -275,11 +275,13 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
   updateCard(conversation, deps, { ...base, status: 'running' });
   try {
     const result = await abortable(deps.executeTool({ identifier: callIdentifier, connection: tool.connection, toolName: tool.name, input: checked.input, signal }), signal);
+    // Compact JSON for the model (fewer tokens), pretty JSON for the card.
+    const forModel = boundToolResult(result.data, maxToolResultBytes, false);
     const bounded = boundToolResult(result.data);
     const series = extractTimeSeries(result.data);
     audit(decision.source, 'success', { executionId: result.executionId });
     updateCard(conversation, deps, { ...base, status: 'succeeded', durationMs: now() - started, output: bounded.text, outputBytes: bounded.bytes, outputTruncated: bounded.truncated, ...(series.length > 0 ? { series } : {}) });
-    return { type: 'tool_result', tool_use_id: toolUse.id, content: bounded.text };
+    return { type: 'tool_result', tool_use_id: toolUse.id, content: forModel.text };
   } catch (error) {
     if (signal.aborted) {
       audit(decision.source, 'cancelled', { errorCode: 'stopped' });
@@ -290,8 +292,7 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
     const code = ToolFailedError.is(error) ? (error.code ?? 'tool_error') : OnBehalfError.is(error) ? error.kind : 'error';
     audit(decision.source, 'failure', { errorCode: code, ...(ToolFailedError.is(error) && error.executionId ? { executionId: error.executionId } : {}) });
     updateCard(conversation, deps, { ...base, status: 'failed', durationMs: now() - started, error: messageOf(error), ...(fix ? { fix } : {}) });
-    const forModel = fix ? `${messageOf(error)} The user can reconnect from the tool card; wait for them.` : messageOf(error);
-    return errorResult(toolUse.id, forModel);
+    return errorResult(toolUse.id, fix ? `${messageOf(error)} The user can reconnect from the tool card; wait for them.` : messageOf(error));
   }
 }
 

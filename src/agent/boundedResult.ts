@@ -9,9 +9,9 @@ export interface BoundedText {
   readonly truncated: boolean;
 }
 
-/** Pretty JSON (or the string itself), cut at a UTF-8 byte budget with a clear note. */
-export function boundToolResult(data: unknown, maxBytes = maxToolResultBytes): BoundedText {
-  const text = typeof data === 'string' ? data : safeStringify(data);
+/** JSON (pretty for people, compact for the model) or the string itself,, cut at a UTF-8 byte budget with a clear note. */
+export function boundToolResult(data: unknown, maxBytes = maxToolResultBytes, pretty = true): BoundedText {
+  const text = typeof data === 'string' ? data : safeStringify(data, pretty);
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes <= maxBytes) return { text, bytes, truncated: false };
   const cut = sliceUtf8(text, maxBytes);
@@ -22,9 +22,9 @@ export function boundToolResult(data: unknown, maxBytes = maxToolResultBytes): B
   };
 }
 
-export function safeStringify(value: unknown): string {
+export function safeStringify(value: unknown, pretty = true): string {
   try {
-    const text = JSON.stringify(value, null, 2);
+    const text = JSON.stringify(value, null, pretty ? 2 : undefined);
     return text === undefined ? 'null' : text;
   } catch {
     return String(value);

@@ -28,7 +28,7 @@ export const settings = {
     const names = value.filter((v): v is string => typeof v === 'string').map((v) => v.trim()).filter((v) => /^[A-Za-z0-9_.-]{1,64}$/.test(v));
     return [...new Set(names)];
   },
-  model: (): string => config().get<string>('model', 'claude-sonnet-4-5').trim() || 'claude-sonnet-4-5',
+  model: (): string => config().get<string>('model', 'claude-sonnet-4-6').trim() || 'claude-sonnet-4-6',
   maxSteps(): number {
     const value = config().get<number>('maxSteps', 12);
     return Number.isFinite(value) ? Math.min(50, Math.max(1, Math.floor(value))) : 12;
