@@ -23,11 +23,12 @@ export interface ToolSource {
 
 interface IndexedTool {
   readonly tool: CatalogTool;
+  readonly nameTerms: ReadonlySet<string>;
   readonly terms: Map<string, number>;
   readonly length: number;
 }
 
-const stopWords = new Set(['a', 'an', 'the', 'of', 'to', 'in', 'on', 'for', 'and', 'or', 'by', 'with', 'my', 'me', 'i', 'is', 'are', 'do', 'does', 'how', 'what', 'which', 'this', 'that', 'it', 'as', 'at', 'be', 'from', 'all', 'we', 'our', 'did', 'have', 'had', 'many', 'each']);
+const stopWords = new Set(['a', 'an', 'the', 'of', 'to', 'in', 'on', 'for', 'and', 'or', 'by', 'with', 'my', 'me', 'i', 'is', 'are', 'do', 'does', 'how', 'what', 'which', 'this', 'that', 'it', 'as', 'at', 'be', 'from', 'we', 'our', 'did', 'have', 'had', 'many', 'each']);
 
 // Synonyms turn how people ask into how tools are named.
 const synonyms: Record<string, string[]> = {
@@ -56,13 +57,14 @@ const synonyms: Record<string, string[]> = {
   change: ['update'],
   edit: ['update'],
   show: ['list', 'get'],
+  list: ['get', 'all'],
   find: ['search', 'list'],
 };
 
 export function tokenize(text: string): string[] {
   return text
-    .toLowerCase()
     .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase()
     .split(/[^a-z0-9]+/)
     .filter((t) => t.length > 1 && !stopWords.has(t))
     .map(stem);
@@ -86,11 +88,12 @@ export class ToolCatalog {
       const tool: CatalogTool = { ...source, risk: classifyTool(source.name, source.annotations) };
       this.tools.set(tool.name, tool);
       // Name words count three times: they are the most reliable signal.
-      const words = [...tokenize(tool.name.replace(/_/g, ' ')), ...tokenize(tool.name.replace(/_/g, ' ')), ...tokenize(tool.name.replace(/_/g, ' ')), ...tokenize(tool.connection), ...tokenize(tool.description), ...tokenize(Object.keys(propertiesOf(tool.inputSchema)).join(' '))];
+      const nameWords = tokenize(tool.name.replace(/_/g, ' ')).slice(1);
+      const words = [...nameWords, ...nameWords, ...nameWords, ...tokenize(tool.connection), ...tokenize(tool.description), ...tokenize(Object.keys(propertiesOf(tool.inputSchema)).join(' '))];
       const terms = new Map<string, number>();
       for (const word of words) terms.set(word, (terms.get(word) ?? 0) + 1);
       for (const term of terms.keys()) this.documentFrequency.set(term, (this.documentFrequency.get(term) ?? 0) + 1);
-      this.index.push({ tool, terms, length: words.length });
+      this.index.push({ tool, nameTerms: new Set(nameWords), terms, length: words.length });
     }
     this.averageLength = this.index.reduce((sum, entry) => sum + entry.length, 0) / Math.max(1, this.index.length);
   }
@@ -132,6 +135,10 @@ export class ToolCatalog {
         const idf = Math.log(1 + (total - df + 0.5) / (df + 0.5));
         score += (idf * frequency * (k1 + 1)) / (frequency + k1 * (1 - b + (b * entry.length) / this.averageLength));
       }
+      // A query that names the tool outright (all its name words, nothing else) wins.
+      const named = queryTerms.filter((t) => entry.nameTerms.has(t)).length;
+      if (named === queryTerms.length && named === entry.nameTerms.size) score += 10;
+      else if (named === entry.nameTerms.size) score += 2;
       if (score > 0) scored.push({ tool: entry.tool, score });
     }
     scored.sort((x, y) => y.score - x.score || x.tool.name.localeCompare(y.tool.name));

@@ -93,8 +93,8 @@ export class ScalekitAccounts {
       return response.postUserVerifyRedirectUrl || undefined;
     } catch (error) {
       const mapped = mapScalekitError(error);
-      if (mapped instanceof ServiceUnavailableError || mapped instanceof RateLimitedError || mapped instanceof InvalidCredentialsError) throw mapped;
-      throw new VerifyRejectedError(connection, mapped.message);
+      if (!(mapped instanceof ScalekitRejectedError)) throw mapped;
+      throw new VerifyRejectedError(connection, mapped.detail);
     }
   }
 
@@ -176,9 +176,22 @@ function toToolDefinition(definition: unknown, connection: string): ScopedToolDe
   };
 }
 
+/** Scalekit understood the request and refused it (not found, not allowed, bad argument). */
+export class ScalekitRejectedError extends OnBehalfError {
+  readonly kind = 'badInput';
+  constructor(readonly detail: string) {
+    super(`Scalekit refused the request: ${detail}`);
+  }
+  static override is(value: unknown): value is ScalekitRejectedError {
+    return value instanceof ScalekitRejectedError;
+  }
+}
+
 interface SdkErrorShape {
   readonly grpcStatus?: number;
   readonly httpStatus?: number;
+  readonly status?: number;
+  readonly response?: { readonly status?: number };
   readonly isToolError?: boolean;
   readonly toolErrorCode?: string;
   readonly toolErrorMessage?: string;
@@ -188,7 +201,8 @@ interface SdkErrorShape {
 }
 
 // gRPC codes, as numbers, so this module does not depend on @connectrpc directly.
-const grpc = { NotFound: 5, PermissionDenied: 7, ResourceExhausted: 8, Unauthenticated: 16, Unavailable: 14, DeadlineExceeded: 4, InvalidArgument: 3 } as const;
+const grpc = { InvalidArgument: 3, DeadlineExceeded: 4, NotFound: 5, AlreadyExists: 6, PermissionDenied: 7, ResourceExhausted: 8, FailedPrecondition: 9, OutOfRange: 11, Unavailable: 14, Unauthenticated: 16 } as const;
+const refusedCodes = new Set<number>([grpc.InvalidArgument, grpc.NotFound, grpc.AlreadyExists, grpc.PermissionDenied, grpc.FailedPrecondition, grpc.OutOfRange]);
 
 function shapeOf(error: unknown): SdkErrorShape {
   return error && typeof error === 'object' ? (error as SdkErrorShape) : {};
@@ -216,7 +230,9 @@ export function mapScalekitError(error: unknown, context: { credentialCheck?: bo
     return new ToolFailedError(context.toolName, shape.toolErrorMessage || detail, shape.toolErrorCode, shape.executionId);
   }
   if (shape.code && networkCodes.has(shape.code)) return new ServiceUnavailableError('Scalekit', shape.code);
-  if (shape.httpStatus === 401 || shape.httpStatus === 400 || (context.credentialCheck && shape.grpcStatus === grpc.Unauthenticated)) {
+  // The token request is plain HTTP (axios): its status is on the error or its response.
+  const tokenStatus = shape.grpcStatus === undefined ? (shape.response?.status ?? shape.status ?? shape.httpStatus) : undefined;
+  if (tokenStatus === 401 || tokenStatus === 400 || (context.credentialCheck && shape.grpcStatus === grpc.Unauthenticated)) {
     return new InvalidCredentialsError('scalekitClientSecret', 'Scalekit did not accept the client id and secret.');
   }
   switch (shape.grpcStatus) {
@@ -228,6 +244,7 @@ export function mapScalekitError(error: unknown, context: { credentialCheck?: bo
     case grpc.Unauthenticated:
       return new InvalidCredentialsError('scalekitClientSecret', detail);
     default:
+      if (shape.grpcStatus !== undefined && refusedCodes.has(shape.grpcStatus)) return new ScalekitRejectedError(detail);
       break;
   }
   if (/ECONNREFUSED|ENOTFOUND|socket hang up|fetch failed|network/i.test(detail)) return new ServiceUnavailableError('Scalekit', detail);
