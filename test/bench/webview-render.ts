@@ -237,7 +237,7 @@ export async function benchWebviewRender(opts: { runs?: number; sizesKB?: number
   }
 }
 
-function print(f: BenchFigures): void {
+export function printWebviewRender(f: BenchFigures): void {
   const fx = (n: number, d = 2) => n.toFixed(d);
   console.log(`Chat webview streaming render: ~${f.chunkChars}-char chunks, every chunk rendered (no coalescing), median of ${f.runs} runs`);
   console.log('size    chunks  total ms  per chunk ms  early/late chunk ms  p95 ms  script ms  layout ms  style ms  one-shot ms');
@@ -254,7 +254,7 @@ function print(f: BenchFigures): void {
 
 if (require.main === module) {
   benchWebviewRender()
-    .then(print)
+    .then(printWebviewRender)
     .catch((err: unknown) => {
       console.error(err);
       process.exitCode = 1;

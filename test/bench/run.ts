@@ -1,0 +1,22 @@
+import { benchToolContext, printToolContext } from './tool-context';
+import { benchWebviewRender, printWebviewRender } from './webview-render';
+
+// `npm run bench`: prints figures. A benchmark, not a test: nothing here passes or fails.
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const want = (name: string) => only.length === 0 || only.includes(name);
+  if (want('tools')) printToolContext(await benchToolContext());
+  if (want('webview')) {
+    console.log('\n== Webview render cost (100 KB answer in ~2,000 chunks) ==');
+    printWebviewRender(await benchWebviewRender());
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
