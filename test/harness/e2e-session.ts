@@ -1,0 +1,107 @@
+// One code-server + one chromium page for the whole e2e tier. The extension is loaded
+// as a development extension: the workbench URL payload carries extensionDevelopmentPath
+// (the repository root, so dist/extension.js as built) and no extensionTestsPath, so the
+// workbench stays up for a person-like session. Specs call e2eSession(); the root hook
+// below closes it once after the last spec.
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { launchBrowser, openWorkbench, screenshot, workbenchUrl, type BrowserSession } from './browser';
+import { launchCodeServer, makeWorkspace, REPO_ROOT, type CodeServer } from './code-server';
+
+export const EXTENSION_ID = 'onbehalf.onbehalf';
+
+export interface E2ESession {
+  server: CodeServer;
+  browser: BrowserSession;
+  page: Page;
+  workspace: string;
+  /** Resolves once the extension host logged the activation of EXTENSION_ID. */
+  waitForActivation(timeoutMs?: number): Promise<void>;
+}
+
+let current: Promise<E2ESession> | undefined;
+let closeCurrent: (() => Promise<void>) | undefined;
+
+/** Text of every extension host log under the server's user-data-dir. */
+export function extensionHostLogs(userDataDir: string): string {
+  const logs = join(userDataDir, 'logs');
+  let text = '';
+  try {
+    for (const name of readdirSync(logs, { recursive: true, encoding: 'utf8' })) {
+      if (/exthost\d*[/\\]remoteexthost\.log$/.test(name)) text += readFileSync(join(logs, name), 'utf8');
+    }
+  } catch { /* no logs yet */ }
+  return text;
+}
+
+/** Polls the extension host log for "ExtensionService#_doActivateExtension <id>". */
+export async function waitForActivationInLogs(userDataDir: string, extensionId: string, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  const pattern = new RegExp(`^.*_doActivateExtension ${extensionId.replace('.', '\\.')}\\b.*$`, 'm');
+  for (;;) {
+    const match = pattern.exec(extensionHostLogs(userDataDir));
+    if (match) return match[0];
+    if (Date.now() > deadline) {
+      throw new Error(`${extensionId} did not activate within ${timeoutMs / 1000}s (no activation line in ${userDataDir}/logs/**/remoteexthost.log)`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The extension host's error text when activating extensionId threw, else undefined. */
+export function activationFailure(userDataDir: string, extensionId = EXTENSION_ID): string | undefined {
+  const logs = extensionHostLogs(userDataDir);
+  const at = logs.indexOf(`Activating extension ${extensionId} failed`);
+  return at < 0 ? undefined : logs.slice(at, at + 2_000);
+}
+
+async function start(): Promise<E2ESession> {
+  const workspace = makeWorkspace();
+  const server = await launchCodeServer({ workspace, label: 'e2e', env: { ONBEHALF_TEST_TIER: 'e2e' } });
+  let browser: BrowserSession | undefined;
+  closeCurrent = async () => {
+    await browser?.close();
+    await server.close();
+    rmSync(workspace, { recursive: true, force: true });
+  };
+  browser = await launchBrowser();
+  const url = workbenchUrl(server.url, workspace, [['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)]]);
+  await openWorkbench(browser.page, url);
+  return {
+    server, browser, page: browser.page, workspace,
+    waitForActivation: async (timeoutMs?: number) => {
+      await waitForActivationInLogs(server.userDataDir, EXTENSION_ID, timeoutMs);
+    },
+  };
+}
+
+export function e2eSession(): Promise<E2ESession> {
+  current ??= start();
+  return current;
+}
+
+export async function closeE2ESession(): Promise<void> {
+  const close = closeCurrent;
+  current = undefined;
+  closeCurrent = undefined;
+  await close?.();
+}
+
+/** Mocha root hook plugin: loaded through "require" in test/e2e/.mocharc.json. */
+export const mochaHooks = {
+  async afterEach(this: Mocha.Context): Promise<void> {
+    // A failed spec leaves a picture of the workbench as it was.
+    const test = this.currentTest;
+    if (test?.state !== 'failed' || current === undefined) return;
+    const session = await current.catch(() => undefined);
+    if (session === undefined) return;
+    const name = `e2e-FAILED-${test.fullTitle().replace(/[^a-z0-9]+/gi, '-').slice(0, 80)}`;
+    const file = await screenshot(session.page, name).catch(() => undefined);
+    if (file !== undefined) console.log(`      failure screenshot: ${file}`);
+  },
+  async afterAll(this: Mocha.Context): Promise<void> {
+    this.timeout(30_000);
+    await closeE2ESession();
+  },
+};

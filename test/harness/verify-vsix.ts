@@ -1,0 +1,99 @@
+// npm run verify:vsix: proves the packaged onbehalf.vsix installs and activates in
+// VS Code 1.100.3 (code-server) as a user would get it: `code-server --install-extension`
+// into an empty extensions dir, then a workbench opened WITHOUT extensionDevelopmentPath.
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launchBrowser, openWorkbench, screenshot, workbenchUrl, type BrowserSession } from './browser';
+import { ensureCodeServer, launchCodeServer, makeWorkspace, REPO_ROOT, runCodeServerCli, type CodeServer } from './code-server';
+import { activationFailure, EXTENSION_ID, extensionHostLogs, waitForActivationInLogs } from './e2e-session';
+
+const VSIX = process.argv[2] ?? join(REPO_ROOT, 'onbehalf.vsix');
+
+let passed = 0;
+let failed = 0;
+function check(name: string, ok: boolean, detail = ''): void {
+  if (ok) passed++;
+  else failed++;
+  console.log(`  ${ok ? '✔' : '✘'} ${name}${detail ? `: ${detail}` : ''}`);
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(VSIX)) {
+    console.error(`vsix: ${VSIX} is missing; run \`npm run package\` first`);
+    failed++;
+    return;
+  }
+  await ensureCodeServer();
+  const root = mkdtempSync(join(tmpdir(), 'onbehalf-vsix-'));
+  const extensionsDir = join(root, 'extensions');
+  const userDataDir = join(root, 'user-data');
+  const workspace = makeWorkspace();
+  let server: CodeServer | undefined;
+  let browser: BrowserSession | undefined;
+  try {
+    console.log(`vsix: code-server --install-extension ${VSIX} --extensions-dir ${extensionsDir}`);
+    const install = runCodeServerCli(['--install-extension', VSIX, '--extensions-dir', extensionsDir, '--user-data-dir', join(root, 'cli-user-data')]);
+    console.log(install.output.trim().split('\n').map((l) => `    ${l}`).join('\n'));
+    const installed = existsSync(extensionsDir) ? readdirSync(extensionsDir).filter((d) => d.startsWith(`${EXTENSION_ID}-`)) : [];
+    check('code-server --install-extension succeeds', install.status === 0 && /successfully installed/i.test(install.output), `exit ${install.status}`);
+    check('the extension folder is in the extensions dir', installed.length === 1, installed.join(', ') || 'none');
+
+    server = await launchCodeServer({ workspace, userDataDir, extensionsDir, label: 'vsix' });
+    browser = await launchBrowser();
+    // No payload: the extension can only come from the extensions dir.
+    await openWorkbench(browser.page, workbenchUrl(server.url, workspace));
+    const title = await browser.page.title();
+    check('the workbench is a normal window, not an Extension Development Host', !title.includes('Extension Development Host'), JSON.stringify(title));
+
+    let activation = '';
+    try {
+      activation = await waitForActivationInLogs(userDataDir, EXTENSION_ID, 60_000);
+    } catch (err) {
+      activation = err instanceof Error ? err.message : String(err);
+    }
+    check('the extension host activated it', activation.includes('_doActivateExtension'), activation.trim());
+
+    const item = browser.page.locator('.part.activitybar').getByRole('tab', { name: 'OnBehalf', exact: true });
+    await item.click({ timeout: 30_000 });
+    const sidebar = browser.page.locator('.part.sidebar');
+    for (const name of ['Connections', 'Chat']) {
+      const header = sidebar.locator('.pane-header h3.title', { hasText: new RegExp(`^${name}$`, 'i') });
+      const visible = await header.waitFor({ state: 'visible', timeout: 15_000 }).then(() => true, () => false);
+      check(`the ${name} view shows in the OnBehalf container`, visible);
+    }
+    // The extension's own log channel, created in activate(), has a log file by now.
+    // The file appears with the channel's first write, so poll for it a little.
+    const logs = join(userDataDir, 'logs');
+    let channelFiles: string[] = [];
+    for (let i = 0; i < 60 && channelFiles.length === 0; i++) {
+      channelFiles = readdirSync(logs, { recursive: true, encoding: 'utf8' }).filter((f) => f.includes(`${EXTENSION_ID}/`));
+      if (channelFiles.length === 0) await new Promise((r) => setTimeout(r, 250));
+    }
+    check('activate() created its OnBehalf log channel', channelFiles.length > 0, channelFiles.join(', ') || 'no file');
+    const failure = activationFailure(userDataDir);
+    check('activate() did not throw', failure === undefined, failure?.split('\n')[0] ?? '');
+    const shot = await screenshot(browser.page, 'vsix-activity-bar');
+    console.log(`vsix: screenshot ${shot}`);
+    if (failed > 0) console.log(extensionHostLogs(userDataDir).split('\n').slice(-40).join('\n'));
+  } catch (err) {
+    check('verification ran to the end', false, err instanceof Error ? err.message : String(err));
+  } finally {
+    await browser?.close();
+    await server?.close();
+    rmSync(workspace, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => {
+    console.log(`vsix: ${passed} passed, ${failed} failed`);
+    process.exit(failed > 0 ? 1 : 0);
+  },
+  (err: unknown) => {
+    console.error(err);
+    console.log(`vsix: ${passed} passed, ${failed + 1} failed`);
+    process.exit(1);
+  },
+);

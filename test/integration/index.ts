@@ -1,0 +1,40 @@
+// Entry point the extension host loads as extensionTestsPath, both under code-server
+// (test/harness/run-integration.ts) and under desktop VS Code (run-electron.ts).
+// Output goes through console.log: the host forwards it to the workbench, which hands
+// it to the harness through codeAutomationLog (code-server) or stdout (electron).
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { format } from 'node:util';
+import Mocha from 'mocha';
+import * as vscode from 'vscode';
+
+function findTests(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.test.js'))
+    .map((name) => join(dir, name))
+    .sort();
+}
+
+export async function run(): Promise<void> {
+  const mocha = new Mocha({ ui: 'bdd', timeout: 60_000, color: false, reporter: 'spec' });
+  // The spec reporter writes printf-style through this. Format here, so that one finished
+  // string per line crosses to the workbench (it does not apply %s/%d substitutions).
+  Mocha.reporters.Base.consoleLog = (...data: unknown[]) => console.log(format(...data));
+  // The ✔/✖ symbols come pre-coloured when the host's environment looks like CI; keep them plain.
+  Mocha.reporters.Base.symbols.ok = '✔';
+  Mocha.reporters.Base.symbols.err = '✖';
+  const files = findTests(__dirname);
+  // The harness starts forwarding output at this line (see run-integration.ts).
+  console.log(`mocha: ${files.length} test file${files.length === 1 ? '' : 's'} in VS Code ${vscode.version} (${vscode.env.appName})`);
+  for (const file of files) mocha.addFile(file);
+  await mocha.loadFilesAsync();
+  const stats = await new Promise<{ passes: number; failures: number; pending: number }>((resolve) => {
+    const runner = mocha.run(() => {
+      resolve({ passes: runner.stats?.passes ?? 0, failures: runner.stats?.failures ?? 0, pending: runner.stats?.pending ?? 0 });
+    });
+  });
+  const pending = stats.pending > 0 ? `, ${stats.pending} skipped` : '';
+  console.log(`${stats.passes} passed, ${stats.failures} failed${pending}`);
+  if (files.length === 0) throw new Error(`no integration tests found under ${__dirname}`);
+  if (stats.failures > 0) throw new Error(`${stats.failures} integration test(s) failed`);
+}
