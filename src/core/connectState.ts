@@ -26,7 +26,7 @@ export class ConnectStateStore {
   private readonly ttlMs: number;
 
   constructor(options: ConnectStateOptions = {}) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
     this.randomToken = options.randomToken ?? (() => randomBytes(32).toString('base64url'));
     this.ttlMs = options.ttlMs ?? connectStateTtlMs;
   }

@@ -2,6 +2,10 @@
 // `is()` so callers never depend on instanceof across bundles.
 
 export type ErrorKind =
+  | 'oidc'
+  | 'scalekitRejected'
+  | 'connectFailed'
+  | 'unknownConnection'
   | 'notSignedIn'
   | 'missingCredentials'
   | 'invalidCredentials'
@@ -19,12 +23,21 @@ export abstract class OnBehalfError extends Error {
   readonly hint: string | undefined;
   constructor(message: string, hint?: string) {
     super(message);
-    this.name = new.target.name;
     this.hint = hint;
+    // Bundlers may rename classes (_ConnectStateError); keep the readable name for logs.
+    Object.defineProperty(this, 'name', { value: new.target.name.replace(/^_+/, ''), enumerable: false });
   }
   static is(value: unknown): value is OnBehalfError {
-    return value instanceof OnBehalfError;
+    return value instanceof Error && typeof (value as { kind?: unknown }).kind === 'string' && 'hint' in value;
   }
+}
+
+/**
+ * Type guard by kind, not instanceof: the extension bundle and code loaded beside it
+ * (tests in the extension host) hold different copies of these classes.
+ */
+export function isErrorKind<K extends ErrorKind>(value: unknown, kind: K): value is OnBehalfError & { kind: K } {
+  return OnBehalfError.is(value) && value.kind === kind;
 }
 
 export class NotSignedInError extends OnBehalfError {
@@ -33,7 +46,7 @@ export class NotSignedInError extends OnBehalfError {
     super(message, 'Run "OnBehalf: Sign In".');
   }
   static override is(value: unknown): value is NotSignedInError {
-    return value instanceof NotSignedInError;
+    return isErrorKind(value, 'notSignedIn');
   }
 }
 
@@ -52,7 +65,7 @@ export class MissingCredentialsError extends OnBehalfError {
     super(`OnBehalf is missing ${describeCredential(missing)}.`, credentialHints[missing]);
   }
   static override is(value: unknown): value is MissingCredentialsError {
-    return value instanceof MissingCredentialsError;
+    return isErrorKind(value, 'missingCredentials');
   }
 }
 
@@ -62,7 +75,7 @@ export class InvalidCredentialsError extends OnBehalfError {
     super(`The ${describeCredential(credential)} was rejected: ${detail}`, credentialHints[credential]);
   }
   static override is(value: unknown): value is InvalidCredentialsError {
-    return value instanceof InvalidCredentialsError;
+    return isErrorKind(value, 'invalidCredentials');
   }
 }
 
@@ -72,7 +85,7 @@ export class ServiceUnavailableError extends OnBehalfError {
     super(`${service} is unreachable right now (${detail}).`, 'Check your network and the configured URL, then retry.');
   }
   static override is(value: unknown): value is ServiceUnavailableError {
-    return value instanceof ServiceUnavailableError;
+    return isErrorKind(value, 'serviceUnavailable');
   }
 }
 
@@ -82,7 +95,7 @@ export class RateLimitedError extends OnBehalfError {
     super(`${service} is rate limiting requests (${detail}).`, 'Wait a moment, then retry.');
   }
   static override is(value: unknown): value is RateLimitedError {
-    return value instanceof RateLimitedError;
+    return isErrorKind(value, 'rateLimited');
   }
 }
 
@@ -92,7 +105,7 @@ export class ConnectionInactiveError extends OnBehalfError {
     super(`Your ${connection} connection is ${status.toLowerCase().replace(/_/g, ' ')}.`, `Connect or re-authorize ${connection}, then retry.`);
   }
   static override is(value: unknown): value is ConnectionInactiveError {
-    return value instanceof ConnectionInactiveError;
+    return isErrorKind(value, 'connectionInactive');
   }
 }
 
@@ -112,7 +125,7 @@ export class ConnectStateError extends OnBehalfError {
     super(stateMessages[problem], 'Start the connection again from the Connections view.');
   }
   static override is(value: unknown): value is ConnectStateError {
-    return value instanceof ConnectStateError;
+    return isErrorKind(value, 'connectState');
   }
 }
 
@@ -122,7 +135,7 @@ export class VerifyRejectedError extends OnBehalfError {
     super(`Scalekit did not confirm your ${connection} connection: ${detail}`, 'Start the connection again from the Connections view.');
   }
   static override is(value: unknown): value is VerifyRejectedError {
-    return value instanceof VerifyRejectedError;
+    return isErrorKind(value, 'verifyRejected');
   }
 }
 
@@ -132,7 +145,7 @@ export class ToolFailedError extends OnBehalfError {
     super(`${toolName} failed: ${detail}`);
   }
   static override is(value: unknown): value is ToolFailedError {
-    return value instanceof ToolFailedError;
+    return isErrorKind(value, 'toolFailed');
   }
 }
 
@@ -142,7 +155,7 @@ export class BadInputError extends OnBehalfError {
     super(detail);
   }
   static override is(value: unknown): value is BadInputError {
-    return value instanceof BadInputError;
+    return isErrorKind(value, 'badInput');
   }
 }
 

@@ -1,17 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import { OnBehalfError, ServiceUnavailableError } from './errors';
+import { OnBehalfError, ServiceUnavailableError, isErrorKind } from './errors';
 
 // OIDC authorization code + PKCE (S256) for any issuer. The ID token's signature is
 // verified against the issuer's JWKS, and iss, aud, exp and nonce are checked.
 
 export class OidcError extends OnBehalfError {
-  readonly kind = 'badInput';
+  readonly kind = 'oidc';
   constructor(message: string) {
     super(message, 'Check "onbehalf.oidc.issuer" and "onbehalf.oidc.clientId", then sign in again.');
   }
   static override is(value: unknown): value is OidcError {
-    return value instanceof OidcError;
+    return isErrorKind(value, 'oidc');
   }
 }
 

@@ -7,6 +7,7 @@ import {
   ServiceUnavailableError,
   ToolFailedError,
   VerifyRejectedError,
+  isErrorKind,
 } from '../core/errors';
 import { ConnectionStatus, statusFromScalekit } from '../core/connectionStatus';
 import type { ToolAnnotations } from '../core/toolRisk';
@@ -93,7 +94,7 @@ export class ScalekitAccounts {
       return response.postUserVerifyRedirectUrl || undefined;
     } catch (error) {
       const mapped = mapScalekitError(error);
-      if (!(mapped instanceof ScalekitRejectedError)) throw mapped;
+      if (!ScalekitRejectedError.is(mapped)) throw mapped;
       throw new VerifyRejectedError(connection, mapped.detail);
     }
   }
@@ -178,12 +179,12 @@ function toToolDefinition(definition: unknown, connection: string): ScopedToolDe
 
 /** Scalekit understood the request and refused it (not found, not allowed, bad argument). */
 export class ScalekitRejectedError extends OnBehalfError {
-  readonly kind = 'badInput';
+  readonly kind = 'scalekitRejected';
   constructor(readonly detail: string) {
     super(`Scalekit refused the request: ${detail}`);
   }
   static override is(value: unknown): value is ScalekitRejectedError {
-    return value instanceof ScalekitRejectedError;
+    return isErrorKind(value, 'scalekitRejected');
   }
 }
 

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { checkAnthropicKey } from '../agent/anthropicKeyCheck';
-import { InvalidCredentialsError, OnBehalfError, ServiceUnavailableError, messageOf } from '../core/errors';
+import { InvalidCredentialsError, OnBehalfError, ServiceUnavailableError, isErrorKind, messageOf } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { ScalekitAccounts } from '../scalekit/scalekitAccounts';
 import { displayName, type ConnectionsService } from './connectionsService';
@@ -139,7 +139,7 @@ function connectionNameFrom(arg: unknown): string | undefined {
 }
 
 class UnknownConnectionError extends OnBehalfError {
-  readonly kind = 'badInput';
+  readonly kind = 'unknownConnection';
   constructor(name: string) {
     super(`"${name.slice(0, 64)}" is not one of your configured connections.`, 'Check the "onbehalf.connections" setting.');
   }

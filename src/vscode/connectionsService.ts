@@ -7,7 +7,7 @@ import type { Logger } from '../core/logger';
 import { ScalekitAccounts, type ScopedToolDefinition } from '../scalekit/scalekitAccounts';
 import type { IdentityService } from './identityService';
 import { DisposableOwner } from './lifecycle';
-import { externalHandlerUri, queryParams, type ExternalOpener } from './externalUris';
+import { externalHandlerUrl, queryParams, type ExternalOpener } from './externalUris';
 import { settings } from './settings';
 
 // Connection state for the current identity: status per connection, tools of the active
@@ -118,10 +118,10 @@ export class ConnectionsService extends DisposableOwner {
 
   private async openAuthorization(identifier: string, name: string): Promise<void> {
     const state = this.states.mint(identifier, name);
-    const verifyUri = await externalHandlerUri(this.extensionId, '/verify');
-    const link = await this.accounts.authorizationLink(identifier, name, state, verifyUri.toString(true));
+    const verifyUrl = await externalHandlerUrl(this.extensionId, '/verify');
+    const link = await this.accounts.authorizationLink(identifier, name, state, verifyUrl);
     this.log.info(`Opening the ${name} authorization page.`);
-    const opened = await this.openExternal()(vscode.Uri.parse(link, true));
+    const opened = await this.openExternal()(link);
     if (!opened) throw new OnBehalfConnectError(`The browser could not be opened for ${displayName(name)}.`);
     await this.refresh();
     this.startRecheck();
@@ -200,7 +200,7 @@ export class ConnectionsService extends DisposableOwner {
 }
 
 export class OnBehalfConnectError extends OnBehalfError {
-  readonly kind = 'verifyRejected';
+  readonly kind = 'connectFailed';
 }
 
 function missingScalekitSetting(): 'scalekitEnvironmentUrl' | 'scalekitClientId' | undefined {

@@ -46,7 +46,12 @@ export class IdentityService extends DisposableOwner {
     const kind = settings.identityProvider();
     let session: vscode.AuthenticationSession | undefined;
     try {
-      session = await vscode.authentication.getSession(authProviderIds[kind], scopesByProvider[kind], { silent: true });
+      // The OIDC provider is this extension's own; its sessions are read from it directly,
+      // since VS Code would otherwise ask the user to let OnBehalf use OnBehalf's account.
+      session =
+        kind === 'oidc'
+          ? (await this.oidcProvider.getSessions(scopesByProvider.oidc))[0]
+          : await vscode.authentication.getSession(authProviderIds[kind], scopesByProvider[kind], { silent: true });
     } catch (error) {
       this.log.warn(`Could not read the ${kind} session: ${(error as Error).message}`);
       return undefined;
@@ -70,7 +75,12 @@ export class IdentityService extends DisposableOwner {
       if (choice === open) await vscode.commands.executeCommand('workbench.action.openSettings', 'onbehalf.oidc');
       return undefined;
     }
-    const session = await vscode.authentication.getSession(authProviderIds[kind], scopesByProvider[kind], { createIfNone: true });
+    // OnBehalf's own OIDC provider signs in directly: asking VS Code to create the session
+    // would show "OnBehalf wants to sign in using OnBehalf OIDC", a consent with no meaning.
+    const session =
+      kind === 'oidc'
+        ? await this.oidcProvider.createSession(scopesByProvider.oidc)
+        : await vscode.authentication.getSession(authProviderIds[kind], scopesByProvider[kind], { createIfNone: true });
     const identity = identityFromSession(kind, session);
     this.log.info(`Signed in as ${identity.identifier}.`);
     this.changed.fire();

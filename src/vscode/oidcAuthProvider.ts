@@ -5,7 +5,7 @@ import { OidcClient, OidcError, type OidcAuthRequest } from '../core/oidc';
 import { messageOf } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { DisposableOwner } from './lifecycle';
-import { externalHandlerUri, queryParams, type ExternalOpener } from './externalUris';
+import { externalHandlerUrl, queryParams, type ExternalOpener } from './externalUris';
 import { settings } from './settings';
 
 // An AuthenticationProvider for any OIDC issuer: authorization code + PKCE through the
@@ -60,8 +60,8 @@ export class OidcAuthProvider extends DisposableOwner implements vscode.Authenti
 
   async createSession(scopes: readonly string[]): Promise<vscode.AuthenticationSession> {
     const client = new OidcClient(settings.oidcIssuer(), settings.oidcClientId());
-    const redirect = await externalHandlerUri(this.extensionId, '/oidc-callback');
-    const request = await client.createAuthRequest(redirect.toString(true), scopes);
+    const redirect = await externalHandlerUrl(this.extensionId, '/oidc-callback');
+    const request = await client.createAuthRequest(redirect, scopes);
     const code = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Signing in to OnBehalf in your browser…', cancellable: true },
       (_progress, token) => this.waitForCode(request, token),
@@ -152,7 +152,7 @@ export class OidcAuthProvider extends DisposableOwner implements vscode.Authenti
           reject(error);
         },
       });
-      void this.openExternal()(vscode.Uri.parse(request.url, true)).then(
+      void this.openExternal()(request.url).then(
         (opened) => {
           if (!opened) {
             finish();

@@ -31,6 +31,12 @@ export interface OnBehalfTestApi {
     renderedHtml(): readonly string[];
     postedMessages(): readonly HostMessage[];
   };
+  /** Stores a secret as the Set/Rotate commands would after their check (e2e drives the real input boxes). */
+  storeSecret(name: 'anthropicApiKey' | 'scalekitClientSecret', value: string): Promise<void>;
+  signIn(): Promise<Identity | undefined>;
+  /** The Connect command's work, with its error thrown instead of shown. */
+  connect(connection: string): Promise<void>;
+  signOut(): Promise<void>;
   auditRecords(): Promise<AuditRecord[]>;
   auditFile(): Promise<string>;
   readonly globalStoragePath: string;

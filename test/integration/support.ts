@@ -1,0 +1,146 @@
+// Shared set-up for integration suites: emulators started inside the extension host, the
+// extension configured against them, and a stand-in for the system browser that clicks
+// through the IdP login page and the Scalekit consent page over HTTP.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { OnBehalfTestApi } from '../../src/vscode/testApi';
+import { startAnthropicEmulator, type AnthropicEmulator } from '../emulators/anthropic/server';
+import { startIdpEmulator, type IdpEmulator } from '../emulators/idp/server';
+import { startScalekitEmulator, type ScalekitEmulator } from '../emulators/scalekit/server';
+
+export interface Emulators {
+  scalekit: ScalekitEmulator;
+  anthropic: AnthropicEmulator;
+  idp: IdpEmulator;
+}
+
+export async function api(): Promise<OnBehalfTestApi> {
+  const ext = vscode.extensions.getExtension<OnBehalfTestApi>('onbehalf.onbehalf');
+  assert.ok(ext, 'extension present');
+  const exports = await ext.activate();
+  assert.ok(exports, 'the test API is only handed out in Test mode');
+  return exports;
+}
+
+export async function startEmulators(): Promise<Emulators> {
+  const [scalekit, anthropic, idp] = await Promise.all([startScalekitEmulator(), startAnthropicEmulator(), startIdpEmulator()]);
+  return { scalekit, anthropic, idp };
+}
+
+export async function stopEmulators(emulators: Emulators | undefined): Promise<void> {
+  if (!emulators) return;
+  await Promise.all([emulators.scalekit.close(), emulators.anthropic.close(), emulators.idp.close()]);
+}
+
+const config = () => vscode.workspace.getConfiguration('onbehalf');
+
+export async function configure(emulators: Emulators): Promise<void> {
+  const target = vscode.ConfigurationTarget.Global;
+  await config().update('identity.provider', 'oidc', target);
+  await config().update('oidc.issuer', emulators.idp.issuer, target);
+  await config().update('oidc.clientId', emulators.idp.clientId, target);
+  await config().update('scalekit.environmentUrl', emulators.scalekit.url, target);
+  await config().update('scalekit.clientId', emulators.scalekit.clientId, target);
+  await config().update('anthropic.baseUrl', emulators.anthropic.url, target);
+  await config().update('connections', ['posthog', 'asana'], target);
+}
+
+export async function resetSettings(): Promise<void> {
+  const target = vscode.ConfigurationTarget.Global;
+  for (const key of ['identity.provider', 'oidc.issuer', 'oidc.clientId', 'scalekit.environmentUrl', 'scalekit.clientId', 'anthropic.baseUrl', 'connections', 'readOnly', 'toolRules', 'model', 'maxSteps']) {
+    await config().update(key, undefined, target);
+  }
+}
+
+/**
+ * Turns the browser-facing callback URL (code-server's /callback?vscode-scheme=…, or a
+ * vscode:// URI) back into the URI the extension's handler receives, keeping every
+ * parameter the service appended, exactly as code-server does.
+ */
+export function handlerUriFromCallback(callback: string): vscode.Uri {
+  const url = new URL(callback);
+  if (!url.searchParams.has('vscode-scheme')) return vscode.Uri.parse(callback);
+  const query = new URLSearchParams(url.searchParams.get('vscode-query') ?? '');
+  for (const [key, value] of url.searchParams) {
+    if (!key.startsWith('vscode-')) query.append(key, value);
+  }
+  return vscode.Uri.from({ scheme: url.searchParams.get('vscode-scheme')!, authority: url.searchParams.get('vscode-authority')!, path: url.searchParams.get('vscode-path')!, query: query.toString() });
+}
+
+export interface Browser {
+  /** Every URL the extension opened, in order. */
+  readonly opened: string[];
+  /** Callback URIs the browser delivered, and how each was handled. */
+  readonly delivered: { uri: vscode.Uri; ok: boolean; error?: unknown }[];
+  /** What the next consent page should answer. */
+  consent: 'allow' | 'deny' | 'ignore';
+  /** Which demo user clicks on the IdP login page. */
+  user: string;
+}
+
+/** A browser that clicks through the IdP login page and the Scalekit consent page. */
+export function installBrowser(onbehalf: OnBehalfTestApi): Browser {
+  const browser: Browser = { opened: [], delivered: [], consent: 'allow', user: 'ada' };
+  onbehalf.setExternalOpener(async (url) => {
+    browser.opened.push(url);
+    void (async () => {
+      let callback: string | undefined;
+      if (url.includes('/authorize')) {
+        const html = await (await fetch(url)).text();
+        const href = new RegExp(`id="login-${browser.user}" href="([^"]+)"`).exec(html)?.[1];
+        assert.ok(href, `no login link for ${browser.user}`);
+        const login = await fetch(new URL(href.replace(/&amp;/g, '&'), url), { redirect: 'manual' });
+        callback = login.headers.get('location') ?? undefined;
+      } else if (url.includes('/connect/')) {
+        if (browser.consent === 'ignore') return;
+        await fetch(url);
+        const answer = await fetch(url, { method: 'POST', body: new URLSearchParams({ decision: browser.consent }), redirect: 'manual' });
+        callback = answer.headers.get('location') ?? undefined;
+      }
+      if (!callback) return;
+      const handled = handlerUriFromCallback(callback);
+      const outcome = await onbehalf.routeUri(handled);
+      browser.delivered.push({ uri: handled, ok: outcome.ok, ...(outcome.ok ? {} : { error: outcome.error }) });
+    })().catch((error: unknown) => browser.delivered.push({ uri: vscode.Uri.parse('error:'), ok: false, error }));
+    return true;
+  });
+  return browser;
+}
+
+export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`Timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export function statusOf(onbehalf: OnBehalfTestApi, connection: string): string | undefined {
+  return onbehalf.connections().connections.find((c) => c.name === connection)?.status;
+}
+
+export async function signInAs(onbehalf: OnBehalfTestApi, browser: Browser, user: string): Promise<void> {
+  browser.user = user;
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`sign-in as ${user} did not finish; opened ${JSON.stringify(browser.opened.slice(-2))}, delivered ${JSON.stringify(browser.delivered.slice(-2).map((d) => [d.uri.toString(true), d.ok, String(d.error)]))}`)), 15_000),
+  );
+  await Promise.race([onbehalf.signIn(), timeout]);
+  await waitFor(`signed in as ${user}`, async () => (await onbehalf.currentIdentity())?.identifier === `oidc:${user}`);
+  await waitFor('connections loaded', () => onbehalf.connections().identity?.identifier === `oidc:${user}` && !onbehalf.connections().loading);
+}
+
+export async function connectThroughConsent(onbehalf: OnBehalfTestApi, browser: Browser, connection: string): Promise<void> {
+  const before = browser.delivered.length;
+  await vscode.commands.executeCommand('onbehalf.connect', connection);
+  await waitFor(`${connection} callback delivered`, () => browser.delivered.length > before);
+  const outcome = browser.delivered.at(-1)!;
+  assert.ok(outcome.ok, `verify failed: ${String(outcome.error)}`);
+  await waitFor(`${connection} ACTIVE`, () => statusOf(onbehalf, connection) === 'ACTIVE');
+}
