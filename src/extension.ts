@@ -13,6 +13,7 @@ import { ConversationStore } from './vscode/conversationStore';
 import { registerCommands } from './vscode/commands';
 import { ConnectionsService } from './vscode/connectionsService';
 import { ConnectionsTreeProvider } from './vscode/connectionsTree';
+import { ContextKeys } from './vscode/contextKeys';
 import { defaultExternalOpener, type ExternalOpener } from './vscode/externalUris';
 import { IdentityService } from './vscode/identityService';
 import { loggerFor } from './vscode/log';
@@ -77,7 +78,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     auditView,
     vscode.window.registerWebviewViewProvider('onbehalf.chat', chatView, { webviewOptions: { retainContextWhenHidden: false } }),
     ...registerCommands({ identity, connections, secrets, statusBar, chat, chatView, auditView, approvals, log: taggedLogger(log, 'command'), logChannel: channel }),
-    connections.onDidChange((snapshot) => void vscode.commands.executeCommand('setContext', 'onbehalf.signedIn', snapshot.identity !== undefined)),
+    new ContextKeys(connections, secrets, context.globalState, chat.onDidSendMessage),
     secrets.onDidChange(() => void connections.refresh()),
   );
 
@@ -112,6 +113,11 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     auditRecords: async () => audit.read(await identity.requireIdentifier()),
     auditFile: async () => audit.fileFor(await identity.requireIdentifier()),
     globalStoragePath: storageRoot,
+    logPath: context.logUri.fsPath,
+    storedState: () => ({
+      global: Object.fromEntries(context.globalState.keys().map((k) => [k, context.globalState.get(k)])),
+      workspace: Object.fromEntries(context.workspaceState.keys().map((k) => [k, context.workspaceState.get(k)])),
+    }),
   };
 }
 

@@ -61,6 +61,9 @@ export class ChatController extends DisposableOwner {
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly requestLog: RequestMetrics[] = [];
   private readonly policy: ApprovalPolicy;
+  private readonly sent = this.register(new vscode.EventEmitter<void>());
+  /** Fires when the user sends a message (for the walkthrough). */
+  readonly onDidSendMessage = this.sent.event;
 
   constructor(private readonly deps: ChatControllerDeps) {
     super();
@@ -179,6 +182,7 @@ export class ChatController extends DisposableOwner {
     let conversation = this.activeConversation;
     if (!conversation) conversation = this.startNewConversation();
     appendUserText(conversation, text, randomUUID(), Date.now());
+    this.sent.fire();
     this.postState();
     await this.save(conversation);
     await this.runTurn(conversation);
@@ -332,10 +336,12 @@ export class ChatController extends DisposableOwner {
   private async continueAfterReconnect(): Promise<void> {
     if (this.running) return;
     const conversation = this.activeConversation;
-    const last = [...(conversation?.items ?? [])].reverse().find((item) => item.kind === 'tool');
+    const items = conversation?.items ?? [];
+    const lastToolIndex = items.map((item) => item.kind).lastIndexOf('tool');
+    const last = items[lastToolIndex];
     if (!conversation || !last || last.kind !== 'tool' || !last.card.fix || this.continued.has(last.id)) return;
-    const lastMessage = conversation.messages[conversation.messages.length - 1];
-    if (!lastMessage || lastMessage.role !== 'user') return;
+    // Only when the user has not moved on since the failed call.
+    if (items.slice(lastToolIndex + 1).some((item) => item.kind === 'user')) return;
     const connection = last.card.fix.connection;
     const state = this.deps.connections.snapshot.connections.find((c) => c.name === connection);
     if (state?.status !== 'ACTIVE') return;

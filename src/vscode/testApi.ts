@@ -40,4 +40,8 @@ export interface OnBehalfTestApi {
   auditRecords(): Promise<AuditRecord[]>;
   auditFile(): Promise<string>;
   readonly globalStoragePath: string;
+  /** Folder of this extension's log files (the LogOutputChannel writes there). */
+  readonly logPath: string;
+  /** Everything in globalState and workspaceState, for the leak scan. */
+  storedState(): { global: Record<string, unknown>; workspace: Record<string, unknown> };
 }

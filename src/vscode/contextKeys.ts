@@ -1,0 +1,50 @@
+import * as vscode from 'vscode';
+import type { ConnectionsService } from './connectionsService';
+import { DisposableOwner } from './lifecycle';
+import type { SecretStore } from './secretStore';
+
+// when-clause context keys for menus and the walkthrough's completion events.
+
+const askedKey = 'onbehalf.askedFirstQuestion';
+
+export class ContextKeys extends DisposableOwner {
+  private readonly shownConnections = new Set<string>();
+
+  constructor(
+    connections: ConnectionsService,
+    private readonly secrets: SecretStore,
+    private readonly state: vscode.Memento,
+    onDidSendMessage: vscode.Event<void>,
+  ) {
+    super();
+    const updateConnections = () => {
+      const snapshot = connections.snapshot;
+      void set('onbehalf.signedIn', snapshot.identity !== undefined);
+      for (const name of this.shownConnections) void set(`onbehalf.${name}Active`, false);
+      for (const connection of snapshot.connections) {
+        this.shownConnections.add(connection.name);
+        void set(`onbehalf.${connection.name}Active`, connection.status === 'ACTIVE');
+      }
+    };
+    this.register(connections.onDidChange(updateConnections));
+    this.register(secrets.onDidChange(() => void this.updateKeys()));
+    this.register(
+      onDidSendMessage(() => {
+        void state.update(askedKey, true);
+        void set(askedKey, true);
+      }),
+    );
+    updateConnections();
+    void this.updateKeys();
+    void set(askedKey, state.get<boolean>(askedKey) === true);
+  }
+
+  private async updateKeys(): Promise<void> {
+    const both = (await this.secrets.has('anthropicApiKey')) && (await this.secrets.has('scalekitClientSecret'));
+    await set('onbehalf.keysSet', both);
+  }
+}
+
+function set(key: string, value: boolean): Thenable<unknown> {
+  return vscode.commands.executeCommand('setContext', key, value);
+}

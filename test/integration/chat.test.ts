@@ -1,0 +1,182 @@
+// Issue 4 in the real extension host: the chat host runs the agent loop through the real
+// SDKs against the emulators. Messages go in exactly as the webview would post them.
+import * as assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { OnBehalfTestApi } from '../../src/vscode/testApi';
+import { api, configure, installBrowser, resetSettings, signInAs, startEmulators, statusOf, stopEmulators, waitFor, type Browser, type Emulators } from './support';
+
+const signups = JSON.stringify({ kind: 'TrendsQuery', series: [{ event: 'signed_up' }], interval: 'day', dateRange: { date_from: '-7d' } });
+
+describe('chat and the agent loop', function () {
+  this.timeout(60_000);
+  let emulators: Emulators;
+  let onbehalf: OnBehalfTestApi;
+  let browser: Browser;
+
+  const send = async (text: string) => {
+    await onbehalf.chat.handleMessage({ type: 'send', text });
+    await onbehalf.chat.whenIdle();
+  };
+  const conversation = () => {
+    const c = onbehalf.chat.activeConversation();
+    assert.ok(c, 'an active conversation');
+    return c;
+  };
+  const cards = () => conversation().items.flatMap((i) => (i.kind === 'tool' ? [i.card] : []));
+
+  before(async () => {
+    onbehalf = await api();
+    emulators = await startEmulators();
+    await configure(emulators);
+    browser = installBrowser(onbehalf);
+    await onbehalf.storeSecret('scalekitClientSecret', emulators.scalekit.clientSecret);
+    await onbehalf.storeSecret('anthropicApiKey', 'sk-ant-chat-test');
+    emulators.scalekit.activateAccount('oidc:ada', 'posthog');
+    emulators.scalekit.activateAccount('oidc:ada', 'asana');
+    await signInAs(onbehalf, browser, 'ada');
+    await waitFor('both connections active', () => statusOf(onbehalf, 'posthog') === 'ACTIVE' && statusOf(onbehalf, 'asana') === 'ACTIVE');
+    await vscode.commands.executeCommand('onbehalf.chat.focus');
+  });
+
+  after(async () => {
+    await onbehalf.signOut();
+    onbehalf.setExternalOpener(undefined);
+    await resetSettings();
+    await stopEmulators(emulators);
+  });
+
+  beforeEach(async () => {
+    emulators.anthropic.reset();
+    await onbehalf.chat.handleMessage({ type: 'newConversation' });
+  });
+
+  it('answers a read question with a tool call as the signed-in identifier', async () => {
+    emulators.anthropic.queue(
+      { toolUse: { name: 'search_tools', input: { query: 'signups per day trends query' } } },
+      { toolUse: { name: 'posthogmcp_query_run', input: { query: signups } } },
+      { text: 'Here are your **signups**.' },
+    );
+    const before = emulators.scalekit.executions.length;
+    await send('How many signups did we have each day last week?');
+    const executions = emulators.scalekit.executions.slice(before);
+    assert.deepEqual(executions.map((e) => [e.toolName, e.identifier, e.ok]), [['posthogmcp_query_run', 'oidc:ada', true]]);
+    const card = cards().find((c) => c.toolName === 'posthogmcp_query_run')!;
+    assert.equal(card.status, 'succeeded');
+    assert.ok(card.series?.[0]?.points.length === 7, 'chart series');
+    const last = conversation().items.at(-1)!;
+    assert.ok(last.kind === 'assistant' && /signups/.test(last.markdown) && !last.streaming);
+    assert.equal(conversation().title, 'How many signups did we have each day last week?');
+    assert.ok(conversation().usage.inputTokens > 0 && conversation().usage.estimatedCostUsd > 0, 'usage metered');
+    for (const request of emulators.anthropic.requests) assert.ok(emulators.anthropic.toolResultIdsMatch(request));
+    const audit = await onbehalf.auditRecords();
+    assert.equal(audit.at(-1)?.tool, 'posthogmcp_query_run');
+    assert.equal(audit.at(-1)?.identifier, 'oidc:ada');
+  });
+
+  it('runs several tools in one turn', async () => {
+    conversation().loadedTools = ['asana_workspaces_list', 'posthogmcp_feature_flag_get_all'];
+    emulators.anthropic.queue({ toolUse: [{ name: 'asana_workspaces_list', input: {} }, { name: 'posthogmcp_feature_flag_get_all', input: {} }] }, { text: 'Both done.' });
+    await send('workspaces and flags please');
+    assert.deepEqual(cards().map((c) => [c.toolName, c.status]), [['asana_workspaces_list', 'succeeded'], ['posthogmcp_feature_flag_get_all', 'succeeded']]);
+  });
+
+  it('shows a tool error on its card and lets the model carry on', async () => {
+    conversation().loadedTools = ['asana_workspaces_list'];
+    emulators.scalekit.injectFault({ kind: 'toolError', code: 'other', message: 'Asana is having a bad day', times: 1 });
+    emulators.anthropic.queue({ toolUse: { name: 'asana_workspaces_list', input: {} } }, { text: 'Asana failed; try later.' });
+    await send('workspaces');
+    const card = cards()[0]!;
+    assert.equal(card.status, 'failed');
+    assert.match(card.error ?? '', /bad day/);
+    assert.equal(conversation().items.at(-1)?.kind, 'assistant');
+  });
+
+  it('offers Re-authorize when the account expired mid-conversation, and continues after it', async () => {
+    conversation().loadedTools = ['asana_workspaces_list'];
+    emulators.scalekit.expireAccount('oidc:ada', 'asana');
+    emulators.anthropic.queue({ toolUse: { name: 'asana_workspaces_list', input: {} } }, { text: 'Please re-authorize Asana.' });
+    await send('workspaces');
+    const card = cards()[0]!;
+    assert.deepEqual(card.fix, { kind: 'reauthorize', connection: 'asana' });
+    // The card's button posts `connect`; the browser stand-in consents; the agent continues.
+    emulators.anthropic.queue({ toolUse: { name: 'asana_workspaces_list', input: {} } }, { text: 'Now it works.' });
+    browser.consent = 'allow';
+    await onbehalf.chat.handleMessage({ type: 'connect', connection: 'asana', reauthorize: true });
+    await waitFor('asana active again', () => statusOf(onbehalf, 'asana') === 'ACTIVE');
+    await waitFor('the agent continued', () => {
+      const last = conversation().items.at(-1);
+      return last?.kind === 'assistant' && last.markdown === 'Now it works.';
+    });
+    await onbehalf.chat.whenIdle();
+    assert.equal(cards().at(-1)?.status, 'succeeded');
+  });
+
+  it('Stop in the middle of a stream keeps a consistent conversation', async () => {
+    emulators.anthropic.queue({ text: 'lorem ipsum '.repeat(300), chunkSize: 4, delayMsPerChunk: 5 });
+    void onbehalf.chat.handleMessage({ type: 'send', text: 'long answer please' });
+    await emulators.anthropic.waitForRequests(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await onbehalf.chat.handleMessage({ type: 'stop' });
+    await onbehalf.chat.whenIdle();
+    const messages = conversation().messages;
+    assert.equal(messages.at(-1)?.role, 'assistant');
+    const partial = conversation().items.at(-1)!;
+    assert.ok(partial.kind === 'assistant' && !partial.streaming && partial.markdown.length < 3600);
+    emulators.anthropic.queue({ text: 'ok' });
+    await send('and now?');
+    assert.equal(emulators.anthropic.requests.at(-1)?.status, 200, 'the next request is valid');
+  });
+
+  it('shows model errors inline with Retry, keeping the typed message', async () => {
+    emulators.anthropic.queue({ error: 529 }, { error: 529 }, { error: 529 });
+    await send('are you there?');
+    const error = conversation().items.at(-1)!;
+    assert.ok(error.kind === 'error' && error.retryable, JSON.stringify(error));
+    assert.ok(conversation().items.some((i) => i.kind === 'user' && i.text === 'are you there?'));
+    emulators.anthropic.queue({ text: 'Yes, back now.' });
+    await onbehalf.chat.handleMessage({ type: 'retry' });
+    await onbehalf.chat.whenIdle();
+    const last = conversation().items.at(-1)!;
+    assert.ok(last.kind === 'assistant' && last.markdown === 'Yes, back now.');
+    assert.ok(!conversation().items.some((i) => i.kind === 'error'));
+  });
+
+  it('keeps several conversations, switches between them and deletes one', async () => {
+    emulators.anthropic.queue({ text: 'first' });
+    await send('conversation one');
+    const first = conversation().id;
+    await onbehalf.chat.handleMessage({ type: 'newConversation' });
+    emulators.anthropic.queue({ text: 'second' });
+    await send('conversation two');
+    const second = conversation().id;
+    assert.notEqual(first, second);
+    await onbehalf.chat.handleMessage({ type: 'switchConversation', conversationId: first });
+    assert.equal(conversation().id, first);
+    await onbehalf.chat.handleMessage({ type: 'deleteConversation', conversationId: first });
+    assert.notEqual(onbehalf.chat.activeConversation()?.id, first);
+    const folder = join(onbehalf.globalStoragePath, 'conversations');
+    const files = readdirSync(folder, { recursive: true, encoding: 'utf8' });
+    assert.ok(files.some((f) => f.includes(second)) && !files.some((f) => f.includes(first)));
+  });
+
+  it('history survives a reload and is partitioned per identity', async () => {
+    emulators.anthropic.queue({ text: 'remember me' });
+    await send('a message from Ada');
+    const adaId = conversation().id;
+    // Grace sees nothing of Ada's.
+    await signInAs(onbehalf, browser, 'grace');
+    await waitFor('chat reloaded for Grace', () => onbehalf.chat.activeConversation()?.id !== adaId);
+    assert.equal(onbehalf.chat.activeConversation(), undefined);
+    const posted = onbehalf.chat.postedMessages().filter((m) => m.type === 'state').at(-1);
+    assert.ok(posted && posted.type === 'state' && posted.state.conversations.length === 0 && posted.state.items.length === 0);
+    // Back as Ada, the conversation is read back from disk.
+    await signInAs(onbehalf, browser, 'ada');
+    await waitFor('Ada history loaded', () => onbehalf.chat.activeConversation()?.id === adaId);
+    assert.ok(conversation().items.some((i) => i.kind === 'user' && i.text === 'a message from Ada'));
+    const root = join(onbehalf.globalStoragePath, 'conversations');
+    assert.ok(existsSync(join(root, 'oidc_3aada')), 'stored under Ada');
+    assert.ok(!existsSync(join(root, 'oidc_3agrace')) || readdirSync(join(root, 'oidc_3agrace')).length === 0, 'nothing under Grace');
+  });
+});
