@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { ConnectStateStore } from '../core/connectState';
 import { isPending, pendingRecheckDelays, statusLabel, type ConnectionStatus } from '../core/connectionStatus';
-import { MissingCredentialsError, NotSignedInError, OnBehalfError, messageOf } from '../core/errors';
+import { ConnectStateError, MissingCredentialsError, NotSignedInError, OnBehalfError, messageOf } from '../core/errors';
 import type { Identity } from '../core/identifier';
 import type { Logger } from '../core/logger';
 import { ScalekitAccounts, type ScopedToolDefinition } from '../scalekit/scalekitAccounts';
@@ -102,6 +102,8 @@ export class ConnectionsService extends DisposableOwner {
     const params = queryParams(uri);
     const identity = await this.identity.current();
     if (!identity) throw new NotSignedInError('The connection callback arrived, but nobody is signed in.');
+    // A repeated parameter is ambiguous (which one did the service send?): refuse it outright.
+    if (['state', 'auth_request_id', 'error'].some((key) => params.getAll(key).length > 1)) throw new ConnectStateError('malformed');
     const providerError = params.get('error');
     const connection = this.states.consume(params.get('state') ?? undefined, identity.identifier);
     if (providerError) {

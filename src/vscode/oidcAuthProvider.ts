@@ -105,6 +105,10 @@ export class OidcAuthProvider extends DisposableOwner implements vscode.Authenti
   /** Called by the URI router for /oidc-callback. */
   handleCallback(uri: vscode.Uri): void {
     const params = queryParams(uri);
+    if (['state', 'code', 'error'].some((key) => params.getAll(key).length > 1)) {
+      this.log.warn('Ignored an OIDC callback with repeated parameters.');
+      return;
+    }
     const state = params.get('state') ?? '';
     const pending = this.pending.get(state);
     if (!pending) {
