@@ -168,15 +168,20 @@ describe('chat and the agent loop', function () {
     // Grace sees nothing of Ada's.
     await signInAs(onbehalf, browser, 'grace');
     await waitFor('chat reloaded for Grace', () => onbehalf.chat.activeConversation()?.id !== adaId);
-    assert.equal(onbehalf.chat.activeConversation(), undefined);
-    const posted = onbehalf.chat.postedMessages().filter((m) => m.type === 'state').at(-1);
-    assert.ok(posted && posted.type === 'state' && posted.state.conversations.length === 0 && posted.state.items.length === 0);
+    const posted = await waitFor('state posted for Grace', () => {
+      const last = onbehalf.chat.postedMessages().filter((m) => m.type === 'state').at(-1);
+      return last && last.type === 'state' && last.state.identityLabel?.startsWith('Grace') ? last.state : undefined;
+    });
+    assert.ok(!posted.conversations.some((c) => c.id === adaId), "Ada's conversation is not listed for Grace");
+    assert.ok(!JSON.stringify(posted).includes('a message from Ada'));
+    assert.ok(!JSON.stringify(onbehalf.chat.activeConversation() ?? {}).includes('a message from Ada'));
     // Back as Ada, the conversation is read back from disk.
     await signInAs(onbehalf, browser, 'ada');
     await waitFor('Ada history loaded', () => onbehalf.chat.activeConversation()?.id === adaId);
     assert.ok(conversation().items.some((i) => i.kind === 'user' && i.text === 'a message from Ada'));
     const root = join(onbehalf.globalStoragePath, 'conversations');
     assert.ok(existsSync(join(root, 'oidc_3aada')), 'stored under Ada');
-    assert.ok(!existsSync(join(root, 'oidc_3agrace')) || readdirSync(join(root, 'oidc_3agrace')).length === 0, 'nothing under Grace');
+    assert.ok(existsSync(join(root, 'oidc_3aada', `${adaId}.json`)), 'the file is in Ada\'s folder');
+    assert.ok(!existsSync(join(root, 'oidc_3agrace', `${adaId}.json`)), 'and not in Grace\'s');
   });
 });

@@ -144,3 +144,9 @@ export async function connectThroughConsent(onbehalf: OnBehalfTestApi, browser: 
   assert.ok(outcome.ok, `verify failed: ${String(outcome.error)}`);
   await waitFor(`${connection} ACTIVE`, () => statusOf(onbehalf, connection) === 'ACTIVE');
 }
+
+/** Updates a user setting and waits until the extension host sees the new value. */
+export async function setSetting(key: string, value: unknown): Promise<void> {
+  await vscode.workspace.getConfiguration('onbehalf').update(key, value, vscode.ConfigurationTarget.Global);
+  await waitFor(`setting ${key}`, () => JSON.stringify(vscode.workspace.getConfiguration('onbehalf').inspect(key)?.globalValue) === JSON.stringify(value) || undefined);
+}

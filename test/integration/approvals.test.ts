@@ -1,0 +1,154 @@
+// Issue 5's approvals and audit log in the real extension host.
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { OnBehalfTestApi } from '../../src/vscode/testApi';
+import { writeAuditExport } from '../../src/vscode/auditView';
+import { api, configure, setSetting, installBrowser, resetSettings, signInAs, startEmulators, statusOf, stopEmulators, waitFor, type Browser, type Emulators } from './support';
+
+describe('approvals and the audit log', function () {
+  this.timeout(60_000);
+  let emulators: Emulators;
+  let onbehalf: OnBehalfTestApi;
+  let browser: Browser;
+  const conversation = () => onbehalf.chat.activeConversation()!;
+  const cardFor = (toolUseId: string) => {
+    const item = conversation().items.find((i) => i.kind === 'tool' && i.id === toolUseId);
+    assert.ok(item && item.kind === 'tool');
+    return item.card;
+  };
+  let workspace = '';
+
+  /** Sends a message whose scripted reply calls `tool`; answers the approval card if one appears. */
+  async function callTool(tool: string, input: Record<string, unknown>, answer?: 'approve' | 'deny' | 'always'): Promise<{ asked: boolean; canAlwaysAllow?: boolean; status: string }> {
+    const id = `toolu_${Math.random().toString(36).slice(2)}`;
+    emulators.anthropic.queue({ toolUse: { name: tool, input, id } }, { text: 'done' });
+    const pending = onbehalf.chat.handleMessage({ type: 'send', text: `please run ${tool}` });
+    const asked = await waitFor('card', () => {
+      const item = conversation().items.find((i) => i.kind === 'tool' && i.id === id);
+      if (!item || item.kind !== 'tool') return undefined;
+      if (item.card.status === 'awaitingApproval') return 'asked';
+      if (item.card.status !== 'running') return 'ran';
+      return undefined;
+    });
+    const canAlwaysAllow = cardFor(id).canAlwaysAllow;
+    if (asked === 'asked') await onbehalf.chat.handleMessage({ type: 'decide', toolUseId: id, decision: answer ?? 'deny' });
+    await pending;
+    await onbehalf.chat.whenIdle();
+    return { asked: asked === 'asked', ...(canAlwaysAllow === undefined ? {} : { canAlwaysAllow }), status: cardFor(id).status };
+  }
+
+  before(async () => {
+    onbehalf = await api();
+    emulators = await startEmulators();
+    await configure(emulators);
+    browser = installBrowser(onbehalf);
+    await onbehalf.storeSecret('scalekitClientSecret', emulators.scalekit.clientSecret);
+    await onbehalf.storeSecret('anthropicApiKey', 'sk-ant-approvals');
+    for (const user of ['ada', 'grace']) for (const c of ['posthog', 'asana']) emulators.scalekit.activateAccount(`oidc:${user}`, c);
+    await signInAs(onbehalf, browser, 'ada');
+    await waitFor('active', () => statusOf(onbehalf, 'asana') === 'ACTIVE');
+    workspace = emulators.scalekit.data.asana.workspace.gid;
+    await vscode.commands.executeCommand('onbehalf.resetApprovals');
+  });
+
+  after(async () => {
+    await onbehalf.signOut();
+    onbehalf.setExternalOpener(undefined);
+    await resetSettings();
+    await stopEmulators(emulators);
+  });
+
+  beforeEach(async () => {
+    await onbehalf.chat.handleMessage({ type: 'newConversation' });
+    conversation().loadedTools = ['asana_workspaces_list', 'asana_task_create', 'asana_task_delete', 'asana_task_update'];
+  });
+
+  it('reads run; writes ask with "always"; destructive always asks, without it', async () => {
+    assert.deepEqual(await callTool('asana_workspaces_list', {}), { asked: false, status: 'succeeded' });
+    assert.deepEqual(await callTool('asana_task_create', { name: 'approved task', workspace_gid: workspace }, 'approve'), { asked: true, canAlwaysAllow: true, status: 'succeeded' });
+    const task = [...emulators.scalekit.data.asana.tasks.values()].find((t) => t.name === 'approved task')!;
+    assert.ok(task);
+    assert.deepEqual(await callTool('asana_task_delete', { task_gid: task.gid }, 'deny'), { asked: true, canAlwaysAllow: false, status: 'denied' });
+    assert.ok(emulators.scalekit.data.asana.tasks.has(task.gid), 'denied delete did not run');
+    const denied = conversation().messages.at(-2)!;
+    assert.match(JSON.stringify(denied), /declined/);
+  });
+
+  it('an approval is for one call only; "always allow" lasts, per identity; Reset clears it', async () => {
+    assert.equal((await callTool('asana_task_create', { name: 'one', workspace_gid: workspace }, 'approve')).asked, true);
+    assert.equal((await callTool('asana_task_create', { name: 'two', workspace_gid: workspace }, 'always')).asked, true, 'asked again: approval was for one call');
+    assert.deepEqual(await callTool('asana_task_create', { name: 'three', workspace_gid: workspace }), { asked: false, status: 'succeeded' });
+    await signInAs(onbehalf, browser, 'grace');
+    await onbehalf.chat.handleMessage({ type: 'newConversation' });
+    conversation().loadedTools = ['asana_task_create'];
+    assert.equal((await callTool('asana_task_create', { name: 'grace one', workspace_gid: workspace }, 'deny')).asked, true, "Ada's rule does not apply to Grace");
+    await signInAs(onbehalf, browser, 'ada');
+    await onbehalf.chat.handleMessage({ type: 'newConversation' });
+    conversation().loadedTools = ['asana_task_create'];
+    await vscode.commands.executeCommand('onbehalf.resetApprovals');
+    assert.equal((await callTool('asana_task_create', { name: 'four', workspace_gid: workspace }, 'deny')).asked, true, 'asks again after reset');
+  });
+
+  it('tool rules (allow/deny/ask) and read-only mode', async () => {
+    await setSetting('toolRules', { asana_task_create: 'allow', asana_workspaces_list: 'deny', asana_task_delete: 'allow' });
+    assert.deepEqual(await callTool('asana_task_create', { name: 'by rule', workspace_gid: workspace }), { asked: false, status: 'succeeded' });
+    assert.equal((await callTool('asana_workspaces_list', {})).status, 'denied');
+    assert.equal((await callTool('asana_task_delete', { task_gid: '1' }, 'deny')).asked, true, 'destructive asks despite allow');
+    await setSetting('toolRules', undefined);
+    await setSetting('readOnly', true);
+    emulators.anthropic.reset();
+    emulators.anthropic.queue({ toolUse: { name: 'search_tools', input: { query: 'create task' } } }, { text: 'ok' });
+    await onbehalf.chat.handleMessage({ type: 'send', text: 'search' });
+    await onbehalf.chat.whenIdle();
+    const second = emulators.anthropic.requests.at(-1)!;
+    assert.ok(second.toolNames.every((n) => n === 'search_tools' || !/create|delete|update/.test(n)), `read-only request carried ${second.toolNames.join(', ')}`);
+    await setSetting('readOnly', undefined);
+  });
+
+  it('audits every call, including denied and failed ones, without raw input', async () => {
+    await callTool('asana_workspaces_list', {});
+    await callTool('asana_task_create', { name: 'secret-ish value 12345', workspace_gid: workspace }, 'deny');
+    emulators.scalekit.injectFault({ kind: 'toolError', code: 'forbidden', times: 1 });
+    await callTool('asana_workspaces_list', {});
+    const records = (await onbehalf.auditRecords()).slice(-3);
+    assert.deepEqual(records.map((r) => [r.tool, r.decision, r.outcome]), [
+      ['asana_workspaces_list', 'auto', 'success'],
+      ['asana_task_create', 'denied', 'cancelled'],
+      ['asana_workspaces_list', 'auto', 'failure'],
+    ]);
+    for (const r of records) {
+      assert.equal(r.identifier, 'oidc:ada');
+      assert.equal(r.connection, 'asana');
+      assert.match(r.inputSha256, /^[0-9a-f]{64}$/);
+      assert.ok(typeof r.durationMs === 'number' && r.time.length > 0);
+    }
+    assert.ok(records[0]!.executionId, 'success carries the Scalekit execution id');
+    const file = readFileSync(await onbehalf.auditFile(), 'utf8');
+    assert.ok(!file.includes('secret-ish value 12345'), 'raw input never written');
+    // Export as CSV and JSONL.
+    const dir = mkdtempSync(join(tmpdir(), 'onbehalf-audit-'));
+    const all = await onbehalf.auditRecords();
+    await writeAuditExport(vscode.Uri.file(join(dir, 'audit.csv')), all);
+    await writeAuditExport(vscode.Uri.file(join(dir, 'audit.jsonl')), all);
+    const csv = readFileSync(join(dir, 'audit.csv'), 'utf8').trim().split('\r\n');
+    assert.equal(csv.length, all.length + 1);
+    assert.match(csv[0]!, /^time,identifier,connection,tool,risk,decision,outcome/);
+    assert.equal(readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').length, all.length);
+  });
+
+  it('Show Audit Log opens a readable table of this identity\'s calls', async () => {
+    const shown = vscode.commands.executeCommand('onbehalf.showAuditLog');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    await shown;
+    const editor = await waitFor('audit document', () => vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'onbehalf-audit'));
+    const text = editor.document.getText();
+    assert.match(text, /# OnBehalf audit log: Ada Lovelace/);
+    assert.match(text, /\| asana_workspaces_list \| read \| auto \| success \|/);
+    assert.ok(!text.includes('oidc:grace'));
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+});
