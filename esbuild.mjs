@@ -5,10 +5,12 @@
 //                              mocha and the extension host can load them directly.
 // esbuild does not type-check: `npm run typecheck` runs tsc beside it.
 import * as esbuild from 'esbuild';
-import { cpSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const production = process.argv.includes('--production');
+// A packaged build starts clean, so no stale source map from a dev build ends up in the .vsix.
+if (production) rmSync('dist', { recursive: true, force: true });
 
 function listFiles(dir, accept) {
   const found = [];

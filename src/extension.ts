@@ -27,6 +27,7 @@ import { UriRouter } from './vscode/uriRouter';
 // Composition root: builds every service, wires them together, registers them for
 // disposal. No behaviour lives here.
 export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | undefined {
+  const started = performance.now();
   const channel = vscode.window.createOutputChannel('OnBehalf', { log: true });
   context.subscriptions.push(channel);
   const log = loggerFor(channel);
@@ -83,7 +84,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   );
 
   void connections.refresh();
-  log.info(`OnBehalf activated (identity provider: ${settings.identityProvider()}).`);
+  log.info(`OnBehalf activated in ${(performance.now() - started).toFixed(1)} ms (identity provider: ${settings.identityProvider()}).`);
 
   if (!testMode) return undefined;
   return {

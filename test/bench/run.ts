@@ -1,5 +1,6 @@
 import { benchToolContext, printToolContext } from './tool-context';
 import { benchWebviewRender, printWebviewRender } from './webview-render';
+import { benchActivation, printActivation } from './activation';
 
 // `npm run bench`: prints figures. A benchmark, not a test: nothing here passes or fails.
 
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
     console.log('\n== Webview render cost (100 KB answer in ~2,000 chunks) ==');
     printWebviewRender(await benchWebviewRender());
   }
+  if (want('activation')) printActivation(await benchActivation());
 }
 
 main().then(
