@@ -1,0 +1,47 @@
+import * as assert from 'node:assert/strict';
+import { appendUserText, newConversation, parseStoredConversation, settleInterruptedItems } from '../../../src/agent/conversation';
+
+describe('conversations on disk', () => {
+  it('joins text after tool results into the same user turn, so roles alternate', () => {
+    const c = newConversation('c', 1);
+    appendUserText(c, 'first', 'u1', 2);
+    c.messages.push({ role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'x', input: {} }] });
+    c.messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'ok' }] });
+    appendUserText(c, 'second', 'u2', 3);
+    assert.equal(c.messages.length, 3);
+    assert.deepEqual((c.messages[2]!.content as { type: string }[]).map((b) => b.type), ['tool_result', 'text']);
+    assert.equal(c.title, 'first');
+    assert.equal(c.updatedAt, 3);
+  });
+
+  it('reads back what it saved, and refuses damaged or foreign files', () => {
+    const c = newConversation('abc', 1);
+    appendUserText(c, 'hello', 'u1', 2);
+    const back = parseStoredConversation(JSON.stringify(c));
+    assert.deepEqual(back, c);
+    for (const bad of ['', '{', 'null', '[]', JSON.stringify({ ...c, messages: 'nope' }), JSON.stringify({ ...c, items: [{ kind: 'script', id: 'x' }] }), JSON.stringify({ ...c, id: '' })]) {
+      assert.equal(parseStoredConversation(bad), undefined, bad.slice(0, 40));
+    }
+  });
+
+  it('settles a conversation interrupted by a window reload mid-stream and mid-tool', () => {
+    const c = newConversation('c', 1);
+    appendUserText(c, 'go', 'u1', 2);
+    c.messages.push({ role: 'assistant', content: [{ type: 'text', text: 'calling' }, { type: 'tool_use', id: 't1', name: 'asana_task_create', input: {} }] });
+    c.items.push({ kind: 'assistant', id: 'a1', markdown: 'call', streaming: true });
+    c.items.push({ kind: 'tool', id: 't1', card: { toolUseId: 't1', toolName: 'asana_task_create', connection: 'asana', risk: 'write', input: '{}', status: 'awaitingApproval' } });
+    const reloaded = parseStoredConversation(JSON.stringify(c))!;
+    settleInterruptedItems(reloaded);
+    const assistant = reloaded.items.find((i) => i.id === 'a1')!;
+    assert.ok(assistant.kind === 'assistant' && !assistant.streaming);
+    const tool = reloaded.items.find((i) => i.id === 't1')!;
+    assert.ok(tool.kind === 'tool' && tool.card.status === 'cancelled' && /reload/.test(tool.card.error ?? ''));
+    const last = reloaded.messages.at(-1)!;
+    assert.equal(last.role, 'user');
+    assert.deepEqual(last.content, [{ type: 'tool_result', tool_use_id: 't1', is_error: true, content: 'Interrupted: the window reloaded before this call finished.' }]);
+    // Settling twice changes nothing more.
+    const once = JSON.stringify(reloaded);
+    settleInterruptedItems(reloaded);
+    assert.equal(JSON.stringify(reloaded), once);
+  });
+});
