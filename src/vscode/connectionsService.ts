@@ -34,6 +34,7 @@ export class ConnectionsService extends DisposableOwner {
   private current: ConnectionsSnapshot = { identity: undefined, loading: true, connections: [] };
   private generation = 0;
   private refreshing: Promise<void> | undefined;
+  private followUp: Promise<void> | undefined;
   private recheckTimer: ReturnType<typeof setTimeout> | undefined;
   private recheckAttempt = 0;
 
@@ -65,12 +66,23 @@ export class ConnectionsService extends DisposableOwner {
     return this.current;
   }
 
-  /** Re-reads identity and every connection's status; concurrent callers share one run. */
+  /**
+   * Re-reads identity and every connection's status. Callers during a load share one
+   * follow-up load that starts after it, so a change made mid-load (a new secret, a
+   * setting) is always read.
+   */
   refresh(): Promise<void> {
-    this.refreshing ??= this.load().finally(() => {
-      this.refreshing = undefined;
+    if (!this.refreshing) {
+      this.refreshing = this.load().finally(() => {
+        this.refreshing = undefined;
+      });
+      return this.refreshing;
+    }
+    this.followUp ??= this.refreshing.then(() => {
+      this.followUp = undefined;
+      return this.refresh();
     });
-    return this.refreshing;
+    return this.followUp;
   }
 
   async connect(name: string): Promise<void> {
@@ -135,7 +147,6 @@ export class ConnectionsService extends DisposableOwner {
     this.stopRecheck();
     this.current = { identity: undefined, loading: true, connections: [] };
     this.changed.fire(this.current);
-    this.refreshing = undefined;
     void this.refresh();
   }
 

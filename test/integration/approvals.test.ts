@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { writeAuditExport } from '../../src/vscode/auditView';
-import { api, configure, setSetting, installBrowser, resetSettings, signInAs, startEmulators, statusOf, stopEmulators, waitFor, type Browser, type Emulators } from './support';
+import { setSetting, signInAs, useSignedInWorld, waitFor, type Browser, type Emulators } from './support';
 
 describe('approvals and the audit log', function () {
   this.timeout(60_000);
+  const world = useSignedInWorld({ anthropicKey: 'sk-ant-approvals', activeFor: ['oidc:ada', 'oidc:grace'] });
   let emulators: Emulators;
   let onbehalf: OnBehalfTestApi;
   let browser: Browser;
@@ -41,25 +42,11 @@ describe('approvals and the audit log', function () {
   }
 
   before(async () => {
-    onbehalf = await api();
-    emulators = await startEmulators();
-    await configure(emulators);
-    browser = installBrowser(onbehalf);
-    await onbehalf.storeSecret('scalekitClientSecret', emulators.scalekit.clientSecret);
-    await onbehalf.storeSecret('anthropicApiKey', 'sk-ant-approvals');
-    for (const user of ['ada', 'grace']) for (const c of ['posthog', 'asana']) emulators.scalekit.activateAccount(`oidc:${user}`, c);
-    await signInAs(onbehalf, browser, 'ada');
-    await waitFor('active', () => statusOf(onbehalf, 'asana') === 'ACTIVE');
+    ({ emulators, onbehalf, browser } = world);
     workspace = emulators.scalekit.data.asana.workspace.gid;
     await vscode.commands.executeCommand('onbehalf.resetApprovals');
   });
 
-  after(async () => {
-    await onbehalf.signOut();
-    onbehalf.setExternalOpener(undefined);
-    await resetSettings();
-    await stopEmulators(emulators);
-  });
 
   beforeEach(async () => {
     await onbehalf.chat.handleMessage({ type: 'newConversation' });

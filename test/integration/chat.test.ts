@@ -5,15 +5,17 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
-import { api, configure, installBrowser, resetSettings, signInAs, startEmulators, statusOf, stopEmulators, waitFor, type Browser, type Emulators } from './support';
+import { signInAs, statusOf, useSignedInWorld, waitFor, type Browser, type Emulators } from './support';
 
 const signups = JSON.stringify({ kind: 'TrendsQuery', series: [{ event: 'signed_up' }], interval: 'day', dateRange: { date_from: '-7d' } });
 
 describe('chat and the agent loop', function () {
   this.timeout(60_000);
+  const world = useSignedInWorld({ anthropicKey: 'sk-ant-chat-test' });
   let emulators: Emulators;
   let onbehalf: OnBehalfTestApi;
   let browser: Browser;
+  before(() => ({ emulators, onbehalf, browser } = world));
 
   const send = async (text: string) => {
     await onbehalf.chat.handleMessage({ type: 'send', text });
@@ -26,26 +28,6 @@ describe('chat and the agent loop', function () {
   };
   const cards = () => conversation().items.flatMap((i) => (i.kind === 'tool' ? [i.card] : []));
 
-  before(async () => {
-    onbehalf = await api();
-    emulators = await startEmulators();
-    await configure(emulators);
-    browser = installBrowser(onbehalf);
-    await onbehalf.storeSecret('scalekitClientSecret', emulators.scalekit.clientSecret);
-    await onbehalf.storeSecret('anthropicApiKey', 'sk-ant-chat-test');
-    emulators.scalekit.activateAccount('oidc:ada', 'posthog');
-    emulators.scalekit.activateAccount('oidc:ada', 'asana');
-    await signInAs(onbehalf, browser, 'ada');
-    await waitFor('both connections active', () => statusOf(onbehalf, 'posthog') === 'ACTIVE' && statusOf(onbehalf, 'asana') === 'ACTIVE');
-    await vscode.commands.executeCommand('onbehalf.chat.focus');
-  });
-
-  after(async () => {
-    await onbehalf.signOut();
-    onbehalf.setExternalOpener(undefined);
-    await resetSettings();
-    await stopEmulators(emulators);
-  });
 
   beforeEach(async () => {
     emulators.anthropic.reset();

@@ -8,7 +8,8 @@ import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { startScalekitEmulator } from '../emulators/scalekit/server';
 import { startAnthropicEmulator } from '../emulators/anthropic/server';
-import { api, configure, handlerUriFromCallback, installBrowser, resetSettings, signInAs, startEmulators, statusOf, stopEmulators, waitFor, type Browser, type Emulators } from './support';
+import { handlerUriFromCallback, signInAs, statusOf, useSignedInWorld, waitFor, type Browser, type Emulators } from './support';
+import { startIdpEmulator } from '../emulators/idp/server';
 
 const canary = {
   anthropicKey: `sk-ant-CANARY${randomBytes(6).toString('hex')}`,
@@ -32,6 +33,18 @@ function filesUnder(dir: string): string[] {
 
 describe('security and reliability suites', function () {
   this.timeout(120_000);
+  // Scalekit and Anthropic accept only the canary secrets, so any leak of them is findable.
+  const world = useSignedInWorld({
+    anthropicKey: canary.anthropicKey,
+    emulators: async () => {
+      const [scalekit, anthropic, idp] = await Promise.all([
+        startScalekitEmulator({ clientSecret: canary.scalekitSecret }),
+        startAnthropicEmulator({ apiKeys: [canary.anthropicKey] }),
+        startIdpEmulator(),
+      ]);
+      return { scalekit, anthropic, idp };
+    },
+  });
   let emulators: Emulators;
   let onbehalf: OnBehalfTestApi;
   let browser: Browser;
@@ -42,34 +55,8 @@ describe('security and reliability suites', function () {
     await onbehalf.chat.whenIdle();
   };
 
-  before(async () => {
-    onbehalf = await api();
-    const base = await startEmulators();
-    // Scalekit with a canary secret, so any leak of it is findable.
-    await Promise.all([base.scalekit.close(), base.anthropic.close()]);
-    emulators = {
-      ...base,
-      scalekit: await startScalekitEmulator({ clientSecret: canary.scalekitSecret }),
-      anthropic: await startAnthropicEmulator({ apiKeys: [canary.anthropicKey] }),
-    };
-    await configure(emulators);
-    browser = installBrowser(onbehalf);
-    await onbehalf.storeSecret('scalekitClientSecret', canary.scalekitSecret);
-    await onbehalf.storeSecret('anthropicApiKey', canary.anthropicKey);
-    emulators.scalekit.activateAccount('oidc:ada', 'posthog');
-    emulators.scalekit.activateAccount('oidc:ada', 'asana');
-    await signInAs(onbehalf, browser, 'ada');
-    await waitFor('connections active', () => statusOf(onbehalf, 'asana') === 'ACTIVE' && statusOf(onbehalf, 'posthog') === 'ACTIVE');
-    await vscode.commands.executeCommand('onbehalf.chat.focus');
-    await waitFor('chat view rendered', () => onbehalf.chat.renderedHtml().length > 0);
-  });
+  before(() => ({ emulators, onbehalf, browser } = world));
 
-  after(async () => {
-    await onbehalf.signOut();
-    onbehalf.setExternalOpener(undefined);
-    await resetSettings();
-    await stopEmulators(emulators);
-  });
 
   beforeEach(async () => {
     emulators.anthropic.reset();
@@ -357,10 +344,10 @@ describe('security and reliability suites', function () {
     await onbehalf.storeSecret('anthropicApiKey', canary.anthropicKey);
     await onbehalf.storeSecret('scalekitClientSecret', canary.wrongScalekitSecret);
     await onbehalf.refreshConnections();
-    await waitFor('bad secret reported', () => onbehalf.connections().problem !== undefined);
+    await waitFor('bad secret reported', () => onbehalf.connections().problem !== undefined, 45_000);
     await onbehalf.storeSecret('scalekitClientSecret', canary.scalekitSecret);
     await onbehalf.refreshConnections();
-    await waitFor('recovered', () => statusOf(onbehalf, 'posthog') === 'ACTIVE');
+    await waitFor('recovered', () => statusOf(onbehalf, 'posthog') === 'ACTIVE', 45_000);
     emulators.anthropic.queue({ toolUse: { name: 'search_tools', input: { query: 'list workspaces' } } }, { text: 'ok' });
     await send('workspaces');
     await new Promise((resolve) => setTimeout(resolve, 1500)); // let the log and audit writers flush

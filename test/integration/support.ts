@@ -150,3 +150,39 @@ export async function setSetting(key: string, value: unknown): Promise<void> {
   await vscode.workspace.getConfiguration('onbehalf').update(key, value, vscode.ConfigurationTarget.Global);
   await waitFor(`setting ${key}`, () => JSON.stringify(vscode.workspace.getConfiguration('onbehalf').inspect(key)?.globalValue) === JSON.stringify(value) || undefined);
 }
+
+export interface SignedInWorld {
+  onbehalf: OnBehalfTestApi;
+  emulators: Emulators;
+  browser: Browser;
+}
+
+/**
+ * Mocha hooks for a suite that chats as Ada: emulators, settings, keys in SecretStorage,
+ * both of Ada's accounts (and any others named) active, the chat view open. Torn down after.
+ */
+export function useSignedInWorld(options: { anthropicKey: string; activeFor?: string[]; emulators?: () => Promise<Emulators> }): SignedInWorld {
+  const world = {} as SignedInWorld;
+  before(async () => {
+    world.onbehalf = await api();
+    world.emulators = await (options.emulators ?? startEmulators)();
+    await configure(world.emulators);
+    world.browser = installBrowser(world.onbehalf);
+    await world.onbehalf.storeSecret('scalekitClientSecret', world.emulators.scalekit.clientSecret);
+    await world.onbehalf.storeSecret('anthropicApiKey', options.anthropicKey);
+    for (const identifier of options.activeFor ?? ['oidc:ada']) {
+      for (const connection of ['posthog', 'asana']) world.emulators.scalekit.activateAccount(identifier, connection);
+    }
+    await signInAs(world.onbehalf, world.browser, 'ada');
+    await waitFor('both connections active', () => statusOf(world.onbehalf, 'posthog') === 'ACTIVE' && statusOf(world.onbehalf, 'asana') === 'ACTIVE');
+    await vscode.commands.executeCommand('onbehalf.chat.focus');
+    await waitFor('chat view rendered', () => world.onbehalf.chat.renderedHtml().length > 0);
+  });
+  after(async () => {
+    await world.onbehalf.signOut();
+    world.onbehalf.setExternalOpener(undefined);
+    await resetSettings();
+    await stopEmulators(world.emulators);
+  });
+  return world;
+}
