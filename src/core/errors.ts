@@ -15,6 +15,7 @@ export type ErrorKind =
   | 'connectState'
   | 'verifyRejected'
   | 'toolFailed'
+  | 'enterpriseNotConfigured' | 'enterpriseNoSession' | 'enterpriseDiscovery' | 'enterpriseProfileUnsupported' | 'enterpriseInvalidGrant' | 'enterpriseInvalidTarget' | 'enterpriseInvalidClient' | 'enterpriseAccessDenied' | 'enterpriseInsufficientScope' | 'enterpriseTokenRejected' | 'enterpriseUnreachable' | 'enterpriseProtocol'
   | 'badInput';
 
 export abstract class OnBehalfError extends Error {
