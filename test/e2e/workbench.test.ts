@@ -3,6 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { screenshot } from '../harness/browser';
 import { activationFailure, e2eSession, EXTENSION_ID, type E2ESession } from '../harness/e2e-session';
+import { openOnBehalfView } from './helpers';
 
 describe('workbench', () => {
   let session: E2ESession;
@@ -18,11 +19,9 @@ describe('workbench', () => {
 
   it('opens the OnBehalf activity bar container with its Connections and Chat views', async () => {
     const { page } = session;
-    const item = page.locator('.part.activitybar').getByRole('tab', { name: 'OnBehalf', exact: true });
-    await item.waitFor({ state: 'visible', timeout: 30_000 });
-    await item.click();
+    // Opens the container unless an earlier spec left it open (a second click would close it).
+    await openOnBehalfView(page);
     const sidebar = page.locator('.part.sidebar');
-    await sidebar.locator('.composite.title').getByText('OnBehalf', { exact: false }).first().waitFor({ state: 'visible', timeout: 15_000 });
     for (const name of ['Connections', 'Chat']) {
       const header = sidebar.locator('.pane-header h3.title', { hasText: new RegExp(`^${name}$`, 'i') });
       await header.waitFor({ state: 'visible', timeout: 15_000 });

@@ -1,13 +1,16 @@
-// One code-server + one chromium page for the whole e2e tier. The extension is loaded
-// as a development extension: the workbench URL payload carries extensionDevelopmentPath
-// (the repository root, so dist/extension.js as built) and no extensionTestsPath, so the
-// workbench stays up for a person-like session. Specs call e2eSession(); the root hook
+// One sandbox world (the emulators with demo data + code-server configured against them,
+// see sandbox-world.ts) and one chromium page for the whole e2e tier. The extension is
+// loaded as a development extension: the workbench URL payload carries
+// extensionDevelopmentPath (the repository root, so dist/extension.js as built) and no
+// extensionTestsPath, so the workbench stays up for a person-like session. Specs call
+// e2eSession() and may assert on the emulators' state through `world`; the root hook
 // below closes it once after the last spec.
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { launchBrowser, openWorkbench, screenshot, workbenchUrl, type BrowserSession } from './browser';
-import { launchCodeServer, makeWorkspace, REPO_ROOT, type CodeServer } from './code-server';
+import { launchBrowser, openWorkbench, screenshot, type BrowserSession } from './browser';
+import type { CodeServer } from './code-server';
+import { startSandboxWorld, type SandboxWorld } from './sandbox-world';
 
 export const EXTENSION_ID = 'onbehalf.onbehalf';
 
@@ -16,6 +19,8 @@ export interface E2ESession {
   browser: BrowserSession;
   page: Page;
   workspace: string;
+  /** The emulators (Scalekit with its PostHog and Asana data, Anthropic, IdP) the workbench is configured against. */
+  world: SandboxWorld;
   /** Resolves once the extension host logged the activation of EXTENSION_ID. */
   waitForActivation(timeoutMs?: number): Promise<void>;
 }
@@ -57,19 +62,17 @@ export function activationFailure(userDataDir: string, extensionId = EXTENSION_I
 }
 
 async function start(): Promise<E2ESession> {
-  const workspace = makeWorkspace();
-  const server = await launchCodeServer({ workspace, label: 'e2e', env: { ONBEHALF_TEST_TIER: 'e2e' } });
+  const world = await startSandboxWorld({ label: 'e2e', env: { ONBEHALF_TEST_TIER: 'e2e' } });
+  const { server, workspace } = world;
   let browser: BrowserSession | undefined;
   closeCurrent = async () => {
     await browser?.close();
-    await server.close();
-    rmSync(workspace, { recursive: true, force: true });
+    await world.close();
   };
   browser = await launchBrowser();
-  const url = workbenchUrl(server.url, workspace, [['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)]]);
-  await openWorkbench(browser.page, url);
+  await openWorkbench(browser.page, world.workbenchUrl);
   return {
-    server, browser, page: browser.page, workspace,
+    server, browser, page: browser.page, workspace, world,
     waitForActivation: async (timeoutMs?: number) => {
       await waitForActivationInLogs(server.userDataDir, EXTENSION_ID, timeoutMs);
     },

@@ -8,6 +8,7 @@ import type { RecordedRequest, ReplyTurn, TurnSource } from './types';
 export const SIGNUPS_TOOL = 'posthogmcp_query_run';
 export const ASANA_CREATE_TOOL = 'asana_task_create';
 export const ASANA_LIST_TOOL = 'asana_tasks_list';
+export const ASANA_WORKSPACES_TOOL = 'asana_workspaces_list';
 
 export const SIGNUPS_TRENDS_QUERY = JSON.stringify({
   kind: 'TrendsQuery',
@@ -50,7 +51,7 @@ export function parseTaskName(text: string): string {
 
 export function classify(text: string | undefined): Intent {
   const t = (text ?? '').toLowerCase();
-  if (/\bsign[\s-]?ups?\b/.test(t)) return { kind: 'signups' };
+  if (/\bsign(?:ed)?[\s-]?ups?\b/.test(t)) return { kind: 'signups' };
   if (/\b(create|add|make|new)\b.*\btask\b/.test(t)) {
     return { kind: 'create-task', name: parseTaskName(text ?? '') };
   }
@@ -247,6 +248,8 @@ export class ScriptedModel implements TurnSource {
 
     const exchanges = exchangesSinceQuestion(request);
     const last = exchanges.at(-1);
+    const recovered = workspaceRecovery(intent, exchanges, tools, request);
+    if (recovered) return recovered;
     if (last?.result) {
       const usedName = String(last.use.name ?? '');
       const text = toolResultText(last.result);
@@ -289,6 +292,44 @@ export class ScriptedModel implements TurnSource {
     if (this.options.delayMsPerChunk !== undefined) o.delayMsPerChunk = this.options.delayMsPerChunk;
     return o;
   }
+}
+
+/**
+ * Asana lists tasks by assignee only within a workspace, so "list my tasks" first asks
+ * without one, as a model might, reads the error, looks the workspace up with
+ * asana_workspaces_list (searching for it first when it is not loaded) and asks again.
+ */
+function workspaceRecovery(
+  intent: Intent,
+  exchanges: readonly ToolExchange[],
+  tools: readonly RequestTool[],
+  request: RecordedRequest | { messages?: unknown },
+): ReplyTurn | undefined {
+  if (intent.kind !== 'list-tasks') return undefined;
+  const failed = exchanges.findIndex(
+    (e) => e.use.name === ASANA_LIST_TOOL && e.result?.is_error === true && /workspace/i.test(toolResultText(e.result)),
+  );
+  if (failed < 0) return undefined;
+  const last = exchanges.at(-1);
+  // The retry ran (or is running): the usual summary takes over.
+  if (!last?.result || (last.use.name === ASANA_LIST_TOOL && exchanges.indexOf(last) !== failed)) return undefined;
+  const listed = exchanges.find((e) => e.use.name === ASANA_WORKSPACES_TOOL && e.result && e.result.is_error !== true);
+  if (listed?.result) {
+    const workspace = listOfObjects(parseJson(toolResultText(listed.result)))?.find((w) => typeof w.gid === 'string');
+    if (!workspace) return { text: 'I could not find your Asana workspace, so I cannot list your tasks.' };
+    return { toolUse: { name: ASANA_LIST_TOOL, input: { assignee: 'me', workspace_gid: workspace.gid as string } } };
+  }
+  if (exchanges.some((e) => e.use.name === ASANA_WORKSPACES_TOOL)) return { text: 'I could not look up your Asana workspace.' };
+  const input = {};
+  if (callable(tools, ASANA_WORKSPACES_TOOL, request)) return { toolUse: { name: ASANA_WORKSPACES_TOOL, input } };
+  const variant = toolSearchVariantOf(tools);
+  if (variant && deferredTools(tools).some((t) => t.name === ASANA_WORKSPACES_TOOL)) {
+    return { content: [{ toolSearch: { query: variant === 'regex' ? '(?i)asana_workspaces_list' : 'list workspaces' } }, { toolUse: { name: ASANA_WORKSPACES_TOOL, input } }] };
+  }
+  const discovery = findDiscoveryTool(tools);
+  const searched = exchanges.slice(failed).some((e) => e.use.name === discovery?.name);
+  if (discovery && !searched) return { toolUse: { name: discovery.name as string, input: discoveryInput(discovery, 'list workspaces') } };
+  return undefined;
 }
 
 function searchQuery(variant: ToolSearchVariant, plan: IntentPlan): string {

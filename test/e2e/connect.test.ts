@@ -1,0 +1,73 @@
+// Issue 3 as a person does it in the real workbench: sign in through the IdP's login page,
+// paste the two keys into the extension's password input boxes, connect PostHog through the
+// consent page, and watch the tree and the status bar follow.
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { e2eSession, type E2ESession } from '../harness/e2e-session';
+import {
+  connectFromTree, connectionsPane, ensureSignedOut, expandTreeRow, openOnBehalfView, setSecretThroughCommand, signInAs, stepShots, treeDescription, treeRow, waitForStatus, waitForStatusSettled, waitForTreeRow, type Shots,
+} from './helpers';
+
+describe('connect (issue 3): sign in, keys, connect PostHog', function () {
+  this.timeout(120_000);
+  let session: E2ESession;
+  let shots: Shots;
+
+  before(async () => {
+    session = await e2eSession();
+    await session.waitForActivation(60_000);
+    shots = stepShots(session.page, 'connect');
+    // A clean start whatever ran before: nobody signed in, no accounts at the emulator.
+    await ensureSignedOut(session.page);
+    for (const user of ['ada', 'grace']) {
+      for (const connection of ['posthog', 'asana']) session.world.scalekit.removeAccount(`oidc:${user}`, connection);
+    }
+  });
+
+  it('signs in as Ada from the Connections welcome view through the IdP login page', async () => {
+    const { page } = session;
+    await openOnBehalfView(page);
+    await connectionsPane(page).getByRole('button', { name: 'Sign In', exact: true }).waitFor({ state: 'visible' });
+    assert.match(await waitForStatusSettled(page), /OnBehalf: Sign in/);
+    await shots('signed-out-welcome');
+    await signInAs(page, 'ada', shots);
+    const identity = await waitForTreeRow(page, /^Signed in as Ada Lovelace/);
+    assert.match(await identity.textContent() ?? '', /ada@example\.com/);
+    assert.ok(session.world.idp.issued.codes.some((c) => c.sub === 'ada' && c.used), 'the IdP issued and saw redeemed a code for Ada');
+    await shots('signed-in-needs-keys');
+  });
+
+  it('takes the Scalekit client secret and the Anthropic key through password input boxes', async () => {
+    const { page, world } = session;
+    await waitForStatus(page, /Set keys/);
+    await setSecretThroughCommand(page, 'OnBehalf: Set Scalekit Client Secret', world.demoKeys.scalekitClientSecret, shots, 'scalekit-secret-input');
+    // With the secret the connections load: both are not connected yet.
+    await waitForTreeRow(page, 'PostHog', /^Not connected yet$/);
+    await waitForTreeRow(page, 'Asana', /^Not connected yet$/);
+    await setSecretThroughCommand(page, 'OnBehalf: Set Anthropic API Key', world.demoKeys.anthropicApiKey ?? '', shots, 'anthropic-key-input');
+    await waitForStatus(page, /OnBehalf: Connect PostHog/);
+    // The secrets went to SecretStorage only: neither is in the user settings file.
+    const settingsText = readFileSync(join(session.server.userDataDir, 'User', 'settings.json'), 'utf8');
+    assert.match(settingsText, /"onbehalf\.scalekit\.clientId"/);
+    for (const secret of [world.demoKeys.scalekitClientSecret, world.demoKeys.anthropicApiKey ?? '']) {
+      assert.ok(secret.length > 0 && !settingsText.includes(secret), 'a key was written to settings.json');
+    }
+    await shots('keys-set-connect-posthog');
+  });
+
+  it('connects PostHog through the consent page; the tree says "Connected · 199 tools" and the status bar moves on to Asana', async () => {
+    const { page, world } = session;
+    const description = await connectFromTree(page, 'PostHog', shots);
+    assert.equal(description, 'Connected · 199 tools');
+    assert.equal(world.scalekit.getAccount('oidc:ada', 'posthog')?.status, 'ACTIVE');
+    assert.equal(await treeDescription(treeRow(page, 'Asana')), 'Not connected yet');
+    assert.match(await waitForStatus(page, /OnBehalf: Connect Asana/), /Connect Asana/);
+    // The connected account lists its tools grouped by risk.
+    const posthog = treeRow(page, 'PostHog');
+    await expandTreeRow(posthog);
+    const groups = await Promise.all(['Read', 'Write', 'Destructive'].map((g) => waitForTreeRow(page, g, /^\d+$/).then(treeDescription)));
+    assert.equal(groups.map(Number).reduce((a, b) => a + b, 0), 199, `risk groups ${groups.join('/')} add up to the tool count`);
+    await shots('posthog-connected');
+  });
+});

@@ -1,0 +1,171 @@
+// Issue 6, the user journey, in the real workbench with the sandbox model: Ada signs in,
+// connects PostHog and Asana on their consent pages, asks for last week's signups (a
+// streamed answer, a posthogmcp_query_run card with a chart), asks for an Asana task and
+// approves it (the task then exists at the emulator), reads both calls in the audit log,
+// signs out; Grace signs in and sees none of Ada's conversations or connections.
+import * as assert from 'node:assert/strict';
+import type { FrameLocator } from 'playwright-core';
+import { e2eSession, type E2ESession } from '../harness/e2e-session';
+import {
+  activeEditorText, chatFrame, collapsePane, connectFromTree, dismissNotifications, ensureSignedOut, expandPane, expandTreeRow,
+  pickQuickItem, runCommand, sendChat, setSecretThroughCommand, signInAs, signOut, stepShots, toolCard, treeRow,
+  waitForChatIdle, waitForStatus, waitForStatusSettled, waitForTreeRow, widenSidebar, UI_TIMEOUT, type Shots,
+} from './helpers';
+
+const SIGNUPS_QUESTION = 'How many signups did we have each day last week?';
+const TASK_REQUEST = 'Create an Asana task called Write launch notes';
+const TASK_NAME = 'Write launch notes';
+
+describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of it', function () {
+  this.timeout(120_000);
+  let session: E2ESession;
+  let shots: Shots;
+  let chat: FrameLocator;
+
+  before(async () => {
+    session = await e2eSession();
+    await session.waitForActivation(60_000);
+    shots = stepShots(session.page, 'journey');
+    await ensureSignedOut(session.page);
+    for (const user of ['ada', 'grace']) {
+      for (const connection of ['posthog', 'asana']) session.world.scalekit.removeAccount(`oidc:${user}`, connection);
+    }
+    chat = chatFrame(session.page);
+    // A taller window, so a question, its tool cards, the chart and the answer fit on one screen.
+    await session.page.setViewportSize({ width: 1400, height: 1000 });
+  });
+
+  after(async () => {
+    await session?.page.setViewportSize({ width: 1400, height: 900 });
+  });
+
+  it('1. Ada signs in on the IdP login page', async () => {
+    const { page, world } = session;
+    await widenSidebar(page, 520);
+    await signInAs(page, 'ada', shots);
+    // Keys are set once per machine; the status bar asks for them when they are missing.
+    if (/Set keys/.test(await waitForStatusSettled(page))) {
+      await setSecretThroughCommand(page, 'OnBehalf: Set Scalekit Client Secret', world.demoKeys.scalekitClientSecret);
+      await setSecretThroughCommand(page, 'OnBehalf: Set Anthropic API Key', world.demoKeys.anthropicApiKey ?? '');
+    }
+    await waitForStatus(page, /OnBehalf: Connect PostHog/);
+    await waitForTreeRow(page, 'PostHog', /^Not connected yet$/);
+    await waitForTreeRow(page, 'Asana', /^Not connected yet$/);
+    await shots('ada-signed-in');
+  });
+
+  it('2. connects PostHog and Asana by clicking through their consent pages', async () => {
+    const { page, world } = session;
+    assert.equal(await connectFromTree(page, 'PostHog', shots), 'Connected · 199 tools');
+    await waitForStatus(page, /OnBehalf: Connect Asana/);
+    assert.equal(await connectFromTree(page, 'Asana', shots), 'Connected · 210 tools');
+    await waitForStatus(page, /OnBehalf: Ada Lovelace/);
+    assert.equal(world.scalekit.getAccount('oidc:ada', 'posthog')?.status, 'ACTIVE');
+    assert.equal(world.scalekit.getAccount('oidc:ada', 'asana')?.status, 'ACTIVE');
+    await dismissNotifications(page);
+    for (const name of ['PostHog', 'Asana']) await expandTreeRow(treeRow(page, name));
+    await waitForTreeRow(page, 'Destructive', /^\d+$/);
+    await shots('connections-active-with-tool-groups', { sidebar: true });
+  });
+
+  it('3. asks for daily signups: a streamed answer, a posthogmcp_query_run card to expand, and a chart', async () => {
+    const { page, world } = session;
+    // Give the chat the whole sidebar, as a person would.
+    await collapsePane(page, 'Connections');
+    await dismissNotifications(page);
+    const executionsBefore = world.scalekit.executions.length;
+    await sendChat(page, SIGNUPS_QUESTION);
+    const card = toolCard(chat, 'posthogmcp_query_run');
+    await card.waitFor({ state: 'visible', timeout: 30_000 });
+    const answer = chat.locator('.msg-assistant', { hasText: 'Signups per day over the last 7 days' });
+    await answer.waitFor({ state: 'visible', timeout: 30_000 });
+    await waitForChatIdle(chat);
+    assert.ok(await card.locator('.tool-status-icon.status-succeeded').isVisible(), 'the query card says Done');
+    // The model found the tool through the extension's discovery tool first.
+    assert.ok(await toolCard(chat, 'search_tools').isVisible(), 'a search_tools card precedes the query');
+    // The answer is a table of 7 days with the total the emulator's data gives.
+    const rows = answer.locator('table tbody tr');
+    assert.equal(await rows.count(), 7);
+    const run = world.scalekit.executions.slice(executionsBefore).find((e) => e.toolName === 'posthogmcp_query_run');
+    assert.ok(run?.ok, 'the emulator ran posthogmcp_query_run');
+    assert.equal(run.identifier, 'oidc:ada');
+    // A chart is drawn from the result.
+    const canvas = card.locator('.chart canvas');
+    await canvas.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    const box = await canvas.boundingBox();
+    assert.ok(box && box.width > 100 && box.height > 50, `the chart has a size (${JSON.stringify(box)})`);
+    await shots('signups-answer-with-chart', { sidebar: true });
+    // Expand the card: the input and the output are there.
+    await card.locator('summary.tool-summary').click();
+    const output = card.locator('pre.tool-output');
+    await output.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    assert.match((await output.textContent()) ?? '', /signed_up/);
+    assert.match((await card.locator('pre.tool-json').first().textContent()) ?? '', /TrendsQuery/);
+    await card.locator('summary.tool-summary').scrollIntoViewIfNeeded();
+    await shots('query-card-expanded');
+    await card.locator('summary.tool-summary').click();
+  });
+
+  it('4. asks for an Asana task: an approval card; Approve creates it in Asana', async () => {
+    const { page, world } = session;
+    const tasksBefore = [...world.scalekit.data.asana.tasks.values()].filter((t) => t.name === TASK_NAME).length;
+    await sendChat(page, TASK_REQUEST);
+    const card = toolCard(chat, 'asana_task_create');
+    const approve = card.locator('[data-action="decide-approve"]');
+    await approve.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.match((await card.locator('.approval-text').textContent()) ?? '', /asana_task_create to change data in Asana as you/);
+    // Nothing is created before the approval.
+    assert.equal([...world.scalekit.data.asana.tasks.values()].filter((t) => t.name === TASK_NAME).length, tasksBefore);
+    // Open the card to see what exactly will be created before approving.
+    await card.locator('summary.tool-summary').click();
+    await card.locator('pre.tool-json', { hasText: TASK_NAME }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await approve.scrollIntoViewIfNeeded();
+    await shots('approval-card', { sidebar: true });
+    await approve.click();
+    const answer = chat.locator('.msg-assistant', { hasText: `Created the Asana task ${TASK_NAME}` });
+    await answer.waitFor({ state: 'visible', timeout: 30_000 });
+    await waitForChatIdle(chat);
+    assert.ok(await card.locator('.tool-status-icon.status-succeeded').isVisible(), 'the task card says Done');
+    const created = [...world.scalekit.data.asana.tasks.values()].filter((t) => t.name === TASK_NAME);
+    assert.equal(created.length, tasksBefore + 1, 'exactly one new task with that name exists in the emulator');
+    const execution = world.scalekit.executions.find((e) => e.toolName === 'asana_task_create');
+    assert.equal(execution?.identifier, 'oidc:ada');
+    await shots('task-created');
+  });
+
+  it('5. the audit log lists both calls', async () => {
+    const { page } = session;
+    await runCommand(page, 'OnBehalf: Show Audit Log');
+    await pickQuickItem(page, 'All tool calls');
+    await page.locator('.tabs-container .tab', { hasText: 'Audit Log' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    const text = await activeEditorText(page);
+    assert.match(text, /# OnBehalf audit log: Ada Lovelace/);
+    assert.match(text, /posthogmcp_query_run/);
+    assert.match(text, /asana_task_create/);
+    assert.match(text, /\| asana_task_create \| write \| [^|]*approved[^|]* \| success \|/i);
+    await shots('audit-log');
+  });
+
+  it('6. Ada signs out; Grace signs in and sees none of Ada\'s conversations or connections', async () => {
+    const { page } = session;
+    // Ada's chat has a title before she leaves.
+    const adaTitles = (await chat.locator('#conversation-select option').allTextContents()).filter((t) => t !== 'New chat');
+    assert.ok(adaTitles.length > 0, 'Ada has at least one conversation in the switcher');
+    await runCommand(page, 'View: Close All Editors');
+    await expandPane(page, 'Connections');
+    await signOut(page);
+    await shots('signed-out');
+    await signInAs(page, 'grace', shots);
+    await waitForTreeRow(page, 'PostHog', /^Not connected yet$/);
+    await waitForTreeRow(page, 'Asana', /^Not connected yet$/);
+    await waitForStatus(page, /OnBehalf: Connect PostHog/);
+    // The chat is Grace's: acting as Grace, empty, and no title of Ada's in the switcher.
+    await chat.locator('.header .identity', { hasText: 'Grace Hopper' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await chat.locator('.welcome', { hasText: 'Acting as Grace Hopper' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    assert.equal(await chat.locator('.item-list .msg').count(), 0, 'no messages are shown to Grace');
+    const graceTitles = await chat.locator('#conversation-select option').allTextContents();
+    for (const title of adaTitles) assert.ok(!graceTitles.includes(title), `Grace's switcher shows Ada's "${title}"`);
+    assert.equal(await chat.getByText(SIGNUPS_QUESTION).count(), 0);
+    await shots('grace-signed-in-empty');
+  });
+});
