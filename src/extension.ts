@@ -14,6 +14,7 @@ import { registerCommands } from './vscode/commands';
 import { ConnectionsService } from './vscode/connectionsService';
 import { ConnectionsTreeProvider } from './vscode/connectionsTree';
 import { ContextKeys } from './vscode/contextKeys';
+import { EnterpriseService } from './vscode/enterpriseService';
 import { defaultExternalOpener, type ExternalOpener } from './vscode/externalUris';
 import { IdentityService } from './vscode/identityService';
 import { loggerFor } from './vscode/log';
@@ -45,7 +46,8 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     return { environmentUrl: settings.scalekitEnvironmentUrl(), clientId: settings.scalekitClientId(), clientSecret };
   });
   const connections = new ConnectionsService(identity, accounts, new ConnectStateStore(), extensionId, currentOpener, taggedLogger(log, 'connections'));
-  const tree = new ConnectionsTreeProvider(connections);
+  const enterprise = new EnterpriseService(identity, oidc, secrets, taggedLogger(log, 'enterprise'));
+  const tree = new ConnectionsTreeProvider(connections, enterprise);
   const statusBar = new StatusBar(connections, secrets);
   const router = new UriRouter(oidc, connections, taggedLogger(log, 'uri'));
   const storageRoot = context.globalStorageUri.fsPath;
@@ -55,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     identity,
     connections,
     accounts,
+    enterprise,
     secrets,
     store: new ConversationStore(path.join(storageRoot, 'conversations'), taggedLogger(log, 'chat')),
     audit,
@@ -70,6 +73,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     oidc,
     identity,
     connections,
+    enterprise,
     tree,
     statusBar,
     vscode.window.registerTreeDataProvider('onbehalf.connections', tree),
@@ -78,18 +82,20 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     chatView,
     auditView,
     vscode.window.registerWebviewViewProvider('onbehalf.chat', chatView, { webviewOptions: { retainContextWhenHidden: false } }),
-    ...registerCommands({ identity, connections, secrets, statusBar, chat, chatView, auditView, approvals, log: taggedLogger(log, 'command'), logChannel: channel }),
+    ...registerCommands({ identity, connections, secrets, statusBar, chat, chatView, auditView, approvals, enterpriseSecretCheck: (secret) => enterprise.checkClientSecret(secret), refreshEnterprise: () => enterprise.rebuild(), log: taggedLogger(log, 'command'), logChannel: channel }),
     new ContextKeys(connections, secrets, context.globalState, chat.onDidSendMessage),
     secrets.onDidChange(() => void connections.refresh()),
   );
 
   void connections.refresh();
+  void enterprise.rebuild();
   log.info(`OnBehalf activated in ${(performance.now() - started).toFixed(1)} ms (identity provider: ${settings.identityProvider()}).`);
 
   if (!testMode) return undefined;
   return {
     currentIdentity: () => identity.current(),
     connections: () => connections.snapshot,
+    enterprise: () => enterprise.snapshot,
     refreshConnections: () => connections.refresh(),
     onConnectionsChanged: (listener) => connections.onDidChange(listener),
     treeChildren: (node) => tree.getChildren(node),

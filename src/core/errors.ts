@@ -51,13 +51,14 @@ export class NotSignedInError extends OnBehalfError {
   }
 }
 
-export type CredentialName = 'anthropicApiKey' | 'scalekitClientSecret' | 'scalekitEnvironmentUrl' | 'scalekitClientId';
+export type CredentialName = 'anthropicApiKey' | 'scalekitClientSecret' | 'scalekitEnvironmentUrl' | 'scalekitClientId' | 'enterpriseClientSecret';
 
 const credentialHints: Record<CredentialName, string> = {
   anthropicApiKey: 'Run "OnBehalf: Set Anthropic API Key".',
   scalekitClientSecret: 'Run "OnBehalf: Set Scalekit Client Secret".',
   scalekitEnvironmentUrl: 'Set "onbehalf.scalekit.environmentUrl" in Settings.',
   scalekitClientId: 'Set "onbehalf.scalekit.clientId" in Settings.',
+  enterpriseClientSecret: 'Run "OnBehalf: Set Enterprise IdP Client Secret".',
 };
 
 export class MissingCredentialsError extends OnBehalfError {
@@ -170,6 +171,8 @@ export function describeCredential(name: CredentialName): string {
       return 'Scalekit environment URL';
     case 'scalekitClientId':
       return 'Scalekit client id';
+    case 'enterpriseClientSecret':
+      return 'enterprise IdP client secret';
   }
 }
 

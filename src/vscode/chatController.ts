@@ -6,7 +6,7 @@ import { appendUserText, newConversation, type Conversation } from '../agent/con
 import { ApprovalPolicy, type ToolRule, type UserAnswer } from '../agent/policy';
 import { emptyUsage } from '../agent/pricing';
 import { ToolCatalog } from '../agent/toolCatalog';
-import { messageOf } from '../core/errors';
+import { ToolFailedError, messageOf } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { nextStepFor } from '../core/nextStep';
 import { parseWebviewMessage, type BlockerView, type ChatItemView, type ChatStateView, type HostMessage, type WebviewMessage } from '../shared/protocol';
@@ -15,6 +15,7 @@ import type { ApprovalStore } from './approvalStore';
 import type { AuditLog } from './auditLog';
 import { displayName, type ConnectionsService } from './connectionsService';
 import type { ConversationStore } from './conversationStore';
+import { enterpriseConnection, type EnterpriseService } from './enterpriseService';
 import type { IdentityService } from './identityService';
 import { DisposableOwner } from './lifecycle';
 import type { SecretStore } from './secretStore';
@@ -32,6 +33,7 @@ export interface ChatControllerDeps {
   readonly identity: IdentityService;
   readonly connections: ConnectionsService;
   readonly accounts: ScalekitAccounts;
+  readonly enterprise: EnterpriseService;
   readonly secrets: SecretStore;
   readonly store: ConversationStore;
   readonly audit: AuditLog;
@@ -58,6 +60,8 @@ export class ChatController extends DisposableOwner {
   private draft: string | undefined;
   private hasAnthropicKey = false;
   private generation = 0;
+  /** The identity's conversations being read from disk; messages wait for it. */
+  private loading: Promise<void> = Promise.resolve();
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly requestLog: RequestMetrics[] = [];
   private readonly policy: ApprovalPolicy;
@@ -74,6 +78,7 @@ export class ChatController extends DisposableOwner {
       askUser: (call, _options, signal) => this.askUser(call.toolUseId, signal),
     });
     this.register(deps.identity.onDidChange(() => void this.reloadForIdentity()));
+    this.register(deps.enterprise.onDidChange(() => this.postState()));
     this.register(deps.connections.onDidChange(() => {
       this.postState();
       void this.continueAfterReconnect();
@@ -107,6 +112,8 @@ export class ChatController extends DisposableOwner {
       return;
     }
     try {
+      // A message sent while the signed-in identity's history is loading applies to that history.
+      await this.loading;
       await this.dispatch(parsed.message);
     } catch (error) {
       this.deps.log.error(`Chat action "${parsed.message.type}" failed: ${messageOf(error)}`);
@@ -224,7 +231,7 @@ export class ChatController extends DisposableOwner {
           catalog,
           readOnly: settings.readOnly(),
           currentIdentifier: () => this.deps.identity.requireIdentifier(),
-          executeTool: ({ identifier, connection, toolName, input }) => this.deps.accounts.executeTool(identifier, connection, toolName, input),
+          executeTool: ({ identifier, connection, toolName, input }) => this.executeTool(identifier, connection, toolName, input),
           policy: this.policy,
           audit: (record) => this.deps.audit.append(record),
           events: {
@@ -275,8 +282,9 @@ export class ChatController extends DisposableOwner {
     this.running?.controller.abort();
   }
 
-  /** Resolves when no turn is running; for tests. */
+  /** Resolves when no history is loading and no turn is running; for tests. */
   async whenIdle(): Promise<void> {
+    await this.loading;
     while (this.running) await this.running.done;
   }
 
@@ -302,7 +310,13 @@ export class ChatController extends DisposableOwner {
     this.postState();
   }
 
-  private async reloadForIdentity(): Promise<void> {
+  private reloadForIdentity(): Promise<void> {
+    const loaded = this.loadForIdentity();
+    this.loading = loaded.catch(() => undefined);
+    return loaded;
+  }
+
+  private async loadForIdentity(): Promise<void> {
     const generation = ++this.generation;
     // Nothing from the previous identity may stay visible or running.
     this.stop();
@@ -354,7 +368,17 @@ export class ChatController extends DisposableOwner {
   private catalogFor(identifier: string): ToolCatalog {
     const snapshot = this.deps.connections.snapshot;
     if (snapshot.identity?.identifier !== identifier) return new ToolCatalog([]);
-    return new ToolCatalog(snapshot.connections.filter((c) => c.status === 'ACTIVE').flatMap((c) => c.tools));
+    const enterprise = this.deps.enterprise.snapshot;
+    const enterpriseTools = enterprise.identifier === identifier ? enterprise.tools : [];
+    return new ToolCatalog([...snapshot.connections.filter((c) => c.status === 'ACTIVE').flatMap((c) => c.tools), ...enterpriseTools]);
+  }
+
+  /** Routes a call to Scalekit, or to the enterprise MCP server for its own connection. */
+  private async executeTool(identifier: string, connection: string, toolName: string, input: Record<string, unknown>): Promise<{ data: unknown; executionId: string }> {
+    if (connection !== enterpriseConnection) return this.deps.accounts.executeTool(identifier, connection, toolName, input);
+    const result = await this.deps.enterprise.callTool(toolName, input);
+    if (result.isError) throw new ToolFailedError(toolName, result.text.slice(0, 500) || 'the PostHog MCP server reported an error');
+    return { data: result.data, executionId: '' };
   }
 
   private pushNotice(text: string): void {

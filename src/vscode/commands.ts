@@ -5,7 +5,7 @@ import type { Logger } from '../core/logger';
 import { ScalekitAccounts } from '../scalekit/scalekitAccounts';
 import { displayName, type ConnectionsService } from './connectionsService';
 import type { IdentityService } from './identityService';
-import type { SecretName, SecretStore } from './secretStore';
+import { secretNames, type SecretName, type SecretStore } from './secretStore';
 import { settings } from './settings';
 import type { StatusBar } from './statusBar';
 import type { ApprovalStore } from './approvalStore';
@@ -24,6 +24,9 @@ export interface CommandDeps {
   readonly chatView: ChatViewProvider;
   readonly auditView: AuditView;
   readonly approvals: ApprovalStore;
+  /** Checks an enterprise IdP client secret with a real token exchange. */
+  readonly enterpriseSecretCheck: (secret: string) => Promise<void>;
+  readonly refreshEnterprise: () => Promise<void>;
   readonly log: Logger;
   readonly logChannel: vscode.LogOutputChannel;
 }
@@ -46,16 +49,16 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     run('onbehalf.signOut', () => identity.signOut()),
     run('onbehalf.setAnthropicKey', () => promptForSecret('anthropicApiKey', secrets, log)),
     run('onbehalf.setScalekitSecret', () => promptForSecret('scalekitClientSecret', secrets, log)),
+    run('onbehalf.setEnterpriseClientSecret', () => promptForSecret('enterpriseClientSecret', secrets, log, deps.enterpriseSecretCheck)),
     run('onbehalf.clearSecrets', async () => {
       const clear = 'Clear Keys';
       const choice = await vscode.window.showWarningMessage(
-        'Remove the Anthropic API key and the Scalekit client secret from this machine?',
+        'Remove the Anthropic API key, the Scalekit client secret and any enterprise IdP client secret from this machine?',
         { modal: true, detail: 'Your connected accounts stay connected; the agent cannot run until keys are set again.' },
         clear,
       );
       if (choice !== clear) return;
-      await secrets.clear('anthropicApiKey');
-      await secrets.clear('scalekitClientSecret');
+      for (const name of secretNames) await secrets.clear(name);
       log.info('Cleared all stored keys.');
       void vscode.window.showInformationMessage('OnBehalf keys cleared.');
       await connections.refresh();
@@ -79,7 +82,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       );
       if (choice === disconnect) await connections.disconnect(name);
     }),
-    run('onbehalf.refresh', () => connections.refresh()),
+    run('onbehalf.refresh', () => Promise.all([connections.refresh(), deps.refreshEnterprise()])),
     run('onbehalf.getStarted', async () => {
       const step = statusBar.nextStep();
       switch (step.kind) {
@@ -148,9 +151,22 @@ class UnknownConnectionError extends OnBehalfError {
 const secretPrompts: Record<SecretName, { title: string; prompt: string; placeholder: string }> = {
   anthropicApiKey: { title: 'Anthropic API Key', prompt: 'Paste your Anthropic API key. It is checked, then stored in VS Code SecretStorage only.', placeholder: 'sk-ant-…' },
   scalekitClientSecret: { title: 'Scalekit Client Secret', prompt: 'Paste your Scalekit client secret. It is checked, then stored in VS Code SecretStorage only.', placeholder: 'Client secret from Scalekit → Developers → API credentials' },
+  enterpriseClientSecret: { title: 'Enterprise IdP Client Secret', prompt: "Paste OnBehalf's client secret at your IdP (for the ID-JAG token exchange). It is checked, then stored in VS Code SecretStorage only.", placeholder: 'Client secret from your IdP' },
 };
 
-async function promptForSecret(name: SecretName, secrets: SecretStore, log: Logger): Promise<void> {
+/** Checks a new secret against its service; throws InvalidCredentialsError when it is refused. */
+async function checkSecret(name: SecretName, secret: string, checkEnterpriseSecret: (secret: string) => Promise<void>): Promise<void> {
+  switch (name) {
+    case 'anthropicApiKey':
+      return checkAnthropicKey(secret, settings.anthropicBaseUrl());
+    case 'scalekitClientSecret':
+      return ScalekitAccounts.checkCredentials({ environmentUrl: settings.scalekitEnvironmentUrl(), clientId: settings.scalekitClientId(), clientSecret: secret });
+    case 'enterpriseClientSecret':
+      return checkEnterpriseSecret(secret);
+  }
+}
+
+async function promptForSecret(name: SecretName, secrets: SecretStore, log: Logger, checkEnterprise?: (secret: string) => Promise<void>): Promise<void> {
   const { title, prompt, placeholder } = secretPrompts[name];
   const replacing = await secrets.has(name);
   if (name === 'scalekitClientSecret' && (!settings.scalekitEnvironmentUrl() || !settings.scalekitClientId())) {
@@ -170,11 +186,7 @@ async function promptForSecret(name: SecretName, secrets: SecretStore, log: Logg
   if (value === undefined) return;
   const secret = value.trim();
   try {
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Checking the ${title.toLowerCase()}…` }, () =>
-      name === 'anthropicApiKey'
-        ? checkAnthropicKey(secret, settings.anthropicBaseUrl())
-        : ScalekitAccounts.checkCredentials({ environmentUrl: settings.scalekitEnvironmentUrl(), clientId: settings.scalekitClientId(), clientSecret: secret }),
-    );
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Checking the ${title.toLowerCase()}…` }, () => checkSecret(name, secret, checkEnterprise ?? (async () => undefined)));
   } catch (error) {
     if (InvalidCredentialsError.is(error)) {
       log.warn(`A new ${title.toLowerCase()} was rejected; the previous value is kept.`);

@@ -5,6 +5,7 @@ import { groupByRisk, type ToolRisk } from '../core/toolRisk';
 import type { ScopedToolDefinition } from '../scalekit/scalekitAccounts';
 import { displayName, type ConnectionsService, type ConnectionsSnapshot, type ConnectionState } from './connectionsService';
 import { DisposableOwner } from './lifecycle';
+import { enterpriseConnection, type EnterpriseService, type EnterpriseSnapshot } from './enterpriseService';
 
 // The Connections view: identity first, then one node per connection with its status,
 // and under each active connection its tools grouped by risk.
@@ -13,6 +14,7 @@ export type ConnectionsNode =
   | { readonly kind: 'identity'; readonly snapshot: ConnectionsSnapshot }
   | { readonly kind: 'problem'; readonly message: string; readonly command?: vscode.Command }
   | { readonly kind: 'connection'; readonly connection: ConnectionState }
+  | { readonly kind: 'enterprise'; readonly snapshot: EnterpriseSnapshot }
   | { readonly kind: 'riskGroup'; readonly connection: string; readonly risk: ToolRisk; readonly tools: readonly ScopedToolDefinition[] }
   | { readonly kind: 'tool'; readonly tool: ScopedToolDefinition; readonly risk: ToolRisk };
 
@@ -46,9 +48,13 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
   private readonly changed = this.register(new vscode.EventEmitter<ConnectionsNode | undefined>());
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(private readonly connections: ConnectionsService) {
+  constructor(
+    private readonly connections: ConnectionsService,
+    private readonly enterprise: EnterpriseService,
+  ) {
     super();
     this.register(connections.onDidChange(() => this.changed.fire(undefined)));
+    this.register(enterprise.onDidChange(() => this.changed.fire(undefined)));
   }
 
   getChildren(node?: ConnectionsNode): ConnectionsNode[] {
@@ -59,7 +65,16 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
       const roots: ConnectionsNode[] = [{ kind: 'identity', snapshot }];
       if (snapshot.problem && !NotSignedInError.is(snapshot.problem)) roots.push(problemNode(snapshot.problem));
       for (const connection of snapshot.connections) roots.push({ kind: 'connection', connection });
+      const enterprise = this.enterprise.snapshot;
+      if (enterprise.status) roots.push({ kind: 'enterprise', snapshot: enterprise });
       return roots;
+    }
+    if (node.kind === 'enterprise') {
+      if (!snapshot.identity || node.snapshot.identifier !== snapshot.identity.identifier) return [];
+      const groups = groupByRisk(node.snapshot.tools);
+      return (['read', 'write', 'destructive'] as const)
+        .filter((risk) => groups[risk].length > 0)
+        .map((risk) => ({ kind: 'riskGroup', connection: enterpriseConnection, risk, tools: groups[risk] }));
     }
     if (node.kind === 'connection') {
       if (node.connection.status !== 'ACTIVE') return [];
@@ -113,6 +128,8 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
         }
         return item;
       }
+      case 'enterprise':
+        return enterpriseItem(node.snapshot);
       case 'riskGroup': {
         const [label, icon] = riskLabels[node.risk];
         const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.Collapsed);
@@ -133,6 +150,41 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
       }
     }
   }
+}
+
+function enterpriseItem(snapshot: EnterpriseSnapshot): vscode.TreeItem {
+  const status = snapshot.status;
+  const hasTools = snapshot.tools.length > 0;
+  const item = new vscode.TreeItem('PostHog (enterprise)', hasTools ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+  item.id = 'enterprise:posthog';
+  item.contextValue = 'enterprise';
+  item.command = { command: 'onbehalf.refresh', title: 'Refresh' };
+  switch (status?.state) {
+    case 'ready':
+      item.iconPath = new vscode.ThemeIcon(status.connected ? 'pass-filled' : 'circle-large-outline', status.connected ? new vscode.ThemeColor('testing.iconPassed') : undefined);
+      item.description = status.connected ? `Connected · ${snapshot.tools.length} tools` : 'Not connected yet';
+      item.tooltip = new vscode.MarkdownString('PostHog MCP server through enterprise-managed authorization (ID-JAG): your IdP session is exchanged for a PostHog token, no per-user consent.');
+      break;
+    case 'needs-oidc-sign-in':
+      item.iconPath = new vscode.ThemeIcon('sign-in');
+      item.description = 'Sign in with your company IdP';
+      item.tooltip = status.message;
+      break;
+    case 'not-configured':
+      item.iconPath = new vscode.ThemeIcon('gear');
+      item.description = 'Not configured';
+      item.tooltip = `Set ${status.missing.join(', ')} in "onbehalf.enterprise.posthogMcp".`;
+      break;
+    case 'error':
+      item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
+      item.description = status.message.length > 60 ? `${status.message.slice(0, 57)}…` : status.message;
+      item.tooltip = status.hint ? `${status.message}\n\n${status.hint}` : status.message;
+      break;
+    default:
+      break;
+  }
+  item.accessibilityInformation = { label: `PostHog enterprise, ${String(item.description ?? '')}` };
+  return item;
 }
 
 function problemNode(problem: Error): ConnectionsNode {

@@ -4,14 +4,15 @@ import { DisposableOwner } from './lifecycle';
 // The only place secrets are read or written. Values never leave this wrapper except
 // to the SDK client that needs them, and are never logged.
 
-export type SecretName = 'anthropicApiKey' | 'scalekitClientSecret';
+export type SecretName = 'anthropicApiKey' | 'scalekitClientSecret' | 'enterpriseClientSecret';
 
 const storageKeys: Record<SecretName, string> = {
   anthropicApiKey: 'onbehalf.anthropicApiKey',
   scalekitClientSecret: 'onbehalf.scalekitClientSecret',
+  enterpriseClientSecret: 'onbehalf.enterpriseClientSecret',
 };
 
-export const secretNames: readonly SecretName[] = ['anthropicApiKey', 'scalekitClientSecret'];
+export const secretNames: readonly SecretName[] = ['anthropicApiKey', 'scalekitClientSecret', 'enterpriseClientSecret'];
 
 export class SecretStore extends DisposableOwner {
   private readonly changed = this.register(new vscode.EventEmitter<SecretName>());

@@ -5,6 +5,7 @@ import type { AuditRecord } from '../agent/audit';
 import type { Conversation } from '../agent/conversation';
 import type { HostMessage } from '../shared/protocol';
 import type { ConnectionsSnapshot } from './connectionsService';
+import type { EnterpriseSnapshot } from './enterpriseService';
 import type { ConnectionsNode } from './connectionsTree';
 import type { ExternalOpener } from './externalUris';
 
@@ -14,6 +15,7 @@ import type { ExternalOpener } from './externalUris';
 export interface OnBehalfTestApi {
   currentIdentity(): Promise<Identity | undefined>;
   connections(): ConnectionsSnapshot;
+  enterprise(): EnterpriseSnapshot;
   refreshConnections(): Promise<void>;
   onConnectionsChanged(listener: (snapshot: ConnectionsSnapshot) => void): vscode.Disposable;
   treeChildren(node?: ConnectionsNode): ConnectionsNode[];
@@ -32,7 +34,7 @@ export interface OnBehalfTestApi {
     postedMessages(): readonly HostMessage[];
   };
   /** Stores a secret as the Set/Rotate commands would after their check (e2e drives the real input boxes). */
-  storeSecret(name: 'anthropicApiKey' | 'scalekitClientSecret', value: string): Promise<void>;
+  storeSecret(name: 'anthropicApiKey' | 'scalekitClientSecret' | 'enterpriseClientSecret', value: string): Promise<void>;
   signIn(): Promise<Identity | undefined>;
   /** The Connect command's work, with its error thrown instead of shown. */
   connect(connection: string): Promise<void>;

@@ -165,7 +165,7 @@ describe('identity, connections and the connect flow', function () {
     await signInAs(onbehalf, browser, 'ada');
     assert.equal(statusOf(onbehalf, 'posthog'), 'ACTIVE');
     await onbehalf.signOut();
-    await waitFor('tree emptied', () => onbehalf.connections().identity === undefined && labels(onbehalf).length === 0);
+    await waitFor('tree emptied', () => onbehalf.connections().identity === undefined && !onbehalf.connections().loading && labels(onbehalf).length === 0);
     assert.match(onbehalf.statusBar().text, /Sign in/);
   });
 

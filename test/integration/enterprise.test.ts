@@ -1,0 +1,121 @@
+// Issue 7 in the real extension host: PostHog's MCP server through enterprise-managed
+// authorization (ID-JAG), driven by the OIDC session, inside the same agent, approval
+// gate and audit log as the Scalekit tools.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { OnBehalfTestApi } from '../../src/vscode/testApi';
+import { startAnthropicEmulator } from '../emulators/anthropic/server';
+import { startEnterpriseWorld, type EnterpriseWorld } from '../emulators/posthog-mcp/harness';
+import { startScalekitEmulator } from '../emulators/scalekit/server';
+import { setSetting, useSignedInWorld, waitFor, type Emulators } from './support';
+
+describe('enterprise PostHog through ID-JAG', function () {
+  this.timeout(90_000);
+  let enterprise: EnterpriseWorld;
+  const world = useSignedInWorld({
+    anthropicKey: 'sk-ant-enterprise',
+    emulators: async () => {
+      // The enterprise IdP is the OIDC issuer the user signs in with.
+      enterprise = await startEnterpriseWorld();
+      const [scalekit, anthropic] = await Promise.all([startScalekitEmulator(), startAnthropicEmulator()]);
+      return { scalekit, anthropic, idp: enterprise.idp };
+    },
+  });
+  let onbehalf: OnBehalfTestApi;
+  let emulators: Emulators;
+  const enterpriseNode = () => onbehalf.treeChildren().find((n) => n.kind === 'enterprise');
+  const describeNode = () => {
+    const node = enterpriseNode();
+    return node ? String(onbehalf.treeItem(node).description ?? '') : '';
+  };
+
+  before(async () => {
+    ({ onbehalf, emulators } = world);
+    await onbehalf.storeSecret('enterpriseClientSecret', enterprise.clientSecret);
+    await setSetting('enterprise.posthogMcp', { mcpServerUrl: enterprise.posthog.mcpUrl, idpTokenEndpoint: `${enterprise.idp.issuer}/token`, clientId: enterprise.clientId });
+  });
+
+  after(async () => {
+    await setSetting('enterprise.posthogMcp', undefined);
+    await enterprise.close();
+  });
+
+  it('connects with no consent prompt: discovery, token exchange, jwt-bearer, MCP initialize with the extension', async () => {
+    await waitFor('enterprise connected', () => /^Connected · \d+ tools$/.test(describeNode()), 30_000);
+    assert.equal(onbehalf.enterprise().tools.length, 14);
+    assert.equal(enterprise.grant.exchanges, 1);
+    assert.equal(enterprise.posthog.counters.jwtBearerGrants, 1);
+    const init = enterprise.posthog.initializations.at(-1)!;
+    assert.ok(JSON.stringify(init).includes('io.modelcontextprotocol/enterprise-managed-authorization'), JSON.stringify(init).slice(0, 300));
+    const groups = onbehalf.treeChildren(enterpriseNode()).map((n) => String(onbehalf.treeItem(n).label));
+    assert.deepEqual(groups, ['Read', 'Write', 'Destructive']);
+  });
+
+  it('its tools run through the same approval gate and audit log', async () => {
+    await onbehalf.chat.handleMessage({ type: 'newConversation' });
+    const conversation = onbehalf.chat.activeConversation()!;
+    conversation.loadedTools = ['posthogent_feature_flag_get_all', 'posthogent_delete_feature_flag'];
+    emulators.anthropic.queue(
+      { toolUse: { name: 'posthogent_feature_flag_get_all', input: {} } },
+      { toolUse: { name: 'posthogent_delete_feature_flag', input: { id: 1 }, id: 'toolu_delete_flag' } },
+      { text: 'Listed, and asked before deleting.' },
+    );
+    const pending = onbehalf.chat.handleMessage({ type: 'send', text: 'list flags then delete flag 1' });
+    await waitFor('destructive approval card', () => conversation.items.some((i) => i.kind === 'tool' && i.id === 'toolu_delete_flag' && i.card.status === 'awaitingApproval'));
+    const card = conversation.items.find((i) => i.kind === 'tool' && i.id === 'toolu_delete_flag')!;
+    assert.ok(card.kind === 'tool' && card.card.risk === 'destructive' && card.card.canAlwaysAllow === false);
+    await onbehalf.chat.handleMessage({ type: 'decide', toolUseId: 'toolu_delete_flag', decision: 'deny' });
+    await pending;
+    await onbehalf.chat.whenIdle();
+    const calls = enterprise.posthog.toolCalls.map((c) => (c as { name?: string; tool?: string }).name ?? (c as { tool?: string }).tool);
+    assert.ok(calls.includes('feature-flag-get-all') && !calls.includes('delete-feature-flag'), JSON.stringify(calls));
+    const audit = (await onbehalf.auditRecords()).slice(-2);
+    assert.deepEqual(audit.map((r) => [r.connection, r.tool, r.decision, r.outcome]), [
+      ['posthog-enterprise', 'posthogent_feature_flag_get_all', 'auto', 'success'],
+      ['posthog-enterprise', 'posthogent_delete_feature_flag', 'denied', 'cancelled'],
+    ]);
+  });
+
+  it('a rejected access token (expired or revoked) leads to a fresh exchange, never a reused ID-JAG', async () => {
+    const exchanges = enterprise.grant.exchanges;
+    const assertions = new Set(enterprise.posthog.assertions);
+    // The server now answers 401 invalid_token, as for an expired token. (Clock-driven expiry
+    // is covered in the unit tier, where the client, IdP and AS share one clock.)
+    enterprise.posthog.revokeTokens();
+    await onbehalf.chat.handleMessage({ type: 'newConversation' });
+    onbehalf.chat.activeConversation()!.loadedTools = ['posthogent_insights_list'];
+    emulators.anthropic.queue({ toolUse: { name: 'posthogent_insights_list', input: {} } }, { text: 'ok' });
+    await onbehalf.chat.handleMessage({ type: 'send', text: 'insights' });
+    await onbehalf.chat.whenIdle();
+    assert.ok(enterprise.grant.exchanges > exchanges, 're-exchanged');
+    assert.equal(new Set(enterprise.posthog.assertions).size, enterprise.posthog.assertions.length, 'every ID-JAG presented once');
+    assert.ok(enterprise.posthog.assertions.some((a) => !assertions.has(a)));
+    const last = onbehalf.chat.activeConversation()!.items.find((i) => i.kind === 'tool');
+    assert.ok(last?.kind === 'tool' && last.card.status === 'succeeded', JSON.stringify(last));
+  });
+
+  it('turns each documented error into its own actionable message in the tree', async () => {
+    const cases: [string, RegExp][] = [
+      ['access_denied', /denied|access/i],
+      ['invalid_client', /client/i],
+      ['invalid_target', /target|resource/i],
+      ['invalid_grant', /grant|ID-JAG|assertion/i],
+    ];
+    const rebuildAndWait = async (label: string, check: () => boolean) => {
+      await vscode.commands.executeCommand('onbehalf.refresh');
+      await waitFor(label, () => check(), 20_000).catch(() => {
+        throw new Error(`${label}: ${JSON.stringify(onbehalf.enterprise().status)}`);
+      });
+    };
+    for (const [error, pattern] of cases) {
+      enterprise.posthog.failNextToken(error);
+      await rebuildAndWait(`${error} shown`, () => onbehalf.enterprise().status?.state === 'error' && pattern.test(JSON.stringify(onbehalf.enterprise().status)));
+    }
+    enterprise.posthog.failNextMcp({ status: 403, error: 'insufficient_scope', scope: 'user:read organization:read project:read', times: 1 });
+    await rebuildAndWait('insufficient_scope shown', () => {
+      const status = JSON.stringify(onbehalf.enterprise().status);
+      return onbehalf.enterprise().status?.state === 'error' && /user:read/.test(status) && /organization:read/.test(status) && /project:read/.test(status);
+    });
+    await rebuildAndWait('recovered', () => /^Connected/.test(describeNode()));
+  });
+});
