@@ -186,16 +186,16 @@ async function promptForSecret(name: SecretName, secrets: SecretStore, log: Logg
   if (value === undefined) return;
   const secret = value.trim();
   try {
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Checking the ${title.toLowerCase()}…` }, () => checkSecret(name, secret, checkEnterprise ?? (async () => undefined)));
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Checking the ${title}…` }, () => checkSecret(name, secret, checkEnterprise ?? (async () => undefined)));
   } catch (error) {
     if (InvalidCredentialsError.is(error)) {
-      log.warn(`A new ${title.toLowerCase()} was rejected; the previous value is kept.`);
+      log.warn(`A new ${title} was rejected; the previous value is kept.`);
       void vscode.window.showErrorMessage(`${error.message} ${replacing ? 'Your previous value is kept.' : 'Nothing was stored.'}`);
       return;
     }
     if (!ServiceUnavailableError.is(error)) throw error;
     const save = 'Save Anyway';
-    const choice = await vscode.window.showWarningMessage(`${error.message} The ${title.toLowerCase()} could not be checked.`, save);
+    const choice = await vscode.window.showWarningMessage(`${error.message} The ${title} could not be checked.`, save);
     if (choice !== save) return;
   }
   await secrets.set(name, secret);

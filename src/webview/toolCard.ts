@@ -219,7 +219,8 @@ export class ToolCardComponent {
       destructive
         ? h('p', { class: 'danger-text' }, icon('warning'), h('strong', { text: 'This will delete or remove data.' }), ' Check the input below before approving.')
         : null,
-      destructive ? h('pre', { class: 'tool-json approval-input', tabindex: '0', 'aria-label': 'Input', text: prettyJson(card.input) }) : null,
+      // The user approves exactly this input, so it is always shown, not hidden in the collapsed card.
+      h('pre', { class: 'tool-json approval-input', tabindex: '0', 'aria-label': 'Input', text: prettyJson(card.input) }),
       h('div', { class: 'button-row' }, ...buttons),
     );
   }

@@ -116,9 +116,8 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     assert.match((await card.locator('.approval-text').textContent()) ?? '', /asana_task_create to change data in Asana as you/);
     // Nothing is created before the approval.
     assert.equal([...world.scalekit.data.asana.tasks.values()].filter((t) => t.name === TASK_NAME).length, tasksBefore);
-    // Open the card to see what exactly will be created before approving.
-    await card.locator('summary.tool-summary').click();
-    await card.locator('pre.tool-json', { hasText: TASK_NAME }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    // The approval shows exactly what will be created, without expanding the card.
+    await card.locator('pre.approval-input', { hasText: TASK_NAME }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     await approve.scrollIntoViewIfNeeded();
     await shots('approval-card', { sidebar: true });
     await approve.click();

@@ -14,8 +14,8 @@ function sources(dir: string): string[] {
 }
 
 describe('boundaries', () => {
-  it('the pure core (core, agent, scalekit, shared, webview) never imports vscode', () => {
-    const offenders = ['core', 'agent', 'scalekit', 'shared', 'webview']
+  it('the pure core (core, agent, scalekit, enterprise, shared, webview) never imports vscode', () => {
+    const offenders = ['core', 'agent', 'scalekit', 'enterprise', 'shared', 'webview']
       .flatMap((folder) => sources(join(root, 'src', folder)))
       .filter((file) => /from ['"]vscode['"]|require\(['"]vscode['"]\)/.test(readFileSync(file, 'utf8')));
     assert.deepEqual(offenders, []);
