@@ -1,24 +1,13 @@
 // The composer, header and banner, driven as a person would.
 import { strict as assert } from 'node:assert';
-import { assertClean, clearPosted, deliver, openChat, posted, postedOfType, settle, startHarness, waitForPosted, type ChatPage, type Harness } from './helpers';
+import { clearPosted, deliver, posted, postedOfType, settle, waitForPosted, type ChatPage, useChatPage } from './helpers';
 import { stateMsg } from './states';
 
 describe('chat webview: composer, header, banner', function () {
-  let harness: Harness;
+  const view = useChatPage();
   let chat: ChatPage;
-
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness?.close();
-  });
-  beforeEach(async () => {
-    chat = await openChat(harness);
-  });
-  afterEach(async () => {
-    await assertClean(chat);
-    await chat.close();
+  beforeEach(() => {
+    chat = view.chat;
   });
 
   it('posts ready first, acquiring the VS Code API once', async () => {

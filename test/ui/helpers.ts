@@ -8,17 +8,9 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { parseWebviewMessage, type HostMessage, type WebviewMessage } from '../../src/shared/protocol';
 import { ROOT, startFixtureServer, type FixtureServer, type Theme } from './fixture';
 
-export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-dev-shm-usage',
-];
+// One list of chromium flags for every browser test in the repository.
+export { CHROMIUM_FLAGS as CHROMIUM_ARGS, CHROMIUM_PATH } from '../harness/browser';
+import { CHROMIUM_FLAGS as CHROMIUM_ARGS, CHROMIUM_PATH } from '../harness/browser';
 export const SCREENSHOT_DIR = join(ROOT, 'test-results', 'screenshots');
 
 export interface Harness {
@@ -134,4 +126,28 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path });
   return path;
+}
+
+
+/**
+ * Registers the usual hooks: one browser and fixture server per suite, a fresh chat page
+ * per test (after `prepare`), and the clean-up checks after each. Returns a live view.
+ */
+export function useChatPage(prepare?: (chat: ChatPage) => Promise<void>): { readonly harness: Harness; readonly chat: ChatPage } {
+  const holder = {} as { harness: Harness; chat: ChatPage };
+  before(async () => {
+    holder.harness = await startHarness();
+  });
+  after(async () => {
+    await holder.harness?.close();
+  });
+  beforeEach(async () => {
+    holder.chat = await openChat(holder.harness);
+    await prepare?.(holder.chat);
+  });
+  afterEach(async () => {
+    await assertClean(holder.chat);
+    await holder.chat.close();
+  });
+  return holder;
 }

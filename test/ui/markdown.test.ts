@@ -1,7 +1,7 @@
 // Streaming markdown: rendering, sanitising, links and code-block copy.
 import { strict as assert } from 'node:assert';
 import type { Page } from 'playwright-core';
-import { assertClean, clearPosted, deliver, openChat, postedOfType, settle, startHarness, waitForPosted, type ChatPage, type Harness } from './helpers';
+import { clearPosted, deliver, postedOfType, settle, waitForPosted, type ChatPage, useChatPage } from './helpers';
 import { sampleMarkdown } from '../bench/webview-render';
 import { stateMsg } from './states';
 
@@ -44,22 +44,12 @@ const answer = [
 ].join('\n');
 
 describe('chat webview: streamed markdown', function () {
-  let harness: Harness;
+  const view = useChatPage(async (page) => {
+    await deliver(page.page, stateMsg({ busy: true, items: [{ kind: 'user', id: 'u1', text: 'How did signups do?' }] }));
+  });
   let chat: ChatPage;
-
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness?.close();
-  });
-  beforeEach(async () => {
-    chat = await openChat(harness);
-    await deliver(chat.page, stateMsg({ busy: true, items: [{ kind: 'user', id: 'u1', text: 'How did signups do?' }] }));
-  });
-  afterEach(async () => {
-    await assertClean(chat);
-    await chat.close();
+  beforeEach(() => {
+    chat = view.chat;
   });
 
   it('renders text deltas as markdown while streaming, then finishes', async () => {

@@ -1,24 +1,13 @@
 // Tool cards, approvals, fixes, charts and error items.
 import { strict as assert } from 'node:assert';
-import { assertClean, clearPosted, deliver, openChat, postedOfType, settle, startHarness, waitForPosted, type ChatPage, type Harness } from './helpers';
+import { clearPosted, deliver, postedOfType, settle, waitForPosted, type ChatPage, useChatPage } from './helpers';
 import { signupSeries, stateMsg, toolItem } from './states';
 
 describe('chat webview: tool cards, charts, errors', function () {
-  let harness: Harness;
+  const view = useChatPage();
   let chat: ChatPage;
-
-  before(async () => {
-    harness = await startHarness();
-  });
-  after(async () => {
-    await harness?.close();
-  });
-  beforeEach(async () => {
-    chat = await openChat(harness);
-  });
-  afterEach(async () => {
-    await assertClean(chat);
-    await chat.close();
+  beforeEach(() => {
+    chat = view.chat;
   });
 
   it('renders a running card, then its result; expands; "Show more" reveals a large output', async () => {
