@@ -5,9 +5,10 @@
 // signs out; Grace signs in and sees none of Ada's conversations or connections.
 import * as assert from 'node:assert/strict';
 import type { FrameLocator } from 'playwright-core';
+import { waitForWorkbench } from '../harness/browser';
 import { e2eSession, type E2ESession } from '../harness/e2e-session';
 import {
-  activeEditorText, chatFrame, collapsePane, connectFromTree, dismissNotifications, ensureSignedOut, expandPane, expandTreeRow,
+  activeEditorText, chatFrame, collapsePane, connectFromTree, openOnBehalfView, dismissNotifications, ensureSignedOut, expandPane, expandTreeRow,
   pickQuickItem, runCommand, sendChat, setSecretThroughCommand, signInAs, signOut, stepShots, toolCard, treeRow,
   waitForChatIdle, waitForStatus, waitForStatusSettled, waitForTreeRow, widenSidebar, UI_TIMEOUT, type Shots,
 } from './helpers';
@@ -143,6 +144,17 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     assert.match(text, /asana_task_create/);
     assert.match(text, /\| asana_task_create \| write \| [^|]*approved[^|]* \| success \|/i);
     await shots('audit-log');
+  });
+
+  it('5b. a window reload keeps Ada signed in with her conversation', async () => {
+    const { page } = session;
+    await page.reload();
+    await waitForWorkbench(page);
+    await openOnBehalfView(page);
+    // The extension host restarted; the chat is rebuilt from history stored under Ada's identity.
+    await chat.locator('.msg-user', { hasText: TASK_REQUEST }).waitFor({ state: 'visible', timeout: 60_000 });
+    await chat.locator('.msg-assistant', { hasText: `Created the Asana task ${TASK_NAME}` }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await shots('after-reload');
   });
 
   it('6. Ada signs out; Grace signs in and sees none of Ada\'s conversations or connections', async () => {
