@@ -239,15 +239,15 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
   }
 
   const call = { toolUseId: toolUse.id, toolName: tool.name, connection: tool.connection, risk: tool.risk, input: checked.input };
-  const canAlwaysAllow = tool.risk === 'write';
-  updateCard(conversation, deps, { ...base, status: tool.risk === 'read' ? 'running' : 'awaitingApproval', canAlwaysAllow });
+  // The card asks for approval only if the policy really asks; rules and "always" run at once.
+  updateCard(conversation, deps, { ...base, status: 'running' });
   const started = now();
   const audit = (decision: PolicyDecision['source'], outcome: AuditRecord['outcome'], extra: { errorCode?: string; executionId?: string } = {}) =>
     deps.audit({ time: new Date(now()).toISOString(), identifier, connection: tool.connection, tool: tool.name, risk: tool.risk, decision, outcome, durationMs: now() - started, inputSha256: hashInput(checked.input), ...extra });
 
   let decision: PolicyDecision;
   try {
-    decision = await deps.policy.decide(identifier, call, signal);
+    decision = await deps.policy.decide(identifier, call, signal, (canAlwaysAllow) => updateCard(conversation, deps, { ...base, status: 'awaitingApproval', canAlwaysAllow }));
   } catch (error) {
     decision = { approved: false, source: 'denied', reason: signal.aborted ? 'Stopped.' : messageOf(error) };
   }

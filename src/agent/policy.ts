@@ -37,17 +37,22 @@ export interface ApprovalDeps {
 export class ApprovalPolicy {
   constructor(private readonly deps: ApprovalDeps) {}
 
-  async decide(identifier: string, call: ToolCallRequest, signal: AbortSignal): Promise<PolicyDecision> {
+  /**
+   * `onAsking` runs just before the user is asked, and only then, so a card shows its
+   * approval buttons only for calls that really wait for the user.
+   */
+  async decide(identifier: string, call: ToolCallRequest, signal: AbortSignal, onAsking?: (canAlwaysAllow: boolean) => void): Promise<PolicyDecision> {
     const rule = this.deps.ruleFor(call.toolName);
     if (rule === 'deny') return { approved: false, source: 'denied', reason: 'A rule in your settings blocks this tool.' };
-    if (call.risk === 'destructive') return this.ask(identifier, call, false, signal);
+    if (call.risk === 'destructive') return this.ask(identifier, call, false, signal, onAsking);
     if (rule === 'allow') return { approved: true, source: 'rule' };
     if (call.risk === 'read' && rule !== 'ask') return { approved: true, source: 'auto' };
     if (call.risk === 'write' && rule !== 'ask' && this.deps.isAlwaysAllowed(identifier, call.toolName)) return { approved: true, source: 'always-rule' };
-    return this.ask(identifier, call, call.risk === 'write', signal);
+    return this.ask(identifier, call, call.risk === 'write', signal, onAsking);
   }
 
-  private async ask(identifier: string, call: ToolCallRequest, canAlwaysAllow: boolean, signal: AbortSignal): Promise<PolicyDecision> {
+  private async ask(identifier: string, call: ToolCallRequest, canAlwaysAllow: boolean, signal: AbortSignal, onAsking?: (canAlwaysAllow: boolean) => void): Promise<PolicyDecision> {
+    onAsking?.(canAlwaysAllow);
     const answer = await this.deps.askUser(call, { canAlwaysAllow }, signal);
     if (answer === 'deny') return { approved: false, source: 'denied', reason: 'You declined this call.' };
     if (answer === 'always' && canAlwaysAllow) {

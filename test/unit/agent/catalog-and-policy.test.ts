@@ -105,6 +105,19 @@ describe('approval policy', () => {
     assert.equal(asked.length, 2, 'Grace was asked even though Ada chose always');
   });
 
+  it('signals "asking" only when the user is really asked, so cards show buttons only then', async () => {
+    const { policy } = policyWith({ rule: 'allow', answer: 'approve' });
+    const asking: string[] = [];
+    const note = (tool: string) => (canAlwaysAllow: boolean) => asking.push(`${tool}:${canAlwaysAllow}`);
+    await policy.decide('oidc:ada', call('asana_task_create', 'write'), signal, note('create'));
+    await policy.decide('oidc:ada', call('asana_tasks_list', 'read'), signal, note('list'));
+    await policy.decide('oidc:ada', call('asana_task_delete', 'destructive'), signal, note('delete'));
+    assert.deepEqual(asking, ['delete:false']);
+    const plain = policyWith({ answer: 'approve' });
+    await plain.policy.decide('oidc:ada', call('asana_task_create', 'write'), signal, note('create'));
+    assert.deepEqual(asking, ['delete:false', 'create:true']);
+  });
+
   it('"always" can never be remembered for a destructive tool', async () => {
     const { policy, asked, always } = policyWith({ answer: 'always' });
     await policy.decide('oidc:ada', call('asana_task_delete', 'destructive'), signal);
