@@ -3,7 +3,6 @@
 // `@anthropic-ai/sdk` can be pointed at it with `baseURL: emu.url`.
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ContentBlock, Message, StopReason, Usage } from '@anthropic-ai/sdk/resources/messages';
 import {
   textOf,
@@ -13,6 +12,7 @@ import {
   type LooseMessage,
 } from './conversation';
 import { TOOL_SEARCH_NAMES, searchTools, type RequestTool } from './tool-search';
+import { listenOn } from '../listen';
 import type {
   BlockSpec,
   ErrorTurn,
@@ -580,14 +580,7 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOn(server, opts.port ?? 0, host);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   return {

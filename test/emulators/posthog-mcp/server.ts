@@ -17,13 +17,13 @@
 // unless user:read, organization:read and project:read were granted.
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, exportJWK, generateKeyPair, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { createEmulatorData, type EmulatorData } from '../data/world';
 import { registerPostHogTools, type ToolAnnotationsSpec, type ToolCallRecord } from './tools';
+import { listenOn } from '../listen';
 
 export const ID_JAG_GRANT_PROFILE = 'urn:ietf:params:oauth:grant-profile:id-jag';
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -542,14 +542,7 @@ export async function startPostHogMcpEmulator(options: PostHogMcpEmulatorOptions
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOn(server, options.port ?? 0, host);
   issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   mcpUrl = `${issuer}/mcp`;
   otherApiUrl = `${issuer}/other-api`;

@@ -54,16 +54,8 @@ export interface ScalekitEmulatorOptions {
   tokenTtlSeconds?: number;
 }
 
-export interface AccountView {
-  id: string;
-  identifier: string;
-  connectionName: string;
-  connector: ConnectorKey;
-  status: AccountStatus;
-  createdAt: number;
-  updatedAt: number;
-  lastUsedAt?: number;
-}
+/** What tests see of an account: everything but its fake provider token and API config. */
+export type AccountView = Omit<Account, 'accessToken' | 'apiConfig'>;
 
 export interface AuthRequestView {
   id: string;
