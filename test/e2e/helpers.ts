@@ -59,7 +59,10 @@ export async function openOnBehalfView(page: Page): Promise<void> {
   if (await sidebarTitle.first().isVisible()) return;
   const tab = page.locator('.part.activitybar').getByRole('tab', { name: 'OnBehalf', exact: true });
   await tab.waitFor({ state: 'visible', timeout: 30_000 });
-  await tab.click();
+  // Clicking the tab of the container already showing hides the side bar. Right after a reload
+  // the side bar can be restoring OnBehalf with its title not yet laid out, so click only when
+  // the tab is not selected.
+  if ((await tab.getAttribute('aria-selected')) !== 'true') await tab.click();
   await sidebarTitle.first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
 }
 
