@@ -57,12 +57,11 @@ export function stepShots(page: Page, prefix: string): Shots {
 export async function openOnBehalfView(page: Page): Promise<void> {
   const sidebarTitle = page.locator('.part.sidebar .composite.title').getByText('OnBehalf', { exact: false });
   if (await sidebarTitle.first().isVisible()) return;
-  const tab = page.locator('.part.activitybar').getByRole('tab', { name: 'OnBehalf', exact: true });
-  await tab.waitFor({ state: 'visible', timeout: 30_000 });
-  // Clicking the tab of the container already showing hides the side bar. Right after a reload
-  // the side bar can be restoring OnBehalf with its title not yet laid out, so click only when
-  // the tab is not selected.
-  if ((await tab.getAttribute('aria-selected')) !== 'true') await tab.click();
+  await page.locator('.part.activitybar').getByRole('tab', { name: 'OnBehalf', exact: true }).waitFor({ state: 'visible', timeout: 30_000 });
+  // "View: Show OnBehalf" opens the container whatever state the side bar is in. Clicking the
+  // activity bar tab toggles instead, and right after a reload, while the workbench is still
+  // restoring its side bar, a click can land as "hide".
+  await runCommand(page, 'View: Show OnBehalf');
   await sidebarTitle.first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
 }
 
@@ -99,17 +98,28 @@ export function quickInput(page: Page): Locator {
   return page.locator('.quick-input-widget');
 }
 
-/** F1, type the command's title, wait until it is the highlighted entry, Enter. */
+/**
+ * F1, type the command's title, wait until it is the highlighted entry, Enter. A page that
+ * takes focus as it finishes loading (the walkthrough does) closes the palette under us, so
+ * a palette that vanished before Enter is opened again.
+ */
 export async function runCommand(page: Page, title: string): Promise<void> {
   await closeQuickInput(page);
   const widget = quickInput(page);
-  await page.keyboard.press('F1');
   const input = widget.locator('input.input');
-  await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-  await input.fill(`>${title}`);
-  const row = widget.locator('.quick-input-list .monaco-list-row.focused');
-  await row.filter({ hasText: title }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-  await input.press('Enter');
+  const row = widget.locator('.quick-input-list .monaco-list-row.focused').filter({ hasText: title }).first();
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      await input.fill(`>${title}`, { timeout: 5_000 });
+      await row.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      await input.press('Enter', { timeout: 5_000 });
+      return;
+    } catch (error) {
+      if (attempt >= 3 || (await widget.isVisible())) throw error;
+    }
+  }
 }
 
 /** Escape out of any open quick input. */
@@ -154,6 +164,45 @@ export function notification(page: Page, text: string | RegExp): Locator {
 export async function dismissNotifications(page: Page): Promise<void> {
   await runCommand(page, 'Notifications: Clear All Notifications');
   await page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'hidden', timeout: UI_TIMEOUT });
+}
+
+// ---- Walkthrough ----
+
+export const WALKTHROUGH_TITLE = 'Get started with OnBehalf';
+export const WALKTHROUGH_STEPS = ['signIn', 'setKeys', 'connectPostHog', 'connectAsana', 'ask'] as const;
+
+/** Opens "Get started with OnBehalf" through Welcome: Open Walkthrough..., as a person would. */
+export async function openWalkthrough(page: Page): Promise<Locator> {
+  await runCommand(page, 'Welcome: Open Walkthrough...');
+  await pickQuickItem(page, WALKTHROUGH_TITLE);
+  const slide = page.locator('.gettingStartedContainer .gettingStartedSlideDetails');
+  await slide.locator('h2', { hasText: WALKTHROUGH_TITLE }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+  return slide;
+}
+
+/**
+ * Each step's tick, read from the checkbox VS Code draws beside the step title
+ * (`[data-done-step-id="<extension>#<walkthrough>#<step>"]`, aria-checked).
+ */
+export async function walkthroughTicks(slide: Locator): Promise<Record<string, boolean>> {
+  const ticks: Record<string, boolean> = {};
+  for (const step of WALKTHROUGH_STEPS) {
+    const box = slide.locator(`[data-done-step-id$="#getStarted#${step}"]`);
+    await box.waitFor({ state: 'attached', timeout: UI_TIMEOUT });
+    ticks[step] = (await box.getAttribute('aria-checked')) === 'true';
+  }
+  return ticks;
+}
+
+/** Waits until every step's tick reads as `expected`, then returns the ticks. */
+export async function waitForWalkthroughTicks(slide: Locator, expected: Record<string, boolean>, timeoutMs = UI_TIMEOUT): Promise<Record<string, boolean>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ticks = await walkthroughTicks(slide);
+    if (WALKTHROUGH_STEPS.every((step) => ticks[step] === expected[step])) return ticks;
+    if (Date.now() > deadline) throw new Error(`walkthrough ticks ${JSON.stringify(ticks)}, expected ${JSON.stringify(expected)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 // ---- Status bar ----
