@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { e2eSession, type E2ESession } from '../harness/e2e-session';
 import {
-  connectFromTree, connectionsPane, ensureSignedOut, expandTreeRow, openOnBehalfView, setSecretThroughCommand, signInAs, stepShots, treeDescription, treeRow, waitForStatus, waitForStatusSettled, waitForTreeRow, type Shots,
+  connectFromTree, connectionsPane, ensureSignedOut, expandTreeRow, openOnBehalfView, openWalkthrough, runCommand, setSecretThroughCommand, signInAs, stepShots,
+  treeDescription, treeRow, waitForStatus, waitForStatusSettled, waitForTreeRow, waitForWalkthroughTicks, WALKTHROUGH_STEPS, type Shots,
 } from './helpers';
 
 describe('connect (issue 3): sign in, keys, connect PostHog', function () {
@@ -23,6 +24,17 @@ describe('connect (issue 3): sign in, keys, connect PostHog', function () {
     for (const user of ['ada', 'grace']) {
       for (const connection of ['posthog', 'asana']) session.world.scalekit.removeAccount(`oidc:${user}`, connection);
     }
+  });
+
+  it('the walkthrough "Get started with OnBehalf" has five unticked steps before anyone signs in', async () => {
+    const { page } = session;
+    const slide = await openWalkthrough(page);
+    const none = Object.fromEntries(WALKTHROUGH_STEPS.map((step) => [step, false]));
+    assert.deepEqual(await waitForWalkthroughTicks(slide, none), none);
+    const titles = await slide.locator('.getting-started-step h3.step-title').allTextContents();
+    assert.deepEqual(titles.map((t) => t.trim()), ['Sign in', 'Set keys', 'Connect PostHog', 'Connect Asana', 'Ask your first question']);
+    await shots('walkthrough-unticked');
+    await runCommand(page, 'View: Close All Editors');
   });
 
   it('signs in as Ada from the Connections welcome view through the IdP login page', async () => {

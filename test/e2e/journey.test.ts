@@ -9,8 +9,8 @@ import { waitForWorkbench } from '../harness/browser';
 import { e2eSession, type E2ESession } from '../harness/e2e-session';
 import {
   activeEditorText, chatFrame, collapsePane, connectFromTree, openOnBehalfView, dismissNotifications, ensureSignedOut, expandPane, expandTreeRow,
-  pickQuickItem, runCommand, sendChat, setSecretThroughCommand, signInAs, signOut, stepShots, toolCard, treeRow,
-  waitForChatIdle, waitForStatus, waitForStatusSettled, waitForTreeRow, widenSidebar, UI_TIMEOUT, type Shots,
+  openWalkthrough, pickQuickItem, runCommand, sendChat, setSecretThroughCommand, signInAs, signOut, stepShots, toolCard, treeRow,
+  waitForChatIdle, waitForStatus, waitForStatusSettled, waitForTreeRow, waitForWalkthroughTicks, widenSidebar, UI_TIMEOUT, WALKTHROUGH_STEPS, type Shots,
 } from './helpers';
 
 const SIGNUPS_QUESTION = 'How many signups did we have each day last week?';
@@ -131,6 +131,18 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     const execution = world.scalekit.executions.find((e) => e.toolName === 'asana_task_create');
     assert.equal(execution?.identifier, 'oidc:ada');
     await shots('task-created');
+  });
+
+  it('4b. the walkthrough has ticked every step: signed in, keys set, both connected, a question asked', async () => {
+    const { page } = session;
+    const slide = await openWalkthrough(page);
+    try {
+      const all = Object.fromEntries(WALKTHROUGH_STEPS.map((step) => [step, true]));
+      assert.deepEqual(await waitForWalkthroughTicks(slide, all), all);
+      await shots('walkthrough-all-ticked');
+    } finally {
+      await runCommand(page, 'View: Close All Editors');
+    }
   });
 
   it('5. the audit log lists both calls', async () => {
