@@ -65,7 +65,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     log: taggedLogger(log, 'chat'),
   });
   const testMode = context.extensionMode === vscode.ExtensionMode.Test;
-  const chatView = new ChatViewProvider(context.extensionUri, chat, testMode);
+  const chatView = new ChatViewProvider(context.extensionUri, chat, testMode, taggedLogger(log, 'chat'), () => channel.show(true));
   const auditView = new AuditView(audit, identity);
 
   context.subscriptions.push(
@@ -112,6 +112,8 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
       requests: () => chat.requests,
       renderedHtml: () => chatView.renderedHtml,
       postedMessages: () => chatView.postedMessages,
+      readyCount: () => chatView.readyCount,
+      stallNextRenders: (count) => { chatView.stalledRenders = count; },
     },
     storeSecret: (name, value) => secrets.set(name, value),
     signIn: () => identity.signIn(),

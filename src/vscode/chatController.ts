@@ -91,6 +91,7 @@ export class ChatController extends DisposableOwner {
 
   attachView(view: ChatViewPort | undefined): void {
     this.view = view;
+    this.deps.log.info(view ? 'Chat view opened' : 'Chat view closed');
     if (view) this.postState();
   }
 
@@ -124,6 +125,7 @@ export class ChatController extends DisposableOwner {
   private async dispatch(message: WebviewMessage): Promise<void> {
     switch (message.type) {
       case 'ready':
+        this.deps.log.info('Chat webview ready');
         this.postState();
         return;
       case 'send':

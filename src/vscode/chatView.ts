@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import type { Logger } from '../core/logger';
+import { WebviewLoadWatchdog } from '../core/webviewLoadWatchdog';
 import { chatWebviewHtml } from '../core/webviewHtml';
 import type { HostMessage } from '../shared/protocol';
 import { isSandboxModel, type ChatController } from './chatController';
@@ -7,20 +9,49 @@ import { settings } from './settings';
 
 // Hosts the chat WebviewView. Scripts only from the built bundle, a fresh nonce per
 // render, and local resources limited to dist/ and media/.
+//
+// A page that never says `ready` is recovered by hiding and showing the view, which makes
+// VS Code build a new frame. Rendering again into the same frame does not help: the frame
+// itself stalls. Seen in VS Code for the Web, where two webviews starting together race
+// for one service worker and the loser waits forever.
+
+const LOAD_TIMEOUT_MS = 8_000;
+const LOAD_RECOVERIES = 2;
+const CHAT_VIEW_ID = 'onbehalf.chat';
+
+function isReadyMessage(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && (raw as { type?: unknown }).type === 'ready';
+}
 
 export class ChatViewProvider extends DisposableOwner implements vscode.WebviewViewProvider {
   private view: vscode.WebviewView | undefined;
+  private render: (() => void) | undefined;
+  /** Kept across views: a view rebuilt by the recovery must not restart its budget. */
+  private readonly watchdog: WebviewLoadWatchdog;
   /** Every HTML document this provider rendered, for the CSP and leak suites in Test mode. */
   readonly renderedHtml: string[] = [];
   /** Every message posted to the webview, for the leak suite in Test mode. */
   readonly postedMessages: HostMessage[] = [];
+  /** How many times a page said `ready`; read by tests. */
+  readyCount = 0;
+  /** Test mode only: this many coming renders load a script that does not exist, so the page never says `ready`. */
+  stalledRenders = 0;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly controller: ChatController,
     private readonly recordTraffic: boolean,
+    private readonly log: Logger,
+    private readonly showLog: () => void,
   ) {
     super();
+    this.watchdog = new WebviewLoadWatchdog({
+      timeoutMs: LOAD_TIMEOUT_MS,
+      maxRetries: LOAD_RECOVERIES,
+      rerender: (attempt) => void this.recover(attempt),
+      giveUp: () => void this.reportLoadFailure(),
+    });
+    this.register({ dispose: () => this.watchdog.dispose() });
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
@@ -28,15 +59,22 @@ export class ChatViewProvider extends DisposableOwner implements vscode.WebviewV
     const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
     const media = vscode.Uri.joinPath(this.extensionUri, 'media');
     view.webview.options = { enableScripts: true, enableCommandUris: false, localResourceRoots: [dist, media] };
-    const html = chatWebviewHtml({
-      cspSource: view.webview.cspSource,
-      scriptUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview', 'chat.js')).toString(),
-      styleUri: view.webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.css')).toString(),
-      codiconsUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'codicons', 'codicon.css')).toString(),
-      sandboxModel: isSandboxModel(settings.model()),
-    });
-    if (this.recordTraffic) this.renderedHtml.push(html);
-    view.webview.html = html;
+    const render = () => {
+      const stall = this.recordTraffic && this.stalledRenders > 0;
+      if (stall) this.stalledRenders--;
+      const html = chatWebviewHtml({
+        cspSource: view.webview.cspSource,
+        scriptUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview', stall ? 'never-loads.js' : 'chat.js')).toString(),
+        styleUri: view.webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.css')).toString(),
+        codiconsUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'codicons', 'codicon.css')).toString(),
+        sandboxModel: isSandboxModel(settings.model()),
+      });
+      if (this.recordTraffic) this.renderedHtml.push(html);
+      view.webview.html = html;
+    };
+    this.render = render;
+    render();
+    this.watchdog.rendered();
     const port = {
       post: (message: HostMessage) => {
         if (this.recordTraffic) this.postedMessages.push(message);
@@ -46,21 +84,58 @@ export class ChatViewProvider extends DisposableOwner implements vscode.WebviewV
     };
     this.controller.attachView(port);
     const subscriptions = [
-      view.webview.onDidReceiveMessage((raw: unknown) => void this.controller.handleMessage(raw)),
+      view.webview.onDidReceiveMessage((raw: unknown) => {
+        if (isReadyMessage(raw)) {
+          this.readyCount++;
+          this.watchdog.ready();
+        }
+        void this.controller.handleMessage(raw);
+      }),
       view.onDidChangeVisibility(() => {
-        if (view.visible) this.controller.postState();
+        // Without retained context a view shown again reloads its page, which says `ready` again.
+        if (view.visible) {
+          this.watchdog.rendered();
+          this.controller.postState();
+        } else {
+          this.watchdog.pause();
+        }
       }),
     ];
     view.onDidDispose(() => {
       subscriptions.forEach((s) => s.dispose());
       if (this.view === view) {
+        this.watchdog.pause();
         this.view = undefined;
+        this.render = undefined;
         this.controller.attachView(undefined);
       }
     });
   }
 
   async reveal(): Promise<void> {
-    await vscode.commands.executeCommand('onbehalf.chat.focus');
+    await vscode.commands.executeCommand(`${CHAT_VIEW_ID}.focus`);
+  }
+
+  private async recover(attempt: number): Promise<void> {
+    this.log.warn(`The chat did not load within ${LOAD_TIMEOUT_MS / 1000} s; hiding and showing the view so VS Code builds a new frame (${attempt} of ${LOAD_RECOVERIES}).`);
+    try {
+      // Hides the view inside its container and shows it again, wherever the user moved it.
+      await vscode.commands.executeCommand(`${CHAT_VIEW_ID}.toggleVisibility`);
+      await vscode.commands.executeCommand(`${CHAT_VIEW_ID}.toggleVisibility`);
+      await this.reveal();
+    } catch (error) {
+      // Not possible when the chat is the only view left in its container: render again instead.
+      this.log.warn(`Could not hide and show the chat view (${error instanceof Error ? error.message : String(error)}); rendering it again.`);
+      this.render?.();
+    }
+  }
+
+  private async reportLoadFailure(): Promise<void> {
+    this.log.error('The chat did not load, even in a new frame.');
+    const reload = 'Reload Window';
+    const showLog = 'Show Log';
+    const choice = await vscode.window.showErrorMessage('The OnBehalf chat did not load. Reloading the window usually brings it back.', reload, showLog);
+    if (choice === reload) await vscode.commands.executeCommand('workbench.action.reloadWindow');
+    if (choice === showLog) this.showLog();
   }
 }

@@ -32,6 +32,10 @@ export interface OnBehalfTestApi {
     requests(): readonly RequestMetrics[];
     renderedHtml(): readonly string[];
     postedMessages(): readonly HostMessage[];
+    /** How many times the chat page said `ready`. */
+    readyCount(): number;
+    /** The next `count` renders of the chat page never say `ready`, as a stalled webview frame. */
+    stallNextRenders(count: number): void;
   };
   /** Stores a secret as the Set/Rotate commands would after their check (e2e drives the real input boxes). */
   storeSecret(name: 'anthropicApiKey' | 'scalekitClientSecret' | 'enterpriseClientSecret', value: string): Promise<void>;

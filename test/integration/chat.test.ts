@@ -1,11 +1,11 @@
 // Issue 4 in the real extension host: the chat host runs the agent loop through the real
 // SDKs against the emulators. Messages go in exactly as the webview would post them.
 import * as assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
-import { signInAs, statusOf, useSignedInWorld, waitFor, type Browser, type Emulators } from './support';
+import { filesUnder, signInAs, statusOf, useSignedInWorld, waitFor, type Browser, type Emulators } from './support';
 
 const signups = JSON.stringify({ kind: 'TrendsQuery', series: [{ event: 'signed_up' }], interval: 'day', dateRange: { date_from: '-7d' } });
 
@@ -165,5 +165,25 @@ describe('chat and the agent loop', function () {
     assert.ok(existsSync(join(root, 'oidc_3aada')), 'stored under Ada');
     assert.ok(existsSync(join(root, 'oidc_3aada', `${adaId}.json`)), 'the file is in Ada\'s folder');
     assert.ok(!existsSync(join(root, 'oidc_3agrace', `${adaId}.json`)), 'and not in Grace\'s');
+  });
+
+  it('a chat page that never says ready is rebuilt in a new frame, and then works', async function () {
+    this.timeout(45_000);
+    await waitFor('the chat page said ready', () => onbehalf.chat.readyCount() > 0, 20_000);
+    // The next page stalls, as VS Code's webview frame does when it loses its service worker.
+    onbehalf.chat.stallNextRenders(1);
+    await vscode.commands.executeCommand('onbehalf.chat.toggleVisibility');
+    await vscode.commands.executeCommand('onbehalf.chat.toggleVisibility');
+    await vscode.commands.executeCommand('onbehalf.chat.focus');
+    await waitFor('the stalled page was rendered', () => onbehalf.chat.renderedHtml().at(-1)?.includes('never-loads.js'));
+    const readyBefore = onbehalf.chat.readyCount();
+    await waitFor('the chat recovered on its own', () => onbehalf.chat.readyCount() > readyBefore, 30_000);
+    assert.match(onbehalf.chat.renderedHtml().at(-1) ?? '', /webview\/chat\.js/);
+    const log = filesUnder(onbehalf.logPath).map((file) => readFileSync(file, 'utf8')).join('\n');
+    assert.match(log, /The chat did not load within 8 s; hiding and showing the view/);
+    // And it still chats.
+    emulators.anthropic.queue({ text: 'back again' });
+    await send('are you there?');
+    assert.ok(conversation().items.some((i) => i.kind === 'assistant' && i.markdown.includes('back again')));
   });
 });

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { startScalekitEmulator } from '../emulators/scalekit/server';
 import { startAnthropicEmulator } from '../emulators/anthropic/server';
-import { handlerUriFromCallback, signInAs, statusOf, useSignedInWorld, waitFor, type Browser, type Emulators } from './support';
+import { filesUnder, handlerUriFromCallback, signInAs, statusOf, useSignedInWorld, waitFor, type Browser, type Emulators } from './support';
 import { startIdpEmulator } from '../emulators/idp/server';
 
 const canary = {
@@ -17,19 +17,6 @@ const canary = {
   scalekitSecret: `CANARY-scalekit-${randomBytes(6).toString('hex')}`,
   wrongScalekitSecret: `CANARY-wrong-scalekit-${randomBytes(6).toString('hex')}`,
 };
-
-function filesUnder(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.flatMap((name) => {
-    const full = join(dir, name);
-    return statSync(full).isDirectory() ? filesUnder(full) : [full];
-  });
-}
 
 describe('security and reliability suites', function () {
   this.timeout(120_000);

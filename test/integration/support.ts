@@ -2,6 +2,8 @@
 // extension configured against them, and a stand-in for the system browser that clicks
 // through the IdP login page and the Scalekit consent page over HTTP.
 import * as assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { startAnthropicEmulator, type AnthropicEmulator } from '../emulators/anthropic/server';
@@ -185,4 +187,18 @@ export function useSignedInWorld(options: { anthropicKey: string; activeFor?: st
     await stopEmulators(world.emulators);
   });
   return world;
+}
+
+/** Every file under dir, recursively; none when it does not exist. */
+export function filesUnder(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const full = join(dir, name);
+    return statSync(full).isDirectory() ? filesUnder(full) : [full];
+  });
 }
