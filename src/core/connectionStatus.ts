@@ -63,3 +63,21 @@ export function nextActionFor(status: ConnectionStatus): 'connect' | 'reauthoriz
 export function pendingRecheckDelays(): number[] {
   return [3_000, 6_000, 12_000, 24_000, 48_000, 96_000];
 }
+
+export type Product = 'posthog' | 'asana';
+
+/**
+ * Which products have an ACTIVE connection. The admin names connections freely, so a
+ * connection counts by its name or, once active, by its tools' prefixes (Scalekit names
+ * tools after the connector: posthogmcp_*, asana_*).
+ */
+export function activeProducts(connections: readonly { name: string; status: ConnectionStatus; tools: readonly { name: string }[] }[]): Record<Product, boolean> {
+  const active = { posthog: false, asana: false };
+  for (const connection of connections) {
+    if (connection.status !== 'ACTIVE') continue;
+    for (const product of ['posthog', 'asana'] as const) {
+      if (connection.name.toLowerCase().includes(product) || connection.tools.some((tool) => tool.name.toLowerCase().startsWith(product))) active[product] = true;
+    }
+  }
+  return active;
+}

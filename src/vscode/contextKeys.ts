@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { activeProducts } from '../core/connectionStatus';
 import type { ConnectionsService } from './connectionsService';
 import { DisposableOwner } from './lifecycle';
 import type { SecretStore } from './secretStore';
@@ -8,8 +9,6 @@ import type { SecretStore } from './secretStore';
 const askedKey = 'onbehalf.askedFirstQuestion';
 
 export class ContextKeys extends DisposableOwner {
-  private readonly shownConnections = new Set<string>();
-
   constructor(
     connections: ConnectionsService,
     private readonly secrets: SecretStore,
@@ -20,11 +19,9 @@ export class ContextKeys extends DisposableOwner {
     const updateConnections = () => {
       const snapshot = connections.snapshot;
       void set('onbehalf.signedIn', snapshot.identity !== undefined);
-      for (const name of this.shownConnections) void set(`onbehalf.${name}Active`, false);
-      for (const connection of snapshot.connections) {
-        this.shownConnections.add(connection.name);
-        void set(`onbehalf.${connection.name}Active`, connection.status === 'ACTIVE');
-      }
+      const active = activeProducts(snapshot.connections);
+      void set('onbehalf.posthogActive', active.posthog);
+      void set('onbehalf.asanaActive', active.asana);
     };
     this.register(connections.onDidChange(updateConnections));
     this.register(secrets.onDidChange(() => void this.updateKeys()));
