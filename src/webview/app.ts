@@ -308,6 +308,7 @@ export class ChatApp implements ViewContext {
   private updateWelcome(): void {
     const empty = this.components.size === 0;
     this.welcome.hidden = !empty;
+    this.updateJump();
     const who = this.welcome.querySelector('.welcome-identity');
     if (who) who.textContent = this.identityLabel ? `Acting as ${this.identityLabel}.` : '';
   }
@@ -370,7 +371,8 @@ export class ChatApp implements ViewContext {
 
   private updateJump(): void {
     const s = this.scroller;
-    this.jump.hidden = s.scrollHeight - s.scrollTop - s.clientHeight < 200;
+    // With no messages there is nothing "latest" to jump to, however tall the welcome is.
+    this.jump.hidden = this.components.size === 0 || s.scrollHeight - s.scrollTop - s.clientHeight < 200;
   }
 
   // ---- Persistence ----

@@ -166,6 +166,26 @@ describe('chat webview: composer, header, banner', function () {
     await chat.page.getByText('Connect PostHog to query insights.').waitFor({ state: 'hidden' });
   });
 
+  it('"Jump to latest" appears only when messages lie below, never over the welcome', async () => {
+    const jump = chat.page.getByRole('button', { name: 'Jump to latest message' });
+    // A short view: the welcome with a blocker banner overflows, but it has no "latest".
+    await chat.page.setViewportSize({ width: 300, height: 320 });
+    await deliver(chat.page, stateMsg({ items: [], blocker: { kind: 'connect', message: 'Connect PostHog so the agent can query your insights.', connection: 'posthog' } }));
+    await settle(chat.page);
+    await chat.page.locator('.messages').evaluate((el) => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); });
+    await settle(chat.page);
+    assert.equal(await jump.isVisible(), false, 'no jump arrow over the welcome');
+    // A long conversation scrolled to the top: the arrow offers the way back down.
+    const items = Array.from({ length: 30 }, (_, i) => ({ kind: 'assistant' as const, id: `a${i}`, markdown: `Answer number ${i}, long enough to take a line or two of the view.`, streaming: false }));
+    await deliver(chat.page, stateMsg({ items }));
+    await settle(chat.page);
+    await chat.page.locator('.messages').evaluate((el) => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); });
+    await jump.waitFor({ state: 'visible', timeout: 5_000 });
+    await jump.click();
+    await jump.waitFor({ state: 'hidden', timeout: 5_000 });
+    await chat.page.setViewportSize({ width: 420, height: 820 });
+  });
+
   it('ignores unknown or malformed host messages without throwing', async () => {
     for (const junk of [null, 42, 'state', {}, { type: 'bogus' }, { type: 'state', state: 5 }, { type: 'state', state: { items: 'x' } },
       { type: 'item', item: { kind: 'weird', id: 'x' } }, { type: 'item' }, { type: 'textDelta' }, { type: 'textDelta', itemId: 3, text: 'x' },
