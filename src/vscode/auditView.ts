@@ -5,7 +5,7 @@ import type { IdentityService } from './identityService';
 import { DisposableOwner } from './lifecycle';
 
 // "Show Audit Log" opens a read-only Markdown table of the signed-in user's tool calls,
-// filtered by connection and outcome; "Export Audit Log" writes JSONL or CSV.
+// rendered in VS Code's Markdown preview, filtered by connection and outcome; "Export Audit Log" writes JSONL or CSV.
 
 const scheme = 'onbehalf-audit';
 
@@ -35,7 +35,13 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
     const uri = vscode.Uri.from({ scheme, path: '/Audit Log.md', query: picked.filter });
     this.changed.fire(uri);
     const document = await vscode.workspace.openTextDocument(uri);
-    await vscode.window.showTextDocument(document, { preview: true });
+    try {
+      // Rendered, the table is readable at a glance; the preview's "Open Source" shows the text.
+      await vscode.commands.executeCommand('markdown.showPreview', uri);
+    } catch {
+      // The built-in Markdown extension is disabled: the source is still a table.
+      await vscode.window.showTextDocument(document, { preview: true });
+    }
     return document;
   }
 
@@ -77,11 +83,17 @@ function renderAuditMarkdown(label: string, records: readonly AuditRecord[], fil
     '',
     `${records.length} tool call${records.length === 1 ? '' : 's'}${filter ? ` (${filter})` : ''}, newest first.`,
     '',
-    '| Time | Connection | Tool | Risk | Decision | Outcome | Error | Duration | Execution id |',
+    '| Time (UTC) | Connection | Tool | Risk | Decision | Outcome | Error | Duration | Execution id |',
     '| --- | --- | --- | --- | --- | --- | --- | ---: | --- |',
   ];
   for (const r of [...records].reverse()) {
-    lines.push(`| ${cell(r.time)} | ${cell(r.connection)} | ${cell(r.tool)} | ${cell(r.risk)} | ${cell(r.decision)} | ${cell(r.outcome)} | ${cell(r.errorCode)} | ${cell(r.durationMs)} ms | ${cell(r.executionId)} |`);
+    lines.push(`| ${cell(readableTime(r.time))} | ${cell(r.connection)} | ${cell(r.tool)} | ${cell(r.risk)} | ${cell(r.decision)} | ${cell(r.outcome)} | ${cell(r.errorCode)} | ${cell(r.durationMs)} ms | ${cell(r.executionId)} |`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** "2026-11-23T16:46:48.774Z" reads as "2026-11-23 16:46:48"; anything else is shown as stored. */
+function readableTime(iso: string): string {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?Z$/.exec(iso);
+  return match ? `${match[1]} ${match[2]}` : iso;
 }

@@ -415,10 +415,9 @@ export async function waitForChatIdle(chat: FrameLocator, timeoutMs = 60_000): P
 // ---- Editors ----
 
 /** Text of the active editor, as rendered (lines joined by newlines). */
-export async function activeEditorText(page: Page): Promise<string> {
-  const lines = page.locator('.editor-group-container.active .monaco-editor .view-lines .view-line');
-  await lines.first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-  return (await lines.allTextContents()).join('\n').replace(/\u00a0/g, ' ');
+/** The document inside VS Code's Markdown preview. */
+export function markdownPreview(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview[src*="extensionId=vscode.markdown-language-features"]').frameLocator('#active-frame');
 }
 
 export function escapeRegExp(text: string): string {

@@ -131,9 +131,14 @@ describe('approvals and the audit log', function () {
     await new Promise((resolve) => setTimeout(resolve, 500));
     await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
     await shown;
-    const editor = await waitFor('audit document', () => vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'onbehalf-audit'));
-    const text = editor.document.getText();
+    // It opens rendered, in the Markdown preview.
+    const tab = await waitFor('audit preview tab', () => vscode.window.tabGroups.activeTabGroup.activeTab);
+    assert.ok(tab.input instanceof vscode.TabInputWebview && /markdown\.preview/.test(tab.input.viewType), `the active tab is a Markdown preview (${tab.label})`);
+    assert.match(tab.label, /Audit Log/);
+    const document = await waitFor('audit document', () => vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'onbehalf-audit'));
+    const text = document.getText();
     assert.match(text, /# OnBehalf audit log: Ada Lovelace/);
+    assert.match(text, /^\| \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \| /m, 'times read as date and time (UTC)');
     assert.match(text, /\| asana_workspaces_list \| read \| auto \| success \|/);
     assert.ok(!text.includes('oidc:grace'));
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
