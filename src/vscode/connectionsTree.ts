@@ -53,8 +53,34 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
     private readonly enterprise: EnterpriseService,
   ) {
     super();
-    this.register(connections.onDidChange(() => this.changed.fire(undefined)));
-    this.register(enterprise.onDidChange(() => this.changed.fire(undefined)));
+    this.register(connections.onDidChange(() => this.refreshIfChanged()));
+    this.register(enterprise.onDidChange(() => this.refreshIfChanged()));
+  }
+
+  private shown = '';
+  /** How many times the tree re-rendered; read by tests. */
+  renders = 0;
+
+  /**
+   * Re-renders only when what the tree shows changed. A refresh that finds the same statuses
+   * (most do) leaves the rows alone: VS Code re-registers a row's command on every render,
+   * and a click that lands mid-render otherwise ends in "command not found".
+   */
+  private refreshIfChanged(): void {
+    const next = this.signature();
+    if (next === this.shown) return;
+    this.shown = next;
+    this.renders++;
+    this.changed.fire(undefined);
+  }
+
+  private signature(): string {
+    const describe = (node: ConnectionsNode): unknown => {
+      const item = this.getTreeItem(node);
+      const children = item.collapsibleState === vscode.TreeItemCollapsibleState.None ? [] : this.getChildren(node).map(describe);
+      return [item.id, item.label, item.description, item.tooltip instanceof vscode.MarkdownString ? item.tooltip.value : item.tooltip, item.iconPath, item.contextValue, item.command, item.collapsibleState, children];
+    };
+    return JSON.stringify(this.getChildren().map(describe));
   }
 
   getChildren(node?: ConnectionsNode): ConnectionsNode[] {

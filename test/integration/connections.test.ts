@@ -76,6 +76,22 @@ describe('identity, connections and the connect flow', function () {
     assert.equal(statusOf(onbehalf, 'asana'), 'NOT_CONNECTED');
   });
 
+  it('re-renders the tree only when what it shows changed, so rows stay clickable through refreshes', async () => {
+    emulators.scalekit.setAccountStatus('oidc:ada', 'asana', 'ACTIVE');
+    try {
+      await onbehalf.refreshConnections();
+      const before = onbehalf.treeRenders();
+      for (let i = 0; i < 3; i++) await onbehalf.refreshConnections();
+      assert.equal(onbehalf.treeRenders(), before, 'unchanged refreshes leave the rows alone');
+      emulators.scalekit.setAccountStatus('oidc:ada', 'asana', 'EXPIRED');
+      await onbehalf.refreshConnections();
+      assert.equal(onbehalf.treeRenders(), before + 1, 'a changed status renders once');
+    } finally {
+      emulators.scalekit.removeAccount('oidc:ada', 'asana');
+      await onbehalf.refreshConnections();
+    }
+  });
+
   it('connects PostHog through consent and the URI handler, to ACTIVE', async () => {
     browser.consent = 'allow';
     await connectThroughConsent(onbehalf, browser, 'posthog');
