@@ -100,6 +100,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     onConnectionsChanged: (listener) => connections.onDidChange(listener),
     treeChildren: (node) => tree.getChildren(node),
     treeItem: (node) => tree.getTreeItem(node),
+    treeRenders: () => tree.renders,
     statusBar: () => statusBar.view,
     routeUri: (uri) => router.route(uri),
     setExternalOpener: (replacement) => {

@@ -21,6 +21,7 @@ export interface OidcDiscovery {
   readonly token_endpoint: string;
   readonly jwks_uri: string;
   readonly end_session_endpoint?: string;
+  readonly scopes_supported?: readonly string[];
 }
 
 export interface OidcAuthRequest {
@@ -114,7 +115,39 @@ export class OidcClient {
     };
   }
 
-  async verifyIdToken(idToken: string, expectedNonce: string): Promise<OidcTokens['claims']> {
+  /**
+   * The scopes to ask for at sign-in: the caller's, plus offline_access when the issuer
+   * offers it, so the ID token can be renewed without sending the user back to the browser.
+   */
+  async signInScopes(scopes: readonly string[]): Promise<string[]> {
+    const discovery = await this.discover();
+    const offline = discovery.scopes_supported?.includes('offline_access') === true;
+    return [...new Set([...scopes, ...(offline ? ['offline_access'] : [])])];
+  }
+
+  /**
+   * A fresh ID token through the refresh_token grant. OIDC Core §12.2: the new token must
+   * name the same subject, and carries no nonce or the original one.
+   */
+  async refresh(refreshToken: string, expected: { sub: string; nonce?: string }): Promise<OidcTokens> {
+    const discovery = await this.discover();
+    const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: this.clientId });
+    const tokens = await this.postForm(discovery.token_endpoint, body);
+    const idToken = typeof tokens.id_token === 'string' ? tokens.id_token : '';
+    if (!idToken) throw new OidcError('The issuer returned no ID token when refreshing the session.');
+    const claims = await this.verifyIdToken(idToken, expected.nonce, { nonceOptional: true });
+    if (claims.sub !== expected.sub) throw new OidcError('The refreshed ID token names a different user than the session.');
+    return {
+      idToken,
+      accessToken: typeof tokens.access_token === 'string' ? tokens.access_token : '',
+      // Issuers that rotate refresh tokens send a new one; others keep the old one valid.
+      refreshToken: typeof tokens.refresh_token === 'string' ? tokens.refresh_token : refreshToken,
+      ...(typeof tokens.expires_in === 'number' ? { expiresAt: Date.now() + tokens.expires_in * 1000 } : {}),
+      claims,
+    };
+  }
+
+  async verifyIdToken(idToken: string, expectedNonce: string | undefined, opts: { nonceOptional?: boolean } = {}): Promise<OidcTokens['claims']> {
     const discovery = await this.discover();
     this.jwks ??= createRemoteJWKSet(new URL(discovery.jwks_uri));
     let payload: JWTPayload;
@@ -123,7 +156,8 @@ export class OidcClient {
     } catch (error) {
       throw new OidcError(`The ID token failed verification: ${(error as Error).message}`);
     }
-    if (payload.nonce !== expectedNonce) throw new OidcError('The ID token failed verification: its nonce does not match this sign-in.');
+    const nonceMissingAndAllowed = opts.nonceOptional === true && payload.nonce === undefined;
+    if (!nonceMissingAndAllowed && payload.nonce !== expectedNonce) throw new OidcError('The ID token failed verification: its nonce does not match this sign-in.');
     if (typeof payload.sub !== 'string' || !payload.sub) throw new OidcError('The ID token has no subject.');
     return payload as OidcTokens['claims'];
   }

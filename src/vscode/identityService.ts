@@ -27,14 +27,38 @@ export class IdentityService extends DisposableOwner {
     super();
     this.register(
       vscode.authentication.onDidChangeSessions((event) => {
-        if (event.provider.id === authProviderIds[settings.identityProvider()]) this.changed.fire();
+        if (event.provider.id === authProviderIds[settings.identityProvider()]) this.sessionsChanged();
       }),
     );
     this.register(
       vscode.workspace.onDidChangeConfiguration((event) => {
-        if (settings.affects(event, 'identity.provider') || settings.affects(event, 'oidc.issuer')) this.changed.fire();
+        if (settings.affects(event, 'identity.provider') || settings.affects(event, 'oidc.issuer')) {
+          this.shownKey = undefined;
+          this.changed.fire();
+        }
       }),
     );
+    // What the views show at activation: a first session event for the same person changes nothing.
+    this.checking = this.current().then((identity) => {
+      this.shownKey ??= identityKey(identity);
+    });
+  }
+
+  private shownKey: string | undefined;
+  private checking: Promise<void> = Promise.resolve();
+
+  /**
+   * A session event that leaves the same person signed in (a token renewed, the session
+   * re-created for the same account) changes nothing anyone sees, so it is not passed on:
+   * views would otherwise reload in the middle of a conversation.
+   */
+  private sessionsChanged(): void {
+    this.checking = this.checking.then(async () => {
+      const key = identityKey(await this.current());
+      if (this.shownKey !== undefined && key === this.shownKey) return;
+      this.shownKey = key;
+      this.changed.fire();
+    });
   }
 
   get providerKind(): IdentityProviderKind {
@@ -98,4 +122,8 @@ export class IdentityService extends DisposableOwner {
       `To sign out of ${kind === 'github' ? 'GitHub' : 'Microsoft'}, use the Accounts menu at the bottom of the activity bar. OnBehalf follows at once.`,
     );
   }
+}
+
+function identityKey(identity: Identity | undefined): string {
+  return identity ? `${identity.identifier}\n${identity.label}` : '';
 }

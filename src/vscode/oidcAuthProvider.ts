@@ -18,6 +18,12 @@ interface StoredSession {
   readonly account: { readonly id: string; readonly label: string };
   readonly scopes: readonly string[];
   readonly issuer: string;
+  /** Present when the issuer granted offline_access; renews the ID token without a browser. */
+  readonly refreshToken?: string;
+  /** The ID token's `exp`, in ms. */
+  readonly idTokenExpiresAt?: number;
+  /** The sign-in's nonce: a refreshed ID token may only carry this one. */
+  readonly nonce?: string;
 }
 
 interface PendingSignIn {
@@ -28,11 +34,14 @@ interface PendingSignIn {
 
 const sessionsKey = 'onbehalf.oidc.sessions';
 const signInTimeoutMs = 5 * 60 * 1000;
+/** Renew an ID token this long before it expires, so an exchange never starts with a dying one. */
+const refreshMarginMs = 60 * 1000;
 
 export class OidcAuthProvider extends DisposableOwner implements vscode.AuthenticationProvider {
   private readonly sessionsChanged = this.register(new vscode.EventEmitter<vscode.AuthenticationProviderAuthenticationSessionsChangeEvent>());
   readonly onDidChangeSessions = this.sessionsChanged.event;
   private readonly pending = new Map<string, PendingSignIn>();
+  private refreshing: Promise<string> | undefined;
 
   constructor(
     private readonly secrets: vscode.SecretStorage,
@@ -61,7 +70,7 @@ export class OidcAuthProvider extends DisposableOwner implements vscode.Authenti
   async createSession(scopes: readonly string[]): Promise<vscode.AuthenticationSession> {
     const client = new OidcClient(settings.oidcIssuer(), settings.oidcClientId());
     const redirect = await externalHandlerUrl(this.extensionId, '/oidc-callback');
-    const request = await client.createAuthRequest(redirect, scopes);
+    const request = await client.createAuthRequest(redirect, await client.signInScopes(scopes));
     const code = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Signing in to OnBehalf in your browser…', cancellable: true },
       (_progress, token) => this.waitForCode(request, token),
@@ -74,6 +83,9 @@ export class OidcAuthProvider extends DisposableOwner implements vscode.Authenti
       account: { id: tokens.claims.sub, label: labelFor(tokens.claims) },
       scopes: [...scopes],
       issuer: client.issuer,
+      ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
+      ...(typeof tokens.claims.exp === 'number' ? { idTokenExpiresAt: tokens.claims.exp * 1000 } : {}),
+      nonce: request.nonce,
     };
     // One account at a time: a new sign-in replaces any earlier session for this issuer.
     const previous = (await this.readSessions()).filter((s) => s.issuer === client.issuer);
@@ -96,10 +108,41 @@ export class OidcAuthProvider extends DisposableOwner implements vscode.Authenti
     for (const session of await this.readSessions()) await this.removeSession(session.id);
   }
 
-  /** The raw ID token of the current session, for flows that exchange it (never shown). */
+  /**
+   * The raw ID token of the current session, for flows that exchange it (never shown).
+   * One about to expire is renewed first through the refresh token, when there is one.
+   */
   async currentIdToken(): Promise<string | undefined> {
     const issuer = settings.oidcIssuer();
-    return (await this.readSessions()).find((s) => s.issuer === issuer)?.idToken;
+    const session = (await this.readSessions()).find((s) => s.issuer === issuer);
+    if (!session) return undefined;
+    const fresh = session.idTokenExpiresAt === undefined || session.idTokenExpiresAt - Date.now() > refreshMarginMs;
+    if (fresh || !session.refreshToken) return session.idToken;
+    this.refreshing ??= this.refreshSession(session).finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async refreshSession(session: StoredSession): Promise<string> {
+    try {
+      const client = new OidcClient(session.issuer, settings.oidcClientId());
+      const tokens = await client.refresh(session.refreshToken ?? '', { sub: session.account.id, ...(session.nonce ? { nonce: session.nonce } : {}) });
+      const renewed: StoredSession = {
+        ...session,
+        idToken: tokens.idToken,
+        accessToken: tokens.accessToken || tokens.idToken,
+        ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
+        ...(typeof tokens.claims.exp === 'number' ? { idTokenExpiresAt: tokens.claims.exp * 1000 } : {}),
+      };
+      // Only this session's tokens change; a sign-out meanwhile is not undone.
+      const stored = await this.readSessions();
+      if (stored.some((s) => s.id === session.id)) await this.writeSessions(stored.map((s) => (s.id === session.id ? renewed : s)));
+      this.log.info('Renewed the OIDC ID token through the refresh token.');
+      return renewed.idToken;
+    } catch (error) {
+      // The old (expiring) token goes on; the flow that uses it reports "sign in again".
+      this.log.warn(`Could not renew the OIDC ID token: ${messageOf(error)}`);
+      return session.idToken;
+    }
   }
 
   /** Called by the URI router for /oidc-callback. */

@@ -20,6 +20,8 @@ export interface OnBehalfTestApi {
   onConnectionsChanged(listener: (snapshot: ConnectionsSnapshot) => void): vscode.Disposable;
   treeChildren(node?: ConnectionsNode): ConnectionsNode[];
   treeItem(node: ConnectionsNode): vscode.TreeItem;
+  /** How many times the Connections tree re-rendered. */
+  treeRenders(): number;
   statusBar(): { text: string; tooltip: string };
   routeUri(uri: vscode.Uri): Promise<{ ok: true } | { ok: false; error: unknown }>;
   /** Replaces the system browser; `undefined` restores it. */

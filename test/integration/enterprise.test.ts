@@ -2,12 +2,13 @@
 // authorization (ID-JAG), driven by the OIDC session, inside the same agent, approval
 // gate and audit log as the Scalekit tools.
 import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { startAnthropicEmulator } from '../emulators/anthropic/server';
 import { startEnterpriseWorld, type EnterpriseWorld } from '../emulators/posthog-mcp/harness';
 import { startScalekitEmulator } from '../emulators/scalekit/server';
-import { setSetting, useSignedInWorld, waitFor, type Emulators } from './support';
+import { filesUnder, setSetting, signInAs, useSignedInWorld, waitFor, type Emulators } from './support';
 
 describe('enterprise PostHog through ID-JAG', function () {
   this.timeout(90_000);
@@ -92,6 +93,43 @@ describe('enterprise PostHog through ID-JAG', function () {
     assert.ok(enterprise.posthog.assertions.some((a) => !assertions.has(a)));
     const last = onbehalf.chat.activeConversation()!.items.find((i) => i.kind === 'tool');
     assert.ok(last?.kind === 'tool' && last.card.status === 'succeeded', JSON.stringify(last));
+  });
+
+  it('renews an ID token about to expire through the refresh token: no new sign-in, no views reloaded', async () => {
+    const { browser } = world;
+    const { idp } = enterprise;
+    // Clocks at real time, and ID tokens that live 45 s: inside the 60 s renewal margin.
+    enterprise.advance(Date.now() - enterprise.now());
+    idp.setIdTokenTtlSeconds(45);
+    try {
+      await signInAs(onbehalf, browser, 'ada');
+      const signIns = idp.issued.codes.length;
+      const renewals = () => idp.issued.tokens.filter((t) => t.grantType === 'refresh_token').length;
+      const renewalsBefore = renewals();
+      const conversation = await (async () => {
+        await onbehalf.chat.handleMessage({ type: 'newConversation' });
+        return onbehalf.chat.activeConversation()!;
+      })();
+      // The next call needs a fresh exchange, which asks for the ID token.
+      enterprise.posthog.revokeTokens();
+      conversation.loadedTools = ['posthogent_insights_list'];
+      emulators.anthropic.queue({ toolUse: { name: 'posthogent_insights_list', input: {} } }, { text: 'ok' });
+      await onbehalf.chat.handleMessage({ type: 'send', text: 'insights, please' });
+      await onbehalf.chat.whenIdle();
+      assert.ok(renewals() > renewalsBefore, 'the IdP saw a refresh_token grant');
+      assert.equal(idp.issued.codes.length, signIns, 'no new sign-in');
+      const renewed = idp.issued.tokens.filter((t) => t.grantType === 'refresh_token').at(-1)!;
+      assert.equal(renewed.sub, 'ada');
+      assert.equal(onbehalf.chat.activeConversation()?.id, conversation.id, 'the chat was not reloaded by the renewal');
+      const card = onbehalf.chat.activeConversation()!.items.find((i) => i.kind === 'tool');
+      assert.ok(card?.kind === 'tool' && card.card.status === 'succeeded', JSON.stringify(card));
+      const log = filesUnder(onbehalf.logPath).map((file) => readFileSync(file, 'utf8')).join('\n');
+      assert.match(log, /Renewed the OIDC ID token through the refresh token/);
+      assert.ok(!log.includes(renewed.idToken) && !log.includes(renewed.refreshToken), 'no token in the log');
+    } finally {
+      idp.setIdTokenTtlSeconds(3600);
+      await signInAs(onbehalf, browser, 'ada');
+    }
   });
 
   it('turns each documented error into its own actionable message in the tree', async () => {

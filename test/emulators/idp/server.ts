@@ -147,6 +147,8 @@ export interface IdpEmulator {
   setClock(ms: number | undefined): void;
   /** Move the (then frozen) clock forward. */
   advanceClock(ms: number): void;
+  /** Lifetime of ID tokens issued from now on. */
+  setIdTokenTtlSeconds(seconds: number): void;
   /**
    * Sign ID tokens with a key that is not in the JWKS: `true`/`'same-kid'` keeps the
    * published kid (signature check fails), `'unknown-kid'` uses a kid the JWKS lacks.
@@ -202,7 +204,7 @@ export async function startIdpEmulator(opts: IdpEmulatorOptions = {}): Promise<I
   const host = opts.host ?? '127.0.0.1';
   const clientId = opts.clientId ?? 'onbehalf-vscode';
   const users: IdpUser[] = (opts.users ?? DEFAULT_IDP_USERS).map((u) => ({ ...u }));
-  const idTokenTtl = opts.idTokenTtlSeconds ?? 3600;
+  let idTokenTtl = opts.idTokenTtlSeconds ?? 3600;
   const accessTtl = opts.accessTokenTtlSeconds ?? 3600;
   const codeTtl = opts.codeTtlSeconds ?? 60;
   const rotate = opts.rotateRefreshTokens ?? true;
@@ -656,6 +658,9 @@ ${userItems}
     now,
     setClock(ms) {
       clockMs = ms;
+    },
+    setIdTokenTtlSeconds(seconds) {
+      idTokenTtl = seconds;
     },
     advanceClock(ms) {
       clockMs = now() + ms;

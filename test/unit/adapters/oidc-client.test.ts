@@ -76,4 +76,35 @@ describe('OIDC client (against the IdP emulator)', () => {
     await assert.rejects(new OidcClient('http://127.0.0.1:1', 'x').discover(), (e: unknown) => ServiceUnavailableError.is(e));
     await assert.rejects(new OidcClient(`${idp.issuer}/nope`, 'x').discover(), /answered 404/);
   });
+
+  it('asks for offline_access when the issuer offers it, and renews the ID token with the refresh token', async () => {
+    const client = new OidcClient(idp.issuer, idp.clientId);
+    const scopes = await client.signInScopes(['openid', 'profile', 'email']);
+    assert.deepEqual(scopes, ['openid', 'profile', 'email', 'offline_access']);
+    const request = await client.createAuthRequest(redirect, scopes);
+    const back = await signInThroughLoginPage(request.url, 'ada');
+    const first = await client.exchangeCode(request, back.searchParams.get('code')!);
+    assert.ok(first.refreshToken, 'a refresh token came with the sign-in');
+    const renewed = await client.refresh(first.refreshToken, { sub: 'ada', nonce: request.nonce });
+    assert.notEqual(renewed.idToken, first.idToken);
+    assert.equal(renewed.claims.sub, 'ada');
+    assert.equal(renewed.claims.nonce, undefined, 'a refreshed ID token carries no nonce');
+    // The emulator rotates refresh tokens: the new one works, the old one is spent.
+    assert.notEqual(renewed.refreshToken, first.refreshToken);
+    await client.refresh(renewed.refreshToken!, { sub: 'ada' });
+    await assert.rejects(client.refresh(first.refreshToken, { sub: 'ada' }), (error: unknown) => OidcError.is(error) && /invalid_grant|revoked/.test(error.message));
+  });
+
+  it('refuses a renewed ID token for another user, or one that fails verification', async () => {
+    const client = new OidcClient(idp.issuer, idp.clientId);
+    const request = await client.createAuthRequest(redirect, await client.signInScopes([]));
+    const back = await signInThroughLoginPage(request.url, 'grace');
+    const tokens = await client.exchangeCode(request, back.searchParams.get('code')!);
+    await assert.rejects(client.refresh(tokens.refreshToken!, { sub: 'ada' }), (error: unknown) => OidcError.is(error) && /different user/.test(error.message));
+    const again = await client.createAuthRequest(redirect, await client.signInScopes([]));
+    const back2 = await signInThroughLoginPage(again.url, 'grace');
+    const second = await client.exchangeCode(again, back2.searchParams.get('code')!);
+    idp.tamperNextIdToken({ aud: 'someone-else' });
+    await assert.rejects(client.refresh(second.refreshToken!, { sub: 'grace' }), (error: unknown) => OidcError.is(error) && /failed verification/.test(error.message));
+  });
 });
