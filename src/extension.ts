@@ -66,7 +66,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   });
   const testMode = context.extensionMode === vscode.ExtensionMode.Test;
   const chatView = new ChatViewProvider(context.extensionUri, chat, testMode, taggedLogger(log, 'chat'), () => channel.show(true));
-  const auditView = new AuditView(audit, identity);
+  const auditView = new AuditView(audit, identity, taggedLogger(log, 'audit'));
 
   context.subscriptions.push(
     secrets,

@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import { messageOf } from '../core/errors';
+import type { Logger } from '../core/logger';
 import { auditRecordsToCsv, type AuditRecord } from '../agent/audit';
 import type { AuditLog } from './auditLog';
 import type { IdentityService } from './identityService';
@@ -16,6 +18,7 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
   constructor(
     private readonly audit: AuditLog,
     private readonly identity: IdentityService,
+    private readonly log: Logger,
   ) {
     super();
     this.register(vscode.workspace.registerTextDocumentContentProvider(scheme, this));
@@ -46,6 +49,16 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
   }
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+    try {
+      return await this.render(uri);
+    } catch (error) {
+      // A preview restored after a reload lands here too: say what went wrong instead of failing to open.
+      this.log.error(`The audit log could not be shown: ${messageOf(error)}`);
+      return `# OnBehalf audit log\n\nThe audit log could not be read: ${messageOf(error)}\n\nSee the OnBehalf output channel for details.\n`;
+    }
+  }
+
+  private async render(uri: vscode.Uri): Promise<string> {
     const identity = await this.identity.current();
     if (!identity) return '# OnBehalf audit log\n\nSign in to see your audit log.\n';
     const params = new URLSearchParams(uri.query);
