@@ -212,31 +212,34 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
 
   const tool = deps.catalog.get(toolUse.name);
   const base = { toolUseId: toolUse.id, toolName: toolUse.name, connection: tool?.connection ?? 'unknown', risk: tool?.risk ?? 'write', input: boundToolResult(inputText, 16 * 1024).text } as const;
-  if (signal.aborted) {
-    updateCard(conversation, deps, { ...base, status: 'cancelled', error: 'Stopped before it ran.' });
-    return errorResult(toolUse.id, 'The user pressed Stop before this call ran.');
-  }
+  // Whose call this is, for the audit of calls refused before they run. Signed out, nobody's
+  // log can take the record; the refusal is shown on the card and said to the model.
+  const signedIn = await deps.currentIdentifier().then(
+    (identifier) => ({ ok: true as const, identifier }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  const refuse = (status: 'cancelled' | 'failed' | 'denied', outcome: AuditRecord['outcome'], errorCode: string, cardError: string, forModel: string) => {
+    if (signedIn.ok) {
+      deps.audit({ time: new Date(now()).toISOString(), identifier: signedIn.identifier, connection: base.connection, tool: toolUse.name, risk: base.risk, decision: 'denied', outcome, errorCode, durationMs: 0, inputSha256: hashInput(toolUse.input) });
+    }
+    updateCard(conversation, deps, { ...base, status, error: cardError });
+    return errorResult(toolUse.id, forModel);
+  };
+  if (signal.aborted) return refuse('cancelled', 'cancelled', 'stopped', 'Stopped before it ran.', 'The user pressed Stop before this call ran.');
   if (!tool) {
-    updateCard(conversation, deps, { ...base, status: 'failed', error: 'No such tool in your connected accounts.' });
-    return errorResult(toolUse.id, `There is no tool named "${toolUse.name}" in the user's connected accounts. Use ${searchToolName} to find the right one.`);
+    return refuse('failed', 'failure', 'unknown_tool', 'No such tool in your connected accounts.', `There is no tool named "${toolUse.name}" in the user's connected accounts. Use ${searchToolName} to find the right one.`);
   }
   if (deps.readOnly && tool.risk !== 'read') {
-    updateCard(conversation, deps, { ...base, status: 'denied', error: 'Read-only mode is on.' });
-    return errorResult(toolUse.id, `${tool.name} changes data, and OnBehalf is in read-only mode (onbehalf.readOnly). Tell the user instead of retrying.`);
+    return refuse('denied', 'cancelled', 'read_only', 'Read-only mode is on.', `${tool.name} changes data, and OnBehalf is in read-only mode (onbehalf.readOnly). Tell the user instead of retrying.`);
   }
   const checked = checkToolInput(tool.name, tool.inputSchema, toolUse.input);
-  if (!checked.ok) {
-    updateCard(conversation, deps, { ...base, status: 'failed', error: checked.problem });
-    return errorResult(toolUse.id, `${checked.problem} Fix the input and call it again.`);
-  }
-
-  let identifier: string;
-  try {
-    identifier = await deps.currentIdentifier();
-  } catch (error) {
+  if (!checked.ok) return refuse('failed', 'failure', 'invalid_input', checked.problem, `${checked.problem} Fix the input and call it again.`);
+  if (!signedIn.ok) {
+    const error = signedIn.error;
     updateCard(conversation, deps, { ...base, status: 'failed', error: messageOf(error) });
     return errorResult(toolUse.id, NotSignedInError.is(error) ? 'The user is signed out, so no tool can run. Ask them to sign in.' : messageOf(error));
   }
+  const identifier = signedIn.identifier;
 
   const call = { toolUseId: toolUse.id, toolName: tool.name, connection: tool.connection, risk: tool.risk, input: checked.input };
   // The card asks for approval only if the policy really asks; rules and "always" run at once.

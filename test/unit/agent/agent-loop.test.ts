@@ -154,6 +154,25 @@ describe('agent loop (real SDKs against the emulators)', function () {
     const firstResult = (world.anthropic.requests[1]!.body.messages.at(-1)!.content as { is_error?: boolean; content?: string }[])[0]!;
     assert.equal(firstResult.is_error, true);
     assert.match(String(firstResult.content), /does not match its schema/);
+    // Refused calls are audited too, one record each, without the raw input.
+    assert.deepEqual(world.audit.map((r) => [r.tool, r.decision, r.outcome, r.errorCode, r.identifier]), [
+      ['posthogmcp_query_run', 'denied', 'failure', 'invalid_input', 'oidc:ada'],
+      ['posthogmcp_query_run', 'denied', 'failure', 'invalid_input', 'oidc:ada'],
+    ]);
+    assert.ok(!JSON.stringify(world.audit).includes('deep'), 'no raw input in the audit');
+  });
+
+  it('read-only mode refuses a write before it runs, and audits the refusal', async () => {
+    // Read-only mode never offers write tools; this model calls one anyway.
+    await world.anthropic.close();
+    world.anthropic = await startAnthropicEmulator({ enforceToolAvailability: false });
+    world.conversation.loadedTools = ['asana_task_create'];
+    world.anthropic.queue({ toolUse: { name: 'asana_task_create', input: { name: 'x', workspace: '1' } } }, { text: 'ok' });
+    ask(world, 'make a task');
+    await runAgentTurn(world.conversation, world.deps({ readOnly: true }), new AbortController().signal);
+    assert.equal(world.scalekit.executions.length, 0);
+    assert.equal(lastCard(world, 'asana_task_create').status, 'denied');
+    assert.deepEqual(world.audit.map((r) => [r.tool, r.risk, r.decision, r.outcome, r.errorCode]), [['asana_task_create', 'write', 'denied', 'cancelled', 'read_only']]);
   });
 
   it('answers an unknown tool with a pointer to search_tools', async () => {
@@ -169,6 +188,7 @@ describe('agent loop (real SDKs against the emulators)', function () {
     const result = (world.anthropic.requests[1]!.body.messages.at(-1)!.content as { is_error?: boolean; content?: string }[])[0]!;
     assert.equal(result.is_error, true);
     assert.match(String(result.content), /search_tools/);
+    assert.deepEqual(world.audit.map((r) => [r.tool, r.connection, r.outcome, r.errorCode]), [['posthogmcp_made_up', 'unknown', 'failure', 'unknown_tool']]);
   });
 
   it('denied writes go back as a declined error, and the agent carries on', async () => {
