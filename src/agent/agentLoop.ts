@@ -276,8 +276,9 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
   }
 
   updateCard(conversation, deps, { ...base, status: 'running' });
+  const execution = deps.executeTool({ identifier: callIdentifier, connection: tool.connection, toolName: tool.name, input: checked.input, signal });
   try {
-    const result = await abortable(deps.executeTool({ identifier: callIdentifier, connection: tool.connection, toolName: tool.name, input: checked.input, signal }), signal);
+    const result = await abortable(execution, signal);
     // Compact JSON for the model (fewer tokens), pretty JSON for the card.
     const forModel = boundToolResult(result.data, maxToolResultBytes, false);
     const bounded = boundToolResult(result.data);
@@ -287,12 +288,17 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
     return { type: 'tool_result', tool_use_id: toolUse.id, content: forModel.text };
   } catch (error) {
     if (signal.aborted) {
-      audit(decision.source, 'cancelled', { errorCode: 'stopped' });
-      updateCard(conversation, deps, { ...base, status: 'cancelled', durationMs: now() - started, error: 'Stopped.' });
-      return errorResult(toolUse.id, 'The user pressed Stop while this call was running; its outcome is unknown.');
+      // A request already sent cannot be recalled: the audit waits for what really happened.
+      execution.then(
+        (late) => audit(decision.source, 'success', { errorCode: 'stopped_waiting', ...(late.executionId ? { executionId: late.executionId } : {}) }),
+        (late: unknown) => audit(decision.source, isAbort(late) ? 'cancelled' : 'failure', { errorCode: isAbort(late) ? 'stopped' : errorCodeOf(late) }),
+      );
+      const service = displayConnection(tool.connection);
+      updateCard(conversation, deps, { ...base, status: 'cancelled', durationMs: now() - started, error: `Stopped. The request had already gone to ${service}, so it may still complete there; the audit log records the outcome.` });
+      return errorResult(toolUse.id, `The user pressed Stop while this call was running; it may still complete in ${service}. Do not repeat it unless the user asks.`);
     }
     const fix = ConnectionInactiveError.is(error) ? { kind: error.status === 'EXPIRED' ? ('reauthorize' as const) : ('connect' as const), connection: error.connection } : undefined;
-    const code = ToolFailedError.is(error) ? (error.code ?? 'tool_error') : OnBehalfError.is(error) ? error.kind : 'error';
+    const code = errorCodeOf(error);
     audit(decision.source, 'failure', { errorCode: code, ...(ToolFailedError.is(error) && error.executionId ? { executionId: error.executionId } : {}) });
     updateCard(conversation, deps, { ...base, status: 'failed', durationMs: now() - started, error: messageOf(error), ...(fix ? { fix } : {}) });
     return errorResult(toolUse.id, fix ? `${messageOf(error)} The user can reconnect from the tool card; wait for them.` : messageOf(error));
@@ -317,6 +323,19 @@ function runSearch(conversation: Conversation, deps: AgentDeps, toolUse: Anthrop
   const text = found.length > 0 ? `Loaded ${found.length} tools; call them directly:\n${lines.join('\n')}` : `No tools matched "${query}". Try other words.`;
   updateCard(conversation, deps, { ...base, status: 'succeeded', output: text, outputBytes: Buffer.byteLength(text) });
   return { type: 'tool_result', tool_use_id: toolUse.id, content: text };
+}
+
+function errorCodeOf(error: unknown): string {
+  return ToolFailedError.is(error) ? (error.code ?? 'tool_error') : OnBehalfError.is(error) ? error.kind : 'error';
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || /abort/i.test(error.message));
+}
+
+function displayConnection(connection: string): string {
+  const lower = connection.toLowerCase();
+  return lower.includes('posthog') ? 'PostHog' : lower.includes('asana') ? 'Asana' : connection;
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

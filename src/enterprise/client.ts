@@ -202,15 +202,15 @@ export class EnterprisePostHogClient {
     });
   }
 
-  /** Calls a tool by its ToolSource name (or its MCP name). */
-  async callTool(name: string, args: Record<string, unknown>): Promise<EnterpriseToolResult> {
+  /** Calls a tool by its ToolSource name (or its MCP name). Aborting `signal` cancels the MCP request. */
+  async callTool(name: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<EnterpriseToolResult> {
     return this.operation(async () => {
       const session = await this.ensureSession();
       if (!this.toolNames.has(name) && name.startsWith(this.prefix)) await this.refreshToolNames(session);
       const mcpName = this.toolNames.get(name) ?? name;
       let result: CallToolResult;
       try {
-        result = (await session.client.callTool({ name: mcpName, arguments: args })) as CallToolResult;
+        result = (await session.client.callTool({ name: mcpName, arguments: args }, undefined, signal ? { signal } : undefined)) as CallToolResult;
       } catch (error) {
         if (error instanceof McpError) throw new ToolFailedError(name, redact(error.message), String(error.code));
         throw error;

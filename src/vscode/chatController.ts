@@ -233,7 +233,7 @@ export class ChatController extends DisposableOwner {
           catalog,
           readOnly: settings.readOnly(),
           currentIdentifier: () => this.deps.identity.requireIdentifier(),
-          executeTool: ({ identifier, connection, toolName, input }) => this.executeTool(identifier, connection, toolName, input),
+          executeTool: ({ identifier, connection, toolName, input, signal }) => this.executeTool(identifier, connection, toolName, input, signal),
           policy: this.policy,
           audit: (record) => this.deps.audit.append(record),
           events: {
@@ -375,10 +375,13 @@ export class ChatController extends DisposableOwner {
     return new ToolCatalog([...snapshot.connections.filter((c) => c.status === 'ACTIVE').flatMap((c) => c.tools), ...enterpriseTools]);
   }
 
-  /** Routes a call to Scalekit, or to the enterprise MCP server for its own connection. */
-  private async executeTool(identifier: string, connection: string, toolName: string, input: Record<string, unknown>): Promise<{ data: unknown; executionId: string }> {
+  /**
+   * Routes a call to Scalekit, or to the enterprise MCP server for its own connection. Stop
+   * cancels an MCP request; the Scalekit SDK takes no signal, so a sent request runs on.
+   */
+  private async executeTool(identifier: string, connection: string, toolName: string, input: Record<string, unknown>, signal: AbortSignal): Promise<{ data: unknown; executionId: string }> {
     if (connection !== enterpriseConnection) return this.deps.accounts.executeTool(identifier, connection, toolName, input);
-    const result = await this.deps.enterprise.callTool(toolName, input);
+    const result = await this.deps.enterprise.callTool(toolName, input, signal);
     if (result.isError) throw new ToolFailedError(toolName, result.text.slice(0, 500) || 'the PostHog MCP server reported an error');
     return { data: result.data, executionId: '' };
   }

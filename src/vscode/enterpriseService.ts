@@ -107,9 +107,9 @@ export class EnterpriseService extends DisposableOwner {
     }
   }
 
-  async callTool(toolName: string, input: Record<string, unknown>): Promise<{ data: unknown; isError: boolean; text: string }> {
+  async callTool(toolName: string, input: Record<string, unknown>, signal?: AbortSignal): Promise<{ data: unknown; isError: boolean; text: string }> {
     if (!this.client) throw new Error('The enterprise PostHog connection is not set up.');
-    return this.client.callTool(toolName, input);
+    return this.client.callTool(toolName, input, signal);
   }
 
   private publish(generation: number, snapshot: EnterpriseSnapshot): void {

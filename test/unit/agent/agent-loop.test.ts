@@ -121,6 +121,25 @@ describe('agent loop (real SDKs against the emulators)', function () {
     assert.equal(lastCard(world, 'asana_task_create').status, 'cancelled');
   });
 
+  it('Stop while a call is in flight says it may still complete, and audits what really happened', async () => {
+    world.conversation.loadedTools = ['asana_workspaces_list'];
+    world.anthropic.queue({ toolUse: { name: 'asana_workspaces_list', input: {} } });
+    world.scalekit.injectFault({ kind: 'latency', ms: 600, rpc: 'ExecuteTool', times: 1 });
+    ask(world, 'which workspaces?');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 250);
+    assert.equal(await runAgentTurn(world.conversation, world.deps(), controller.signal), 'stopped');
+    const card = lastCard(world, 'asana_workspaces_list');
+    assert.equal(card.status, 'cancelled');
+    assert.match(card.error ?? '', /already gone to Asana, so it may still complete/);
+    assert.equal(world.audit.length, 0, 'no record until the outcome is known');
+    // The request was sent and Scalekit runs it: the record says so once it lands.
+    const deadline = Date.now() + 5_000;
+    while (world.audit.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(world.audit.map((r) => [r.tool, r.outcome, r.errorCode]), [['asana_workspaces_list', 'success', 'stopped_waiting']]);
+    assert.ok(world.audit[0]!.executionId, 'with the execution id Scalekit returned');
+  });
+
   it('shows a retryable error for 429 and 529 and leaves the transcript unchanged', async () => {
     for (const status of [429, 529]) {
       world.anthropic.queue({ error: status });
