@@ -1,5 +1,6 @@
 // A tool call as a collapsible card: name, connection, risk, status, input/output,
 // approval buttons, a fix button, and a chart when the output holds a time series.
+import { destructiveSummary } from '../shared/destructiveSummary';
 import type { ToolCardStatus, ToolCardView, ToolRiskView } from '../shared/protocol';
 import { SeriesChart } from './chart';
 import type { ViewContext } from './context';
@@ -217,7 +218,7 @@ export class ToolCardComponent {
       { class: `approval${destructive ? ' destructive' : ''}`, role: 'group', 'aria-label': `Approve ${card.toolName}?` },
       h('p', { class: 'approval-text' }, 'The agent wants to run ', h('code', { text: card.toolName }), ` to ${what}.`),
       destructive
-        ? h('p', { class: 'danger-text' }, icon('warning'), h('strong', { text: 'This will delete or remove data.' }), ' Check the input below before approving.')
+        ? h('p', { class: 'danger-text' }, icon('warning'), h('strong', { text: destructiveSummary(card.toolName, conn, parsedInput(card.input)) }), ' It cannot be undone here. Check the input below before approving.')
         : null,
       // The user approves exactly this input, so it is always shown, not hidden in the collapsed card.
       h('pre', { class: 'tool-json approval-input', tabindex: '0', 'aria-label': 'Input', text: prettyJson(card.input) }),
@@ -259,4 +260,13 @@ export function fixButtonRow(fix: NonNullable<ToolCardView['fix']>, ctx: ViewCon
       h('span', { text: label }),
     ),
   );
+}
+
+/** The card carries the input as JSON text (bounded); a cut-off text names nothing. */
+function parsedInput(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }

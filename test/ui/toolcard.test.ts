@@ -119,7 +119,7 @@ describe('chat webview: tool cards, charts, errors', function () {
       }),
     );
     const card = chat.page.locator('.tool-card');
-    await card.getByText('This will delete or remove data.').waitFor();
+    await card.getByText('This will delete task 1209876543 in Asana.').waitFor();
     assert.equal(await card.locator('.approval-input').isVisible(), true, 'input shown without expanding');
     assert.match((await card.locator('.approval-input').textContent()) ?? '', /"task_gid": "1209876543"/);
     assert.equal(await card.getByRole('button', { name: /Always allow/ }).count(), 0);
