@@ -1,0 +1,42 @@
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+// The contributions a user meets first: what the palette offers when, and what each row offers.
+
+const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'package.json'), 'utf8')) as {
+  contributes: { commands: { command: string }[]; menus: Record<string, { command: string; when?: string; group?: string }[]> };
+};
+const palette = new Map(manifest.contributes.menus['commandPalette']!.map((m) => [m.command, m.when ?? '']));
+const rowMenu = manifest.contributes.menus['view/item/context']!;
+
+describe('manifest: menus show what applies', () => {
+  it('commands about the signed-in user\'s accounts and data are hidden from the palette when signed out', () => {
+    for (const command of ['connect', 'reauthorize', 'disconnect', 'signOut', 'refresh', 'showAuditLog', 'exportAuditLog', 'resetApprovals']) {
+      assert.equal(palette.get(`onbehalf.${command}`), 'onbehalf.signedIn', command);
+    }
+    assert.equal(palette.get('onbehalf.signIn'), '!onbehalf.signedIn');
+  });
+
+  it('every command in a menu is declared', () => {
+    const declared = new Set(manifest.contributes.commands.map((c) => c.command));
+    for (const [menu, entries] of Object.entries(manifest.contributes.menus)) {
+      for (const entry of entries) assert.ok(declared.has(entry.command), `${menu}: ${entry.command}`);
+    }
+  });
+
+  it('a connection row offers Connect or Re-authorize inline, and Disconnect and Refresh in its menu', () => {
+    const offered = (viewItem: string) =>
+      rowMenu
+        .filter((m) => {
+          const pattern = /viewItem =~ \/(.+)\/$/.exec(m.when ?? '')?.[1];
+          return pattern ? new RegExp(pattern).test(viewItem) : (m.when ?? '').includes(`viewItem == ${viewItem}`);
+        })
+        .map((m) => `${m.command.replace('onbehalf.', '')}${m.group === 'inline' ? ' (inline)' : ''}`)
+        .sort();
+    assert.deepEqual(offered('connection.active'), ['disconnect', 'reauthorize (inline)', 'refresh']);
+    assert.deepEqual(offered('connection.expired'), ['disconnect', 'reauthorize (inline)', 'refresh']);
+    assert.deepEqual(offered('connection.missing'), ['connect (inline)', 'refresh']);
+    assert.deepEqual(offered('connection.pending'), ['connect (inline)', 'disconnect', 'refresh']);
+  });
+});
