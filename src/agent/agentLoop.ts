@@ -1,5 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { ConnectionInactiveError, NotSignedInError, OnBehalfError, ToolFailedError, messageOf } from '../core/errors';
+import { ConnectionInactiveError, NotSignedInError, OnBehalfError, RateLimitedError, ServiceUnavailableError, ToolFailedError, messageOf } from '../core/errors';
 import type { ChatItemView, ToolCardView } from '../shared/protocol';
 import { hashInput, type AuditRecord } from './audit';
 import { boundToolResult, maxToolResultBytes, safeStringify } from './boundedResult';
@@ -300,7 +300,8 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
     const fix = ConnectionInactiveError.is(error) ? { kind: error.status === 'EXPIRED' ? ('reauthorize' as const) : ('connect' as const), connection: error.connection } : undefined;
     const code = errorCodeOf(error);
     audit(decision.source, 'failure', { errorCode: code, ...(ToolFailedError.is(error) && error.executionId ? { executionId: error.executionId } : {}) });
-    updateCard(conversation, deps, { ...base, status: 'failed', durationMs: now() - started, error: messageOf(error), ...(fix ? { fix } : {}) });
+    const retryable = ServiceUnavailableError.is(error) || RateLimitedError.is(error);
+    updateCard(conversation, deps, { ...base, status: 'failed', durationMs: now() - started, error: messageOf(error), ...(fix ? { fix } : {}), ...(retryable ? { retryable } : {}) });
     return errorResult(toolUse.id, fix ? `${messageOf(error)} The user can reconnect from the tool card; wait for them.` : messageOf(error));
   }
 }

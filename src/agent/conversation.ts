@@ -38,6 +38,37 @@ export function appendUserText(conversation: Conversation, text: string, itemId:
   conversation.updatedAt = now;
 }
 
+/**
+ * Drops the replies to the user's last message (assistant text, tool calls and their
+ * results) so the turn can run again from it. The user's message itself is kept.
+ */
+export function rewindToLastUserMessage(conversation: Conversation): boolean {
+  const itemAt = findLastIndex(conversation.items, (item) => item.kind === 'user');
+  const userItem = conversation.items[itemAt];
+  if (!userItem || userItem.kind !== 'user') return false;
+  const messageAt = findLastIndex(conversation.messages, (message) => message.role === 'user' && hasText(message, userItem.text));
+  if (messageAt < 0) return false;
+  conversation.messages = conversation.messages.slice(0, messageAt + 1);
+  conversation.items = conversation.items.slice(0, itemAt + 1);
+  return true;
+}
+
+/** Whether the replies to the user's last message include a tool call that failed for a passing reason. */
+export function lastTurnHasRetryableFailure(conversation: Conversation): boolean {
+  const itemAt = findLastIndex(conversation.items, (item) => item.kind === 'user');
+  return conversation.items.slice(itemAt + 1).some((item) => item.kind === 'tool' && item.card.status === 'failed' && item.card.retryable === true);
+}
+
+function hasText(message: Anthropic.Messages.MessageParam, text: string): boolean {
+  if (typeof message.content === 'string') return message.content === text;
+  return message.content.some((block) => block.type === 'text' && block.text === text);
+}
+
+function findLastIndex<T>(list: readonly T[], test: (value: T) => boolean): number {
+  for (let i = list.length - 1; i >= 0; i--) if (test(list[i] as T)) return i;
+  return -1;
+}
+
 function titleFrom(text: string): string {
   const line = text.replace(/\s+/g, ' ').trim();
   return line.length > 60 ? `${line.slice(0, 57)}…` : line || 'New chat';

@@ -58,6 +58,8 @@ export interface ToolCardView {
   readonly outputTruncated?: boolean;
   readonly durationMs?: number;
   readonly error?: string;
+  /** The call failed for a passing reason (service unreachable, rate limited): Retry runs the turn again. */
+  readonly retryable?: boolean;
   /** Offered when the call failed because the account is not ACTIVE. */
   readonly fix?: { readonly kind: 'connect' | 'reauthorize'; readonly connection: string };
   /** Whether "Always allow this tool" may be offered (never for destructive tools). */

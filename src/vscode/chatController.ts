@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import * as vscode from 'vscode';
 import { runAgentTurn, type RequestMetrics } from '../agent/agentLoop';
-import { appendUserText, newConversation, type Conversation } from '../agent/conversation';
+import { appendUserText, lastTurnHasRetryableFailure, newConversation, rewindToLastUserMessage, type Conversation } from '../agent/conversation';
 import { ApprovalPolicy, type ToolRule, type UserAnswer } from '../agent/policy';
 import { emptyUsage } from '../agent/pricing';
 import { ToolCatalog } from '../agent/toolCatalog';
@@ -201,8 +201,14 @@ export class ChatController extends DisposableOwner {
     if (this.running) return;
     const conversation = this.activeConversation;
     const last = conversation?.items[conversation.items.length - 1];
-    if (!conversation || !last || last.kind !== 'error') return this.reject('There is nothing to retry.');
-    conversation.items.pop();
+    if (conversation && last?.kind === 'error') {
+      conversation.items.pop();
+    } else if (conversation && lastTurnHasRetryableFailure(conversation)) {
+      // A tool failed for a passing reason (Scalekit unreachable, rate limited): answer the user's message again.
+      rewindToLastUserMessage(conversation);
+    } else {
+      return this.reject('There is nothing to retry.');
+    }
     this.postState();
     await this.runTurn(conversation);
   }

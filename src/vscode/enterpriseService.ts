@@ -50,8 +50,14 @@ export class EnterpriseService extends DisposableOwner {
 
   async rebuild(): Promise<void> {
     const generation = ++this.generation;
-    await this.client?.close().catch(() => undefined);
+    const previous = this.client;
     this.client = undefined;
+    // Closing ends the old MCP session; a server that never answers must not hold up the new one.
+    if (previous) {
+      const closed = await Promise.race([previous.close().then(() => true, () => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 3_000))]);
+      if (!closed) this.log.warn('Enterprise PostHog: the previous MCP session did not close within 3 s; going on without it.');
+    }
+    if (generation !== this.generation) return;
     const config = settings.enterprise();
     if (!config) return this.publish(generation, { status: undefined, tools: [], identifier: undefined });
     if (settings.identityProvider() !== 'oidc') {

@@ -4,7 +4,7 @@ import { Composer } from './composer';
 import type { ViewContext } from './context';
 import { h, icon } from './dom';
 import { BlockerBanner, Header } from './header';
-import { AssistantItem, createItem, isErrorItem, type ItemComponent } from './items';
+import { AssistantItem, createItem, type ItemComponent } from './items';
 import { codeTextFor } from './markdown';
 import type { HostBridge, PersistedState } from './vscode';
 
@@ -267,7 +267,6 @@ export class ChatApp implements ViewContext {
     this.components.set(item.id, comp);
     this.byElement.set(comp.el, comp);
     if (item.kind === 'user') this.composer.acknowledge(item.text);
-    if (isErrorItem(comp)) comp.setBusy(this.isBusy);
     return comp;
   }
 
@@ -282,14 +281,20 @@ export class ChatApp implements ViewContext {
   private setBusy(busy: boolean): void {
     this.isBusy = busy;
     this.composer.setBusy(busy);
-    for (const comp of this.components.values()) if (isErrorItem(comp)) comp.setBusy(busy);
+    this.syncRetryButtons();
     this.updateWorking();
+  }
+
+  /** Retry makes no sense while a turn is running; cards re-render, so this runs after every change too. */
+  private syncRetryButtons(): void {
+    for (const button of Array.from(this.list.querySelectorAll<HTMLButtonElement>('button.retry'))) button.disabled = this.isBusy;
   }
 
   /** Runs a DOM change, keeping the view pinned to the bottom if it was there. */
   private mutate(change: () => void): void {
     const stick = this.atBottom();
     change();
+    this.syncRetryButtons();
     this.updateWorking();
     this.updateWelcome();
     if (stick) this.scroller.scrollTop = this.scroller.scrollHeight;

@@ -3,7 +3,7 @@ import type { ChatItemView } from '../shared/protocol';
 import type { ViewContext } from './context';
 import { h, icon, srOnly } from './dom';
 import { StreamingMarkdownView } from './streaming';
-import { ToolCardComponent, fixButtonRow } from './toolCard';
+import { ToolCardComponent, fixButtonRow, retryButton } from './toolCard';
 
 export interface ItemComponent {
   readonly kind: ChatItemView['kind'];
@@ -124,27 +124,13 @@ class ErrorItem implements ItemComponent {
     if (key === this.key) return;
     this.key = key;
     const buttons: HTMLElement[] = [];
-    if (item.retryable) {
-      buttons.push(
-        h(
-          'button',
-          { class: 'button secondary retry', type: 'button', 'data-action': 'retry', onclick: () => this.ctx.post({ type: 'retry' }) },
-          icon('refresh'),
-          h('span', { text: 'Retry' }),
-        ),
-      );
-    }
+    if (item.retryable) buttons.push(retryButton(this.ctx));
     this.el.replaceChildren(
       h('div', { class: 'error-line' }, icon('error'), h('span', { class: 'error-text', text: item.message })),
       ...(buttons.length || item.fix
         ? [h('div', { class: 'button-row' }, item.fix ? fixButtonRow(item.fix, this.ctx) : null, ...buttons)]
         : []),
     );
-  }
-
-  /** Retry makes no sense while a turn is running. */
-  setBusy(busy: boolean): void {
-    for (const b of Array.from(this.el.querySelectorAll<HTMLButtonElement>('button.retry'))) b.disabled = busy;
   }
 
   dispose(): void {}
@@ -181,8 +167,4 @@ export function createItem(item: ChatItemView, ctx: ViewContext): ItemComponent 
     case 'notice':
       return new NoticeItem(item);
   }
-}
-
-export function isErrorItem(c: ItemComponent): c is ErrorItem {
-  return c instanceof ErrorItem;
 }

@@ -95,6 +95,7 @@ export class ToolCardComponent {
         chartEl,
         card.status === 'awaitingApproval' ? this.approval() : null,
         card.fix ? this.fixRow(card.fix) : null,
+        card.status === 'failed' && card.retryable === true ? h('div', { class: 'button-row' }, retryButton(this.ctx)) : null,
       ].filter((n): n is HTMLElement => n !== null),
     );
   }
@@ -269,4 +270,11 @@ function parsedInput(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** Runs the turn again; the app disables every Retry while a turn is running. */
+export function retryButton(ctx: ViewContext): HTMLButtonElement {
+  const button = h('button', { class: 'button secondary retry', type: 'button', 'data-action': 'retry', onclick: () => ctx.post({ type: 'retry' }) }, icon('refresh'), h('span', { text: 'Retry' }));
+  button.disabled = ctx.busy;
+  return button;
 }

@@ -95,6 +95,31 @@ describe('enterprise PostHog through ID-JAG', function () {
     assert.ok(last?.kind === 'tool' && last.card.status === 'succeeded', JSON.stringify(last));
   });
 
+  it('turns each documented error into its own actionable message in the tree', async () => {
+    const cases: [string, RegExp][] = [
+      ['access_denied', /denied|access/i],
+      ['invalid_client', /client/i],
+      ['invalid_target', /target|resource/i],
+      ['invalid_grant', /grant|ID-JAG|assertion/i],
+    ];
+    const rebuildAndWait = async (label: string, check: () => boolean) => {
+      await vscode.commands.executeCommand('onbehalf.refresh');
+      await waitFor(label, () => check(), 20_000).catch(() => {
+        throw new Error(`${label}: ${JSON.stringify(onbehalf.enterprise().status)}`);
+      });
+    };
+    for (const [error, pattern] of cases) {
+      enterprise.posthog.failNextToken(error);
+      await rebuildAndWait(`${error} shown`, () => onbehalf.enterprise().status?.state === 'error' && pattern.test(JSON.stringify(onbehalf.enterprise().status)));
+    }
+    enterprise.posthog.failNextMcp({ status: 403, error: 'insufficient_scope', scope: 'user:read organization:read project:read', times: 1 });
+    await rebuildAndWait('insufficient_scope shown', () => {
+      const status = JSON.stringify(onbehalf.enterprise().status);
+      return onbehalf.enterprise().status?.state === 'error' && /user:read/.test(status) && /organization:read/.test(status) && /project:read/.test(status);
+    });
+    await rebuildAndWait('recovered', () => /^Connected/.test(describeNode()));
+  });
+
   it('renews an ID token about to expire through the refresh token: no new sign-in, no views reloaded', async () => {
     const { browser } = world;
     const { idp } = enterprise;
@@ -130,30 +155,5 @@ describe('enterprise PostHog through ID-JAG', function () {
       idp.setIdTokenTtlSeconds(3600);
       await signInAs(onbehalf, browser, 'ada');
     }
-  });
-
-  it('turns each documented error into its own actionable message in the tree', async () => {
-    const cases: [string, RegExp][] = [
-      ['access_denied', /denied|access/i],
-      ['invalid_client', /client/i],
-      ['invalid_target', /target|resource/i],
-      ['invalid_grant', /grant|ID-JAG|assertion/i],
-    ];
-    const rebuildAndWait = async (label: string, check: () => boolean) => {
-      await vscode.commands.executeCommand('onbehalf.refresh');
-      await waitFor(label, () => check(), 20_000).catch(() => {
-        throw new Error(`${label}: ${JSON.stringify(onbehalf.enterprise().status)}`);
-      });
-    };
-    for (const [error, pattern] of cases) {
-      enterprise.posthog.failNextToken(error);
-      await rebuildAndWait(`${error} shown`, () => onbehalf.enterprise().status?.state === 'error' && pattern.test(JSON.stringify(onbehalf.enterprise().status)));
-    }
-    enterprise.posthog.failNextMcp({ status: 403, error: 'insufficient_scope', scope: 'user:read organization:read project:read', times: 1 });
-    await rebuildAndWait('insufficient_scope shown', () => {
-      const status = JSON.stringify(onbehalf.enterprise().status);
-      return onbehalf.enterprise().status?.state === 'error' && /user:read/.test(status) && /organization:read/.test(status) && /project:read/.test(status);
-    });
-    await rebuildAndWait('recovered', () => /^Connected/.test(describeNode()));
   });
 });

@@ -16,7 +16,9 @@ function findTests(dir: string): string[] {
 }
 
 export async function run(): Promise<void> {
-  const mocha = new Mocha({ ui: 'bdd', timeout: 60_000, color: false, reporter: 'spec' });
+  // ONBEHALF_TEST_GREP narrows a local run to matching suites or tests (never set in CI).
+  const grep = process.env['ONBEHALF_TEST_GREP'];
+  const mocha = new Mocha({ ui: 'bdd', timeout: 60_000, color: false, reporter: 'spec', ...(grep ? { grep } : {}) });
   // The spec reporter writes printf-style through this. Format here, so that one finished
   // string per line crosses to the workbench (it does not apply %s/%d substitutions).
   Mocha.reporters.Base.consoleLog = (...data: unknown[]) => console.log(format(...data));

@@ -203,7 +203,15 @@ describe('security and reliability suites', function () {
     emulators.anthropic.queue({ toolUse: { name: 'asana_workspaces_list', input: {} } }, { text: 'Scalekit is down.' });
     await send('workspaces');
     const down = lastCard();
-    assert.ok(down?.kind === 'tool' && down.card.status === 'failed' && /unreachable/i.test(down.card.error ?? ''), JSON.stringify(down));
+    assert.ok(down?.kind === 'tool' && down.card.status === 'failed' && /unreachable/i.test(down.card.error ?? '') && down.card.retryable === true, JSON.stringify(down));
+    // Retry answers the same message again once Scalekit is back; the message is kept, the failed try is replaced.
+    emulators.anthropic.queue({ toolUse: { name: 'asana_workspaces_list', input: {} } }, { text: 'Here are your workspaces.' });
+    await onbehalf.chat.handleMessage({ type: 'retry' });
+    await onbehalf.chat.whenIdle();
+    const retried = lastCard();
+    assert.ok(retried?.kind === 'tool' && retried.card.status === 'succeeded', JSON.stringify(retried));
+    assert.equal(conversation().items.filter((i) => i.kind === 'user' && i.text === 'workspaces').length, 1, 'the message is kept once');
+    assert.ok(!conversation().items.some((i) => i.kind === 'tool' && i.card.status === 'failed' && i.card.toolName === 'asana_workspaces_list'), 'the failed try is gone');
     figures.push('Scalekit unavailable');
 
     // Model 429 and 529: inline error, Retry works, the user's message is kept.

@@ -145,6 +145,27 @@ describe('chat webview: tool cards, charts, errors', function () {
     assert.deepEqual(await waitForPosted(chat.page, 'connect'), { type: 'connect', connection: 'asana', reauthorize: true });
   });
 
+  it('a card that failed for a passing reason offers Retry, disabled while busy; others do not', async () => {
+    await deliver(
+      chat.page,
+      stateMsg({
+        busy: true,
+        items: [
+          toolItem({ toolUseId: 't1', status: 'failed', error: 'Scalekit is unreachable right now.', retryable: true }),
+          toolItem({ toolUseId: 't2', toolName: 'asana_tasks_list', connection: 'asana', status: 'failed', error: 'Asana said no.' }),
+        ],
+      }),
+    );
+    const cards = chat.page.locator('.tool-card');
+    await cards.first().getByText('Scalekit is unreachable right now.').waitFor();
+    const retry = cards.first().getByRole('button', { name: 'Retry' });
+    assert.equal(await retry.isDisabled(), true, 'no retry while a turn runs');
+    assert.equal(await cards.nth(1).getByRole('button', { name: 'Retry' }).count(), 0, 'a tool error is not retried blindly');
+    await deliver(chat.page, { type: 'busy', busy: false });
+    await retry.click();
+    assert.deepEqual(await waitForPosted(chat.page, 'retry'), { type: 'retry' });
+  });
+
   it('draws a chart for a time series, with a text alternative', async () => {
     await deliver(
       chat.page,

@@ -1,5 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { appendUserText, newConversation, parseStoredConversation, settleInterruptedItems } from '../../../src/agent/conversation';
+import {
+  appendUserText, lastTurnHasRetryableFailure, newConversation, parseStoredConversation, rewindToLastUserMessage, settleInterruptedItems,
+} from '../../../src/agent/conversation';
 
 describe('conversations on disk', () => {
   it('joins text after tool results into the same user turn, so roles alternate', () => {
@@ -43,5 +45,25 @@ describe('conversations on disk', () => {
     const once = JSON.stringify(reloaded);
     settleInterruptedItems(reloaded);
     assert.equal(JSON.stringify(reloaded), once);
+  });
+
+  it('rewinds to the user\'s last message for a retry, keeping it and everything before', () => {
+    const conversation = newConversation('c', 1);
+    appendUserText(conversation, 'first question', 'u1', 1);
+    conversation.messages.push({ role: 'assistant', content: [{ type: 'text', text: 'first answer' }] });
+    conversation.items.push({ kind: 'assistant', id: 'a1', markdown: 'first answer', streaming: false });
+    appendUserText(conversation, 'which workspaces?', 'u2', 2);
+    conversation.messages.push({ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'asana_workspaces_list', input: {} }] });
+    conversation.messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'unreachable', is_error: true }] });
+    conversation.messages.push({ role: 'assistant', content: [{ type: 'text', text: 'Scalekit is down.' }] });
+    conversation.items.push({ kind: 'tool', id: 't1', card: { toolUseId: 'toolu_1', toolName: 'asana_workspaces_list', connection: 'asana', risk: 'read', input: '{}', status: 'failed', error: 'unreachable', retryable: true } });
+    conversation.items.push({ kind: 'assistant', id: 'a2', markdown: 'Scalekit is down.', streaming: false });
+    assert.equal(lastTurnHasRetryableFailure(conversation), true);
+    assert.equal(rewindToLastUserMessage(conversation), true);
+    assert.deepEqual(conversation.items.map((i) => i.id), ['u1', 'a1', 'u2']);
+    assert.equal(conversation.messages.length, 3);
+    assert.deepEqual(conversation.messages.at(-1), { role: 'user', content: [{ type: 'text', text: 'which workspaces?' }] });
+    assert.equal(lastTurnHasRetryableFailure(conversation), false, 'nothing left to retry');
+    assert.equal(rewindToLastUserMessage(newConversation('empty', 1)), false);
   });
 });
