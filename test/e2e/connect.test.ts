@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { e2eSession, type E2ESession } from '../harness/e2e-session';
 import {
-  connectFromTree, connectionsPane, ensureSignedOut, expandTreeRow, openOnBehalfView, openWalkthrough, runCommand, setSecretThroughCommand, signInAs, stepShots,
-  treeDescription, treeRow, waitForStatus, waitForStatusSettled, waitForTreeRow, waitForWalkthroughTicks, WALKTHROUGH_STEPS, type Shots,
+  answerInputBox, connectFromTree, connectionsPane, dismissNotifications, ensureSignedOut, expandTreeRow, openOnBehalfView, openWalkthrough, runCommand, setSecretThroughCommand, signInAs, stepShots,
+  notification, treeDescription, treeRow, UI_TIMEOUT, waitForStatus, waitForStatusSettled, waitForTreeRow, waitForWalkthroughTicks, WALKTHROUGH_STEPS, type Shots,
 } from './helpers';
 
 describe('connect (issue 3): sign in, keys, connect PostHog', function () {
@@ -66,6 +66,24 @@ describe('connect (issue 3): sign in, keys, connect PostHog', function () {
       assert.ok(secret.length > 0 && !settingsText.includes(secret), 'a key was written to settings.json');
     }
     await shots('keys-set-connect-posthog');
+  });
+
+  it('a wrong Anthropic key is refused with a clear message, and the stored key is kept', async () => {
+    const { page, world } = session;
+    const requestsBefore = world.anthropic.requests.length;
+    await dismissNotifications(page);
+    await runCommand(page, 'OnBehalf: Set Anthropic API Key');
+    // A key is already stored, so this is a rotation.
+    await answerInputBox(page, /^Rotate Anthropic API Key$/, 'sk-ant-not-a-real-key-0000', { password: true });
+    const refusal = notification(page, /Your previous value is kept/);
+    await refusal.first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    assert.match((await refusal.first().textContent()) ?? '', /Anthropic/i);
+    await page.waitForTimeout(400); // the toast slides in; a settled screenshot reads better
+    await shots('wrong-key-refused');
+    // The check reached the (emulated) service, and the keys still count as set.
+    assert.ok(world.anthropic.requests.length >= requestsBefore);
+    assert.match(await waitForStatusSettled(page), /OnBehalf: Connect PostHog/);
+    await dismissNotifications(page);
   });
 
   it('connects PostHog through the consent page; the tree says "Connected · 199 tools" and the status bar moves on to Asana', async () => {
