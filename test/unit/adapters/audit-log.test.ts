@@ -1,0 +1,68 @@
+import * as assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AuditRecord } from '../../../src/agent/audit';
+import { AuditLog } from '../../../src/vscode/auditLog';
+
+// The per-identity JSONL files on disk: rotation at the size limit, reading across
+// rotated files, one identity never reading another's, damaged lines skipped.
+
+function record(identifier: string, n: number): AuditRecord {
+  return {
+    time: new Date(1_700_000_000_000 + n * 1000).toISOString(), identifier, connection: 'asana', tool: `asana_tool_${n}`, risk: 'read',
+    decision: 'auto', outcome: 'success', durationMs: n, inputSha256: 'a'.repeat(64),
+  };
+}
+
+describe('AuditLog (files on disk)', () => {
+  let dir: string;
+  const warnings: string[] = [];
+  const log = { trace() {}, debug() {}, info() {}, warn: (m: string) => warnings.push(m), error: (m: string) => warnings.push(m) };
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'onbehalf-audit-unit-'));
+    warnings.length = 0;
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('rotates at the size limit, keeps three old files, and reads newest last across them', async () => {
+    const audit = new AuditLog(dir, log, 1_000);
+    for (let n = 0; n < 40; n++) audit.append(record('oidc:ada', n));
+    await audit.flush();
+    const files = readdirSync(dir).sort();
+    assert.deepEqual(files, ['oidc_3aada.jsonl', 'oidc_3aada.jsonl.1', 'oidc_3aada.jsonl.2', 'oidc_3aada.jsonl.3']);
+    for (const file of files) {
+      assert.ok(statSync(join(dir, file)).size <= 1_000, `${file} is within the limit`);
+      assert.equal(statSync(join(dir, file)).mode & 0o777, 0o600, `${file} is readable by its owner only`);
+    }
+    const tools = (await audit.read('oidc:ada')).map((r) => r.tool);
+    assert.equal(tools.at(-1), 'asana_tool_39', 'the newest record is last');
+    const numbers = tools.map((t) => Number(t.split('_').at(-1)));
+    assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b), 'oldest first, no gaps out of order');
+    assert.ok(numbers[0]! > 0, 'the oldest records fell off past three rotations');
+    assert.deepEqual(numbers, Array.from({ length: numbers.length }, (_, i) => numbers[0]! + i), 'contiguous');
+  });
+
+  it('keeps each identity in its own file and skips a damaged line with a warning', async () => {
+    const audit = new AuditLog(dir, log);
+    audit.append(record('oidc:ada', 1));
+    audit.append(record('oidc:grace', 2));
+    await audit.flush();
+    appendFileSync(audit.fileFor('oidc:ada'), '{not json\n');
+    audit.append(record('oidc:ada', 3));
+    await audit.flush();
+    assert.deepEqual((await audit.read('oidc:ada')).map((r) => r.tool), ['asana_tool_1', 'asana_tool_3']);
+    assert.deepEqual((await audit.read('oidc:grace')).map((r) => r.identifier), ['oidc:grace']);
+    assert.deepEqual(await audit.read('github:nobody'), []);
+    assert.ok(warnings.some((w) => /unreadable audit line/.test(w)));
+  });
+
+  it('a write that fails is logged, never thrown into the tool call', async () => {
+    const blocked = join(dir, 'not-a-dir');
+    appendFileSync(blocked, 'a file where the folder should be');
+    const audit = new AuditLog(blocked, log);
+    assert.doesNotThrow(() => audit.append(record('oidc:ada', 1)));
+    await audit.flush();
+    assert.ok(warnings.some((w) => /Could not write the audit log/.test(w)), warnings.join('\n'));
+  });
+});
