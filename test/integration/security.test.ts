@@ -8,7 +8,8 @@ import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { startScalekitEmulator } from '../emulators/scalekit/server';
 import { startAnthropicEmulator } from '../emulators/anthropic/server';
-import { filesUnder, handlerUriFromCallback, signInAs, statusOf, useSignedInWorld, waitFor, type Browser, type Emulators } from './support';
+import { startEnterpriseWorld } from '../emulators/posthog-mcp/harness';
+import { filesUnder, handlerUriFromCallback, setSetting, signInAs, statusOf, useSignedInWorld, waitFor, type Browser, type Emulators } from './support';
 import { startIdpEmulator } from '../emulators/idp/server';
 
 const canary = {
@@ -16,6 +17,7 @@ const canary = {
   wrongAnthropicKey: `sk-ant-CANARYWRONG${randomBytes(6).toString('hex')}`,
   scalekitSecret: `CANARY-scalekit-${randomBytes(6).toString('hex')}`,
   wrongScalekitSecret: `CANARY-wrong-scalekit-${randomBytes(6).toString('hex')}`,
+  enterpriseSecret: `CANARY-enterprise-${randomBytes(6).toString('hex')}`,
 };
 
 describe('security and reliability suites', function () {
@@ -352,9 +354,20 @@ describe('security and reliability suites', function () {
     await waitFor('recovered', () => statusOf(onbehalf, 'posthog') === 'ACTIVE', 45_000);
     emulators.anthropic.queue({ toolUse: { name: 'search_tools', input: { query: 'list workspaces' } } }, { text: 'ok' });
     await send('workspaces');
+    // The enterprise IdP client secret goes out in a token exchange that the enterprise IdP refuses.
+    const enterprise = await startEnterpriseWorld();
+    try {
+      await onbehalf.storeSecret('enterpriseClientSecret', canary.enterpriseSecret);
+      await setSetting('enterprise.posthogMcp', { mcpServerUrl: enterprise.posthog.mcpUrl, idpTokenEndpoint: `${enterprise.idp.issuer}/token`, clientId: enterprise.clientId });
+      await waitFor('enterprise exchange refused', () => onbehalf.enterprise().status?.state === 'error', 30_000);
+      assert.ok(enterprise.idp.log.some((entry) => entry.method === 'POST' && entry.path.endsWith('/token')), 'the exchange reached the enterprise IdP');
+    } finally {
+      await setSetting('enterprise.posthogMcp', undefined);
+      await enterprise.close();
+    }
     await new Promise((resolve) => setTimeout(resolve, 1500)); // let the log and audit writers flush
 
-    const needles = [canary.anthropicKey, canary.wrongAnthropicKey, canary.scalekitSecret, canary.wrongScalekitSecret];
+    const needles = [canary.anthropicKey, canary.wrongAnthropicKey, canary.scalekitSecret, canary.wrongScalekitSecret, canary.enterpriseSecret];
     const tokens = emulators.idp.issued.tokens.flatMap((t) => [t.accessToken, t.idToken, t.refreshToken].filter((v): v is string => typeof v === 'string' && v.length > 20));
     const places: [string, string][] = [
       ['settings', JSON.stringify(vscode.workspace.getConfiguration('onbehalf'))],
@@ -363,6 +376,7 @@ describe('security and reliability suites', function () {
       ['webview HTML', onbehalf.chat.renderedHtml().join('\n')],
       ['webview messages', JSON.stringify(onbehalf.chat.postedMessages())],
       ['tree', JSON.stringify(onbehalf.treeChildren().map((n) => onbehalf.treeItem(n)))],
+      ['enterprise state', JSON.stringify(onbehalf.enterprise())],
       ['status bar', JSON.stringify(onbehalf.statusBar())],
       ['conversation in memory', JSON.stringify(onbehalf.chat.activeConversation())],
     ];
@@ -372,7 +386,7 @@ describe('security and reliability suites', function () {
       for (const needle of needles) if (text.includes(needle)) hits.push(`${where}: ${needle.slice(0, 12)}…`);
       for (const token of tokens) if (text.includes(token)) hits.push(`${where}: an IdP token`);
     }
-    const scannedFiles = places.length - 8;
+    const scannedFiles = places.length - 9;
     console.log(`    figure: secret leaks: ${needles.length} canaries + ${tokens.length} IdP tokens, ${places.length} places scanned (${scannedFiles} files incl. logs, audit, conversations), ${hits.length} hits`);
     assert.ok(scannedFiles >= 3, 'log, audit and conversation files were scanned');
     assert.deepEqual(hits, []);
