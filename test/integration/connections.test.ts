@@ -104,6 +104,23 @@ describe('identity, connections and the connect flow', function () {
     assert.match(onbehalf.statusBar().text, /Connect Asana/);
   });
 
+  it('re-checks a pending connection on its own, with backoff, until it is ACTIVE', async () => {
+    browser.consent = 'ignore';
+    try {
+      await onbehalf.connect('asana');
+      assert.equal(statusOf(onbehalf, 'asana'), 'PENDING_AUTH');
+      // The user finishes in a way that never reaches this window (say, on another device).
+      emulators.scalekit.activateAccount('oidc:ada', 'asana');
+      const started = Date.now();
+      await waitFor('Asana active without a refresh or a callback', () => statusOf(onbehalf, 'asana') === 'ACTIVE', 12_000);
+      assert.ok(Date.now() - started >= 1_000, 'found by the timed re-check, not at once');
+    } finally {
+      browser.consent = 'allow';
+      emulators.scalekit.removeAccount('oidc:ada', 'asana');
+      await onbehalf.refreshConnections();
+    }
+  });
+
   describe('refused callbacks leave the account pending', () => {
     async function startPendingConnect(): Promise<{ callback: vscode.Uri; authRequestId: string }> {
       browser.consent = 'ignore';
