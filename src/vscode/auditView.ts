@@ -7,7 +7,7 @@ import type { IdentityService } from './identityService';
 import { DisposableOwner } from './lifecycle';
 
 // "Show Audit Log" opens a read-only Markdown table of the signed-in user's tool calls,
-// rendered in VS Code's Markdown preview, filtered by connection and outcome; "Export Audit Log" writes JSONL or CSV.
+// rendered in VS Code's Markdown preview, filtered by connection, outcome, or both; "Export Audit Log" writes JSONL or CSV.
 
 const scheme = 'onbehalf-audit';
 
@@ -28,12 +28,22 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
     const identifier = await this.identity.requireIdentifier();
     const records = await this.audit.read(identifier);
     const connections = [...new Set(records.map((r) => r.connection))].sort();
+    const outcomes = ['success', 'failure', 'cancelled'] as const;
+    const query = (params: Record<string, string>) => new URLSearchParams(params).toString();
+    // Both filters at once, for the pairs that have calls: "asana · failure".
+    const pairs = connections.flatMap((c) =>
+      outcomes.map((o) => ({ c, o, n: records.filter((r) => r.connection === c && r.outcome === o).length })).filter((p) => p.n > 0),
+    );
     const picks: (vscode.QuickPickItem & { filter: string })[] = [
       { label: 'All tool calls', description: `${records.length}`, filter: '' },
-      ...connections.map((c) => ({ label: `Connection: ${c}`, description: `${records.filter((r) => r.connection === c).length}`, filter: `connection=${c}` })),
-      ...(['success', 'failure', 'cancelled'] as const).map((o) => ({ label: `Outcome: ${o}`, description: `${records.filter((r) => r.outcome === o).length}`, filter: `outcome=${o}` })),
+      { label: 'By connection', kind: vscode.QuickPickItemKind.Separator, filter: '' },
+      ...connections.map((c) => ({ label: `Connection: ${c}`, description: `${records.filter((r) => r.connection === c).length}`, filter: query({ connection: c }) })),
+      { label: 'By outcome', kind: vscode.QuickPickItemKind.Separator, filter: '' },
+      ...outcomes.map((o) => ({ label: `Outcome: ${o}`, description: `${records.filter((r) => r.outcome === o).length}`, filter: query({ outcome: o }) })),
+      ...(pairs.length > 0 ? [{ label: 'By connection and outcome', kind: vscode.QuickPickItemKind.Separator, filter: '' }] : []),
+      ...pairs.map(({ c, o, n }) => ({ label: `${c} · ${o}`, description: `${n}`, filter: query({ connection: c, outcome: o }) })),
     ];
-    const picked = records.length === 0 ? picks[0] : await vscode.window.showQuickPick(picks, { title: 'Show Audit Log', placeHolder: 'Filter by connection or outcome' });
+    const picked = records.length === 0 ? picks[0] : await vscode.window.showQuickPick(picks, { title: 'Show Audit Log', placeHolder: 'Filter by connection, outcome, or both' });
     if (!picked) return undefined;
     const uri = vscode.Uri.from({ scheme, path: '/Audit Log.md', query: picked.filter });
     this.changed.fire(uri);

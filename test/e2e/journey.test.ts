@@ -161,6 +161,13 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     assert.deepEqual([task[1], task[3], task[5]], ['asana', 'write', 'success']);
     assert.match(task[4] ?? '', /approved/i);
     await shots('audit-log');
+    // Filtered by connection and outcome at once: only Asana's successful call is left.
+    await runCommand(page, 'View: Close All Editors');
+    await runCommand(page, 'OnBehalf: Show Audit Log');
+    await pickQuickItem(page, 'asana · success');
+    await preview.getByText('(connection asana, outcome success)', { exact: false }).waitFor({ state: 'visible', timeout: 30_000 });
+    const filtered = (await preview.locator('table tbody tr').allInnerTexts()).map((row) => row.split('\t').map((cell) => cell.trim())[2]);
+    assert.deepEqual(filtered, ['asana_task_create']);
   });
 
   it('5b. a window reload keeps Ada signed in with her conversation', async () => {
