@@ -152,8 +152,13 @@ async function streamReply(conversation: Conversation, deps: AgentDeps, params: 
       } else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
         const id = textItems.get(event.index);
         if (id === undefined) continue;
-        partialText.set(id, (partialText.get(id) ?? '') + event.delta.text);
+        const text = (partialText.get(id) ?? '') + event.delta.text;
+        partialText.set(id, text);
         deps.events.onTextDelta(id, event.delta.text);
+        // The saved conversation keeps up with the stream, so a reload mid-reply keeps what was said.
+        const index = conversation.items.findIndex((item) => item.id === id);
+        if (index >= 0) conversation.items[index] = { kind: 'assistant', id, markdown: text, streaming: true };
+        deps.events.onChange?.();
       }
     }
     const message = await stream.finalMessage();

@@ -97,6 +97,11 @@ export function parseStoredConversation(raw: string): Conversation | undefined {
 
 /** After a crash or reload mid-turn, nothing can still be streaming or running. */
 export function settleInterruptedItems(conversation: Conversation): void {
+  const lastItem = conversation.items[conversation.items.length - 1];
+  // A reply was on its way when the window went: streaming, a tool running or waiting, or nothing yet after the question.
+  const interrupted =
+    lastItem?.kind === 'user' ||
+    conversation.items.some((item) => (item.kind === 'assistant' && item.streaming) || (item.kind === 'tool' && (item.card.status === 'running' || item.card.status === 'awaitingApproval')));
   conversation.items = conversation.items.map((item) => {
     if (item.kind === 'assistant' && item.streaming) return { ...item, streaming: false };
     if (item.kind === 'tool' && (item.card.status === 'running' || item.card.status === 'awaitingApproval')) {
@@ -114,5 +119,8 @@ export function settleInterruptedItems(conversation: Conversation): void {
         content: toolUses.map((t) => ({ type: 'tool_result' as const, tool_use_id: t.id, is_error: true, content: 'Interrupted: the window reloaded before this call finished.' })),
       });
     }
+  }
+  if (interrupted) {
+    conversation.items.push({ kind: 'error', id: `interrupted-${conversation.items.length}`, message: 'The reply was interrupted by a window reload.', retryable: true, interrupted: true });
   }
 }

@@ -77,7 +77,15 @@ export type ChatItemView =
   | { readonly kind: 'user'; readonly id: string; readonly text: string }
   | { readonly kind: 'assistant'; readonly id: string; readonly markdown: string; readonly streaming: boolean }
   | { readonly kind: 'tool'; readonly id: string; readonly card: ToolCardView }
-  | { readonly kind: 'error'; readonly id: string; readonly message: string; readonly retryable: boolean; readonly fix?: ToolCardView['fix'] }
+  | {
+      readonly kind: 'error';
+      readonly id: string;
+      readonly message: string;
+      readonly retryable: boolean;
+      readonly fix?: ToolCardView['fix'];
+      /** The reply was cut off by a window reload: Retry answers the question afresh. */
+      readonly interrupted?: boolean;
+    }
   | { readonly kind: 'notice'; readonly id: string; readonly text: string };
 
 export interface UsageView {

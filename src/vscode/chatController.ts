@@ -63,6 +63,7 @@ export class ChatController extends DisposableOwner {
   /** The identity's conversations being read from disk; messages wait for it. */
   private loading: Promise<void> = Promise.resolve();
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  private pendingSave: Conversation | undefined;
   private readonly requestLog: RequestMetrics[] = [];
   private readonly policy: ApprovalPolicy;
   private readonly sent = this.register(new vscode.EventEmitter<void>());
@@ -203,6 +204,8 @@ export class ChatController extends DisposableOwner {
     const last = conversation?.items[conversation.items.length - 1];
     if (conversation && last?.kind === 'error') {
       conversation.items.pop();
+      // A reply cut off by a reload is answered afresh rather than continued from its fragments.
+      if (last.interrupted === true) rewindToLastUserMessage(conversation);
     } else if (conversation && lastTurnHasRetryableFailure(conversation)) {
       // A tool failed for a passing reason (Scalekit unreachable, rate limited): answer the user's message again.
       rewindToLastUserMessage(conversation);
@@ -399,9 +402,22 @@ export class ChatController extends DisposableOwner {
     this.view?.post({ type: 'item', item });
   }
 
+  /**
+   * Saves at most every 300 ms while a reply streams. A throttle, not a debounce: a steady
+   * stream would otherwise postpone every save, and a reload would lose the partial reply.
+   */
   private scheduleSave(conversation: Conversation): void {
-    if (this.saveTimer) clearTimeout(this.saveTimer);
-    this.saveTimer = setTimeout(() => void this.save(conversation).catch(() => undefined), 300);
+    if (this.saveTimer && this.pendingSave === conversation) return;
+    if (this.saveTimer) {
+      clearTimeout(this.saveTimer);
+      if (this.pendingSave) void this.save(this.pendingSave).catch(() => undefined);
+    }
+    this.pendingSave = conversation;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      this.pendingSave = undefined;
+      void this.save(conversation).catch(() => undefined);
+    }, 300);
   }
 
   private async save(conversation: Conversation): Promise<void> {

@@ -16,6 +16,7 @@ import {
 const SIGNUPS_QUESTION = 'How many signups did we have each day last week?';
 const TASK_REQUEST = 'Create an Asana task called Write launch notes';
 const TASK_NAME = 'Write launch notes';
+const LONG_QUESTION = 'Tell me the whole story of our launch';
 
 describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of it', function () {
   this.timeout(120_000);
@@ -179,6 +180,32 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     await chat.locator('.msg-user', { hasText: TASK_REQUEST }).waitFor({ state: 'visible', timeout: 60_000 });
     await chat.locator('.msg-assistant', { hasText: `Created the Asana task ${TASK_NAME}` }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     await shots('after-reload');
+  });
+
+  it('5c. a reload while an answer streams keeps the question, says so, and Retry answers afresh', async () => {
+    const { page, world } = session;
+    const opening = 'Here is the long story of our launch, told slowly';
+    const story = `${opening}. ${'Every week we shipped a little more, and every week the numbers moved. '.repeat(40)}`;
+    world.anthropic.queue({ text: story, chunkSize: 8, delayMsPerChunk: 25 });
+    await sendChat(page, LONG_QUESTION);
+    await chat.locator('.msg-assistant', { hasText: opening }).waitFor({ state: 'visible', timeout: 30_000 });
+    await page.waitForTimeout(800); // a few saves while it streams (at most one every 300 ms)
+    await page.reload();
+    await waitForWorkbench(page);
+    await openOnBehalfView(page);
+    await chat.locator('.msg-user', { hasText: LONG_QUESTION }).waitFor({ state: 'visible', timeout: 60_000 });
+    const notice = chat.locator('.msg-error', { hasText: 'The reply was interrupted by a window reload.' });
+    await notice.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    // What had arrived before the reload is still there, above the notice.
+    await chat.locator('.msg-assistant', { hasText: opening }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await shots('interrupted-by-reload');
+    world.anthropic.queue({ text: 'In short: the launch went well.' });
+    await notice.getByRole('button', { name: 'Retry' }).click();
+    await chat.locator('.msg-assistant', { hasText: 'In short: the launch went well.' }).waitFor({ state: 'visible', timeout: 30_000 });
+    await waitForChatIdle(chat);
+    assert.equal(await chat.locator('.msg-assistant', { hasText: opening }).count(), 0, 'the cut-off reply gave way to the new one');
+    assert.equal(await chat.locator('.msg-user', { hasText: LONG_QUESTION }).count(), 1, 'the question is kept once');
+    assert.equal(await notice.count(), 0);
   });
 
   it('6. Ada signs out; Grace signs in and sees none of Ada\'s conversations or connections', async () => {

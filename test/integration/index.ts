@@ -2,7 +2,7 @@
 // (test/harness/run-integration.ts) and under desktop VS Code (run-electron.ts).
 // Output goes through console.log: the host forwards it to the workbench, which hands
 // it to the harness through codeAutomationLog (code-server) or stdout (electron).
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from 'node:util';
 import Mocha from 'mocha';
@@ -35,8 +35,26 @@ export async function run(): Promise<void> {
       resolve({ passes: runner.stats?.passes ?? 0, failures: runner.stats?.failures ?? 0, pending: runner.stats?.pending ?? 0 });
     });
   });
+  if (stats.failures > 0) await printExtensionLog();
   const pending = stats.pending > 0 ? `, ${stats.pending} skipped` : '';
   console.log(`${stats.passes} passed, ${stats.failures} failed${pending}`);
   if (files.length === 0) throw new Error(`no integration tests found under ${__dirname}`);
   if (stats.failures > 0) throw new Error(`${stats.failures} integration test(s) failed`);
+}
+
+/** On failure, the tail of OnBehalf's own log, so a red run in CI says what the extension saw. */
+async function printExtensionLog(): Promise<void> {
+  try {
+    const extension = vscode.extensions.getExtension<{ logPath: string }>('onbehalf.onbehalf');
+    const logPath = extension?.isActive ? extension.exports.logPath : undefined;
+    if (!logPath) return;
+    const files = readdirSync(logPath, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.log'));
+    for (const file of files) {
+      const lines = readFileSync(join(logPath, file), 'utf8').trimEnd().split('\n');
+      console.log(`---- last ${Math.min(lines.length, 120)} lines of ${file} ----`);
+      for (const line of lines.slice(-120)) console.log(`  ${line}`);
+    }
+  } catch (error) {
+    console.log(`(could not read the extension log: ${String(error)})`);
+  }
 }

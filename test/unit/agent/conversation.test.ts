@@ -41,10 +41,27 @@ describe('conversations on disk', () => {
     const last = reloaded.messages.at(-1)!;
     assert.equal(last.role, 'user');
     assert.deepEqual(last.content, [{ type: 'tool_result', tool_use_id: 't1', is_error: true, content: 'Interrupted: the window reloaded before this call finished.' }]);
+    // The user is told, and offered Retry.
+    const notice = reloaded.items.at(-1)!;
+    assert.ok(notice.kind === 'error' && notice.retryable && notice.interrupted === true && /interrupted by a window reload/.test(notice.message), JSON.stringify(notice));
     // Settling twice changes nothing more.
     const once = JSON.stringify(reloaded);
     settleInterruptedItems(reloaded);
     assert.equal(JSON.stringify(reloaded), once);
+  });
+
+  it('a question with no reply yet is interrupted too; a finished conversation is left alone', () => {
+    const waiting = newConversation('w', 1);
+    appendUserText(waiting, 'still there?', 'u1', 2);
+    settleInterruptedItems(waiting);
+    assert.deepEqual(waiting.items.map((i) => i.kind), ['user', 'error']);
+    const done = newConversation('d', 1);
+    appendUserText(done, 'hi', 'u1', 2);
+    done.messages.push({ role: 'assistant', content: [{ type: 'text', text: 'hello' }] });
+    done.items.push({ kind: 'assistant', id: 'a1', markdown: 'hello', streaming: false });
+    const before = JSON.stringify(done);
+    settleInterruptedItems(done);
+    assert.equal(JSON.stringify(done), before);
   });
 
   it('rewinds to the user\'s last message for a retry, keeping it and everything before', () => {
