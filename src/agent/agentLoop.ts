@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { ConnectionInactiveError, NotSignedInError, OnBehalfError, RateLimitedError, ServiceUnavailableError, ToolFailedError, messageOf } from '../core/errors';
+import { connectionLabel } from '../shared/labels';
 import type { ChatItemView, ToolCardView } from '../shared/protocol';
 import { hashInput, type AuditRecord } from './audit';
 import { boundToolResult, maxToolResultBytes, safeStringify } from './boundedResult';
@@ -298,7 +299,7 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
         (late) => audit(decision.source, 'success', { errorCode: 'stopped_waiting', ...(late.executionId ? { executionId: late.executionId } : {}) }),
         (late: unknown) => audit(decision.source, isAbort(late) ? 'cancelled' : 'failure', { errorCode: isAbort(late) ? 'stopped' : errorCodeOf(late) }),
       );
-      const service = displayConnection(tool.connection);
+      const service = connectionLabel(tool.connection);
       updateCard(conversation, deps, { ...base, status: 'cancelled', durationMs: now() - started, error: `Stopped. The request had already gone to ${service}, so it may still complete there; the audit log records the outcome.` });
       return errorResult(toolUse.id, `The user pressed Stop while this call was running; it may still complete in ${service}. Do not repeat it unless the user asks.`);
     }
@@ -337,11 +338,6 @@ function errorCodeOf(error: unknown): string {
 
 function isAbort(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || /abort/i.test(error.message));
-}
-
-function displayConnection(connection: string): string {
-  const lower = connection.toLowerCase();
-  return lower.includes('posthog') ? 'PostHog' : lower.includes('asana') ? 'Asana' : connection;
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { z } from 'zod';
+import { clip } from '../shared/labels';
 import type { ChatItemView, UsageView } from '../shared/protocol';
 import { emptyUsage } from './pricing';
 
@@ -71,7 +72,7 @@ function findLastIndex<T>(list: readonly T[], test: (value: T) => boolean): numb
 
 function titleFrom(text: string): string {
   const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > 60 ? `${line.slice(0, 57)}…` : line || 'New chat';
+  return clip(line, 60) || 'New chat';
 }
 
 // Saved files are read back through a schema: a damaged file is reported, never trusted.

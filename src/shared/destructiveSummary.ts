@@ -2,6 +2,8 @@
 // "delete feature flag 1 in PostHog", "remove followers from goal 42 in Asana". Shared by
 // the approval card; no vscode, no DOM.
 
+import { clip } from './labels';
+
 const identifyingKey = /(^|_)(ids?|gids?|keys?|names?|slugs?|emails?)$/i;
 
 type Target = { kind: 'one'; label: string } | { kind: 'several'; count: number };
@@ -12,7 +14,7 @@ function targetOf(input: unknown): Target | undefined {
   for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
     if (!identifyingKey.test(key)) continue;
     if (typeof value === 'number') return { kind: 'one', label: String(value) };
-    if (typeof value === 'string' && value.trim()) return { kind: 'one', label: value.length > 60 ? `${value.slice(0, 57)}…` : value };
+    if (typeof value === 'string' && value.trim()) return { kind: 'one', label: clip(value, 60) };
     if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' || typeof v === 'number')) {
       return value.length === 1 ? { kind: 'one', label: String(value[0]) } : { kind: 'several', count: value.length };
     }

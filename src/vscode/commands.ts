@@ -3,7 +3,8 @@ import { checkAnthropicKey } from '../agent/anthropicKeyCheck';
 import { InvalidCredentialsError, OnBehalfError, ServiceUnavailableError, isErrorKind, messageOf } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { ScalekitAccounts } from '../scalekit/scalekitAccounts';
-import { displayName, type ConnectionsService } from './connectionsService';
+import { connectionLabel } from '../shared/labels';
+import type { ConnectionsService } from './connectionsService';
 import type { IdentityService } from './identityService';
 import { secretNames, type SecretName, type SecretStore } from './secretStore';
 import { settings } from './settings';
@@ -76,7 +77,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       if (!name) return;
       const disconnect = 'Disconnect';
       const choice = await vscode.window.showWarningMessage(
-        `Disconnect your ${displayName(name)} account?`,
+        `Disconnect your ${connectionLabel(name)} account?`,
         { modal: true, detail: 'The agent will no longer reach it until you connect again.' },
         disconnect,
       );
@@ -125,7 +126,7 @@ async function pickConnection(arg: unknown, connections: ConnectionsService, tit
   }
   const items = configured.map((name) => {
     const state = connections.snapshot.connections.find((c) => c.name === name);
-    return { label: displayName(name), description: name, detail: state ? state.status : undefined, name };
+    return { label: connectionLabel(name), description: name, detail: state ? state.status : undefined, name };
   });
   const picked = await vscode.window.showQuickPick(items, { title, placeHolder: 'Choose a connection' });
   return picked?.name;

@@ -5,6 +5,7 @@ import { ConnectStateError, MissingCredentialsError, NotSignedInError, OnBehalfE
 import type { Identity } from '../core/identifier';
 import type { Logger } from '../core/logger';
 import { ScalekitAccounts, type ScopedToolDefinition } from '../scalekit/scalekitAccounts';
+import { connectionLabel } from '../shared/labels';
 import type { IdentityService } from './identityService';
 import { DisposableOwner } from './lifecycle';
 import { externalHandlerUrl, queryParams, type ExternalOpener } from './externalUris';
@@ -89,7 +90,7 @@ export class ConnectionsService extends DisposableOwner {
     const identifier = await this.identity.requireIdentifier();
     const status = await this.accounts.getOrCreate(identifier, name);
     if (status === 'ACTIVE') {
-      void vscode.window.showInformationMessage(`${displayName(name)} is already connected.`);
+      void vscode.window.showInformationMessage(`${connectionLabel(name)} is already connected.`);
       await this.refresh();
       return;
     }
@@ -120,7 +121,7 @@ export class ConnectionsService extends DisposableOwner {
     const connection = this.states.consume(params.get('state') ?? undefined, identity.identifier);
     if (providerError) {
       await this.refresh();
-      throw new OnBehalfConnectError(`${displayName(connection)} consent was not given (${providerError}).`);
+      throw new OnBehalfConnectError(`${connectionLabel(connection)} consent was not given (${providerError}).`);
     }
     const authRequestId = params.get('auth_request_id');
     if (!authRequestId) throw new OnBehalfConnectError('The connection callback carried no auth_request_id.');
@@ -136,7 +137,7 @@ export class ConnectionsService extends DisposableOwner {
     const link = await this.accounts.authorizationLink(identifier, name, state, verifyUrl);
     this.log.info(`Opening the ${name} authorization page.`);
     const opened = await this.openExternal()(link);
-    if (!opened) throw new OnBehalfConnectError(`The browser could not be opened for ${displayName(name)}.`);
+    if (!opened) throw new OnBehalfConnectError(`The browser could not be opened for ${connectionLabel(name)}.`);
     await this.refresh();
     this.startRecheck();
   }
@@ -222,11 +223,6 @@ function missingScalekitSetting(): 'scalekitEnvironmentUrl' | 'scalekitClientId'
   return undefined;
 }
 
-const knownNames: Record<string, string> = { posthog: 'PostHog', posthogmcp: 'PostHog', asana: 'Asana', asanamcp: 'Asana' };
-
-export function displayName(connection: string): string {
-  return knownNames[connection.toLowerCase()] ?? connection.charAt(0).toUpperCase() + connection.slice(1);
-}
 
 export function describeStatus(status: ConnectionStatus): string {
   return statusLabel(status);

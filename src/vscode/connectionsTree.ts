@@ -2,8 +2,9 @@ import * as vscode from 'vscode';
 import { nextActionFor, statusLabel, type ConnectionStatus } from '../core/connectionStatus';
 import { MissingCredentialsError, NotSignedInError, messageOf } from '../core/errors';
 import { groupByRisk, type ToolRisk } from '../core/toolRisk';
+import { clip, connectionLabel } from '../shared/labels';
 import type { ScopedToolDefinition } from '../scalekit/scalekitAccounts';
-import { displayName, type ConnectionsService, type ConnectionsSnapshot, type ConnectionState } from './connectionsService';
+import type { ConnectionsService, ConnectionsSnapshot, ConnectionState } from './connectionsService';
 import { DisposableOwner } from './lifecycle';
 import { enterpriseConnection, type EnterpriseService, type EnterpriseSnapshot } from './enterpriseService';
 
@@ -140,14 +141,14 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
       case 'connection': {
         const { connection } = node;
         const active = connection.status === 'ACTIVE';
-        const item = new vscode.TreeItem(displayName(connection.name), active ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(connectionLabel(connection.name), active ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
         item.id = `connection:${connection.name}`;
         const [icon, color] = statusIcons[connection.status];
         item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
         item.description = active ? `${statusLabel(connection.status)} · ${connection.tools.length} tools` : statusLabel(connection.status);
         item.tooltip = connectionTooltip(connection);
         item.contextValue = contextValues[connection.status];
-        item.accessibilityInformation = { label: `${displayName(connection.name)}, ${statusLabel(connection.status)}` };
+        item.accessibilityInformation = { label: `${connectionLabel(connection.name)}, ${statusLabel(connection.status)}` };
         const action = nextActionFor(connection.status);
         if (action !== 'none' && connection.status !== 'UNKNOWN') {
           item.command = { command: action === 'connect' ? 'onbehalf.connect' : 'onbehalf.reauthorize', title: action === 'connect' ? 'Connect' : 'Re-authorize', arguments: [connection.name] };
@@ -203,7 +204,7 @@ function enterpriseItem(snapshot: EnterpriseSnapshot): vscode.TreeItem {
       break;
     case 'error':
       item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
-      item.description = status.message.length > 60 ? `${status.message.slice(0, 57)}…` : status.message;
+      item.description = clip(status.message, 60);
       item.tooltip = status.hint ? `${status.message}\n\n${status.hint}` : status.message;
       break;
     default:
@@ -225,7 +226,7 @@ function problemNode(problem: Error): ConnectionsNode {
 }
 
 function connectionTooltip(connection: ConnectionState): vscode.MarkdownString {
-  const lines = [`**${escapeMd(displayName(connection.name))}** (\`${escapeMd(connection.name)}\`): ${statusLabel(connection.status)}`];
+  const lines = [`**${escapeMd(connectionLabel(connection.name))}** (\`${escapeMd(connection.name)}\`): ${statusLabel(connection.status)}`];
   const action = nextActionFor(connection.status);
   if (action === 'connect') lines.push('Click to connect your own account.');
   if (action === 'reauthorize') lines.push('Click to re-authorize.');

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { nextStepFor, type NextStep } from '../core/nextStep';
 import type { ConnectionsService } from './connectionsService';
-import { displayName } from './connectionsService';
+import { connectionLabel } from '../shared/labels';
 import { DisposableOwner } from './lifecycle';
 import type { SecretStore } from './secretStore';
 
@@ -63,8 +63,8 @@ export class StatusBar extends DisposableOwner {
         this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
         break;
       case 'connect':
-        this.item.text = `$(plug) OnBehalf: Connect ${displayName(step.connection)}`;
-        this.item.tooltip = `Signed in as ${snapshot.identity?.label ?? ''}. ${active} of ${snapshot.connections.length} connections active. Click to connect ${displayName(step.connection)}.`;
+        this.item.text = `$(plug) OnBehalf: Connect ${connectionLabel(step.connection)}`;
+        this.item.tooltip = `Signed in as ${snapshot.identity?.label ?? ''}. ${active} of ${snapshot.connections.length} connections active. Click to connect ${connectionLabel(step.connection)}.`;
         break;
       case 'none':
         this.item.text = snapshot.problem ? '$(warning) OnBehalf' : `$(pass-filled) OnBehalf: ${snapshot.identity?.label ?? ''}`;

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import type { Logger } from '../core/logger';
 import { reportError } from './commands';
-import { displayName, type ConnectionsService } from './connectionsService';
+import { connectionLabel } from '../shared/labels';
+import type { ConnectionsService } from './connectionsService';
 import type { OidcAuthProvider } from './oidcAuthProvider';
 
 // The extension's URI handler. Query parameters are only ever used as the callback
@@ -28,7 +29,7 @@ export class UriRouter implements vscode.UriHandler {
       case '/verify':
         try {
           const connection = await this.connections.handleVerifyCallback(uri);
-          void vscode.window.showInformationMessage(`${displayName(connection)} is connected. OnBehalf can now work there as you.`);
+          void vscode.window.showInformationMessage(`${connectionLabel(connection)} is connected. OnBehalf can now work there as you.`);
           return { ok: true };
         } catch (error) {
           return { ok: false, error };

@@ -1,13 +1,6 @@
 // Formatting helpers for labels shown in the chat.
 
-const knownNames: Record<string, string> = { posthog: 'PostHog', asana: 'Asana', asanamcp: 'Asana', posthogmcp: 'PostHog', github: 'GitHub' };
-
-/** "posthog" → "PostHog"; unknown names get a capital first letter. */
-export function connectionLabel(name: string): string {
-  const known = knownNames[name.toLowerCase()];
-  if (known) return known;
-  return name.length ? name.charAt(0).toUpperCase() + name.slice(1) : name;
-}
+export { connectionLabel } from '../shared/labels';
 
 /** 1234 → "1.2k", 2_500_000 → "2.5M". */
 export function compactNumber(n: number): string {
