@@ -1,7 +1,7 @@
 // A webview sometimes never loads the document it was given: VS Code's own iframe stalls
 // (its service worker does not come up, seen after a window reload with another webview
 // opening at the same time). The page then never sends `ready` and stays blank. The
-// watchdog notices and asks for a fresh render a few times, then gives up and says so.
+// watchdog notices and asks for a recovery a few times, then gives up and says so.
 
 export interface WatchdogTimers {
   setTimeout(callback: () => void, ms: number): unknown;
@@ -11,10 +11,10 @@ export interface WatchdogTimers {
 export interface WebviewLoadWatchdogOptions {
   /** How long a render may take to say `ready`. */
   timeoutMs: number;
-  /** Fresh renders tried before giving up. */
+  /** Recoveries tried before giving up. */
   maxRetries: number;
-  /** Render the page again (the watchdog re-arms itself); `attempt` counts from 1. */
-  rerender(attempt: number): void;
+  /** Get a fresh page loading (the watchdog re-arms itself); `attempt` counts from 1. */
+  recover(attempt: number): void;
   /** Every retry failed. */
   giveUp(): void;
   timers?: WatchdogTimers;
@@ -61,7 +61,7 @@ export class WebviewLoadWatchdog {
       return;
     }
     this.retries++;
-    this.options.rerender(this.retries);
+    this.options.recover(this.retries);
     this.rendered();
   }
 

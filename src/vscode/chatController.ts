@@ -13,7 +13,8 @@ import { parseWebviewMessage, type BlockerView, type ChatItemView, type ChatStat
 import type { ScalekitAccounts } from '../scalekit/scalekitAccounts';
 import type { ApprovalStore } from './approvalStore';
 import type { AuditLog } from './auditLog';
-import { displayName, type ConnectionsService } from './connectionsService';
+import { connectionLabel } from '../shared/labels';
+import type { ConnectionsService } from './connectionsService';
 import type { ConversationStore } from './conversationStore';
 import { enterpriseConnection, type EnterpriseService } from './enterpriseService';
 import type { IdentityService } from './identityService';
@@ -27,6 +28,8 @@ import { settings } from './settings';
 
 export interface ChatViewPort {
   post(message: HostMessage): void;
+  /** The page said a valid `ready`: it loaded. */
+  pageReady?(): void;
 }
 
 export interface ChatControllerDeps {
@@ -127,6 +130,7 @@ export class ChatController extends DisposableOwner {
     switch (message.type) {
       case 'ready':
         this.deps.log.info('Chat webview ready');
+        this.view?.pageReady?.();
         this.postState();
         return;
       case 'send':
@@ -371,7 +375,7 @@ export class ChatController extends DisposableOwner {
     const state = this.deps.connections.snapshot.connections.find((c) => c.name === connection);
     if (state?.status !== 'ACTIVE') return;
     this.continued.add(last.id);
-    appendUserText(conversation, `I have connected ${displayName(connection)}. Please continue.`, randomUUID(), Date.now());
+    appendUserText(conversation, `I have connected ${connectionLabel(connection)}. Please continue.`, randomUUID(), Date.now());
     this.postState();
     await this.runTurn(conversation);
   }
@@ -438,7 +442,7 @@ export class ChatController extends DisposableOwner {
       case 'configureScalekit':
         return { kind: 'setScalekitSecret', message: 'Set up Scalekit so the agent can reach your accounts.' };
       case 'connect':
-        return snapshot.connections.some((c) => c.status === 'ACTIVE') ? null : { kind: 'connect', connection: step.connection, message: `Connect ${displayName(step.connection)} so the agent can work there as you.` };
+        return snapshot.connections.some((c) => c.status === 'ACTIVE') ? null : { kind: 'connect', connection: step.connection, message: `Connect ${connectionLabel(step.connection)} so the agent can work there as you.` };
       case 'none':
         return null;
     }
@@ -481,7 +485,7 @@ function toolRules(): Record<string, ToolRule> {
 }
 
 function systemPrompt(userLabel: string, catalog: ToolCatalog): string {
-  const connections = catalog.connections().map((c) => `${displayName(c)} (${c}, ${catalog.all().filter((t) => t.connection === c).length} tools)`);
+  const connections = catalog.connections().map((c) => `${connectionLabel(c)} (${c}, ${catalog.all().filter((t) => t.connection === c).length} tools)`);
   return [
     `You are OnBehalf, an assistant inside VS Code that works in the user's own SaaS accounts, as the user and with exactly their permissions. The user is ${userLabel}.`,
     `Connected accounts: ${connections.length > 0 ? connections.join(', ') : 'none yet; ask the user to connect PostHog or Asana in the OnBehalf sidebar'}.`,

@@ -19,10 +19,6 @@ const LOAD_TIMEOUT_MS = 8_000;
 const LOAD_RECOVERIES = 2;
 const CHAT_VIEW_ID = 'onbehalf.chat';
 
-function isReadyMessage(raw: unknown): boolean {
-  return typeof raw === 'object' && raw !== null && (raw as { type?: unknown }).type === 'ready';
-}
-
 export class ChatViewProvider extends DisposableOwner implements vscode.WebviewViewProvider {
   private view: vscode.WebviewView | undefined;
   private render: (() => void) | undefined;
@@ -48,7 +44,7 @@ export class ChatViewProvider extends DisposableOwner implements vscode.WebviewV
     this.watchdog = new WebviewLoadWatchdog({
       timeoutMs: LOAD_TIMEOUT_MS,
       maxRetries: LOAD_RECOVERIES,
-      rerender: (attempt) => void this.recover(attempt),
+      recover: (attempt) => void this.recover(attempt),
       giveUp: () => void this.reportLoadFailure(),
     });
     this.register({ dispose: () => this.watchdog.dispose() });
@@ -81,16 +77,14 @@ export class ChatViewProvider extends DisposableOwner implements vscode.WebviewV
         // A hidden view drops messages; state is re-sent when it becomes visible.
         void view.webview.postMessage(message);
       },
+      pageReady: () => {
+        this.readyCount++;
+        this.watchdog.ready();
+      },
     };
     this.controller.attachView(port);
     const subscriptions = [
-      view.webview.onDidReceiveMessage((raw: unknown) => {
-        if (isReadyMessage(raw)) {
-          this.readyCount++;
-          this.watchdog.ready();
-        }
-        void this.controller.handleMessage(raw);
-      }),
+      view.webview.onDidReceiveMessage((raw: unknown) => void this.controller.handleMessage(raw)),
       view.onDidChangeVisibility(() => {
         // Without retained context a view shown again reloads its page, which says `ready` again.
         if (view.visible) {

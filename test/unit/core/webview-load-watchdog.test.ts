@@ -29,7 +29,7 @@ function watchdogWith(maxRetries = 2) {
   const watchdog = new WebviewLoadWatchdog({
     timeoutMs: 8_000,
     maxRetries,
-    rerender: (attempt) => events.push(`rerender ${attempt}`),
+    recover: (attempt) => events.push(`recover ${attempt}`),
     giveUp: () => events.push('give up'),
     timers,
   });
@@ -54,7 +54,7 @@ describe('WebviewLoadWatchdog', () => {
     timers.fire();
     timers.fire();
     timers.fire();
-    assert.deepEqual(events, ['rerender 1', 'rerender 2', 'give up']);
+    assert.deepEqual(events, ['recover 1', 'recover 2', 'give up']);
     assert.equal(watchdog.waiting, false);
   });
 
@@ -65,7 +65,7 @@ describe('WebviewLoadWatchdog', () => {
     watchdog.ready();
     watchdog.rendered();
     timers.fire();
-    assert.deepEqual(events, ['rerender 1', 'rerender 1']);
+    assert.deepEqual(events, ['recover 1', 'recover 1']);
   });
 
   it('a fresh render (a view rebuilt by the recovery) keeps the spent budget', () => {
@@ -74,7 +74,7 @@ describe('WebviewLoadWatchdog', () => {
     timers.fire();
     watchdog.rendered();
     timers.fire();
-    assert.deepEqual(events, ['rerender 1', 'give up']);
+    assert.deepEqual(events, ['recover 1', 'give up']);
   });
 
   it('a hidden view is not watched', () => {
