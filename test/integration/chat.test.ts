@@ -1,11 +1,11 @@
 // Issue 4 in the real extension host: the chat host runs the agent loop through the real
 // SDKs against the emulators. Messages go in exactly as the webview would post them.
 import * as assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
-import { filesUnder, signInAs, statusOf, useSignedInWorld, waitFor, type Browser, type Emulators } from './support';
+import { extensionLogText, signInAs, statusOf, useSignedInWorld, waitFor, type Browser, type Emulators } from './support';
 
 const signups = JSON.stringify({ kind: 'TrendsQuery', series: [{ event: 'signed_up' }], interval: 'day', dateRange: { date_from: '-7d' } });
 
@@ -179,7 +179,7 @@ describe('chat and the agent loop', function () {
     const readyBefore = onbehalf.chat.readyCount();
     await waitFor('the chat recovered on its own', () => onbehalf.chat.readyCount() > readyBefore, 30_000);
     assert.match(onbehalf.chat.renderedHtml().at(-1) ?? '', /webview\/chat\.js/);
-    const log = filesUnder(onbehalf.logPath).map((file) => readFileSync(file, 'utf8')).join('\n');
+    const log = extensionLogText(onbehalf);
     assert.match(log, /The chat did not load within 8 s; hiding and showing the view/);
     // And it still chats.
     emulators.anthropic.queue({ text: 'back again' });

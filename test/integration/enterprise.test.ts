@@ -2,13 +2,12 @@
 // authorization (ID-JAG), driven by the OIDC session, inside the same agent, approval
 // gate and audit log as the Scalekit tools.
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { startAnthropicEmulator } from '../emulators/anthropic/server';
 import { startEnterpriseWorld, type EnterpriseWorld } from '../emulators/posthog-mcp/harness';
 import { startScalekitEmulator } from '../emulators/scalekit/server';
-import { filesUnder, setSetting, signInAs, useSignedInWorld, waitFor, type Emulators } from './support';
+import { extensionLogText, setSetting, signInAs, useSignedInWorld, waitFor, type Emulators } from './support';
 
 describe('enterprise PostHog through ID-JAG', function () {
   this.timeout(90_000);
@@ -148,7 +147,7 @@ describe('enterprise PostHog through ID-JAG', function () {
       assert.equal(onbehalf.chat.activeConversation()?.id, conversation.id, 'the chat was not reloaded by the renewal');
       const card = onbehalf.chat.activeConversation()!.items.find((i) => i.kind === 'tool');
       assert.ok(card?.kind === 'tool' && card.card.status === 'succeeded', JSON.stringify(card));
-      const log = filesUnder(onbehalf.logPath).map((file) => readFileSync(file, 'utf8')).join('\n');
+      const log = extensionLogText(onbehalf);
       assert.match(log, /Renewed the OIDC ID token through the refresh token/);
       assert.ok(!log.includes(renewed.idToken) && !log.includes(renewed.refreshToken), 'no token in the log');
     } finally {

@@ -2,7 +2,7 @@
 // extension configured against them, and a stand-in for the system browser that clicks
 // through the IdP login page and the Scalekit consent page over HTTP.
 import * as assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
@@ -201,4 +201,9 @@ export function filesUnder(dir: string): string[] {
     const full = join(dir, name);
     return statSync(full).isDirectory() ? filesUnder(full) : [full];
   });
+}
+
+/** Everything the extension wrote to its log channel so far. */
+export function extensionLogText(onbehalf: OnBehalfTestApi): string {
+  return filesUnder(onbehalf.logPath).map((file) => readFileSync(file, 'utf8')).join('\n');
 }
