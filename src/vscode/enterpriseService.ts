@@ -8,6 +8,7 @@ import { DisposableOwner } from './lifecycle';
 import type { OidcAuthProvider } from './oidcAuthProvider';
 import type { SecretStore } from './secretStore';
 import { settings } from './settings';
+import { tokenEndpointProblem } from '../enterprise/issuerBinding';
 
 // The enterprise PostHog connection: PostHog's MCP server reached through ID-JAG with the
 // current OIDC session's ID token. Its tools join the agent's surface under their own
@@ -15,6 +16,7 @@ import { settings } from './settings';
 
 export const enterpriseConnection = 'posthog-enterprise';
 const toolPrefix = 'posthogent_';
+const tokenEndpointHint = 'Set "onbehalf.enterprise.posthogMcp.idpTokenEndpoint" in your user settings to the token endpoint of the issuer in "onbehalf.oidc.issuer".';
 
 export interface EnterpriseSnapshot {
   /** Undefined when the enterprise connection is not configured. */
@@ -63,6 +65,12 @@ export class EnterpriseService extends DisposableOwner {
     if (settings.identityProvider() !== 'oidc') {
       return this.publish(generation, { status: { state: 'needs-oidc-sign-in', message: 'Enterprise PostHog needs "onbehalf.identity.provider" set to "oidc".' }, tools: [], identifier: undefined });
     }
+    const problem = await this.tokenEndpointProblem(config.idpTokenEndpoint);
+    if (generation !== this.generation) return;
+    if (problem) {
+      this.log.warn(`Enterprise PostHog: ${problem}`);
+      return this.publish(generation, { status: { state: 'error', kind: 'enterpriseNotConfigured', message: problem, hint: tokenEndpointHint }, tools: [], identifier: undefined });
+    }
     const clientSecret = await this.secrets.get('enterpriseClientSecret');
     const client = new EnterprisePostHogClient({
       ...(config.mcpServerUrl ? { mcpServerUrl: config.mcpServerUrl } : {}),
@@ -93,6 +101,8 @@ export class EnterpriseService extends DisposableOwner {
   async checkClientSecret(secret: string): Promise<void> {
     const config = settings.enterprise();
     if (!config) throw new ServiceUnavailableError('Identity provider', 'the enterprise PostHog connection is not configured, so the secret cannot be tried');
+    const problem = await this.tokenEndpointProblem(config.idpTokenEndpoint);
+    if (problem) throw new ServiceUnavailableError('Identity provider', problem);
     const probe = new EnterprisePostHogClient({
       ...(config.mcpServerUrl ? { mcpServerUrl: config.mcpServerUrl } : {}),
       idpTokenEndpoint: config.idpTokenEndpoint,
@@ -116,6 +126,19 @@ export class EnterpriseService extends DisposableOwner {
   async callTool(toolName: string, input: Record<string, unknown>, signal?: AbortSignal): Promise<{ data: unknown; isError: boolean; text: string }> {
     if (!this.client) throw new Error('The enterprise PostHog connection is not set up.');
     return this.client.callTool(toolName, input, signal);
+  }
+
+  /**
+   * The ID token and the IdP client secret go only to a token endpoint of the OIDC issuer the
+   * user signs in with. Checked before any request; the issuer's own discovery document is
+   * read only when the endpoint is not on the issuer's origin.
+   */
+  private async tokenEndpointProblem(tokenEndpoint: string): Promise<string | undefined> {
+    if (!tokenEndpoint) return undefined; // Not configured: the client reports what is missing.
+    const issuer = settings.oidcIssuer();
+    const quick = tokenEndpointProblem(tokenEndpoint, issuer, undefined);
+    if (!quick || !issuer) return quick;
+    return tokenEndpointProblem(tokenEndpoint, issuer, await this.oidc.issuerTokenEndpoint());
   }
 
   private publish(generation: number, snapshot: EnterpriseSnapshot): void {

@@ -108,6 +108,18 @@ export class OidcAuthProvider extends DisposableOwner implements vscode.Authenti
     for (const session of await this.readSessions()) await this.removeSession(session.id);
   }
 
+  /** The token_endpoint the configured issuer publishes, or undefined when it cannot be read. */
+  async issuerTokenEndpoint(): Promise<string | undefined> {
+    const issuer = settings.oidcIssuer();
+    if (!issuer) return undefined;
+    try {
+      return (await new OidcClient(issuer, settings.oidcClientId() || 'onbehalf').discover()).token_endpoint;
+    } catch (error) {
+      this.log.warn(`Could not read the OIDC issuer's discovery document: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
   /**
    * The raw ID token of the current session, for flows that exchange it (never shown).
    * One about to expire is renewed first through the refresh token, when there is one.
