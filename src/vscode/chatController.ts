@@ -3,7 +3,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import * as vscode from 'vscode';
 import { runAgentTurn, type RequestMetrics } from '../agent/agentLoop';
 import { appendUserText, lastTurnHasRetryableFailure, newConversation, rewindToLastUserMessage, type Conversation } from '../agent/conversation';
-import { ApprovalPolicy, type ToolRule, type UserAnswer } from '../agent/policy';
+import { ApprovalPolicy, type UserAnswer } from '../agent/policy';
 import { emptyUsage } from '../agent/pricing';
 import { ToolCatalog } from '../agent/toolCatalog';
 import { ToolFailedError, messageOf } from '../core/errors';
@@ -76,7 +76,7 @@ export class ChatController extends DisposableOwner {
   constructor(private readonly deps: ChatControllerDeps) {
     super();
     this.policy = new ApprovalPolicy({
-      ruleFor: (toolName) => toolRules()[toolName],
+      ruleFor: (toolName) => settings.toolRules()[toolName],
       isAlwaysAllowed: (identifier, toolName) => deps.approvals.isAlwaysAllowed(identifier, toolName),
       rememberAlwaysAllowed: (identifier, toolName) => deps.approvals.allowAlways(identifier, toolName),
       askUser: (call, _options, signal) => this.askUser(call.toolUseId, signal),
@@ -471,17 +471,6 @@ export class ChatController extends DisposableOwner {
 
 export function isSandboxModel(model: string): boolean {
   return model.startsWith('onbehalf-sandbox');
-}
-
-function toolRules(): Record<string, ToolRule> {
-  const raw = vscode.workspace.getConfiguration('onbehalf').get<unknown>('toolRules', {});
-  const rules: Record<string, ToolRule> = {};
-  if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
-    for (const [tool, rule] of Object.entries(raw as Record<string, unknown>)) {
-      if (rule === 'ask' || rule === 'allow' || rule === 'deny') rules[tool] = rule;
-    }
-  }
-  return rules;
 }
 
 function systemPrompt(userLabel: string, catalog: ToolCatalog): string {

@@ -1,15 +1,27 @@
 import * as vscode from 'vscode';
 import { isIdentityProviderKind, type IdentityProviderKind } from '../core/identifier';
+import type { ToolRule } from '../agent/policy';
+import { userValue } from '../core/userSetting';
 
-// Typed access to OnBehalf's settings. Nothing secret lives here, and nothing read here
-// ever selects whose accounts a call uses.
+// Typed access to OnBehalf's settings, and the only place that reads them. Nothing secret
+// lives here, and nothing read here ever selects whose accounts a call uses.
+//
+// Every value is the user's own (global) value or the default, read through inspect(),
+// never the merged one: VS Code drops workspace values only for keys registered as
+// application-scoped, so a repository's .vscode/settings.json could otherwise set
+// `onbehalf.toolRules.<tool>`, `onbehalf.enterprise.posthogMcp.idpTokenEndpoint`, or the
+// whole `onbehalf` object, and win over the user.
 
 const section = 'onbehalf';
 
 export const defaultAnthropicBaseUrl = 'https://api.anthropic.com';
 
-function config(): vscode.WorkspaceConfiguration {
-  return vscode.workspace.getConfiguration(section);
+function read<T>(key: string, fallback: T): T {
+  return userValue(vscode.workspace.getConfiguration(section).inspect<T>(key), fallback);
+}
+
+function config(): { get<T>(key: string, fallback: T): T } {
+  return { get: read };
 }
 
 export const settings = {
@@ -43,6 +55,17 @@ export const settings = {
     return { mcpServerUrl: text('mcpServerUrl'), idpTokenEndpoint: text('idpTokenEndpoint'), clientId: text('clientId'), scopes };
   },
   readOnly: (): boolean => config().get<boolean>('readOnly', false) === true,
+  toolRules(): Record<string, ToolRule> {
+    const raw = config().get<unknown>('toolRules', {});
+    // No prototype: a tool named "constructor" must not find Object's.
+    const rules: Record<string, ToolRule> = Object.create(null) as Record<string, ToolRule>;
+    if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
+      for (const [tool, rule] of Object.entries(raw as Record<string, unknown>)) {
+        if (rule === 'ask' || rule === 'allow' || rule === 'deny') rules[tool] = rule;
+      }
+    }
+    return rules;
+  },
   affects(event: vscode.ConfigurationChangeEvent, key: string): boolean {
     return event.affectsConfiguration(`${section}.${key}`);
   },

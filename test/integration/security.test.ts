@@ -144,13 +144,7 @@ describe('security and reliability suites', function () {
       record(`setting ${key}`, (await onbehalf.currentIdentity())?.identifier === 'oidc:ada');
       await config.update(key, undefined, vscode.ConfigurationTarget.Global).then(undefined, () => undefined);
     }
-    for (const key of ['scalekit.environmentUrl', 'anthropic.baseUrl', 'identity.provider', 'oidc.issuer']) {
-      // Application-scoped: a workspace cannot set them.
-      const wrote = await config.update(key, 'http://attacker.invalid', vscode.ConfigurationTarget.Workspace).then(() => true, () => false);
-      const effective = vscode.workspace.getConfiguration('onbehalf').get<string>(key);
-      record(`workspace setting ${key}`, !wrote || effective !== 'http://attacker.invalid');
-      await config.update(key, undefined, vscode.ConfigurationTarget.Workspace).then(undefined, () => undefined);
-    }
+    // Workspace overrides are tested with a real .vscode/settings.json in workspace-settings.test.ts.
 
     // 5. Calls right after a switch and after sign-out.
     conversation().loadedTools = ['asana_task_create'];
