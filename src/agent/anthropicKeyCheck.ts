@@ -1,11 +1,18 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { InvalidCredentialsError, RateLimitedError, ServiceUnavailableError, type OnBehalfError } from '../core/errors';
+import { InsecureUrlError, InvalidCredentialsError, RateLimitedError, ServiceUnavailableError, type OnBehalfError } from '../core/errors';
+import { checkSecureUrl } from '../core/secureUrl';
 
 // Checks an Anthropic key before it replaces the stored one. Listing models is free and
 // needs a valid key, so it is the cheapest honest check.
 
+/** An Anthropic client, refused when the base URL (where the key goes) is not https or loopback. */
+export function anthropicClient(apiKey: string, baseURL: string, options: { maxRetries: number; timeout?: number }): Anthropic {
+  checkSecureUrl(baseURL, 'The Anthropic base URL ("onbehalf.anthropic.baseUrl")', (problem) => new InsecureUrlError(problem, 'Fix "onbehalf.anthropic.baseUrl" in your user settings.'));
+  return new Anthropic({ apiKey, baseURL, ...options });
+}
+
 export async function checkAnthropicKey(apiKey: string, baseURL: string): Promise<void> {
-  const client = new Anthropic({ apiKey, baseURL, maxRetries: 0, timeout: 15_000 });
+  const client = anthropicClient(apiKey, baseURL, { maxRetries: 0, timeout: 15_000 });
   try {
     await client.models.list({ limit: 1 });
   } catch (error) {

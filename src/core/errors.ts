@@ -16,6 +16,7 @@ export type ErrorKind =
   | 'verifyRejected'
   | 'toolFailed'
   | 'enterpriseNotConfigured' | 'enterpriseNoSession' | 'enterpriseDiscovery' | 'enterpriseProfileUnsupported' | 'enterpriseInvalidGrant' | 'enterpriseInvalidTarget' | 'enterpriseInvalidClient' | 'enterpriseAccessDenied' | 'enterpriseInsufficientScope' | 'enterpriseTokenRejected' | 'enterpriseUnreachable' | 'enterpriseProtocol'
+  | 'insecureUrl'
   | 'badInput';
 
 export abstract class OnBehalfError extends Error {
@@ -158,6 +159,17 @@ export class BadInputError extends OnBehalfError {
   }
   static override is(value: unknown): value is BadInputError {
     return isErrorKind(value, 'badInput');
+  }
+}
+
+/** A configured or discovered URL that is not https (and not loopback http). */
+export class InsecureUrlError extends OnBehalfError {
+  readonly kind = 'insecureUrl';
+  constructor(problem: string, hint?: string) {
+    super(problem, hint);
+  }
+  static override is(value: unknown): value is InsecureUrlError {
+    return isErrorKind(value, 'insecureUrl');
   }
 }
 

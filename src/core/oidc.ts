@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose';
 import { OnBehalfError, ServiceUnavailableError, isErrorKind } from './errors';
+import { defaultHttpLimits, limitedFetch, type HttpLimits } from './httpLimits';
+import { insecureUrlProblem } from './secureUrl';
 
 // OIDC authorization code + PKCE (S256) for any issuer. The ID token's signature is
 // verified against the issuer's JWKS, and iss, aud, exp and nonce are checked.
@@ -51,18 +53,26 @@ export function pkceChallenge(verifier: string): string {
 export class OidcClient {
   private discovery: OidcDiscovery | undefined;
   private jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  private readonly fetchFn: FetchLike;
+  private readonly limits: HttpLimits;
 
+  /** Every request has a timeout and a response size limit (`limits`, default 15 s and 1 MB). */
   constructor(
     readonly issuer: string,
     readonly clientId: string,
-    private readonly fetchFn: FetchLike = fetch,
+    fetchFn: FetchLike = fetch,
+    limits: Partial<HttpLimits> = {},
   ) {
     if (!issuer) throw new OidcError('No OIDC issuer is configured.');
     if (!clientId) throw new OidcError('No OIDC client id is configured.');
+    this.limits = { ...defaultHttpLimits, ...limits };
+    const bounded = limitedFetch((input, init) => fetchFn(typeof input === 'string' ? input : input.href, init), this.limits);
+    this.fetchFn = (input, init) => bounded(input, init);
   }
 
   async discover(): Promise<OidcDiscovery> {
     if (this.discovery) return this.discovery;
+    requireSecure(this.issuer, 'The OIDC issuer ("onbehalf.oidc.issuer")');
     const url = `${this.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
     const body = await this.getJson(url);
     const discovery = body as Partial<OidcDiscovery>;
@@ -72,6 +82,9 @@ export class OidcClient {
     if (discovery.issuer.replace(/\/+$/, '') !== this.issuer.replace(/\/+$/, '')) {
       throw new OidcError(`The issuer's discovery document names a different issuer (${discovery.issuer}).`);
     }
+    requireSecure(discovery.authorization_endpoint, "The issuer's authorization endpoint");
+    requireSecure(discovery.token_endpoint, "The issuer's token endpoint");
+    requireSecure(discovery.jwks_uri, "The issuer's JWKS URL");
     this.discovery = discovery as OidcDiscovery;
     return this.discovery;
   }
@@ -149,7 +162,7 @@ export class OidcClient {
 
   async verifyIdToken(idToken: string, expectedNonce: string | undefined, opts: { nonceOptional?: boolean } = {}): Promise<OidcTokens['claims']> {
     const discovery = await this.discover();
-    this.jwks ??= createRemoteJWKSet(new URL(discovery.jwks_uri));
+    this.jwks ??= createRemoteJWKSet(new URL(discovery.jwks_uri), { timeoutDuration: this.limits.timeoutMs, [customFetch]: (url, options) => this.fetchFn(url, options as RequestInit) });
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(idToken, this.jwks, { issuer: discovery.issuer, audience: this.clientId, clockTolerance: 30 }));
@@ -170,7 +183,11 @@ export class OidcClient {
       throw new ServiceUnavailableError('Identity provider', (error as Error).message);
     }
     if (!response.ok) throw new OidcError(`The identity provider answered ${response.status} for ${url}.`);
-    return (await response.json()) as Record<string, unknown>;
+    try {
+      return (await response.json()) as Record<string, unknown>;
+    } catch {
+      throw new OidcError(`The identity provider answered ${url} with something that is not JSON.`);
+    }
   }
 
   private async postForm(url: string, body: URLSearchParams): Promise<Record<string, unknown>> {
@@ -188,4 +205,10 @@ export class OidcClient {
     }
     return json;
   }
+}
+
+/** https only, except loopback http; refused before anything is sent there. */
+function requireSecure(url: string, what: string): void {
+  const problem = insecureUrlProblem(url, what);
+  if (problem) throw new OidcError(problem);
 }

@@ -11,6 +11,8 @@ import {
   type InvalidGrantReason,
   redact,
 } from './errors';
+import { limitedFetch, type HttpLimits } from '../core/httpLimits';
+import { checkSecureUrl } from '../core/secureUrl';
 
 // The wire of enterprise-managed authorization (MCP ext-auth "Enterprise-Managed
 // Authorization", an application of draft-ietf-oauth-identity-assertion-authz-grant):
@@ -80,20 +82,8 @@ export function splitScopes(scope: string | undefined | null): string[] {
   return (scope ?? '').split(/\s+/).filter(Boolean);
 }
 
-const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
-/** https only, except loopback http (local emulators and dev servers). */
-export function checkSecureUrl(value: string, what: string, onError: (detail: string) => Error): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw onError(`${what} is not a valid URL.`);
-  }
-  if (url.protocol === 'https:') return url;
-  if (url.protocol === 'http:' && loopbackHosts.has(url.hostname)) return url;
-  throw onError(`${what} must use https (${url.protocol}//${url.host}).`);
-}
+// The https rule (loopback http allowed) is the one in src/core/secureUrl.ts.
+export { checkSecureUrl };
 
 /** Resource identifiers compare after URL normalization, ignoring a lone trailing slash. */
 export function sameResource(a: string, b: string): boolean {
@@ -144,12 +134,28 @@ function stringArray(value: unknown): string[] | undefined {
  * `WWW-Authenticate: Bearer resource_metadata=`), else the path-aware and root well-known
  * URIs, else an unauthenticated probe of the MCP URL for that header.
  */
-export async function discoverEnterpriseAuthorization(mcpServerUrl: string, fetchFn: FetchLike, resourceMetadataHint?: string): Promise<EnterpriseDiscovery> {
+export async function discoverEnterpriseAuthorization(mcpServerUrl: string, unboundedFetch: FetchLike, resourceMetadataHint?: string, limits: Partial<HttpLimits> = {}): Promise<EnterpriseDiscovery> {
+  // Every discovery request has a timeout and a response size limit (default 15 s, 1 MB).
+  const fetchFn = limitedFetch(unboundedFetch, limits);
   const fail = (detail: string): Error => new EnterpriseDiscoveryError(detail);
   checkSecureUrl(mcpServerUrl, 'The MCP server URL', fail);
   const stage: EnterpriseStage = 'PostHog MCP server';
+  const mcpOrigin = new URL(mcpServerUrl).origin;
+  // Protected-resource metadata named by the server (a hint or a 401's resource_metadata)
+  // is fetched only from the MCP server's own origin: anywhere else, a server or anyone in
+  // front of it could make OnBehalf send requests to any host.
+  const onMcpOrigin = (url: string, source: string): string => {
+    let resolved: URL;
+    try {
+      resolved = new URL(url, mcpServerUrl);
+    } catch {
+      throw new EnterpriseDiscoveryError(`the ${source} (${url}) is not a valid URL.`);
+    }
+    if (resolved.origin !== mcpOrigin) throw new EnterpriseDiscoveryError(`the ${source} points to ${resolved.origin}, which is not on the MCP server's origin (${mcpOrigin}); OnBehalf did not follow it.`);
+    return resolved.href;
+  };
   const candidates = resourceMetadataHint
-    ? [resourceMetadataHint]
+    ? [onMcpOrigin(resourceMetadataHint, 'resource_metadata hint')]
     : [...new Set([wellKnownUrl(mcpServerUrl, 'oauth-protected-resource'), `${new URL(mcpServerUrl).origin}/.well-known/oauth-protected-resource`])];
 
   let prm: Record<string, unknown> | undefined;
@@ -180,7 +186,7 @@ export async function discoverEnterpriseAuthorization(mcpServerUrl: string, fetc
     await probe.body?.cancel().catch(() => undefined);
     const challenge = parseWwwAuthenticate(probe.headers.get('www-authenticate'));
     tried.push(`${mcpServerUrl} → ${probe.status}${challenge?.resourceMetadata ? ' (resource_metadata)' : ''}`);
-    if (challenge?.resourceMetadata) await tryCandidates([new URL(challenge.resourceMetadata, mcpServerUrl).href]);
+    if (challenge?.resourceMetadata) await tryCandidates([onMcpOrigin(challenge.resourceMetadata, "401 challenge's resource_metadata")]);
   }
   if (!prm) {
     throw new EnterpriseDiscoveryError(`no protected-resource metadata (RFC 9728) names ${mcpServerUrl} as its resource. Tried: ${tried.join('; ')}.`);
@@ -313,6 +319,8 @@ export interface IdJagRequest {
   readonly audience: string;
   readonly resource: string;
   readonly scopes: readonly string[];
+  /** Timeout and response size limit; default 15 s and 1 MB. */
+  readonly limits?: Partial<HttpLimits>;
 }
 
 export interface IdJagResponse {
@@ -343,7 +351,7 @@ export async function requestIdJag(fetchFn: FetchLike, req: IdJagRequest): Promi
   }
   const ctx: TokenErrorContext = { stage: 'identity provider', clientId: req.clientId, resource: req.resource, audience: req.audience, secrets: [req.clientSecret, req.idToken] };
   checkSecureUrl(req.tokenEndpoint, "The identity provider's token endpoint", (d) => new EnterpriseProtocolError('identity provider', d));
-  const json = await postForm(fetchFn, req.tokenEndpoint, body, headers, ctx);
+  const json = await postForm(limitedFetch(fetchFn, req.limits), req.tokenEndpoint, body, headers, ctx);
   if (json.issued_token_type !== ID_JAG_TOKEN_TYPE) {
     throw new EnterpriseProtocolError('identity provider', `the token exchange returned issued_token_type ${String(json.issued_token_type)}, not ${ID_JAG_TOKEN_TYPE}.`);
   }
@@ -363,6 +371,8 @@ export interface AccessTokenRequest {
   readonly scopes: readonly string[];
   readonly resource: string;
   readonly audience: string;
+  /** Timeout and response size limit; default 15 s and 1 MB. */
+  readonly limits?: Partial<HttpLimits>;
 }
 
 export interface AccessTokenResponse {
@@ -376,7 +386,8 @@ export async function redeemIdJag(fetchFn: FetchLike, req: AccessTokenRequest): 
   const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: req.idJag, client_id: req.clientId });
   if (req.scopes.length) body.set('scope', req.scopes.join(' '));
   const ctx: TokenErrorContext = { stage: 'PostHog authorization server', clientId: req.clientId, resource: req.resource, audience: req.audience, secrets: [req.idJag] };
-  const json = await postForm(fetchFn, req.tokenEndpoint, body, {}, ctx);
+  checkSecureUrl(req.tokenEndpoint, "PostHog's token endpoint", (d) => new EnterpriseProtocolError('PostHog authorization server', d));
+  const json = await postForm(limitedFetch(fetchFn, req.limits), req.tokenEndpoint, body, {}, ctx);
   if (typeof json.access_token !== 'string' || !json.access_token) throw new EnterpriseProtocolError('PostHog authorization server', 'the token response has no access_token.');
   if (typeof json.token_type !== 'string' || json.token_type.toLowerCase() !== 'bearer') {
     throw new EnterpriseProtocolError('PostHog authorization server', `the token type is ${String(json.token_type)}, not Bearer.`);

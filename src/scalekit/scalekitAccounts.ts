@@ -1,6 +1,7 @@
 import { ScalekitClient } from '@scalekit-sdk/node';
 import {
   ConnectionInactiveError,
+  InsecureUrlError,
   InvalidCredentialsError,
   OnBehalfError,
   RateLimitedError,
@@ -11,6 +12,7 @@ import {
 } from '../core/errors';
 import { ConnectionStatus, statusFromScalekit } from '../core/connectionStatus';
 import type { ToolAnnotations } from '../core/toolRisk';
+import { checkSecureUrl } from '../core/secureUrl';
 
 // A thin adapter over @scalekit-sdk/node. It takes the identifier as an argument on every
 // call (the caller derives it from the current session) and maps SDK exceptions to the
@@ -47,6 +49,7 @@ export class ScalekitAccounts {
 
   /** Checks credentials against the service without keeping them: a token fetch plus one cheap RPC. */
   static async checkCredentials(credentials: ScalekitCredentials): Promise<void> {
+    requireSecureEnvironment(credentials.environmentUrl);
     const client = new ScalekitClient(credentials.environmentUrl, credentials.clientId, credentials.clientSecret);
     try {
       await client.actions.listConnectedAccounts({ pageSize: 1 });
@@ -152,6 +155,7 @@ export class ScalekitAccounts {
 
   private async getClient(): Promise<ScalekitClient> {
     const credentials = await this.loadCredentials();
+    requireSecureEnvironment(credentials.environmentUrl);
     // Rebuild when any credential changes, so a rotated secret takes effect at once.
     const key = `${credentials.environmentUrl}\u0000${credentials.clientId}\u0000${credentials.clientSecret}`;
     if (!this.client || key !== this.clientKey) {
@@ -160,6 +164,11 @@ export class ScalekitAccounts {
     }
     return this.client;
   }
+}
+
+/** The client secret goes to the environment URL: https only, except loopback. */
+function requireSecureEnvironment(environmentUrl: string): void {
+  checkSecureUrl(environmentUrl, 'The Scalekit environment URL ("onbehalf.scalekit.environmentUrl")', (problem) => new InsecureUrlError(problem, 'Fix "onbehalf.scalekit.environmentUrl" in your user settings.'));
 }
 
 function toToolDefinition(definition: unknown, connection: string): ScopedToolDefinition | undefined {

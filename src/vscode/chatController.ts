@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Anthropic from '@anthropic-ai/sdk';
+import { anthropicClient } from '../agent/anthropicKeyCheck';
 import * as vscode from 'vscode';
 import { runAgentTurn, type RequestMetrics } from '../agent/agentLoop';
 import { appendUserText, lastTurnHasRetryableFailure, newConversation, rewindToLastUserMessage, type Conversation } from '../agent/conversation';
@@ -234,7 +234,7 @@ export class ChatController extends DisposableOwner {
     this.running = { conversationId: conversation.id, controller, done };
     this.view?.post({ type: 'busy', busy: true });
     try {
-      const anthropic = new Anthropic({ apiKey, baseURL: settings.anthropicBaseUrl(), maxRetries: 2 });
+      const anthropic = anthropicClient(apiKey, settings.anthropicBaseUrl(), { maxRetries: 2 });
       const catalog = this.catalogFor(identity.identifier);
       const outcome = await runAgentTurn(
         conversation,
