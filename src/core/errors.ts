@@ -15,6 +15,7 @@ export type ErrorKind =
   | 'connectState'
   | 'verifyRejected'
   | 'toolFailed'
+  | 'modelRequestRejected'
   | 'enterpriseNotConfigured' | 'enterpriseNoSession' | 'enterpriseDiscovery' | 'enterpriseProfileUnsupported' | 'enterpriseInvalidGrant' | 'enterpriseInvalidTarget' | 'enterpriseInvalidClient' | 'enterpriseAccessDenied' | 'enterpriseInsufficientScope' | 'enterpriseTokenRejected' | 'enterpriseUnreachable' | 'enterpriseProtocol'
   | 'badInput';
 
@@ -98,6 +99,17 @@ export class RateLimitedError extends OnBehalfError {
   }
   static override is(value: unknown): value is RateLimitedError {
     return isErrorKind(value, 'rateLimited');
+  }
+}
+
+/** The Messages API refused the request itself (400, 404, 413): Retry would send the same thing. */
+export class ModelRequestRejectedError extends OnBehalfError {
+  readonly kind = 'modelRequestRejected';
+  constructor(message: string, hint: string) {
+    super(message, hint);
+  }
+  static override is(value: unknown): value is ModelRequestRejectedError {
+    return isErrorKind(value, 'modelRequestRejected');
   }
 }
 
