@@ -347,7 +347,7 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
       updateCard(conversation, deps, { ...base, status: 'cancelled', durationMs: now() - started, error: `Stopped. The request had already gone to ${service}, so it may still complete there; the audit log records the outcome.` });
       return errorResult(toolUse.id, `The user pressed Stop while this call was running; it may still complete in ${service}. Do not repeat it unless the user asks.`);
     }
-    const fix = ConnectionInactiveError.is(error) ? { kind: error.status === 'EXPIRED' ? ('reauthorize' as const) : ('connect' as const), connection: error.connection } : undefined;
+    const fix = ConnectionInactiveError.is(error) ? { kind: error.status === 'EXPIRED' || error.status === 'REVOKED' ? ('reauthorize' as const) : ('connect' as const), connection: error.connection } : undefined;
     const code = errorCodeOf(error);
     audit(decision.source, 'failure', { errorCode: code, ...(ToolFailedError.is(error) && error.executionId ? { executionId: error.executionId } : {}) });
     const retryable = ServiceUnavailableError.is(error) || RateLimitedError.is(error);

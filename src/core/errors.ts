@@ -116,7 +116,12 @@ export class ModelRequestRejectedError extends OnBehalfError {
 export class ConnectionInactiveError extends OnBehalfError {
   readonly kind = 'connectionInactive';
   constructor(readonly connection: string, readonly status: string) {
-    super(`Your ${connection} connection is ${status.toLowerCase().replace(/_/g, ' ')}.`, `Connect or re-authorize ${connection}, then retry.`);
+    super(
+      status === 'REVOKED'
+        ? `${connection} no longer accepts your connection's authorization (it was revoked or expired there).`
+        : `Your ${connection} connection is ${status.toLowerCase().replace(/_/g, ' ')}.`,
+      `Connect or re-authorize ${connection}, then retry.`,
+    );
   }
   static override is(value: unknown): value is ConnectionInactiveError {
     return isErrorKind(value, 'connectionInactive');
