@@ -73,7 +73,7 @@ export interface AnthropicEmulator {
   close(): Promise<void>;
 }
 
-const DEFAULT_MODELS = ['claude-sonnet-4-6', 'claude-opus-4-8', 'claude-haiku-4-5', 'claude-sonnet-4-5'];
+const DEFAULT_MODELS = ['claude-sonnet-5-5', 'claude-opus-5-5', 'claude-haiku-5-5', 'claude-fable-5-2', 'claude-sonnet-5', 'claude-opus-5', 'claude-sonnet-4-6', 'claude-opus-4-8', 'claude-haiku-4-5', 'claude-sonnet-4-5'];
 
 const ERROR_TYPES: Record<number, string> = {
   400: 'invalid_request_error',
