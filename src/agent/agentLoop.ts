@@ -6,7 +6,7 @@ import { hashInput, type AuditRecord } from './audit';
 import { boundToolResult, maxToolResultBytes, safeStringify } from './boundedResult';
 import type { Conversation } from './conversation';
 import { checkToolInput } from './inputValidation';
-import { mapAnthropicError } from './anthropicKeyCheck';
+import { isRetryableModelError, mapAnthropicError } from './anthropicKeyCheck';
 import type { ApprovalPolicy, PolicyDecision } from './policy';
 import { addUsage } from './pricing';
 import { extractTimeSeries } from './timeSeries';
@@ -69,10 +69,29 @@ export async function runAgentTurn(conversation: Conversation, deps: AgentDeps, 
 
     const toolUses = message.content.filter((b): b is Anthropic.Messages.ToolUseBlock => b.type === 'tool_use');
     const runTools = message.stop_reason === 'tool_use' && toolUses.length > 0;
-    // Keep only what the next request can replay; an unfinished tool_use would make it invalid.
-    const replayable = message.content.filter((b) => (b.type === 'text' && b.text.length > 0) || (runTools && b.type === 'tool_use'));
-    if (replayable.length > 0) conversation.messages.push({ role: 'assistant', content: replayable.map(toParam) });
-    if (!runTools) return 'completed';
+    if (message.stop_reason === 'refusal') {
+      forgetRefusedTurn(conversation);
+      pushItem(conversation, deps, {
+        kind: 'notice',
+        id: deps.newId(),
+        text: 'Claude declined to continue with this request. It will not see that message again; rephrase it or ask something else.',
+      });
+      return 'completed';
+    }
+    // Keep only what the next request can replay: the API refuses whitespace-only text, an
+    // unfinished tool_use, and a tool_use whose thinking block (with its signature) is missing.
+    const replayable = message.content.filter(
+      (b) =>
+        (b.type === 'text' && b.text.trim().length > 0) ||
+        ((b.type === 'thinking' || b.type === 'redacted_thinking') && runTools) ||
+        (runTools && b.type === 'tool_use'),
+    );
+    if (replayable.some((b) => b.type === 'text' || b.type === 'tool_use')) conversation.messages.push({ role: 'assistant', content: replayable.map(toParam) });
+    if (!runTools) {
+      const cut = cutShortNotice(message.stop_reason);
+      if (cut) pushItem(conversation, deps, { kind: 'notice', id: deps.newId(), text: cut });
+      return 'completed';
+    }
 
     const results: Anthropic.Messages.ToolResultBlockParam[] = [];
     for (const toolUse of toolUses) results.push(await runToolUse(conversation, deps, toolUse, signal));
@@ -85,7 +104,32 @@ export async function runAgentTurn(conversation: Conversation, deps: AgentDeps, 
   return 'maxSteps';
 }
 
+/** What to tell the user when a reply ended before the model was done. */
+function cutShortNotice(stopReason: Anthropic.Messages.StopReason | null): string | undefined {
+  if (stopReason === 'max_tokens') return 'The reply reached its maximum length. Send "continue" to let Claude go on, or start a new chat.';
+  if (stopReason === 'model_context_window_exceeded') return "The conversation has filled the model's context window. Start a new chat to go on.";
+  return undefined;
+}
+
+/**
+ * After a refusal the API expects the context to be reset: drop the transcript back to before
+ * the user message that led to it, so the next request starts from what the API accepted.
+ */
+function forgetRefusedTurn(conversation: Conversation): void {
+  for (let i = conversation.messages.length - 1; i >= 0; i--) {
+    const message = conversation.messages[i]!;
+    const typed = message.role === 'user' && (typeof message.content === 'string' || message.content.some((b) => b.type === 'text'));
+    if (typed) {
+      conversation.messages.splice(i);
+      return;
+    }
+  }
+}
+
 function toParam(block: Anthropic.Messages.ContentBlock): Anthropic.Messages.ContentBlockParam {
+  // Thinking goes back exactly as received, signature included, or the API refuses the turn.
+  if (block.type === 'thinking') return { type: 'thinking', thinking: block.thinking, signature: block.signature };
+  if (block.type === 'redacted_thinking') return { type: 'redacted_thinking', data: block.data };
   if (block.type === 'text') return { type: 'text', text: block.text };
   if (block.type === 'tool_use') return { type: 'tool_use', id: block.id, name: block.name, input: block.input };
   throw new Error(`Unexpected block ${block.type}`);
@@ -175,8 +219,8 @@ async function streamReply(conversation: Conversation, deps: AgentDeps, params: 
     }
     // A failed reply leaves no trace in the model transcript, so Retry resends the same context.
     conversation.items = conversation.items.filter((item) => !partialText.has(item.id));
-    const mapped = mapAnthropicError(error);
-    const retryable = mapped.kind !== 'invalidCredentials';
+    const mapped = mapAnthropicError(error, deps.model);
+    const retryable = isRetryableModelError(mapped);
     pushItem(conversation, deps, { kind: 'error', id: deps.newId(), message: messageOf(mapped), retryable });
     return { kind: 'error' };
   }
@@ -303,7 +347,7 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
       updateCard(conversation, deps, { ...base, status: 'cancelled', durationMs: now() - started, error: `Stopped. The request had already gone to ${service}, so it may still complete there; the audit log records the outcome.` });
       return errorResult(toolUse.id, `The user pressed Stop while this call was running; it may still complete in ${service}. Do not repeat it unless the user asks.`);
     }
-    const fix = ConnectionInactiveError.is(error) ? { kind: error.status === 'EXPIRED' ? ('reauthorize' as const) : ('connect' as const), connection: error.connection } : undefined;
+    const fix = ConnectionInactiveError.is(error) ? { kind: error.status === 'EXPIRED' || error.status === 'REVOKED' ? ('reauthorize' as const) : ('connect' as const), connection: error.connection } : undefined;
     const code = errorCodeOf(error);
     audit(decision.source, 'failure', { errorCode: code, ...(ToolFailedError.is(error) && error.executionId ? { executionId: error.executionId } : {}) });
     const retryable = ServiceUnavailableError.is(error) || RateLimitedError.is(error);

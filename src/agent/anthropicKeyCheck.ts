@@ -1,5 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { InsecureUrlError, InvalidCredentialsError, RateLimitedError, ServiceUnavailableError, type OnBehalfError } from '../core/errors';
+import { InsecureUrlError, InvalidCredentialsError, ModelRequestRejectedError, RateLimitedError, ServiceUnavailableError, type OnBehalfError } from '../core/errors';
 import { checkSecureUrl } from '../core/secureUrl';
 
 // Checks an Anthropic key before it replaces the stored one. Listing models is free and
@@ -20,12 +20,44 @@ export async function checkAnthropicKey(apiKey: string, baseURL: string): Promis
   }
 }
 
-export function mapAnthropicError(error: unknown): OnBehalfError {
+/** Whether sending the same request again could succeed. */
+export function isRetryableModelError(error: OnBehalfError): boolean {
+  return error.kind === 'serviceUnavailable' || error.kind === 'rateLimited';
+}
+
+/** The API's own message for a 4xx, e.g. "prompt is too long: …" (never request content). */
+function apiMessage(error: InstanceType<typeof Anthropic.APIError>): string {
+  const body = error.error as { error?: { message?: unknown } } | undefined;
+  const text = body?.error?.message;
+  return typeof text === 'string' ? text : '';
+}
+
+export function mapAnthropicError(error: unknown, model?: string): OnBehalfError {
   if (error instanceof Anthropic.AuthenticationError || error instanceof Anthropic.PermissionDeniedError) {
     return new InvalidCredentialsError('anthropicApiKey', 'Anthropic did not accept this key.');
   }
   if (error instanceof Anthropic.RateLimitError) return new RateLimitedError('Anthropic', 'HTTP 429');
   if (error instanceof Anthropic.APIConnectionError) return new ServiceUnavailableError('Anthropic', 'no connection');
+  // 400, 404 and 413 describe the request, so Retry cannot help; say what is wrong instead.
+  if (error instanceof Anthropic.NotFoundError) {
+    return new ModelRequestRejectedError(
+      `The model "${model ?? 'configured'}" does not exist or has been retired.`,
+      'Pick another model in the onbehalf.model setting.',
+    );
+  }
+  if (error instanceof Anthropic.APIError && error.status === 413) {
+    return new ModelRequestRejectedError('The conversation is too large to send to Claude.', 'Start a new chat.');
+  }
+  if (error instanceof Anthropic.BadRequestError) {
+    const detail = apiMessage(error);
+    if (/prompt is too long|context window|too many tokens/i.test(detail)) {
+      return new ModelRequestRejectedError('The conversation is too long for the model.', 'Start a new chat to go on.');
+    }
+    return new ModelRequestRejectedError(
+      `Claude refused the request${detail ? `: ${detail.slice(0, 200)}` : ''}.`,
+      'Start a new chat; if it happens again, check the onbehalf.model setting and the extension log.',
+    );
+  }
   if (error instanceof Anthropic.APIError) return new ServiceUnavailableError('Anthropic', `HTTP ${error.status ?? 'error'}`);
   return new ServiceUnavailableError('Anthropic', error instanceof Error ? error.name : 'unknown error');
 }

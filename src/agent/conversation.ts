@@ -90,10 +90,26 @@ const storedConversationSchema = z.object({
 export function parseStoredConversation(raw: string): Conversation | undefined {
   try {
     const parsed = storedConversationSchema.safeParse(JSON.parse(raw));
-    return parsed.success ? (parsed.data as unknown as Conversation) : undefined;
+    if (!parsed.success) return undefined;
+    const conversation = parsed.data as unknown as Conversation;
+    dropBlankText(conversation);
+    return conversation;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Conversations saved before whitespace-only replies were filtered hold text blocks the API
+ * refuses ("text content blocks must contain non-whitespace text"); without this they stay stuck.
+ */
+function dropBlankText(conversation: Conversation): void {
+  for (const message of conversation.messages) {
+    if (typeof message.content === 'string') continue;
+    const blocks: Anthropic.Messages.ContentBlockParam[] = message.content;
+    message.content = blocks.filter((block) => block.type !== 'text' || block.text.trim().length > 0);
+  }
+  conversation.messages = conversation.messages.filter((message) => typeof message.content === 'string' || message.content.length > 0);
 }
 
 /** After a crash or reload mid-turn, nothing can still be streaming or running. */

@@ -15,6 +15,7 @@ export type ErrorKind =
   | 'connectState'
   | 'verifyRejected'
   | 'toolFailed'
+  | 'modelRequestRejected'
   | 'enterpriseNotConfigured' | 'enterpriseNoSession' | 'enterpriseDiscovery' | 'enterpriseProfileUnsupported' | 'enterpriseInvalidGrant' | 'enterpriseInvalidTarget' | 'enterpriseInvalidClient' | 'enterpriseAccessDenied' | 'enterpriseInsufficientScope' | 'enterpriseTokenRejected' | 'enterpriseUnreachable' | 'enterpriseProtocol'
   | 'insecureUrl'
   | 'badInput';
@@ -102,10 +103,26 @@ export class RateLimitedError extends OnBehalfError {
   }
 }
 
+/** The Messages API refused the request itself (400, 404, 413): Retry would send the same thing. */
+export class ModelRequestRejectedError extends OnBehalfError {
+  readonly kind = 'modelRequestRejected';
+  constructor(message: string, hint: string) {
+    super(message, hint);
+  }
+  static override is(value: unknown): value is ModelRequestRejectedError {
+    return isErrorKind(value, 'modelRequestRejected');
+  }
+}
+
 export class ConnectionInactiveError extends OnBehalfError {
   readonly kind = 'connectionInactive';
   constructor(readonly connection: string, readonly status: string) {
-    super(`Your ${connection} connection is ${status.toLowerCase().replace(/_/g, ' ')}.`, `Connect or re-authorize ${connection}, then retry.`);
+    super(
+      status === 'REVOKED'
+        ? `${connection} no longer accepts your connection's authorization (it was revoked or expired there).`
+        : `Your ${connection} connection is ${status.toLowerCase().replace(/_/g, ' ')}.`,
+      `Connect or re-authorize ${connection}, then retry.`,
+    );
   }
   static override is(value: unknown): value is ConnectionInactiveError {
     return isErrorKind(value, 'connectionInactive');

@@ -141,13 +141,17 @@ export class ScalekitAccounts {
   async executeTool(identifier: string, connection: string, toolName: string, toolInput: Record<string, unknown>): Promise<ToolExecution> {
     const client = await this.getClient();
     try {
-      const response = await client.actions.executeTool({ toolName, identifier, toolInput });
+      // Scalekit resolves the account from the pair (identifier, connection name).
+      const response = await client.actions.executeTool({ toolName, identifier, connector: connection, toolInput });
       return { data: response.data ?? null, executionId: response.executionId };
     } catch (error) {
       if (isAccountProblem(error)) {
         // Scalekit answers an inactive account with an authorization error; ask for the real status.
         const status = await this.status(identifier, connection).catch(() => 'UNKNOWN' as const);
         if (status !== 'ACTIVE') throw new ConnectionInactiveError(connection, status);
+        // ACTIVE at Scalekit, yet the provider answered 401 (ScalekitToolUnauthorizedException):
+        // Scalekit documents this as "re-authorize the connected account".
+        if (isProviderUnauthorized(error)) throw new ConnectionInactiveError(connection, 'REVOKED');
       }
       throw mapScalekitError(error, { toolName });
     }
@@ -221,6 +225,11 @@ function shapeOf(error: unknown): SdkErrorShape {
 function isNotFound(error: unknown): boolean {
   const shape = shapeOf(error);
   return !shape.isToolError && shape.grpcStatus === grpc.NotFound;
+}
+
+function isProviderUnauthorized(error: unknown): boolean {
+  const shape = shapeOf(error);
+  return shape.isToolError === true && shape.grpcStatus === grpc.Unauthenticated;
 }
 
 function isAccountProblem(error: unknown): boolean {

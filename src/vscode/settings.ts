@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { isIdentityProviderKind, type IdentityProviderKind } from '../core/identifier';
 import type { ToolRule } from '../agent/policy';
 import { userValue } from '../core/userSetting';
+import { defaultModel } from '../agent/modelPrices';
 
 // Typed access to OnBehalf's settings, and the only place that reads them. Nothing secret
 // lives here, and nothing read here ever selects whose accounts a call uses.
@@ -40,7 +41,7 @@ export const settings = {
     const names = value.filter((v): v is string => typeof v === 'string').map((v) => v.trim()).filter((v) => /^[A-Za-z0-9_.-]{1,64}$/.test(v));
     return [...new Set(names)];
   },
-  model: (): string => config().get<string>('model', 'claude-sonnet-4-6').trim() || 'claude-sonnet-4-6',
+  model: (): string => config().get<string>('model', defaultModel).trim() || defaultModel,
   maxSteps(): number {
     const value = config().get<number>('maxSteps', 12);
     return Number.isFinite(value) ? Math.min(50, Math.max(1, Math.floor(value))) : 12;

@@ -76,11 +76,16 @@ export class Header {
 
   updateUsage(usage: UsageView): void {
     const cache = usage.cacheReadTokens + usage.cacheWriteTokens;
-    const text = `${compactNumber(usage.inputTokens)} in · ${compactNumber(usage.outputTokens)} out${cache ? ` · ${compactNumber(cache)} cache` : ''} · ~${costLabel(usage.estimatedCostUsd)}`;
+    // The sandbox model is local and free; elsewhere the figure is an estimate at list prices.
+    const sandbox = !this.sandbox.hidden;
+    const cost = sandbox ? 'free (sandbox)' : `est. ${costLabel(usage.estimatedCostUsd)}`;
+    const text = `${compactNumber(usage.inputTokens)} in · ${compactNumber(usage.outputTokens)} out${cache ? ` · ${compactNumber(cache)} cache` : ''} · ${cost}`;
+    const costDetail = sandbox
+      ? 'The sandbox model runs locally and costs nothing.'
+      : `Estimated cost at list prices ${usage.estimatedCostUsd > 0 && usage.estimatedCostUsd < 0.01 ? `$${usage.estimatedCostUsd.toFixed(4)}` : costLabel(usage.estimatedCostUsd)} (an estimate, not a bill).`;
     const detail =
       `Input ${groupedNumber(usage.inputTokens)} tokens, output ${groupedNumber(usage.outputTokens)} tokens, ` +
-      `cache read ${groupedNumber(usage.cacheReadTokens)}, cache write ${groupedNumber(usage.cacheWriteTokens)}. ` +
-      `Estimated cost ${usage.estimatedCostUsd > 0 && usage.estimatedCostUsd < 0.01 ? `$${usage.estimatedCostUsd.toFixed(4)}` : costLabel(usage.estimatedCostUsd)}.`;
+      `cache read ${groupedNumber(usage.cacheReadTokens)}, cache write ${groupedNumber(usage.cacheWriteTokens)}. ${costDetail}`;
     this.usage.replaceChildren(icon('pulse'), h('span', { text }));
     this.usage.title = detail;
     this.usage.setAttribute('aria-label', `Usage: ${detail}`);

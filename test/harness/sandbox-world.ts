@@ -155,7 +155,7 @@ export async function startSandboxWorld(options: SandboxWorldOptions): Promise<S
   try {
     const [scalekit, anthropic, idp] = await Promise.all([
       startScalekitEmulator({ host: SCALEKIT_HOST }),
-      startAnthropicEmulator({ host: HOST, apiKeys: [DEMO_ANTHROPIC_KEY], fallback: new ScriptedModel(options.streaming ?? { chunkSize: 12, delayMsPerChunk: 15 }) }),
+      startAnthropicEmulator({ host: HOST, apiKeys: [DEMO_ANTHROPIC_KEY], models: [SANDBOX_MODEL, 'claude-sonnet-5-5', 'claude-sonnet-4-6'], fallback: new ScriptedModel(options.streaming ?? { chunkSize: 12, delayMsPerChunk: 15 }) }),
       startIdpEmulator({ host: IDP_HOST }),
     ]);
     closers.push(['the Scalekit emulator', () => scalekit.close()], ['the Anthropic emulator', () => anthropic.close()], ['the IdP emulator', () => idp.close()]);

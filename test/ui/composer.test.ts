@@ -112,11 +112,14 @@ describe('chat webview: composer, header, banner', function () {
     assert.match(usage, /12\.3k in/);
     assert.match(usage, /678 out/);
     assert.match(usage, /10k cache/);
-    assert.match(usage, /\$0\.07/);
+    assert.match(usage, /free \(sandbox\)/, 'the sandbox costs nothing');
+    assert.doesNotMatch(usage, /\$/);
     await deliver(chat.page, { type: 'usage', usage: { inputTokens: 20_000, outputTokens: 1_000, cacheReadTokens: 0, cacheWriteTokens: 0, estimatedCostUsd: 0.09 } });
     await chat.page.locator('.usage', { hasText: '20k in' }).waitFor();
-    await deliver(chat.page, stateMsg({ sandboxModel: false }));
+    await deliver(chat.page, stateMsg({ sandboxModel: false, usage: { inputTokens: 12_345, outputTokens: 678, cacheReadTokens: 0, cacheWriteTokens: 0, estimatedCostUsd: 0.0734 } }));
     await chat.page.getByText('Sandbox model').waitFor({ state: 'hidden' });
+    assert.match((await chat.page.locator('.usage').textContent()) ?? '', /est\. \$0\.07/, 'a real model shows an estimate');
+    assert.match((await chat.page.locator('.usage').getAttribute('title')) ?? '', /an estimate, not a bill/);
   });
 
   it('conversation switcher: new, switch, delete with confirm', async () => {

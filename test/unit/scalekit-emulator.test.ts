@@ -348,7 +348,7 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
     it('answers a last-week signups TrendsQuery with 7 daily points ending today', async () => {
       const res = await sk.actions.executeTool({
         toolName: 'posthogmcp_query_run',
-        identifier: ADA,
+        identifier: ADA, connector: 'posthog',
         toolInput: { query: JSON.stringify({ kind: 'TrendsQuery', series: [{ event: 'signed_up' }], dateRange: { date_from: '-7d' } }) },
       });
       const result = rec(arr(rec(res.data).results)[0]);
@@ -372,29 +372,29 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       // The HogQL fallback agrees with the trends numbers.
       const sql = await sk.actions.executeTool({
         toolName: 'posthogmcp_query_run',
-        identifier: ADA,
+        identifier: ADA, connector: 'posthog',
         toolInput: { query: "SELECT count() FROM events WHERE event = 'signed_up' AND timestamp > now() - INTERVAL 7 DAY" },
       });
       assert.deepEqual(rec(sql.data).results, [[result.count]]);
     });
 
     it('serves insights, feature flags and persons from the seeded project, and really creates flags', async () => {
-      const insights = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_insights_list', identifier: ADA, toolInput: {} })).data);
+      const insights = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_insights_list', identifier: ADA, connector: 'posthog', toolInput: {} })).data);
       assert.equal(insights.count, 5);
-      const q = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_insight_query', identifier: ADA, toolInput: { insightId: 'sgnUpD7x', output_format: 'json' } })).data);
+      const q = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_insight_query', identifier: ADA, connector: 'posthog', toolInput: { insightId: 'sgnUpD7x', output_format: 'json' } })).data);
       assert.equal(arr(rec(arr(q.results)[0]).data).length, 30);
 
-      const created = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_create_feature_flag', identifier: ADA, toolInput: { key: 'checkout-v2', name: 'New checkout', active: true } })).data);
+      const created = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_create_feature_flag', identifier: ADA, connector: 'posthog', toolInput: { key: 'checkout-v2', name: 'New checkout', active: true } })).data);
       assert.equal(created.key, 'checkout-v2');
-      const flags = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_feature_flag_get_all', identifier: ADA, toolInput: { search: 'checkout' } })).data);
+      const flags = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_feature_flag_get_all', identifier: ADA, connector: 'posthog', toolInput: { search: 'checkout' } })).data);
       assert.deepEqual(arr(flags.results).map((f) => rec(f).key), ['checkout-v2']);
       const dup = await rejectsWith(
-        sk.actions.executeTool({ toolName: 'posthogmcp_create_feature_flag', identifier: ADA, toolInput: { key: 'checkout-v2' } }),
+        sk.actions.executeTool({ toolName: 'posthogmcp_create_feature_flag', identifier: ADA, connector: 'posthog', toolInput: { key: 'checkout-v2' } }),
         ScalekitToolException,
       );
       assert.match(dup.toolErrorMessage, /already a feature flag/);
 
-      const persons = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_persons_list', identifier: ADA, toolInput: { limit: 10 } })).data);
+      const persons = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_persons_list', identifier: ADA, connector: 'posthog', toolInput: { limit: 10 } })).data);
       assert.equal(persons.count, 200);
       assert.equal(arr(persons.results).length, 10);
     });
@@ -404,7 +404,7 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       assert.ok(project);
       const res = await sk.actions.executeTool({
         toolName: 'asana_task_create',
-        identifier: ADA,
+        identifier: ADA, connector: 'asana',
         toolInput: { name: 'Write the PostHog launch recap', projects: project.gid, assignee: 'me', due_on: '2026-03-20' },
       });
       const task = rec(rec(res.data).data);
@@ -413,21 +413,21 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       assert.equal(rec(task.assignee).name, 'Ada Lovelace');
       assert.equal(emu.data.asana.tasks.get(gid)?.name, 'Write the PostHog launch recap');
 
-      const got = rec(rec((await sk.actions.executeTool({ toolName: 'asana_task_get', identifier: ADA, toolInput: { task_gid: gid } })).data).data);
+      const got = rec(rec((await sk.actions.executeTool({ toolName: 'asana_task_get', identifier: ADA, connector: 'asana', toolInput: { task_gid: gid } })).data).data);
       assert.equal(got.due_on, '2026-03-20');
-      const inProject = arr(rec((await sk.actions.executeTool({ toolName: 'asana_project_tasks_list', identifier: ADA, toolInput: { project_gid: project.gid } })).data).data);
+      const inProject = arr(rec((await sk.actions.executeTool({ toolName: 'asana_project_tasks_list', identifier: ADA, connector: 'asana', toolInput: { project_gid: project.gid } })).data).data);
       assert.ok(inProject.some((t) => rec(t).gid === gid));
 
-      await sk.actions.executeTool({ toolName: 'asana_story_create', identifier: ADA, toolInput: { task_gid: gid, text: 'Draft is ready.' } });
-      const stories = arr(rec((await sk.actions.executeTool({ toolName: 'asana_task_stories_list', identifier: ADA, toolInput: { task_gid: gid } })).data).data);
+      await sk.actions.executeTool({ toolName: 'asana_story_create', identifier: ADA, connector: 'asana', toolInput: { task_gid: gid, text: 'Draft is ready.' } });
+      const stories = arr(rec((await sk.actions.executeTool({ toolName: 'asana_task_stories_list', identifier: ADA, connector: 'asana', toolInput: { task_gid: gid } })).data).data);
       assert.ok(stories.some((s) => rec(s).text === 'Draft is ready.'));
 
-      await sk.actions.executeTool({ toolName: 'asana_task_delete', identifier: ADA, toolInput: { task_gid: gid } });
+      await sk.actions.executeTool({ toolName: 'asana_task_delete', identifier: ADA, connector: 'asana', toolInput: { task_gid: gid } });
       assert.equal(emu.data.asana.tasks.has(gid), false);
     });
 
     it('rejects missing required parameters with a tool error naming them', async () => {
-      const err = await rejectsWith(sk.actions.executeTool({ toolName: 'asana_task_get', identifier: ADA, toolInput: {} }), ScalekitToolException);
+      const err = await rejectsWith(sk.actions.executeTool({ toolName: 'asana_task_get', identifier: ADA, connector: 'asana', toolInput: {} }), ScalekitToolException);
       assert.match(err.toolErrorMessage, /Missing required parameter for asana_task_get: task_gid/);
       assert.equal(err.toolErrorCode, 'INVALID_INPUT');
       assert.ok(err.executionId.startsWith('exec_'));
@@ -435,10 +435,10 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
     });
 
     it('answers any catalog tool without a specific handler plausibly', async () => {
-      const res = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_survey_get', identifier: ADA, toolInput: { id: 'sv-1' } })).data);
+      const res = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_survey_get', identifier: ADA, connector: 'posthog', toolInput: { id: 'sv-1' } })).data);
       assert.equal(res.id, 'sv-1');
       assert.equal(res.name, 'Survey sv-1');
-      const goals = rec((await sk.actions.executeTool({ toolName: 'asana_goals_list', identifier: ADA, toolInput: { workspace_gid: emu.data.asana.workspace.gid } })).data);
+      const goals = rec((await sk.actions.executeTool({ toolName: 'asana_goals_list', identifier: ADA, connector: 'asana', toolInput: { workspace_gid: emu.data.asana.workspace.gid } })).data);
       assert.equal(arr(goals.data).length, 3);
       assert.equal(rec(arr(goals.data)[0]).resource_type, 'goal');
     });
@@ -474,7 +474,8 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
         const input: Rec = {};
         for (const key of arr(tool.input_schema.required ?? []).map(String)) input[key] = sample(key, rec(props[key] ?? {}));
         try {
-          const res = await sk.actions.executeTool({ toolName: tool.name, identifier: ADA, toolInput: input });
+          const connector = tool.name.startsWith('asana_') ? 'asana' : tool.name.startsWith('posthogmcp_') ? 'posthog' : 'asanamcp';
+          const res = await sk.actions.executeTool({ toolName: tool.name, identifier: ADA, connector, toolInput: input });
           assert.ok(res.data && typeof res.data === 'object', tool.name);
           ok++;
         } catch (err) {
@@ -491,14 +492,14 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       await sk.actions.listConnectedAccounts({ identifier: ADA }); // fetch the SDK's token first
       emu.expireAccount(ADA, 'posthog');
       const expired = await rejectsWith(
-        sk.actions.executeTool({ toolName: 'posthogmcp_insights_list', identifier: ADA, toolInput: {} }),
+        sk.actions.executeTool({ toolName: 'posthogmcp_insights_list', identifier: ADA, connector: 'posthog', toolInput: {} }),
         ScalekitToolUnauthorizedException,
       );
       assert.match(expired.toolErrorMessage, /is EXPIRED/);
       assert.equal(expired.toolErrorCode, 'CONNECTED_ACCOUNT_EXPIRED');
 
       const missing = await rejectsWith(
-        sk.actions.executeTool({ toolName: 'asana_workspaces_list', identifier: GRACE, toolInput: {} }),
+        sk.actions.executeTool({ toolName: 'asana_workspaces_list', identifier: GRACE, connector: 'asana', toolInput: {} }),
         ScalekitToolUnauthorizedException,
       );
       assert.equal(missing.toolErrorCode, 'CONNECTED_ACCOUNT_NOT_FOUND');
@@ -518,7 +519,7 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       emu.resetLogs();
     });
 
-    const run = () => sk.actions.executeTool({ toolName: 'posthogmcp_dashboards_get_all', identifier: ADA, toolInput: {} });
+    const run = () => sk.actions.executeTool({ toolName: 'posthogmcp_dashboards_get_all', identifier: ADA, connector: 'posthog', toolInput: {} });
     const executeLog = () => emu.rpcLog.filter((e) => e.method === 'ExecuteTool').map((e) => e.code);
 
     it('unavailable: the SDK retries with backoff and finally raises ScalekitServiceUnavailableException', async () => {
@@ -592,7 +593,7 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
     it('toolError with toolName only hits that tool', async () => {
       emu.injectFault({ kind: 'toolError', code: 'forbidden', toolName: 'posthogmcp_insights_list' });
       await run();
-      await rejectsWith(sk.actions.executeTool({ toolName: 'posthogmcp_insights_list', identifier: ADA, toolInput: {} }), ScalekitToolForbiddenException);
+      await rejectsWith(sk.actions.executeTool({ toolName: 'posthogmcp_insights_list', identifier: ADA, connector: 'posthog', toolInput: {} }), ScalekitToolForbiddenException);
     });
 
     it('latency delays the matching RPC measurably', async () => {

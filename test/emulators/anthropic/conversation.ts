@@ -197,6 +197,15 @@ export function validateMessagesRequest(body: unknown): string | undefined {
     }
     if (typeof m.content !== 'string' && !Array.isArray(m.content)) return `messages.${i}.content: Field required`;
   }
+  // The real API refuses an empty or whitespace-only text block anywhere in the transcript,
+  // including the model's own "\n\n" sent back (docs: Messages API errors; observed 400s).
+  for (const [i, m] of (b.messages as LooseMessage[]).entries()) {
+    for (const [j, block] of blocksOf(m).entries()) {
+      if (block.type !== 'text' || typeof block.text !== 'string') continue;
+      if (block.text.length === 0) return `messages.${i}.content.${j}.text: text content blocks must be non-empty`;
+      if (block.text.trim().length === 0) return `messages.${i}.content.${j}.text: text content blocks must contain non-whitespace text`;
+    }
+  }
   if (b.tools !== undefined) {
     if (!Array.isArray(b.tools)) return 'tools: Input should be a valid list';
     const tools = b.tools as RequestTool[];

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import type { ContentBlock, Message, StopReason, Usage } from '@anthropic-ai/sdk/resources/messages';
 import {
+  blocksOf,
   textOf,
   toolInventory,
   toolResultIdsMatch as idsMatch,
@@ -72,7 +73,7 @@ export interface AnthropicEmulator {
   close(): Promise<void>;
 }
 
-const DEFAULT_MODELS = ['claude-sonnet-4-6', 'claude-opus-4-8', 'claude-haiku-4-5', 'claude-sonnet-4-5'];
+const DEFAULT_MODELS = ['claude-sonnet-5-5', 'claude-opus-5-5', 'claude-haiku-5-5', 'claude-fable-5-2', 'claude-sonnet-5', 'claude-opus-5', 'claude-sonnet-4-6', 'claude-opus-4-8', 'claude-haiku-4-5', 'claude-sonnet-4-5'];
 
 const ERROR_TYPES: Record<number, string> = {
   400: 'invalid_request_error',
@@ -136,6 +137,8 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
   const validate = opts.validate ?? true;
   const enforceTools = opts.enforceToolAvailability ?? true;
   const models = opts.models ?? DEFAULT_MODELS;
+  // Signatures of thinking blocks this emulator issued, by the tool_use ids of the same reply.
+  const thinkingByToolUse = new Map<string, string>();
   let fallback = opts.fallback;
   const queued: ScriptedTurn[] = [];
   const requests: RecordedRequest[] = [];
@@ -213,8 +216,34 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
     return { turn: Array.isArray(turn) ? { content: turn } : turn, by };
   }
 
+  /**
+   * With thinking on, the assistant turn that made the last tool_use must be sent back starting
+   * with its thinking block, signature unchanged (extended-thinking docs, "Preserving thinking
+   * blocks"); otherwise the API answers 400.
+   */
+  function thinkingProblem(messages: LooseMessage[] | undefined): string | undefined {
+    if (!Array.isArray(messages)) return undefined;
+    let index = messages.length - 1;
+    while (index >= 0 && !(messages[index]?.role === 'assistant' && blocksOf(messages[index]).some((b) => b.type === 'tool_use'))) index--;
+    if (index < 0) return undefined;
+    const blocks = blocksOf(messages[index]);
+    const toolUseIds = blocks.filter((b) => b.type === 'tool_use').map((b) => String(b.id));
+    const expected = toolUseIds.map((id) => thinkingByToolUse.get(id)).find((sig) => sig !== undefined);
+    if (expected === undefined) return undefined;
+    const first = blocks[0];
+    if (first?.type !== 'thinking' && first?.type !== 'redacted_thinking') {
+      return (
+        `messages.${index}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${String(first?.type)}\`. ` +
+        'When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks).'
+      );
+    }
+    if (first.type === 'thinking' && first.signature !== expected) return `messages.${index}.content.0: Invalid \`signature\` in \`thinking\` block`;
+    return undefined;
+  }
+
   function buildReply(request: RecordedRequest, turn: ReplyTurn): BuiltReply {
     const specs: BlockSpec[] = [];
+    if (turn.thinking !== undefined) specs.push({ thinking: turn.thinking });
     if (turn.toolSearch) specs.push({ toolSearch: turn.toolSearch });
     if (turn.text !== undefined) specs.push({ text: turn.text });
     const uses = turn.toolUse === undefined ? [] : Array.isArray(turn.toolUse) ? turn.toolUse : [turn.toolUse];
@@ -226,7 +255,10 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
     const content: ContentBlock[] = [];
     let outputChars = 0;
     for (const spec of specs) {
-      if ('text' in spec) {
+      if ('thinking' in spec) {
+        content.push({ type: 'thinking', thinking: spec.thinking, signature: `sig_${randomBytes(12).toString('base64url')}` });
+        outputChars += spec.thinking.length;
+      } else if ('text' in spec) {
         content.push({ type: 'text', text: spec.text, citations: null });
         outputChars += spec.text.length;
       } else if ('toolUse' in spec) {
@@ -281,6 +313,10 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
       }
     }
 
+    const firstThinking = content.find((b) => b.type === 'thinking');
+    if (firstThinking) {
+      for (const block of content) if (block.type === 'tool_use') thinkingByToolUse.set(block.id, firstThinking.signature);
+    }
     const stopReason: StopReason =
       turn.stopReason ?? (content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
     const usage = buildUsage(request, turn.usage, outputChars);
@@ -341,6 +377,14 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
           for (const piece of chunk(block.text, chunkSize)) {
             push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } } as { type: string }, true);
           }
+          break;
+        }
+        case 'thinking': {
+          push({ type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '', signature: '' } } as { type: string });
+          for (const piece of chunk(block.thinking, chunkSize)) {
+            push({ type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: piece } } as { type: string }, true);
+          }
+          push({ type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: block.signature } } as { type: string }, true);
           break;
         }
         case 'tool_use':
@@ -439,8 +483,12 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
     if (!headers['anthropic-version']) return fail(400, 'anthropic-version: header is required');
     if (parseError) return fail(400, parseError);
     if (validate) {
-      const problem = validateMessagesRequest(parsed);
+      const problem = validateMessagesRequest(parsed) ?? thinkingProblem(body.messages as LooseMessage[] | undefined);
       if (problem) return fail(400, problem);
+    }
+    // An unknown or retired model id is a 404 not_found_error "model: <id>" (Messages API errors).
+    if (typeof body.model === 'string' && !models.includes(body.model)) {
+      return fail(404, `model: ${body.model}`);
     }
 
     let resolved: Awaited<ReturnType<typeof resolveTurn>>;

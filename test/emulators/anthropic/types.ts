@@ -21,7 +21,12 @@ export interface ToolSearchSpec {
   id?: string;
 }
 
-export type BlockSpec = { text: string } | { toolUse: ToolUseSpec } | { toolSearch: ToolSearchSpec };
+/** Extended thinking, emitted with a signature the emulator checks when the block is sent back. */
+export interface ThinkingSpec {
+  thinking: string;
+}
+
+export type BlockSpec = { text: string } | { toolUse: ToolUseSpec } | { toolSearch: ToolSearchSpec } | ThinkingSpec;
 
 export interface UsageSpec {
   input_tokens?: number;
@@ -56,6 +61,8 @@ export interface TurnOptions {
  * toolSearch, text, toolUse (one or several), then `content`.
  */
 export interface ReplyTurn extends TurnOptions {
+  /** A thinking block emitted first, as models that think by default do. */
+  thinking?: string;
   text?: string;
   toolUse?: ToolUseSpec | ToolUseSpec[];
   toolSearch?: ToolSearchSpec;

@@ -620,6 +620,9 @@ class ScalekitEmulatorServer implements ScalekitEmulator {
       connectionName = account.connectionName;
     } else {
       if (!req.identifier) throw new ConnectError('identifier or connected_account_id is required', Code.InvalidArgument);
+      // Scalekit resolves the account from the pair (identifier, connection name): its quickstart
+      // passes both ("connection_name" with "identifier"), so the emulator does not guess it.
+      if (!req.connector) throw new ConnectError('connector (the connection name) is required with identifier', Code.InvalidArgument);
       let candidates = this.accounts.connectionsFor(connector);
       if (req.connector) {
         if (this.accounts.connectorOf(req.connector) !== connector) {
