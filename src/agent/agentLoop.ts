@@ -259,7 +259,10 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
     );
   }
   const checked = checkToolInput(tool.name, tool.inputSchema, toolUse.input);
-  if (!checked.ok) return refuse('failed', 'failure', 'invalid_input', checked.problem, `${checked.problem} Fix the input and call it again.`);
+  if (!checked.ok) {
+    const forModel = checked.code === 'unchecked_schema' ? `${checked.problem} Tell the user; retrying will not help.` : `${checked.problem} Fix the input and call it again.`;
+    return refuse('failed', 'failure', checked.code, checked.problem, forModel);
+  }
   if (!signedIn.ok) {
     const error = signedIn.error;
     updateCard(conversation, deps, { ...base, status: 'failed', error: messageOf(error) });
