@@ -3,7 +3,7 @@ import { ConnectionInactiveError, NotSignedInError, OnBehalfError, RateLimitedEr
 import { connectionLabel } from '../shared/labels';
 import type { ChatItemView, ToolCardView } from '../shared/protocol';
 import { hashInput, type AuditRecord } from './audit';
-import { boundToolResult, maxToolResultBytes, safeStringify } from './boundedResult';
+import { boundToolResult, formatBytes, maxToolResultBytes, safeStringify } from './boundedResult';
 import type { Conversation } from './conversation';
 import { checkToolInput } from './inputValidation';
 import { isRetryableModelError, mapAnthropicError } from './anthropicKeyCheck';
@@ -18,6 +18,11 @@ import type { CatalogTool, ToolCatalog } from './toolCatalog';
 
 export const searchToolName = 'search_tools';
 const maxLoadedTools = 24;
+/**
+ * The largest tool input OnBehalf runs. The card shows the whole input (the user approves
+ * exactly what runs, never a preview), so an input too large to show is refused instead.
+ */
+export const maxToolInputBytes = 100 * 1024;
 
 export interface ToolExecutor {
   (call: { identifier: string; connection: string; toolName: string; input: Record<string, unknown>; signal: AbortSignal }): Promise<{ data: unknown; executionId: string }>;
@@ -261,7 +266,12 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
   if (toolUse.name === searchToolName) return runSearch(conversation, deps, toolUse, inputText);
 
   const tool = deps.catalog.get(toolUse.name);
-  const base = { toolUseId: toolUse.id, toolName: toolUse.name, connection: tool?.connection ?? 'unknown', risk: tool?.risk ?? 'write', input: boundToolResult(inputText, 16 * 1024).text } as const;
+  // The card carries the whole input, pretty-printed from the very object that runs (input
+  // validation neither coerces nor adds defaults), so what the user sees and copies is what
+  // runs. Only an input that will be refused unseen is shown cut.
+  const inputBytes = Buffer.byteLength(inputText, 'utf8');
+  const tooLarge = inputBytes > maxToolInputBytes;
+  const base = { toolUseId: toolUse.id, toolName: toolUse.name, connection: tool?.connection ?? 'unknown', risk: tool?.risk ?? 'write', input: tooLarge ? boundToolResult(inputText, 16 * 1024).text : inputText } as const;
   // Whose call this is, for the audit of calls refused before they run. Signed out, nobody's
   // log can take the record; the refusal is shown on the card and said to the model.
   const signedIn = await deps.currentIdentifier().then(
@@ -282,8 +292,21 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
   if (deps.readOnly && tool.risk !== 'read') {
     return refuse('denied', 'cancelled', 'read_only', 'Read-only mode is on.', `${tool.name} changes data, and OnBehalf is in read-only mode (onbehalf.readOnly). Tell the user instead of retrying.`);
   }
+  if (tooLarge) {
+    const limit = formatBytes(maxToolInputBytes);
+    return refuse(
+      'failed',
+      'failure',
+      'input_too_large',
+      `This input is ${formatBytes(inputBytes)}, too large to show for approval (the limit is ${limit}), so it did not run.`,
+      `The input for ${tool.name} is ${formatBytes(inputBytes)}, too large for the user to review (OnBehalf's limit is ${limit}), so it did not run. Split the work into smaller calls with shorter fields.`,
+    );
+  }
   const checked = checkToolInput(tool.name, tool.inputSchema, toolUse.input);
-  if (!checked.ok) return refuse('failed', 'failure', 'invalid_input', checked.problem, `${checked.problem} Fix the input and call it again.`);
+  if (!checked.ok) {
+    const forModel = checked.code === 'unchecked_schema' ? `${checked.problem} Tell the user; retrying will not help.` : `${checked.problem} Fix the input and call it again.`;
+    return refuse('failed', 'failure', checked.code, checked.problem, forModel);
+  }
   if (!signedIn.ok) {
     const error = signedIn.error;
     updateCard(conversation, deps, { ...base, status: 'failed', error: messageOf(error) });

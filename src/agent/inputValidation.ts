@@ -1,29 +1,91 @@
+import { createHash } from 'node:crypto';
 import Ajv, { type ValidateFunction } from 'ajv';
+import { RE2JS } from 're2js';
 
 // Tool input from the model is untrusted: it is checked against the tool's own JSON
-// schema before anything runs. Validators are compiled lazily and cached per tool.
+// schema before anything runs. Validators are compiled lazily and cached by a hash of the
+// schema, so a tool whose schema changes on the server is checked with the new one.
+//
+// Schemas come from the server too, and their `pattern`s run on the extension host thread,
+// shared by every extension. A backtracking JavaScript RegExp lets a pattern like
+// `^(a+)+$` freeze the host for minutes on a 30-character input, so patterns are compiled
+// with RE2 (re2js, a pure-JavaScript port; linear time, no native binary to download).
 
-export type InputCheck = { ok: true; input: Record<string, unknown> } | { ok: false; problem: string };
+export type InputCheck = { ok: true; input: Record<string, unknown> } | { ok: false; problem: string; code: 'invalid_input' | 'unchecked_schema' };
 
-const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, allowUnionTypes: true });
-const cache = new Map<string, ValidateFunction | null>();
+/** A schema pattern RE2 cannot compile (lookaround, backreferences): it cannot be checked in linear time. */
+class UncheckablePatternError extends Error {
+  constructor(readonly pattern: string) {
+    super(`pattern ${JSON.stringify(pattern)} cannot be checked safely`);
+  }
+}
+
+interface RegExpLike {
+  test(input: string): boolean;
+}
+
+/** Ajv's `code.regExp`: ECMAScript pattern syntax translated for RE2, searched (not anchored) as JSON Schema says. */
+function re2RegExp(pattern: string, _flags: string): RegExpLike {
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(RE2JS.translateRegExp(pattern));
+  } catch {
+    throw new UncheckablePatternError(pattern);
+  }
+  // Ajv keys compiled patterns by toString(), so it must differ per pattern.
+  return { test: (input: string) => re.test(input), toString: () => `re2:${pattern}` } as RegExpLike;
+}
+re2RegExp.code = 're2RegExp'; // only used by Ajv's standalone code generation, which OnBehalf does not use
+
+const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, allowUnionTypes: true, addUsedSchema: false, code: { regExp: re2RegExp } });
+
+type Compiled = { kind: 'validator'; validate: ValidateFunction } | { kind: 'unchecked' } | { kind: 'refused'; pattern: string };
+const cache = new Map<string, Compiled>();
+const maxCached = 1000;
+
+function schemaKey(schema: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify(schema) ?? 'null').digest('hex');
+}
+
+function compile(schema: Record<string, unknown>): Compiled {
+  try {
+    // Ajv keeps its own cache by schema object; the hash above decides what is new.
+    return { kind: 'validator', validate: ajv.compile(schema) };
+  } catch (error) {
+    // Fail closed: a pattern that cannot be checked in linear time refuses the call rather
+    // than being skipped, since skipping would let any value through (no catalog fixture
+    // schema uses lookaround or backreferences; most use no pattern at all).
+    if (error instanceof UncheckablePatternError) return { kind: 'refused', pattern: error.pattern };
+    // Any other schema Ajv cannot compile is not a reason to refuse a call; the service
+    // checks the input as well.
+    return { kind: 'unchecked' };
+  }
+}
 
 export function checkToolInput(toolName: string, schema: Record<string, unknown>, input: unknown): InputCheck {
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
-    return { ok: false, problem: `Input for ${toolName} must be a JSON object, got ${Array.isArray(input) ? 'an array' : typeof input}.` };
+    return { ok: false, code: 'invalid_input', problem: `Input for ${toolName} must be a JSON object, got ${Array.isArray(input) ? 'an array' : typeof input}.` };
   }
-  let validate = cache.get(toolName);
-  if (validate === undefined) {
-    try {
-      validate = ajv.compile(schema);
-    } catch {
-      validate = null; // A schema ajv cannot compile is not a reason to refuse a call.
+  const key = schemaKey(schema);
+  let compiled = cache.get(key);
+  if (compiled === undefined) {
+    compiled = compile(schema);
+    if (cache.size >= maxCached) {
+      const [oldest] = cache.keys();
+      if (oldest !== undefined) cache.delete(oldest);
     }
-    cache.set(toolName, validate);
+    cache.set(key, compiled);
   }
-  if (validate && !validate(input)) {
-    const problems = (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '(input)'} ${e.message ?? 'is invalid'}`.trim());
-    return { ok: false, problem: `Input for ${toolName} does not match its schema: ${problems.join('; ')}.` };
+  if (compiled.kind === 'refused') {
+    return {
+      ok: false,
+      code: 'unchecked_schema',
+      problem: `The schema of ${toolName} has a pattern ${JSON.stringify(compiled.pattern.slice(0, 200))} that cannot be checked safely (it needs lookaround or backreferences, which OnBehalf's linear-time pattern engine refuses), so the call did not run.`,
+    };
+  }
+  if (compiled.kind === 'validator' && !compiled.validate(input)) {
+    const problems = (compiled.validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath || '(input)'} ${e.message ?? 'is invalid'}`.trim());
+    return { ok: false, code: 'invalid_input', problem: `Input for ${toolName} does not match its schema: ${problems.join('; ')}.` };
   }
   return { ok: true, input: input as Record<string, unknown> };
 }

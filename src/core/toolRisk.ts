@@ -1,5 +1,7 @@
 // Scalekit's catalogs carry no read/write flag, so risk comes from the tool's name and,
-// where a tool has them, MCP annotations. When unsure, the answer is "write" (it asks).
+// where a tool has them, MCP annotations. When unsure, the answer is the stricter class:
+// an unknown name is "write" (it asks), and an MCP tool that does not say it is read-only
+// or non-destructive is "destructive", as the MCP spec's defaults say.
 
 export type ToolRisk = 'read' | 'write' | 'destructive';
 
@@ -25,28 +27,45 @@ const readWords = new Set([
   'details', 'export', 'download', 'docs', 'schema', 'suggest', 'suggestions', 'estimate', 'dependent', 'dependents',
 ]);
 
+/** Every word of a name, lower-cased: split at `_ - .` and spaces, then at camelCase humps (`deleteHTTPCache` → delete, http, cache). */
+function allWords(toolName: string): string[] {
+  return toolName
+    .split(/[_\-.\s]+/)
+    .flatMap((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2').split(' '))
+    .filter(Boolean)
+    .map((w) => w.toLowerCase());
+}
+
 /** The name without its connector prefix, split into lower-case words. */
 export function toolNameWords(toolName: string): string[] {
-  const words = toolName.toLowerCase().split(/[_\-.\s]+/).filter(Boolean);
-  return words.length > 1 ? words.slice(1) : words;
+  const parts = toolName.split(/[_\-.\s]+/).filter(Boolean);
+  return parts.length > 1 ? allWords(parts.slice(1).join('_')) : allWords(toolName);
 }
 
 export function classifyByName(toolName: string): ToolRisk | 'unsure' {
   const words = toolNameWords(toolName);
-  if (words.some((w) => destructiveWords.has(w))) return 'destructive';
+  // Deleting and writing words count wherever they stand, the first word too: a name
+  // without a connector prefix ("delete-feature-flag") must not lose its verb. Only the
+  // looser read words skip the prefix, so a connector's name can never make a tool "read".
+  const every = allWords(toolName);
+  if (every.some((w) => destructiveWords.has(w))) return 'destructive';
   // "create_project_preview" only previews; a trailing read verb that is not "all" wins over write verbs before it.
   const last = words[words.length - 1];
   if (last === 'preview') return 'read';
-  if (words.some((w) => writeWords.has(w))) return 'write';
+  if (every.some((w) => writeWords.has(w))) return 'write';
   if (words.some((w) => readWords.has(w))) return 'read';
   return 'unsure';
 }
 
-function classifyByAnnotations(annotations: ToolAnnotations): ToolRisk | 'unsure' {
+/**
+ * MCP annotations with the spec's defaults: readOnlyHint is false unless said, and a tool
+ * that is not read-only is destructive unless destructiveHint is false. So `{}` and
+ * `{ readOnlyHint: false }` are destructive; only `destructiveHint: false` makes a write.
+ */
+function classifyByAnnotations(annotations: ToolAnnotations): ToolRisk {
   if (annotations.readOnlyHint === true) return 'read';
-  if (annotations.destructiveHint === true) return 'destructive';
-  if (annotations.destructiveHint === false || annotations.readOnlyHint === false) return 'write';
-  return 'unsure';
+  if (annotations.destructiveHint === false) return 'write';
+  return 'destructive';
 }
 
 /**

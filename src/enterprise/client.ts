@@ -194,7 +194,9 @@ export class EnterprisePostHogClient {
           description: tool.description ?? tool.title ?? tool.annotations?.title ?? '',
           inputSchema: tool.inputSchema as Record<string, unknown>,
           connection: this.connection,
-          ...(tool.annotations ? { annotations: annotationsOf(tool.annotations) } : {}),
+          // Always present for an MCP tool: with no annotations the MCP defaults apply
+          // (not read-only, destructive), and the risk classifier reads `{}` that way.
+          annotations: annotationsOf(tool.annotations ?? {}),
         });
       }
       this.config.log?.(`enterprise: listed ${sources.length} PostHog tools`);

@@ -1,25 +1,55 @@
 // Says in words what a destructive call will delete, from the tool's name and its input:
 // "delete feature flag 1 in PostHog", "remove followers from goal 42 in Asana". Shared by
 // the approval card; no vscode, no DOM.
+//
+// The input comes from the model and may be steered by a prompt injection, so the sentence
+// names what will really be deleted: the ids (every one, or the count and the first few),
+// never a free-text field in their place. A name, slug or email is used only when no field
+// names the target by id, and every further id field is named too.
 
 import { clip } from './labels';
 
-const identifyingKey = /(^|_)(ids?|gids?|keys?|names?|slugs?|emails?)$/i;
+const idKey = /(^|_)(ids?|gids?|uuids?|keys?)$/i;
+const camelIdKey = /[a-z](Ids?|Gids?|Uuids?|Keys?)$/;
+const nameKey = /(^|_)(names?|slugs?|emails?)$/i;
+/** How many values of a list are spelled out before "and N more". */
+const shownValues = 5;
 
-type Target = { kind: 'one'; label: string } | { kind: 'several'; count: number };
+interface Field {
+  readonly key: string;
+  readonly values: readonly string[];
+}
 
-/** What names the target, from the first identifying field of the input. */
-function targetOf(input: unknown): Target | undefined {
-  if (!input || typeof input !== 'object' || Array.isArray(input)) return undefined;
-  for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
-    if (!identifyingKey.test(key)) continue;
-    if (typeof value === 'number') return { kind: 'one', label: String(value) };
-    if (typeof value === 'string' && value.trim()) return { kind: 'one', label: clip(value, 60) };
-    if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' || typeof v === 'number')) {
-      return value.length === 1 ? { kind: 'one', label: String(value[0]) } : { kind: 'several', count: value.length };
-    }
-  }
+function valuesOf(value: unknown): string[] | undefined {
+  if (typeof value === 'number') return [String(value)];
+  if (typeof value === 'string') return value.trim() ? [value] : undefined;
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' || typeof v === 'number')) return value.map(String);
   return undefined;
+}
+
+/** The fields whose key passes `names`, in input order, with the values they carry. */
+function fieldsOf(input: unknown, names: (key: string) => boolean): Field[] {
+  // An array's keys are indices, which name nothing, so only null and non-objects need a guard.
+  if (!input || typeof input !== 'object') return [];
+  const fields: Field[] = [];
+  for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
+    if (!names(key)) continue;
+    const values = valuesOf(value);
+    if (values) fields.push({ key, values });
+  }
+  return fields;
+}
+
+/** All-digit labels read as numbers; anything else is quoted. */
+function label(value: string): string {
+  const text = clip(value, 60);
+  return /^\d+$/.test(text) ? text : `"${text}"`;
+}
+
+function listed(values: readonly string[]): string {
+  const shown = values.slice(0, shownValues).map(label).join(', ');
+  const rest = values.length - shownValues;
+  return rest > 0 ? `${shown} and ${rest} more` : shown;
 }
 
 /**
@@ -30,17 +60,22 @@ export function destructiveSummary(toolName: string, service: string, input: unk
   // posthogmcp_delete_feature_flag → delete feature flag; asana_goal_remove_followers → goal remove followers.
   const words = toolName.split('_').slice(1).filter(Boolean);
   const verbAt = words.findIndex((w) => w === 'delete' || w === 'remove' || w === 'destroy' || w === 'purge');
-  const target = targetOf(input);
+  const ids = fieldsOf(input, (key) => idKey.test(key) || camelIdKey.test(key));
+  const [target, ...others] = ids.length > 0 ? ids : fieldsOf(input, (key) => nameKey.test(key)).slice(0, 1);
+  const also = others.length > 0 ? ` The input also names ${others.map((f) => `${f.key} ${listed(f.values)}`).join('; ')}.` : '';
   const named = (thing: string) => {
     if (!target) return `a ${thing}`;
-    if (target.kind === 'several') return `${target.count} ${thing}`;
-    return `${thing} ${/^\d+$/.test(target.label) ? target.label : `"${target.label}"`}`;
+    if (target.values.length > 1) return `${target.values.length} ${thing} (${listed(target.values)})`;
+    return `${thing} ${label(target.values[0] ?? '')}`;
   };
-  if (verbAt < 0) return `This will remove data in ${service}${target ? ` (${target.kind === 'one' ? target.label : `${target.count} items`})` : ''}.`;
+  if (verbAt < 0) {
+    const what = !target ? '' : target.values.length > 1 ? ` (${target.values.length} items: ${listed(target.values)})` : ` (${listed(target.values)})`;
+    return `This will remove data in ${service}${what}.${also}`;
+  }
   const verb = words[verbAt] === 'remove' ? 'remove' : 'delete';
   const before = words.slice(0, verbAt).filter((w) => w !== 'bulk').join(' ');
   const after = words.slice(verbAt + 1).join(' ');
-  if (verb === 'remove' && before && after) return `This will remove ${after} from ${named(before)} in ${service}.`;
+  if (verb === 'remove' && before && after) return `This will remove ${after} from ${named(before)} in ${service}.${also}`;
   const thing = after || before || 'item';
-  return `This will ${verb} ${named(thing)} in ${service}.`;
+  return `This will ${verb} ${named(thing)} in ${service}.${also}`;
 }

@@ -49,7 +49,7 @@ export interface ToolCardView {
   readonly toolName: string;
   readonly connection: string;
   readonly risk: ToolRiskView;
-  /** Pretty JSON of the input. */
+  /** Pretty JSON of the whole input that runs, never a preview (an input too large to show is refused unrun). */
   readonly input: string;
   readonly status: ToolCardStatus;
   /** Pretty JSON or text of the output, already bounded by the host. */

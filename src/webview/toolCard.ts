@@ -1,6 +1,7 @@
 // A tool call as a collapsible card: name, connection, risk, status, input/output,
 // approval buttons, a fix button, and a chart when the output holds a time series.
 import { destructiveSummary } from '../shared/destructiveSummary';
+import { reviewFields, type ReviewField } from '../shared/reviewFields';
 import type { ToolCardStatus, ToolCardView, ToolRiskView } from '../shared/protocol';
 import { SeriesChart } from './chart';
 import type { ViewContext } from './context';
@@ -9,6 +10,17 @@ import { bytesLabel, connectionLabel, durationLabel, prettyJson } from './format
 
 /** Characters of output shown before "Show more". */
 export const outputPreviewChars = 4096;
+/** An approval input longer than this gets a note that it scrolls. */
+const largeInputChars = 2000;
+/** Rows of the approval's field list; the whole input is always shown below it. */
+const maxReviewFields = 40;
+
+function longValueLabel(field: ReviewField): string {
+  const size = bytesLabel(field.bytes);
+  if (field.kind === 'text') return `${size} of text, in full below`;
+  if (field.kind === 'list') return `${(field.items ?? 0).toLocaleString('en-US')} items (${size}), in full below`;
+  return `${size} object, in full below`;
+}
 
 const statusInfo: Record<ToolCardStatus, { icon: string; label: string; extra?: string }> = {
   awaitingApproval: { icon: 'shield', label: 'Needs your approval' },
@@ -201,6 +213,7 @@ export class ToolCardComponent {
     const card = this.card;
     const conn = connectionLabel(card.connection);
     const destructive = card.risk === 'destructive';
+    const input = prettyJson(card.input);
     const what =
       card.risk === 'read'
         ? `read data from ${conn} as you`
@@ -221,10 +234,31 @@ export class ToolCardComponent {
       destructive
         ? h('p', { class: 'danger-text' }, icon('warning'), h('strong', { text: destructiveSummary(card.toolName, conn, parsedInput(card.input)) }), ' It cannot be undone here. Check the input below before approving.')
         : null,
-      // The user approves exactly this input, so it is always shown, not hidden in the collapsed card.
-      h('pre', { class: 'tool-json approval-input', tabindex: '0', 'aria-label': 'Input', text: prettyJson(card.input) }),
+      // The user approves exactly this input, so it is always shown whole (scrollable), never a
+      // preview, and the fields that say who and what are listed first, long free text last.
+      this.reviewList(input),
+      input.length > largeInputChars ? h('p', { class: 'muted approval-size', text: `Whole input: ${bytesLabel(new TextEncoder().encode(input).length)}. Scroll to review all of it.` }) : null,
+      this.sectionHeader('Input', input, 'copy-approval-input'),
+      h('pre', { class: 'tool-json approval-input', tabindex: '0', 'aria-label': 'Input', text: input }),
       h('div', { class: 'button-row' }, ...buttons),
     );
+  }
+
+  /** The input's fields, who-and-what first, long values by size (they are in full below). */
+  private reviewList(input: string): HTMLElement | null {
+    const fields = reviewFields(input);
+    if (fields.length === 0) return null;
+    const shown = fields.slice(0, maxReviewFields);
+    const rows = shown.map((f) =>
+      h(
+        'li',
+        { class: `approval-field${f.json === undefined ? ' long' : ''}` },
+        h('code', { class: 'approval-field-key', text: f.path }),
+        h('span', { class: 'approval-field-value', text: f.json ?? longValueLabel(f) }),
+      ),
+    );
+    if (fields.length > shown.length) rows.push(h('li', { class: 'approval-field muted', text: `and ${fields.length - shown.length} more fields, in full below` }));
+    return h('ul', { class: 'approval-fields', 'aria-label': 'Fields' }, ...rows);
   }
 
   private decisionButton(decision: 'approve' | 'deny' | 'always', label: string, cls: string, iconName: string): HTMLButtonElement {
@@ -263,7 +297,7 @@ export function fixButtonRow(fix: NonNullable<ToolCardView['fix']>, ctx: ViewCon
   );
 }
 
-/** The card carries the input as JSON text (bounded); a cut-off text names nothing. */
+/** The card carries the whole input as JSON text; text that does not parse names nothing. */
 function parsedInput(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;

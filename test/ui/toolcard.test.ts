@@ -127,6 +127,44 @@ describe('chat webview: tool cards, charts, errors', function () {
     assert.deepEqual(await waitForPosted(chat.page, 'decide'), { type: 'decide', toolUseId: 'toolu_d', decision: 'approve' });
   });
 
+  it('approval shows the whole input that runs: a 20 KB field cannot hide the assignee, and Copy gives that exact JSON', async () => {
+    // A prompt injection pads a free-text field so the assignee sits past any preview.
+    const input = { name: 'Follow up on signups', notes: 'pad '.repeat(5 * 1024), assignee: '1201999', projects: '1200' };
+    const exact = JSON.stringify(input, null, 2); // what the host sends: the very object that runs
+    await deliver(
+      chat.page,
+      stateMsg({
+        busy: true,
+        items: [toolItem({ toolUseId: 'toolu_pad', toolName: 'asana_task_create', connection: 'asana', risk: 'write', status: 'awaitingApproval', input: exact, durationMs: undefined })],
+      }),
+    );
+    const card = chat.page.locator('.tool-card');
+    const approval = card.locator('.approval');
+    await approval.waitFor();
+    // The fields that matter come first, in full, before the long free text.
+    const fields = approval.locator('.approval-fields');
+    await fields.waitFor();
+    const rows = await fields.locator('.approval-field').evaluateAll((els) => els.map((el) => [el.querySelector('.approval-field-key')?.textContent ?? '', el.querySelector('.approval-field-value')?.textContent ?? '']));
+    assert.deepEqual(rows.map((r) => r[0]), ['assignee', 'projects', 'name', 'notes'], JSON.stringify(rows).slice(0, 300));
+    assert.deepEqual(rows[0], ['assignee', '"1201999"']);
+    assert.match(rows[3]![1]!, /^20 KB of text, in full below$/);
+    assert.equal(await fields.locator('.approval-field', { hasText: 'assignee' }).isVisible(), true);
+    // The whole input, scrollable, not a preview.
+    const pre = approval.locator('.approval-input');
+    assert.equal(await pre.textContent(), exact);
+    const scroll = await pre.evaluate((el) => {
+      const node = el as unknown as { scrollHeight: number; clientHeight: number; ownerDocument: { defaultView: { getComputedStyle(e: unknown): { overflowY: string } } } };
+      return { overflow: node.ownerDocument.defaultView.getComputedStyle(el).overflowY, scrollable: node.scrollHeight > node.clientHeight };
+    });
+    assert.deepEqual(scroll, { overflow: 'auto', scrollable: true });
+    assert.match((await approval.locator('.approval-size').textContent()) ?? '', /^Whole input: 20(\.\d)? KB\. Scroll to review all of it\.$/);
+    // Copy copies exactly the JSON that runs.
+    await approval.getByRole('button', { name: 'Copy input' }).click();
+    const copied = (await waitForPosted(chat.page, 'copy')).text;
+    assert.equal(copied, exact);
+    assert.deepEqual(JSON.parse(copied), input);
+  });
+
   it('a failed card offers Connect / Re-authorize, posting connect', async () => {
     await deliver(
       chat.page,

@@ -63,7 +63,7 @@ export interface PostHogMcpEmulatorOptions {
   /** Users PostHog refuses (not in any organization) → access_denied. */
   deniedSubjects?: string[];
   /** Per-tool annotation overrides, by MCP tool name. */
-  toolAnnotationOverrides?: Record<string, ToolAnnotationsSpec>;
+  toolAnnotationOverrides?: Record<string, ToolAnnotationsSpec | null>;
   /** The PostHog world behind the tools. Default a fresh seeded one on this emulator's clock. */
   data?: EmulatorData;
 }

@@ -155,7 +155,8 @@ export interface ToolCallRecord {
 export interface RegisterToolsOptions {
   readonly data: EmulatorData;
   readonly user: ActingUser;
-  readonly annotationOverrides?: Record<string, ToolAnnotationsSpec>;
+  /** Per tool: hints to change, or null to register the tool with no annotations at all. */
+  readonly annotationOverrides?: Record<string, ToolAnnotationsSpec | null>;
   readonly onCall?: (record: ToolCallRecord) => void;
 }
 
@@ -172,7 +173,8 @@ export function registerPostHogTools(server: McpServer, opts: RegisterToolsOptio
   for (const spec of POSTHOG_MCP_TOOLS) {
     const handler = posthogHandlers[handlerKey(spec.name)];
     if (!handler) throw new Error(`no handler for ${spec.name}`);
-    const annotations = { ...spec.annotations, ...(opts.annotationOverrides?.[spec.name] ?? {}) };
+    const override = opts.annotationOverrides?.[spec.name];
+    const annotations = override === null ? undefined : { ...spec.annotations, ...(override ?? {}) };
     const run = async (args: JsonRecord): Promise<CallToolResult> => {
       let result: CallToolResult;
       try {
@@ -191,7 +193,7 @@ export function registerPostHogTools(server: McpServer, opts: RegisterToolsOptio
       opts.onCall?.({ name: spec.name, sub: opts.user.sub, email: opts.user.email, args, isError: result.isError === true });
       return result;
     };
-    server.registerTool(spec.name, { title: spec.title, description: spec.description, inputSchema: spec.inputSchema, annotations }, (async (args: JsonRecord) =>
+    server.registerTool(spec.name, { title: spec.title, description: spec.description, inputSchema: spec.inputSchema, ...(annotations ? { annotations } : {}) }, (async (args: JsonRecord) =>
       run(args)) as never);
   }
 }

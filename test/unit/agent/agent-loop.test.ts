@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { runAgentTurn, searchToolName } from '../../../src/agent/agentLoop';
+import { maxToolInputBytes, runAgentTurn, searchToolName } from '../../../src/agent/agentLoop';
 import { maxToolResultBytes } from '../../../src/agent/boundedResult';
 import { NotSignedInError } from '../../../src/core/errors';
 import { startAnthropicEmulator } from '../../emulators/anthropic/server';
@@ -179,6 +179,44 @@ describe('agent loop (real SDKs against the emulators)', function () {
       ['posthogmcp_query_run', 'denied', 'failure', 'invalid_input', 'oidc:ada'],
     ]);
     assert.ok(!JSON.stringify(world.audit).includes('deep'), 'no raw input in the audit');
+  });
+
+  it('the approval card shows the whole input that runs, even a 20 KB field before the assignee', async () => {
+    world.conversation.loadedTools = ['asana_task_create'];
+    world.answers.push('approve');
+    // A prompt injection pads a field so the assignee sits past any preview cut.
+    const input = { name: 'Follow up', notes: 'x'.repeat(20 * 1024), assignee: '1201999' };
+    let shown: string | undefined;
+    world.anthropic.queue({ toolUse: { name: 'asana_task_create', input } }, { text: 'done' });
+    ask(world, 'create a task');
+    const deps = world.deps();
+    const onItem = deps.events.onItem;
+    await runAgentTurn(world.conversation, { ...deps, events: { ...deps.events, onItem: (item) => {
+      if (item.kind === 'tool' && item.card.status === 'awaitingApproval') shown = item.card.input;
+      onItem(item);
+    } } }, new AbortController().signal);
+    assert.ok(shown !== undefined, 'an approval card was shown');
+    assert.ok(!shown.includes('OnBehalf cut'), `the approval card input was cut: ...${shown.slice(-200)}`);
+    assert.equal(shown, JSON.stringify(input, null, 2), 'the card carries exactly the JSON that runs');
+    assert.deepEqual(world.scalekit.executions.map((e) => [e.toolName, e.input]), [['asana_task_create', input]]);
+  });
+
+  it('refuses an input too large to show for approval, says why, and audits it', async () => {
+    world.conversation.loadedTools = ['asana_task_create'];
+    world.answers.push('approve');
+    const input = { name: 'Follow up', notes: 'x'.repeat(maxToolInputBytes + 1), assignee: '1201999' };
+    world.anthropic.queue({ toolUse: { name: 'asana_task_create', input } }, { text: 'ok' });
+    ask(world, 'create a task');
+    await runAgentTurn(world.conversation, world.deps(), new AbortController().signal);
+    assert.deepEqual(world.asked, [], 'nobody is asked to approve what they cannot see');
+    assert.equal(world.scalekit.executions.length, 0);
+    const card = lastCard(world, 'asana_task_create');
+    assert.equal(card.status, 'failed');
+    assert.match(card.error ?? '', /too large to show for approval/);
+    const result = (world.anthropic.requests[1]!.body.messages.at(-1)!.content as { is_error?: boolean; content?: string }[])[0]!;
+    assert.equal(result.is_error, true);
+    assert.match(String(result.content), /too large/);
+    assert.deepEqual(world.audit.map((r) => [r.tool, r.decision, r.outcome, r.errorCode]), [['asana_task_create', 'denied', 'failure', 'input_too_large']]);
   });
 
   it('read-only mode refuses a write before it runs, and audits the refusal', async () => {

@@ -75,6 +75,84 @@ describe('tool risk classifier', () => {
     assert.equal(classifyTool('posthog_things_list', { destructiveHint: true }), 'destructive');
   });
 
+  // Literal lists, so no word can be dropped from the classifier's sets unnoticed.
+  const destructiveWords = ['delete', 'remove', 'rm', 'destroy', 'purge', 'revoke', 'unmaterialize', 'erase', 'wipe', 'truncate', 'drop'];
+  const writeWords = [
+    'create', 'update', 'set', 'add', 'duplicate', 'copy', 'instantiate', 'save', 'reorder', 'upsert', 'move', 'enable',
+    'disable', 'materialize', 'post', 'put', 'patch', 'send', 'assign', 'invite', 'archive', 'unarchive', 'restore', 'merge',
+    'split', 'reset', 'rename', 'publish', 'unpublish', 'import', 'upload', 'approve', 'resolve', 'reopen', 'mark', 'toggle',
+    'schedule', 'launch', 'ship', 'end', 'switch', 'simulate', 'trigger', 'cancel', 'complete', 'pause', 'resume', 'share', 'unshare', 'link', 'unlink', 'follow', 'unfollow',
+    'attach', 'detach', 'insert', 'replace', 'write', 'edit', 'bulk', 'partial', 'submit', 'start', 'stop', 'retry', 'apply',
+  ];
+  const readWords = [
+    'get', 'list', 'retrieve', 'search', 'query', 'find', 'read', 'describe', 'fetch', 'count', 'counts', 'filters',
+    'history', 'status', 'statuses', 'values', 'sparkline', 'preview', 'show', 'view', 'lookup', 'check', 'all', 'summary',
+    'summarize', 'generate', 'explain', 'definition', 'definitions', 'reasons', 'stats', 'logs', 'log', 'me', 'whoami', 'info',
+    'details', 'export', 'download', 'docs', 'schema', 'suggest', 'suggestions', 'estimate', 'dependent', 'dependents',
+  ];
+
+  it('maps every destructive word to destructive, wherever it stands and however it is written', () => {
+    for (const word of destructiveWords) {
+      assert.equal(classifyTool(`svc_thing_${word}`), 'destructive', word);
+      assert.equal(classifyTool(`svc_${word}_thing`), 'destructive', word);
+      assert.equal(classifyTool(`svc_thing${word[0]!.toUpperCase()}${word.slice(1)}`), 'destructive', `camelCase ${word}`);
+      // A destructive word outweighs any write or read word beside it.
+      assert.equal(classifyTool(`svc_update_thing_${word}_list`), 'destructive', word);
+    }
+  });
+
+  it('maps every write word to write', () => {
+    for (const word of writeWords) {
+      assert.equal(classifyTool(`svc_thing_${word}`), 'write', word);
+      assert.equal(classifyTool(`svc_${word}Thing`), 'write', `camelCase ${word}`);
+      // A write word outweighs a read word beside it.
+      assert.equal(classifyTool(`svc_list_thing_${word}`), 'write', word);
+    }
+  });
+
+  it('maps every read word to read', () => {
+    for (const word of readWords) assert.equal(classifyTool(`svc_thing_${word}`), 'read', word);
+  });
+
+  it('splits camelCase names: deleteFeatureFlag is destructive, never "always allow"-able', () => {
+    const expected: Record<string, string> = {
+      deleteFeatureFlag: 'destructive',
+      posthog_deleteFeatureFlag: 'destructive',
+      'posthog_feature-flag-delete': 'destructive',
+      'delete-feature-flag': 'destructive',
+      delete_feature_flag: 'destructive',
+      posthog_removeTaskFromProject: 'destructive',
+      posthog_purgeHTTPCache: 'destructive',
+      asana_createTask: 'write',
+      asana_updateTaskStatus: 'write',
+      createTask: 'write',
+      asana_getTasks: 'read',
+      asana_listProjects: 'read',
+      getHTTPLogs: 'read',
+      asana_taskPreview: 'read',
+      // A name that only looks like it contains a verb is not split into one.
+      asana_deleted_items_list: 'read',
+      asana_removal_requests_list: 'read',
+      posthog_frobnicate: 'write',
+    };
+    for (const [tool, risk] of Object.entries(expected)) assert.equal(classifyTool(tool), risk, tool);
+  });
+
+  it('reads MCP annotations with the spec defaults: not read-only and no destructiveHint means destructive', () => {
+    // MCP: readOnlyHint defaults to false; destructiveHint defaults to true when not read-only.
+    assert.equal(classifyTool('posthog_frobnicate', { readOnlyHint: false }), 'destructive');
+    assert.equal(classifyTool('posthog_frobnicate', {}), 'destructive');
+    assert.equal(classifyTool('posthog_things_list', {}), 'destructive');
+    assert.equal(classifyTool('posthog_things_list', { readOnlyHint: false }), 'destructive');
+    assert.equal(classifyTool('posthog_frobnicate', { destructiveHint: false }), 'write');
+    assert.equal(classifyTool('posthog_frobnicate', { readOnlyHint: false, destructiveHint: false }), 'write');
+    assert.equal(classifyTool('posthog_frobnicate', { readOnlyHint: true }), 'read');
+    assert.equal(classifyTool('posthog_frobnicate', { readOnlyHint: true, destructiveHint: true }), 'read');
+    // No annotations at all (a Scalekit catalog tool): the name decides, and unknown asks.
+    assert.equal(classifyTool('posthog_things_list'), 'read');
+    assert.equal(classifyTool('posthog_frobnicate'), 'write');
+  });
+
   it('drops the connector prefix before reading words', () => {
     assert.deepEqual(toolNameWords('asana_task_create'), ['task', 'create']);
     assert.deepEqual(toolNameWords('single'), ['single']);

@@ -108,6 +108,22 @@ describe('enterprise PostHog via ID-JAG: tools', function () {
     assert.equal(classifyTool(projects.name, projects.annotations), 'write');
   });
 
+  it('MCP defaults: a tool not said to be read-only, without destructiveHint or any annotations, is destructive', async () => {
+    const { client: c } = await setup({
+      posthog: {
+        toolAnnotationOverrides: {
+          'switch-project': { readOnlyHint: false, destructiveHint: undefined },
+          'insights-list': null,
+        },
+      },
+    });
+    const catalog = new ToolCatalog(await c.listTools());
+    assert.equal(catalog.get('posthogmcp_switch_project')?.risk, 'destructive', 'readOnlyHint: false and no destructiveHint');
+    assert.equal(catalog.get('posthogmcp_insights_list')?.risk, 'destructive', 'no annotations at all');
+    assert.equal(catalog.get('posthogmcp_projects_get')?.risk, 'read');
+    assert.equal(catalog.get('posthogmcp_create_feature_flag')?.risk, 'write');
+  });
+
   it('calls a tool by its catalog name before any listing, and by its MCP name', async () => {
     const { world: w, client: c } = await setup();
     const created = await c.callTool('posthogmcp_create_feature_flag', { key: 'enterprise-beta', name: 'Enterprise beta', active: true });
