@@ -66,7 +66,7 @@ export async function runAgentTurn(conversation: Conversation, deps: AgentDeps, 
   for (let step = 0; step < deps.maxSteps; step++) {
     const request = buildRequest(conversation, deps);
     deps.events.onRequest?.(request.metrics);
-    const streamed = await streamReply(conversation, deps, request.params, signal);
+    const streamed = await streamReplyWithRetries(conversation, deps, request.params, signal);
     if (streamed.kind === 'stopped' || streamed.kind === 'error') return streamed.kind;
     const message = streamed.message;
     conversation.usage = addUsage(conversation.usage, message.usage, deps.model);
@@ -187,8 +187,60 @@ export function buildRequest(conversation: Conversation, deps: Pick<AgentDeps, '
 // ---- Streaming ----
 
 type StreamResult = { kind: 'message'; message: Anthropic.Messages.Message } | { kind: 'stopped' } | { kind: 'error' };
+type StreamAttempt = StreamResult | { kind: 'wait'; ms: number; reason: string };
 
-async function streamReply(conversation: Conversation, deps: AgentDeps, params: Anthropic.Messages.MessageStreamParams, signal: AbortSignal): Promise<StreamResult> {
+/** Retries of a rate-limited or overloaded request, each shown to the user, never silent. */
+const maxModelRetries = 2;
+/** A longer wait than this is an error with Retry, not a stalled chat. */
+const maxModelRetryWaitMs = 60_000;
+
+async function streamReplyWithRetries(conversation: Conversation, deps: AgentDeps, params: Anthropic.Messages.MessageStreamParams, signal: AbortSignal): Promise<StreamResult> {
+  for (let attempt = 0; ; attempt++) {
+    const result = await streamReply(conversation, deps, params, signal, attempt < maxModelRetries ? attempt : undefined);
+    if (result.kind !== 'wait') return result;
+    const seconds = Math.max(1, Math.round(result.ms / 1000));
+    pushItem(conversation, deps, { kind: 'notice', id: deps.newId(), text: `${result.reason}; retrying in ${seconds} s. Press Stop to cancel.` });
+    if (!(await waitUnlessStopped(result.ms, signal))) return { kind: 'stopped' };
+  }
+}
+
+function waitUnlessStopped(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** How long the API asks us to wait before a retry can help, or undefined when it cannot. */
+function retryWaitMs(error: unknown, attempt: number): number | undefined {
+  if (!(error instanceof Error) || !('status' in error)) return undefined;
+  const status = (error as { status?: unknown }).status;
+  if (status !== 429 && status !== 529 && status !== 503) return undefined;
+  const headers = (error as { headers?: { get?(name: string): string | null } }).headers;
+  const header = typeof headers?.get === 'function' ? headers.get('retry-after') : null;
+  const seconds = header === null ? Number.NaN : Number(header);
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.ceil(seconds * 1000) : 1000 * 2 ** attempt;
+}
+
+function waitLabel(ms: number): string {
+  return ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
+}
+
+async function streamReply(
+  conversation: Conversation,
+  deps: AgentDeps,
+  params: Anthropic.Messages.MessageStreamParams,
+  signal: AbortSignal,
+  retryAttempt: number | undefined,
+): Promise<StreamAttempt> {
   const textItems = new Map<number, string>(); // content block index → item id
   const partialText = new Map<string, string>();
   try {
@@ -225,8 +277,13 @@ async function streamReply(conversation: Conversation, deps: AgentDeps, params: 
     // A failed reply leaves no trace in the model transcript, so Retry resends the same context.
     conversation.items = conversation.items.filter((item) => !partialText.has(item.id));
     const mapped = mapAnthropicError(error, deps.model);
+    const waitMs = retryWaitMs(error, retryAttempt ?? 0);
+    if (waitMs !== undefined && retryAttempt !== undefined && waitMs <= maxModelRetryWaitMs) {
+      return { kind: 'wait', ms: waitMs, reason: mapped.kind === 'rateLimited' ? 'Anthropic is rate limiting requests' : 'Anthropic is overloaded' };
+    }
     const retryable = isRetryableModelError(mapped);
-    pushItem(conversation, deps, { kind: 'error', id: deps.newId(), message: messageOf(mapped), retryable });
+    const asked = waitMs !== undefined && waitMs > maxModelRetryWaitMs ? ` Anthropic asks to wait ${waitLabel(waitMs)}.` : '';
+    pushItem(conversation, deps, { kind: 'error', id: deps.newId(), message: `${messageOf(mapped)}${asked}`, retryable });
     return { kind: 'error' };
   }
 }

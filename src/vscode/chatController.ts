@@ -234,7 +234,7 @@ export class ChatController extends DisposableOwner {
     this.running = { conversationId: conversation.id, controller, done };
     this.view?.post({ type: 'busy', busy: true });
     try {
-      const anthropic = anthropicClient(apiKey, settings.anthropicBaseUrl(), { maxRetries: 2 });
+      const anthropic = anthropicClient(apiKey, settings.anthropicBaseUrl(), { maxRetries: 0 }); // The loop retries, visibly.
       const catalog = this.catalogFor(identity.identifier);
       const outcome = await runAgentTurn(
         conversation,

@@ -142,7 +142,8 @@ describe('agent loop (real SDKs against the emulators)', function () {
 
   it('shows a retryable error for 429 and 529 and leaves the transcript unchanged', async () => {
     for (const status of [429, 529]) {
-      world.anthropic.queue({ error: status });
+      // One try and two visible retries, all refused.
+      world.anthropic.queue({ error: status, retryAfter: 0 }, { error: status, retryAfter: 0 }, { error: status, retryAfter: 0 });
       ask(world, `hello ${status}`);
       const before = JSON.stringify(world.conversation.messages);
       assert.equal(await runAgentTurn(world.conversation, world.deps(), new AbortController().signal), 'error');
@@ -150,6 +151,7 @@ describe('agent loop (real SDKs against the emulators)', function () {
       const last = world.conversation.items.at(-1)!;
       assert.equal(last.kind, 'error');
       assert.equal(last.kind === 'error' && last.retryable, true);
+      assert.equal(world.anthropic.requests.filter((r) => r.status === status).length, 3);
       world.conversation.items.pop();
       world.anthropic.queue({ text: 'Back again.' });
       assert.equal(await runAgentTurn(world.conversation, world.deps(), new AbortController().signal), 'completed');

@@ -115,4 +115,33 @@ describe('agent loop against what the real Messages API answers', function () {
     last = lastItem();
     assert.ok(last.kind === 'notice' && /context window/i.test(last.text) && /new chat/i.test(last.text), JSON.stringify(last));
   });
+
+  it('a rate limit says how long it waits and retries by itself; Stop ends the wait', async () => {
+    world.anthropic.queue({ error: 429, retryAfter: 1 }, { text: 'Here you go.' });
+    ask(world, 'hello');
+    const started = Date.now();
+    assert.equal(await turn(), 'completed');
+    assert.ok(Date.now() - started >= 900, 'it waited the retry-after');
+    const notice = world.conversation.items.find((item) => item.kind === 'notice');
+    assert.ok(notice && notice.kind === 'notice' && /rate limit/i.test(notice.text) && /1 s/.test(notice.text), JSON.stringify(notice));
+    assert.equal(world.anthropic.requests.length, 2);
+
+    world.anthropic.queue({ error: 429, retryAfter: 30 });
+    ask(world, 'again');
+    const stop = new AbortController();
+    const running = runAgentTurn(world.conversation, world.deps(), stop.signal);
+    while (!world.conversation.items.some((item) => item.kind === 'notice' && /30 s/.test(item.text))) await new Promise((r) => setTimeout(r, 20));
+    stop.abort();
+    assert.equal(await running, 'stopped');
+  });
+
+  it('a wait longer than a minute is not sat through silently: it is an error with Retry', async () => {
+    world.anthropic.queue({ error: 429, retryAfter: 600 });
+    ask(world, 'hello');
+    const started = Date.now();
+    assert.equal(await turn(), 'error');
+    assert.ok(Date.now() - started < 5_000, 'it did not wait ten minutes');
+    const last = lastItem();
+    assert.ok(last.kind === 'error' && last.retryable && /10 min|600 s/.test(last.message), JSON.stringify(last));
+  });
 });
