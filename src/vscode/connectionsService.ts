@@ -113,6 +113,9 @@ export class ConnectionsService extends DisposableOwner {
   /** The /verify callback: check and consume the state, then verify as the *current* identity. */
   async handleVerifyCallback(uri: vscode.Uri): Promise<string> {
     const params = queryParams(uri);
+    // Which parameters came back (names only: values are single-use secrets), so the first real
+    // report says whether Scalekit appended or replaced the query.
+    this.log.info(`Connection callback with parameters: ${[...new Set([...params.keys()])].join(', ') || 'none'}.`);
     const identity = await this.identity.current();
     if (!identity) throw new NotSignedInError('The connection callback arrived, but nobody is signed in.');
     // A repeated parameter is ambiguous (which one did the service send?): refuse it outright.
@@ -124,7 +127,11 @@ export class ConnectionsService extends DisposableOwner {
       throw new OnBehalfConnectError(`${connectionLabel(connection)} consent was not given (${providerError}).`);
     }
     const authRequestId = params.get('auth_request_id');
-    if (!authRequestId) throw new OnBehalfConnectError('The connection callback carried no auth_request_id.');
+    if (!authRequestId) {
+      throw new OnBehalfConnectError(
+        `${connectionLabel(connection)} sent you back without an auth_request_id, so the connection cannot be verified. Connect again; if it happens again, the OnBehalf log shows what the callback carried.`,
+      );
+    }
     await this.accounts.verifyUser(identity.identifier, connection, authRequestId);
     this.log.info(`Verified ${connection} for ${identity.identifier}.`);
     await this.refresh();
@@ -135,7 +142,8 @@ export class ConnectionsService extends DisposableOwner {
     const state = this.states.mint(identifier, name);
     const verifyUrl = await externalHandlerUrl(this.extensionId, '/verify');
     const link = await this.accounts.authorizationLink(identifier, name, state, verifyUrl);
-    this.log.info(`Opening the ${name} authorization page.`);
+    // The verify URL holds no secret (the state is added by Scalekit's redirect, not here).
+    this.log.info(`Opening the ${name} authorization page; Scalekit will redirect to ${verifyUrl}.`);
     const opened = await this.openExternal()(link);
     if (!opened) throw new OnBehalfConnectError(`The browser could not be opened for ${connectionLabel(name)}.`);
     await this.refresh();

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { ConnectionsNode } from '../../src/vscode/connectionsTree';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { ConnectStateError } from '../../src/core/errors';
-import { api, configure, connectThroughConsent, handlerUriFromCallback, installBrowser, resetSettings, signInAs, startEmulators, statusOf, stopEmulators, waitFor, type Browser, type Emulators } from './support';
+import { api, configure, connectThroughConsent, extensionLogText, handlerUriFromCallback, installBrowser, resetSettings, signInAs, startEmulators, statusOf, stopEmulators, waitFor, type Browser, type Emulators } from './support';
 
 function labels(onbehalf: OnBehalfTestApi, node?: ConnectionsNode): string[] {
   return onbehalf.treeChildren(node).map((n) => {
@@ -148,6 +148,19 @@ describe('identity, connections and the connect flow', function () {
     it('a forged state', async () => {
       const { callback } = await startPendingConnect();
       await expectRefused(withQuery(callback, (q) => q.set('state', 'forged-by-attacker')), 'unknown');
+    });
+
+    it('a callback without auth_request_id says so plainly and logs which parameters came back', async () => {
+      const { callback } = await startPendingConnect();
+      const outcome = await onbehalf.routeUri(withQuery(callback, (q) => q.delete('auth_request_id')));
+      assert.equal(outcome.ok, false);
+      const message = String((outcome as { error: unknown }).error);
+      assert.match(message, /without an auth_request_id/);
+      assert.match(message, /Connect again/);
+      assert.equal(emulators.scalekit.getAccount('oidc:ada', 'asana')?.status, 'PENDING_VERIFICATION');
+      // The log channel writes its file asynchronously.
+      await waitFor('the callback parameters are logged', () => /Connection callback with parameters: [^\n]*state/.test(extensionLogText(onbehalf)));
+      assert.match(extensionLogText(onbehalf), /Scalekit will redirect to \S+verify/);
     });
 
     it('a missing state', async () => {
