@@ -73,6 +73,8 @@ export interface EnterprisePostHogConfig {
   /** Receives one line per step. Never receives tokens, assertions or secrets. */
   readonly log?: (line: string) => void;
   readonly clientInfo?: { readonly name: string; readonly version: string };
+  /** How long close() waits for the server to answer the session DELETE. Default 2000 ms. */
+  readonly closeTimeoutMs?: number;
 }
 
 export type EnterpriseStatus =
@@ -108,6 +110,8 @@ interface AccessToken {
 interface McpSession {
   readonly client: Client;
   readonly transport: StreamableHTTPClientTransport;
+  /** The token this session last sent: the session's user, whoever is signed in now. */
+  readonly sent: { token?: AccessToken };
 }
 
 /** A token is renewed this long before its expiry. */
@@ -219,15 +223,20 @@ export class EnterprisePostHogClient {
     });
   }
 
-  /** Forgets tokens, the MCP session and discovery (sign-out, settings change). */
+  /**
+   * Ends the MCP session on the server (a DELETE with its Mcp-Session-Id, bounded by
+   * `closeTimeoutMs`), then forgets tokens, the session and discovery (sign-out, identity
+   * switch, settings change).
+   */
   async reset(): Promise<void> {
+    const closing = this.closeSession({ terminate: true });
     this.token = undefined;
     this.pendingToken = undefined;
     this.discovery = undefined;
     this.identity = undefined;
     this.extraScopes.clear();
     this.toolNames.clear();
-    await this.closeSession();
+    await closing;
     const missing = this.missingConfig();
     this.setStatus(missing.length ? { state: 'not-configured', missing } : { state: 'ready', connected: false });
   }
@@ -235,6 +244,11 @@ export class EnterprisePostHogClient {
   async close(): Promise<void> {
     await this.reset();
     this.listeners.clear();
+  }
+
+  /** What this client holds in memory for the signed-in user (for tests and leak checks). */
+  held(): { accessToken: boolean; mcpSession: boolean } {
+    return { accessToken: this.token !== undefined || this.pendingToken !== undefined, mcpSession: this.session !== undefined || this.pendingSession !== undefined };
   }
 
   // ---- internals -------------------------------------------------------------------
@@ -335,7 +349,9 @@ export class EnterprisePostHogClient {
     this.token = undefined;
     this.pendingToken = undefined;
     this.toolNames.clear();
-    await this.closeSession();
+    // Found out in the middle of an operation: nothing more is sent with the old user's token.
+    // Ending the session on the server is close()'s job, at the sign-out or switch itself.
+    await this.closeSession({ terminate: false });
   }
 
   private async ensureDiscovery(): Promise<EnterpriseDiscovery> {
@@ -420,7 +436,8 @@ export class EnterprisePostHogClient {
 
   private async openSession(): Promise<McpSession> {
     await this.accessToken();
-    const transport = new StreamableHTTPClientTransport(new URL(this.mcpServerUrl), { fetch: this.mcpFetch });
+    const sent: McpSession['sent'] = {};
+    const transport = new StreamableHTTPClientTransport(new URL(this.mcpServerUrl), { fetch: (input, init) => this.mcpFetch(input, init, sent) });
     const client = new Client(this.config.clientInfo ?? { name: 'onbehalf', version: '0.1.0' }, {
       // MCP extensions are declared under capabilities.extensions (identifier → settings).
       capabilities: { extensions: { [ENTERPRISE_MANAGED_AUTHORIZATION_EXTENSION]: {} } },
@@ -435,17 +452,44 @@ export class EnterprisePostHogClient {
       await client.close().catch(() => undefined);
       throw error;
     }
-    const session = { client, transport };
+    const session = { client, transport, sent };
     this.session = session;
     this.config.log?.('enterprise: connected to the PostHog MCP server');
     return session;
   }
 
-  private async closeSession(): Promise<void> {
-    const session = this.session;
+  /**
+   * Drops the MCP session. With `terminate`, first asks the server to end it (the spec's
+   * SHOULD: DELETE with the Mcp-Session-Id), waiting at most `closeTimeoutMs`; then aborts
+   * the transport, which also ends the GET stream. A session still opening is awaited first.
+   */
+  private async closeSession(opts: { terminate: boolean }): Promise<void> {
+    const pending = this.pendingSession;
+    let session = this.session;
     this.session = undefined;
     this.pendingSession = undefined;
-    if (session) await session.client.close().catch(() => undefined);
+    if (!session && pending) session = await pending.catch(() => undefined);
+    if (!session) return;
+    if (opts.terminate && session.transport.sessionId && session.sent.token) {
+      const timeoutMs = this.config.closeTimeoutMs ?? 2_000;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const answered = await Promise.race([
+        session.transport.terminateSession().then(
+          () => true,
+          (error: unknown) => {
+            this.config.log?.(`enterprise: the MCP server refused the session DELETE: ${redact((error as Error)?.message ?? String(error))}`);
+            return true;
+          },
+        ),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!answered) this.config.log?.(`enterprise: the MCP server did not answer the session DELETE within ${timeoutMs} ms; closing without it`);
+      else this.config.log?.('enterprise: ended the MCP session on the server');
+    }
+    await session.client.close().catch(() => undefined);
   }
 
   private async refreshToolNames(session: McpSession): Promise<void> {
@@ -470,14 +514,21 @@ export class EnterprisePostHogClient {
    * exchange again and retries once; a 403 insufficient_scope asks once more with the
    * scopes the server named (when they were not requested yet), else it throws.
    */
-  private readonly mcpFetch: FetchLike = async (input, init) => {
+  private async mcpFetch(input: string | URL, init: RequestInit | undefined, sent: McpSession['sent']): Promise<Response> {
     const url = typeof input === 'string' ? input : input.href;
     if (!sameResource(url.split('?')[0] ?? url, this.mcpServerUrl)) return this.fetchFn(input, init);
     const send = async (token: AccessToken): Promise<Response> => {
       const headers = new Headers(init?.headers);
       headers.set('authorization', `Bearer ${token.value}`);
+      sent.token = token;
       return this.fetchFn(input, { ...init, headers });
     };
+    // Ending a session speaks for the session's own user with the token it last used: never a
+    // new exchange (whoever is signed in now may be someone else, or no one), never a retry.
+    if (init?.method === 'DELETE') {
+      if (!sent.token) throw new EnterpriseNoSessionError();
+      return send(sent.token);
+    }
     let token = await this.accessToken();
     let response = await send(token);
     let retried = false;
@@ -516,7 +567,7 @@ export class EnterprisePostHogClient {
       }
       return response;
     }
-  };
+  }
 }
 
 function identityOf(idToken: string): string {
