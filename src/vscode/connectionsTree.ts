@@ -182,7 +182,7 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
 function enterpriseItem(snapshot: EnterpriseSnapshot): vscode.TreeItem {
   const status = snapshot.status;
   const hasTools = snapshot.tools.length > 0;
-  const item = new vscode.TreeItem('PostHog (enterprise)', hasTools ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+  const item = new vscode.TreeItem(connectionLabel(enterpriseConnection), hasTools ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.id = 'enterprise:posthog';
   item.contextValue = 'enterprise';
   item.command = { command: 'onbehalf.refresh', title: 'Refresh' };
@@ -210,7 +210,7 @@ function enterpriseItem(snapshot: EnterpriseSnapshot): vscode.TreeItem {
     default:
       break;
   }
-  item.accessibilityInformation = { label: `PostHog enterprise, ${String(item.description ?? '')}` };
+  item.accessibilityInformation = { label: `${connectionLabel(enterpriseConnection)}, ${String(item.description ?? '')}` };
   return item;
 }
 

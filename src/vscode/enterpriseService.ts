@@ -7,13 +7,14 @@ import type { IdentityService } from './identityService';
 import { DisposableOwner } from './lifecycle';
 import type { OidcAuthProvider } from './oidcAuthProvider';
 import type { SecretStore } from './secretStore';
+import { enterpriseConnection } from '../shared/labels';
 import { settings } from './settings';
 
 // The enterprise PostHog connection: PostHog's MCP server reached through ID-JAG with the
 // current OIDC session's ID token. Its tools join the agent's surface under their own
 // connection name, through the same approval gate and audit log.
 
-export const enterpriseConnection = 'posthog-enterprise';
+export { enterpriseConnection };
 const toolPrefix = 'posthogent_';
 
 export interface EnterpriseSnapshot {
