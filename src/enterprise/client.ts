@@ -134,6 +134,8 @@ export class EnterprisePostHogClient {
   private current: EnterpriseStatus;
   private readonly listeners = new Set<(status: EnterpriseStatus) => void>();
   private readonly toolNames = new Map<string, string>();
+  /** After close(): nothing new is obtained or opened, so nothing outlives the close. */
+  private closed = false;
 
   constructor(private readonly config: EnterprisePostHogConfig) {
     this.mcpServerUrl = config.mcpServerUrl || DEFAULT_POSTHOG_MCP_URL;
@@ -242,6 +244,7 @@ export class EnterprisePostHogClient {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.reset();
     this.listeners.clear();
   }
@@ -267,6 +270,7 @@ export class EnterprisePostHogClient {
   }
 
   private async operation<T>(fn: () => Promise<T>, opts: { needsSession?: boolean } = {}): Promise<T> {
+    if (this.closed) throw new EnterpriseClosedError();
     const missing = this.missingConfig();
     if (missing.length) {
       this.setStatus({ state: 'not-configured', missing });
@@ -412,6 +416,7 @@ export class EnterprisePostHogClient {
           scopes: at.scopes,
           identity,
         };
+        if (this.closed) throw new EnterpriseClosedError();
         this.identity ??= identity;
         this.token = token;
         this.config.log?.(`enterprise: PostHog issued an access token${at.expiresIn ? ` for ${at.expiresIn}s` : ''}${at.scopes ? ` with scopes ${at.scopes.join(' ')}` : ''}`);
@@ -453,6 +458,11 @@ export class EnterprisePostHogClient {
       throw error;
     }
     const session = { client, transport, sent };
+    if (this.closed) {
+      // Closed while it was opening: end it on the server too, nothing of it stays.
+      await this.endSession(session, { terminate: true });
+      throw new EnterpriseClosedError();
+    }
     this.session = session;
     this.config.log?.('enterprise: connected to the PostHog MCP server');
     return session;
@@ -470,6 +480,10 @@ export class EnterprisePostHogClient {
     this.pendingSession = undefined;
     if (!session && pending) session = await pending.catch(() => undefined);
     if (!session) return;
+    await this.endSession(session, opts);
+  }
+
+  private async endSession(session: McpSession, opts: { terminate: boolean }): Promise<void> {
     if (opts.terminate && session.transport.sessionId && session.sent.token) {
       const timeoutMs = this.config.closeTimeoutMs ?? 2_000;
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -567,6 +581,13 @@ export class EnterprisePostHogClient {
       }
       return response;
     }
+  }
+}
+
+/** An operation on a client that was closed meanwhile (sign-out, switch, setting change). */
+class EnterpriseClosedError extends Error {
+  constructor() {
+    super('The enterprise PostHog connection was closed (sign-out, account switch or a setting change).');
   }
 }
 

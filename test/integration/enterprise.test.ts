@@ -155,4 +155,96 @@ describe('enterprise PostHog through ID-JAG', function () {
       await signInAs(onbehalf, browser, 'ada');
     }
   });
+  // Issue 17: one client per signed-in user, ended on the server when it is no longer needed.
+  const connected = () => /^Connected · \d+ tools$/.test(describeNode());
+  const openStreamsOf = (sub: string) => enterprise.posthog.openStreams().filter((s) => s.sub === sub).length;
+  const sessionsOf = (sub: string) => enterprise.posthog.sessions().filter((s) => s.sub === sub);
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500));
+  const enterpriseConfig = () => ({ mcpServerUrl: enterprise.posthog.mcpUrl, idpTokenEndpoint: `${enterprise.idp.issuer}/token`, clientId: enterprise.clientId });
+
+  it('rebuilding (Refresh) keeps one client and does not pile up subscriptions', async () => {
+    await waitFor('enterprise connected', () => connected(), 30_000);
+    await vscode.commands.executeCommand('onbehalf.refresh');
+    await waitFor('connected again', () => connected(), 30_000);
+    const before = onbehalf.enterpriseHeld().subscriptions;
+    for (let i = 0; i < 3; i++) await vscode.commands.executeCommand('onbehalf.refresh');
+    await waitFor('connected after the refreshes', () => connected(), 30_000);
+    const held = onbehalf.enterpriseHeld();
+    assert.equal(held.subscriptions, before, 'no subscription added per rebuild');
+    assert.equal(held.clients, 1, JSON.stringify(held));
+  });
+
+  it('a change of the enterprise setting ends the MCP session on the server (DELETE) before a new one', async () => {
+    await waitFor('connected as ada with a stream', () => connected() && openStreamsOf('ada') === 1, 30_000);
+    const [old] = sessionsOf('ada');
+    enterprise.posthog.resetLogs();
+    try {
+      await setSetting('enterprise.posthogMcp', { ...enterpriseConfig(), scopes: ['feature_flag:read'] });
+      await waitFor('the old session ended', () => enterprise.posthog.deletes.some((d) => d.sessionId === old!.sessionId), 15_000);
+      await waitFor('reconnected with one new stream', () => connected() && enterprise.posthog.initializations.length === 1 && openStreamsOf('ada') === 1, 30_000);
+      assert.deepEqual(enterprise.posthog.deletes.map((d) => [d.sub, d.requestedBy, d.status]), [['ada', 'ada', 200]]);
+      assert.deepEqual(sessionsOf('ada').map((x) => x.sessionId).includes(old!.sessionId), false);
+    } finally {
+      await setSetting('enterprise.posthogMcp', enterpriseConfig());
+      await waitFor('connected with the original setting', () => connected(), 30_000);
+    }
+  });
+
+  it('an identity switch ends the previous user\'s MCP session (DELETE) and leaves nothing of theirs open', async () => {
+    const { browser } = world;
+    await waitFor('connected as ada with a stream', () => connected() && onbehalf.enterprise().identifier === 'oidc:ada' && openStreamsOf('ada') === 1, 30_000);
+    await settle();
+    const old = enterprise.posthog.openStreams().find((x) => x.sub === 'ada')!;
+    enterprise.posthog.resetLogs();
+    try {
+      await signInAs(onbehalf, browser, 'grace');
+      await waitFor('connected as grace', () => connected() && onbehalf.enterprise().identifier === 'oidc:grace', 30_000);
+      await waitFor('ada\'s session ended', () => enterprise.posthog.deletes.some((d) => d.sessionId === old.sessionId), 15_000).catch((error: unknown) => {
+        throw new Error(`${String(error)}; ${old.sessionId}; deletes ${JSON.stringify(enterprise.posthog.deletes)}; sessions ${JSON.stringify(enterprise.posthog.sessions())}`);
+      });
+      await waitFor('no stream of ada', () => openStreamsOf('ada') === 0, 10_000);
+      await settle();
+      assert.deepEqual(enterprise.posthog.deletes.map((d) => [d.sub, d.status]), [['ada', 200]]);
+      assert.deepEqual(sessionsOf('ada'), [], 'no session of ada left on the server');
+      assert.deepEqual(enterprise.posthog.initializations.map((i) => i.sub), ['grace'], 'one MCP initialize, as grace');
+      const held = onbehalf.enterpriseHeld();
+      assert.deepEqual([held.clients, held.tokens], [1, 1], JSON.stringify(held));
+    } finally {
+      await signInAs(onbehalf, browser, 'ada');
+      await waitFor('connected as ada', () => connected() && onbehalf.enterprise().identifier === 'oidc:ada', 30_000);
+    }
+  });
+
+  it('one sign-in builds one client (one MCP initialize); sign-out leaves no stream, session or token of the user', async () => {
+    const { browser } = world;
+    await onbehalf.signOut();
+    await waitFor('signed out', async () => (await onbehalf.currentIdentity()) === undefined);
+    await settle();
+    enterprise.posthog.resetLogs();
+    const exchanges = enterprise.grant.exchanges;
+    try {
+      await signInAs(onbehalf, browser, 'ada');
+      await waitFor('connected as ada', () => connected() && onbehalf.enterprise().identifier === 'oidc:ada', 30_000);
+      await settle();
+      assert.equal(enterprise.posthog.initializations.length, 1, `MCP initialize calls for one sign-in: ${enterprise.posthog.initializations.length}`);
+      assert.equal(enterprise.grant.exchanges - exchanges, 1, 'one token exchange');
+      assert.equal(enterprise.posthog.counters.jwtBearerGrants, 1, 'one jwt-bearer grant');
+      await waitFor('ada\'s stream open', () => openStreamsOf('ada') === 1, 10_000);
+      const connectedHeld = onbehalf.enterpriseHeld();
+      assert.deepEqual([connectedHeld.clients, connectedHeld.tokens, connectedHeld.sessions], [1, 1, 1], JSON.stringify(connectedHeld));
+
+      await onbehalf.signOut();
+      await waitFor('signed out', async () => (await onbehalf.currentIdentity()) === undefined);
+      await waitFor('no stream of ada open on the server', () => openStreamsOf('ada') === 0, 10_000).catch((error: unknown) => {
+        throw new Error(`${String(error)}; still open: ${JSON.stringify(enterprise.posthog.openStreams())}`);
+      });
+      await settle();
+      assert.deepEqual(sessionsOf('ada'), [], 'ada\'s session was ended on the server');
+      assert.deepEqual(enterprise.posthog.deletes.map((d) => [d.sub, d.status]), [['ada', 200]], 'one DELETE, for ada\'s session');
+      const held = onbehalf.enterpriseHeld();
+      assert.deepEqual([held.clients, held.tokens, held.sessions], [0, 0, 0], `nothing of ada held: ${JSON.stringify(held)}`);
+    } finally {
+      await signInAs(onbehalf, browser, 'ada');
+    }
+  });
 });
