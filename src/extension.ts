@@ -45,10 +45,10 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     if (!clientSecret) throw new MissingCredentialsError('scalekitClientSecret');
     return { environmentUrl: settings.scalekitEnvironmentUrl(), clientId: settings.scalekitClientId(), clientSecret };
   });
-  const connections = new ConnectionsService(identity, accounts, new ConnectStateStore(), extensionId, currentOpener, taggedLogger(log, 'connections'));
+  const connections = new ConnectionsService(identity, accounts, new ConnectStateStore(), extensionId, currentOpener, taggedLogger(log, 'connections'), () => secrets.has('scalekitClientSecret'));
   const enterprise = new EnterpriseService(identity, oidc, secrets, taggedLogger(log, 'enterprise'));
   const tree = new ConnectionsTreeProvider(connections, enterprise);
-  const statusBar = new StatusBar(connections, secrets);
+  const statusBar = new StatusBar(connections, secrets, enterprise);
   const router = new UriRouter(oidc, connections, taggedLogger(log, 'uri'));
   const storageRoot = context.globalStorageUri.fsPath;
   const audit = new AuditLog(path.join(storageRoot, 'audit'), taggedLogger(log, 'audit'));

@@ -7,7 +7,9 @@ import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { startAnthropicEmulator } from '../emulators/anthropic/server';
 import { startEnterpriseWorld, type EnterpriseWorld } from '../emulators/posthog-mcp/harness';
 import { startScalekitEmulator } from '../emulators/scalekit/server';
-import { extensionLogText, setSetting, signInAs, useSignedInWorld, waitFor, type Emulators } from './support';
+import { api, extensionLogText, installBrowser, resetSettings, setSetting, signInAs, useSignedInWorld, waitFor, type Emulators } from './support';
+import { startAnthropicEmulator as startAnthropic, type AnthropicEmulator } from '../emulators/anthropic/server';
+import type { ChatStateView } from '../../src/shared/protocol';
 
 describe('enterprise PostHog through ID-JAG', function () {
   this.timeout(90_000);
@@ -245,6 +247,74 @@ describe('enterprise PostHog through ID-JAG', function () {
       assert.deepEqual([held.clients, held.tokens, held.sessions], [0, 0, 0], `nothing of ada held: ${JSON.stringify(held)}`);
     } finally {
       await signInAs(onbehalf, browser, 'ada');
+    }
+  });
+});
+
+describe('enterprise-only setup (no Scalekit configured)', function () {
+  this.timeout(90_000);
+  let onbehalf: OnBehalfTestApi;
+  let enterprise: EnterpriseWorld;
+  let anthropic: AnthropicEmulator;
+  const lastState = (): ChatStateView | undefined => {
+    const states = onbehalf.chat.postedMessages().filter((m): m is Extract<typeof m, { type: 'state' }> => m.type === 'state');
+    return states.at(-1)?.state;
+  };
+
+  before(async () => {
+    onbehalf = await api();
+    [enterprise, anthropic] = await Promise.all([startEnterpriseWorld(), startAnthropic()]);
+    await resetSettings();
+    await onbehalf.clearSecret('scalekitClientSecret');
+    await setSetting('identity.provider', 'oidc');
+    await setSetting('oidc.issuer', enterprise.idp.issuer);
+    await setSetting('oidc.clientId', enterprise.idp.clientId);
+    await setSetting('anthropic.baseUrl', anthropic.url);
+    await onbehalf.storeSecret('anthropicApiKey', 'sk-ant-enterprise-only');
+    await onbehalf.storeSecret('enterpriseClientSecret', enterprise.clientSecret);
+    await setSetting('enterprise.posthogMcp', { mcpServerUrl: enterprise.posthog.mcpUrl, idpTokenEndpoint: `${enterprise.idp.issuer}/token`, clientId: enterprise.clientId });
+    const browser = installBrowser(onbehalf);
+    await signInAs(onbehalf, browser, 'ada');
+    await vscode.commands.executeCommand('onbehalf.chat.focus');
+    await waitFor('chat view rendered', () => onbehalf.chat.renderedHtml().length > 0);
+  });
+
+  after(async () => {
+    await onbehalf.signOut();
+    onbehalf.setExternalOpener(undefined);
+    await setSetting('enterprise.posthogMcp', undefined);
+    await resetSettings();
+    await Promise.all([enterprise.close(), anthropic.close()]);
+  });
+
+  it('with the enterprise connection active, nothing asks for Scalekit: tree, status bar and chat', async () => {
+    await waitFor('enterprise connected', () => onbehalf.enterprise().status?.state === 'ready' && onbehalf.enterprise().tools.length > 0, 30_000);
+    await waitFor('the tree shows who and the enterprise connection only', () => onbehalf.treeChildren().map((n) => n.kind).join() === 'identity,enterprise', 10_000).catch(() => {
+      throw new Error(`tree: ${JSON.stringify(onbehalf.treeChildren().map((n) => [n.kind, String(onbehalf.treeItem(n).label)]))}`);
+    });
+    await waitFor('status bar settled', () => !/Set keys|loading/.test(onbehalf.statusBar().text), 10_000).catch(() => {
+      throw new Error(`status bar: ${JSON.stringify(onbehalf.statusBar())}`);
+    });
+    const bar = onbehalf.statusBar();
+    assert.match(bar.text, /pass-filled/, JSON.stringify(bar));
+    assert.doesNotMatch(`${bar.text} ${bar.tooltip}`, /Scalekit|keys|warning/i, JSON.stringify(bar));
+    await waitFor('chat without a blocker', () => lastState()?.blocker === null, 10_000).catch(() => {
+      throw new Error(`chat blocker: ${JSON.stringify(lastState()?.blocker)}`);
+    });
+  });
+
+  it('still asks for the Anthropic key when it is missing, and never for Scalekit', async () => {
+    await onbehalf.clearSecret('anthropicApiKey');
+    try {
+      await waitFor('status bar asks for the Anthropic key', () => /Anthropic/.test(onbehalf.statusBar().tooltip), 10_000).catch(() => {
+        throw new Error(`status bar: ${JSON.stringify(onbehalf.statusBar())}`);
+      });
+      assert.doesNotMatch(onbehalf.statusBar().tooltip, /Scalekit/);
+      await waitFor('chat asks for the Anthropic key', () => lastState()?.blocker?.kind === 'setAnthropicKey', 10_000).catch(() => {
+        throw new Error(`chat blocker: ${JSON.stringify(lastState()?.blocker)}`);
+      });
+    } finally {
+      await onbehalf.storeSecret('anthropicApiKey', 'sk-ant-enterprise-only');
     }
   });
 });
