@@ -45,10 +45,10 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     if (!clientSecret) throw new MissingCredentialsError('scalekitClientSecret');
     return { environmentUrl: settings.scalekitEnvironmentUrl(), clientId: settings.scalekitClientId(), clientSecret };
   });
-  const connections = new ConnectionsService(identity, accounts, new ConnectStateStore(), extensionId, currentOpener, taggedLogger(log, 'connections'));
+  const connections = new ConnectionsService(identity, accounts, new ConnectStateStore(), extensionId, currentOpener, taggedLogger(log, 'connections'), () => secrets.has('scalekitClientSecret'));
   const enterprise = new EnterpriseService(identity, oidc, secrets, taggedLogger(log, 'enterprise'));
   const tree = new ConnectionsTreeProvider(connections, enterprise);
-  const statusBar = new StatusBar(connections, secrets);
+  const statusBar = new StatusBar(connections, secrets, enterprise);
   const router = new UriRouter(oidc, connections, taggedLogger(log, 'uri'));
   const storageRoot = context.globalStorageUri.fsPath;
   const audit = new AuditLog(path.join(storageRoot, 'audit'), taggedLogger(log, 'audit'));
@@ -89,6 +89,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
 
   void connections.refresh();
   void enterprise.rebuild();
+  beforeDeactivate = () => enterprise.shutdown();
   log.info(`OnBehalf activated in ${(performance.now() - started).toFixed(1)} ms (identity provider: ${settings.identityProvider()}).`);
 
   if (!testMode) return undefined;
@@ -96,6 +97,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     currentIdentity: () => identity.current(),
     connections: () => connections.snapshot,
     enterprise: () => enterprise.snapshot,
+    enterpriseHeld: () => enterprise.held(),
     refreshConnections: () => connections.refresh(),
     onConnectionsChanged: (listener) => connections.onDidChange(listener),
     treeChildren: (node) => tree.getChildren(node),
@@ -117,6 +119,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
       stallNextRenders: (count) => { chatView.stalledRenders = count; },
     },
     storeSecret: (name, value) => secrets.set(name, value),
+    clearSecret: (name) => secrets.clear(name),
     signIn: () => identity.signIn(),
     connect: (name) => connections.connect(name),
     signOut: () => identity.signOut(),
@@ -131,4 +134,11 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   };
 }
 
-export function deactivate(): void {}
+/** Ends the enterprise MCP session on the server (bounded); VS Code awaits this before disposing. */
+let beforeDeactivate: (() => Promise<void>) | undefined;
+
+export function deactivate(): Promise<void> | undefined {
+  const shutdown = beforeDeactivate;
+  beforeDeactivate = undefined;
+  return shutdown?.();
+}

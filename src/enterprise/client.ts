@@ -73,6 +73,8 @@ export interface EnterprisePostHogConfig {
   /** Receives one line per step. Never receives tokens, assertions or secrets. */
   readonly log?: (line: string) => void;
   readonly clientInfo?: { readonly name: string; readonly version: string };
+  /** How long close() waits for the server to answer the session DELETE. Default 2000 ms. */
+  readonly closeTimeoutMs?: number;
 }
 
 export type EnterpriseStatus =
@@ -108,6 +110,8 @@ interface AccessToken {
 interface McpSession {
   readonly client: Client;
   readonly transport: StreamableHTTPClientTransport;
+  /** The token this session last sent: the session's user, whoever is signed in now. */
+  readonly sent: { token?: AccessToken };
 }
 
 /** A token is renewed this long before its expiry. */
@@ -130,6 +134,8 @@ export class EnterprisePostHogClient {
   private current: EnterpriseStatus;
   private readonly listeners = new Set<(status: EnterpriseStatus) => void>();
   private readonly toolNames = new Map<string, string>();
+  /** After close(): nothing new is obtained or opened, so nothing outlives the close. */
+  private closed = false;
 
   constructor(private readonly config: EnterprisePostHogConfig) {
     this.mcpServerUrl = config.mcpServerUrl || DEFAULT_POSTHOG_MCP_URL;
@@ -221,22 +227,33 @@ export class EnterprisePostHogClient {
     });
   }
 
-  /** Forgets tokens, the MCP session and discovery (sign-out, settings change). */
+  /**
+   * Ends the MCP session on the server (a DELETE with its Mcp-Session-Id, bounded by
+   * `closeTimeoutMs`), then forgets tokens, the session and discovery (sign-out, identity
+   * switch, settings change).
+   */
   async reset(): Promise<void> {
+    const closing = this.closeSession({ terminate: true });
     this.token = undefined;
     this.pendingToken = undefined;
     this.discovery = undefined;
     this.identity = undefined;
     this.extraScopes.clear();
     this.toolNames.clear();
-    await this.closeSession();
+    await closing;
     const missing = this.missingConfig();
     this.setStatus(missing.length ? { state: 'not-configured', missing } : { state: 'ready', connected: false });
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.reset();
     this.listeners.clear();
+  }
+
+  /** What this client holds in memory for the signed-in user (for tests and leak checks). */
+  held(): { accessToken: boolean; mcpSession: boolean } {
+    return { accessToken: this.token !== undefined || this.pendingToken !== undefined, mcpSession: this.session !== undefined || this.pendingSession !== undefined };
   }
 
   // ---- internals -------------------------------------------------------------------
@@ -255,6 +272,7 @@ export class EnterprisePostHogClient {
   }
 
   private async operation<T>(fn: () => Promise<T>, opts: { needsSession?: boolean } = {}): Promise<T> {
+    if (this.closed) throw new EnterpriseClosedError();
     const missing = this.missingConfig();
     if (missing.length) {
       this.setStatus({ state: 'not-configured', missing });
@@ -337,7 +355,9 @@ export class EnterprisePostHogClient {
     this.token = undefined;
     this.pendingToken = undefined;
     this.toolNames.clear();
-    await this.closeSession();
+    // Found out in the middle of an operation: nothing more is sent with the old user's token.
+    // Ending the session on the server is close()'s job, at the sign-out or switch itself.
+    await this.closeSession({ terminate: false });
   }
 
   private async ensureDiscovery(): Promise<EnterpriseDiscovery> {
@@ -398,6 +418,7 @@ export class EnterprisePostHogClient {
           scopes: at.scopes,
           identity,
         };
+        if (this.closed) throw new EnterpriseClosedError();
         this.identity ??= identity;
         this.token = token;
         this.config.log?.(`enterprise: PostHog issued an access token${at.expiresIn ? ` for ${at.expiresIn}s` : ''}${at.scopes ? ` with scopes ${at.scopes.join(' ')}` : ''}`);
@@ -422,7 +443,8 @@ export class EnterprisePostHogClient {
 
   private async openSession(): Promise<McpSession> {
     await this.accessToken();
-    const transport = new StreamableHTTPClientTransport(new URL(this.mcpServerUrl), { fetch: this.mcpFetch });
+    const sent: McpSession['sent'] = {};
+    const transport = new StreamableHTTPClientTransport(new URL(this.mcpServerUrl), { fetch: (input, init) => this.mcpFetch(input, init, sent) });
     const client = new Client(this.config.clientInfo ?? { name: 'onbehalf', version: '0.1.0' }, {
       // MCP extensions are declared under capabilities.extensions (identifier → settings).
       capabilities: { extensions: { [ENTERPRISE_MANAGED_AUTHORIZATION_EXTENSION]: {} } },
@@ -437,17 +459,53 @@ export class EnterprisePostHogClient {
       await client.close().catch(() => undefined);
       throw error;
     }
-    const session = { client, transport };
+    const session = { client, transport, sent };
+    if (this.closed) {
+      // Closed while it was opening: end it on the server too, nothing of it stays.
+      await this.endSession(session, { terminate: true });
+      throw new EnterpriseClosedError();
+    }
     this.session = session;
     this.config.log?.('enterprise: connected to the PostHog MCP server');
     return session;
   }
 
-  private async closeSession(): Promise<void> {
-    const session = this.session;
+  /**
+   * Drops the MCP session. With `terminate`, first asks the server to end it (the spec's
+   * SHOULD: DELETE with the Mcp-Session-Id), waiting at most `closeTimeoutMs`; then aborts
+   * the transport, which also ends the GET stream. A session still opening is awaited first.
+   */
+  private async closeSession(opts: { terminate: boolean }): Promise<void> {
+    const pending = this.pendingSession;
+    let session = this.session;
     this.session = undefined;
     this.pendingSession = undefined;
-    if (session) await session.client.close().catch(() => undefined);
+    if (!session && pending) session = await pending.catch(() => undefined);
+    if (!session) return;
+    await this.endSession(session, opts);
+  }
+
+  private async endSession(session: McpSession, opts: { terminate: boolean }): Promise<void> {
+    if (opts.terminate && session.transport.sessionId && session.sent.token) {
+      const timeoutMs = this.config.closeTimeoutMs ?? 2_000;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const answered = await Promise.race([
+        session.transport.terminateSession().then(
+          () => true,
+          (error: unknown) => {
+            this.config.log?.(`enterprise: the MCP server refused the session DELETE: ${redact((error as Error)?.message ?? String(error))}`);
+            return true;
+          },
+        ),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!answered) this.config.log?.(`enterprise: the MCP server did not answer the session DELETE within ${timeoutMs} ms; closing without it`);
+      else this.config.log?.('enterprise: ended the MCP session on the server');
+    }
+    await session.client.close().catch(() => undefined);
   }
 
   private async refreshToolNames(session: McpSession): Promise<void> {
@@ -472,14 +530,21 @@ export class EnterprisePostHogClient {
    * exchange again and retries once; a 403 insufficient_scope asks once more with the
    * scopes the server named (when they were not requested yet), else it throws.
    */
-  private readonly mcpFetch: FetchLike = async (input, init) => {
+  private async mcpFetch(input: string | URL, init: RequestInit | undefined, sent: McpSession['sent']): Promise<Response> {
     const url = typeof input === 'string' ? input : input.href;
     if (!sameResource(url.split('?')[0] ?? url, this.mcpServerUrl)) return this.fetchFn(input, init);
     const send = async (token: AccessToken): Promise<Response> => {
       const headers = new Headers(init?.headers);
       headers.set('authorization', `Bearer ${token.value}`);
+      sent.token = token;
       return this.fetchFn(input, { ...init, headers });
     };
+    // Ending a session speaks for the session's own user with the token it last used: never a
+    // new exchange (whoever is signed in now may be someone else, or no one), never a retry.
+    if (init?.method === 'DELETE') {
+      if (!sent.token) throw new EnterpriseNoSessionError();
+      return send(sent.token);
+    }
     let token = await this.accessToken();
     let response = await send(token);
     let retried = false;
@@ -518,7 +583,14 @@ export class EnterprisePostHogClient {
       }
       return response;
     }
-  };
+  }
+}
+
+/** An operation on a client that was closed meanwhile (sign-out, switch, setting change). */
+class EnterpriseClosedError extends Error {
+  constructor() {
+    super('The enterprise PostHog connection was closed (sign-out, account switch or a setting change).');
+  }
 }
 
 function identityOf(idToken: string): string {

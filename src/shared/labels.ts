@@ -1,7 +1,17 @@
 // Small text helpers shared by the host and the webview: how a connection is named to the
 // user, and how long text is cut for a one-line label. No vscode, no DOM.
 
-const knownNames: Record<string, string> = { posthog: 'PostHog', asana: 'Asana', asanamcp: 'Asana', posthogmcp: 'PostHog', github: 'GitHub' };
+/** The connection name of PostHog reached through its MCP server with ID-JAG (not a Scalekit connection). */
+export const enterpriseConnection = 'posthog-enterprise';
+
+const knownNames: Record<string, string> = {
+  posthog: 'PostHog',
+  asana: 'Asana',
+  asanamcp: 'Asana',
+  posthogmcp: 'PostHog',
+  github: 'GitHub',
+  [enterpriseConnection]: 'PostHog (enterprise)',
+};
 
 /** "posthog" → "PostHog"; unknown names get a capital first letter. */
 export function connectionLabel(name: string): string {

@@ -9,6 +9,7 @@ import { ToolCatalog } from '../agent/toolCatalog';
 import { ToolFailedError, messageOf } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { nextStepFor } from '../core/nextStep';
+import { setupFacts } from './setupFacts';
 import { parseWebviewMessage, type BlockerView, type ChatItemView, type ChatStateView, type HostMessage, type WebviewMessage } from '../shared/protocol';
 import type { ScalekitAccounts } from '../scalekit/scalekitAccounts';
 import type { ApprovalStore } from './approvalStore';
@@ -432,7 +433,7 @@ export class ChatController extends DisposableOwner {
 
   private blocker(): BlockerView | null {
     const snapshot = this.deps.connections.snapshot;
-    const step = nextStepFor({ signedIn: snapshot.identity !== undefined, problem: snapshot.problem, hasAnthropicKey: this.hasAnthropicKey, connections: snapshot.connections });
+    const step = nextStepFor(setupFacts(snapshot, this.deps.enterprise.snapshot, this.hasAnthropicKey));
     switch (step.kind) {
       case 'signIn':
         return { kind: 'signIn', message: 'Sign in so the agent works as you.' };

@@ -27,6 +27,8 @@ export interface ConnectionsSnapshot {
   /** Why connections cannot be listed at all (not signed in, missing credentials, service down). */
   readonly problem?: OnBehalfError;
   readonly connections: readonly ConnectionState[];
+  /** Any Scalekit setting or the Scalekit secret is set (known once loaded). */
+  readonly scalekitConfigured?: boolean;
 }
 
 export class ConnectionsService extends DisposableOwner {
@@ -46,6 +48,7 @@ export class ConnectionsService extends DisposableOwner {
     private readonly extensionId: string,
     private readonly openExternal: () => ExternalOpener,
     private readonly log: Logger,
+    private readonly hasScalekitSecret: () => Promise<boolean> = async () => true,
   ) {
     super();
     this.register(identity.onDidChange(() => this.onIdentityChanged()));
@@ -170,7 +173,8 @@ export class ConnectionsService extends DisposableOwner {
     }
     const missing = missingScalekitSetting();
     if (missing) {
-      this.publish(generation, { identity, loading: false, problem: new MissingCredentialsError(missing), connections: names.map((name) => ({ name, status: 'UNKNOWN', tools: [] })) });
+      const scalekitConfigured = Boolean(settings.scalekitEnvironmentUrl() || settings.scalekitClientId()) || (await this.hasScalekitSecret());
+      this.publish(generation, { identity, loading: false, problem: new MissingCredentialsError(missing), connections: names.map((name) => ({ name, status: 'UNKNOWN', tools: [] })), scalekitConfigured });
       return;
     }
     this.publish(generation, { identity, loading: true, connections: this.current.identity?.identifier === identity.identifier ? this.current.connections : [] });

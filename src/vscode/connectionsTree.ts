@@ -7,6 +7,8 @@ import type { ScopedToolDefinition } from '../scalekit/scalekitAccounts';
 import type { ConnectionsService, ConnectionsSnapshot, ConnectionState } from './connectionsService';
 import { DisposableOwner } from './lifecycle';
 import { enterpriseConnection, type EnterpriseService, type EnterpriseSnapshot } from './enterpriseService';
+import { scalekitUnused } from '../core/nextStep';
+import { setupFacts } from './setupFacts';
 
 // The Connections view: identity first, then one node per connection with its status,
 // and under each active connection its tools grouped by risk.
@@ -90,9 +92,11 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
       // Signed out: an empty tree lets the welcome view explain what to do.
       if (!snapshot.identity) return snapshot.loading ? [] : [];
       const roots: ConnectionsNode[] = [{ kind: 'identity', snapshot }];
-      if (snapshot.problem && !NotSignedInError.is(snapshot.problem)) roots.push(problemNode(snapshot.problem));
-      for (const connection of snapshot.connections) roots.push({ kind: 'connection', connection });
       const enterprise = this.enterprise.snapshot;
+      // Enterprise-only setup: Scalekit is unused, not missing, so no warning and no Scalekit rows.
+      const scalekitShown = !scalekitUnused(setupFacts(snapshot, enterprise, true));
+      if (scalekitShown && snapshot.problem && !NotSignedInError.is(snapshot.problem)) roots.push(problemNode(snapshot.problem));
+      if (scalekitShown) for (const connection of snapshot.connections) roots.push({ kind: 'connection', connection });
       if (enterprise.status) roots.push({ kind: 'enterprise', snapshot: enterprise });
       return roots;
     }
@@ -182,7 +186,7 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
 function enterpriseItem(snapshot: EnterpriseSnapshot): vscode.TreeItem {
   const status = snapshot.status;
   const hasTools = snapshot.tools.length > 0;
-  const item = new vscode.TreeItem('PostHog (enterprise)', hasTools ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+  const item = new vscode.TreeItem(connectionLabel(enterpriseConnection), hasTools ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.id = 'enterprise:posthog';
   item.contextValue = 'enterprise';
   item.command = { command: 'onbehalf.refresh', title: 'Refresh' };
@@ -210,7 +214,7 @@ function enterpriseItem(snapshot: EnterpriseSnapshot): vscode.TreeItem {
     default:
       break;
   }
-  item.accessibilityInformation = { label: `PostHog enterprise, ${String(item.description ?? '')}` };
+  item.accessibilityInformation = { label: `${connectionLabel(enterpriseConnection)}, ${String(item.description ?? '')}` };
   return item;
 }
 

@@ -1,12 +1,14 @@
 import * as vscode from 'vscode';
 import type { ToolSource } from '../agent/toolCatalog';
 import { EnterprisePostHogClient, type EnterpriseStatus } from '../enterprise/client';
+import { EnterpriseNoSessionError } from '../enterprise/errors';
 import { InvalidCredentialsError, ServiceUnavailableError, isErrorKind, messageOf } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { IdentityService } from './identityService';
 import { DisposableOwner } from './lifecycle';
 import type { OidcAuthProvider } from './oidcAuthProvider';
 import type { SecretStore } from './secretStore';
+import { enterpriseConnection } from '../shared/labels';
 import { settings } from './settings';
 import { tokenEndpointProblem } from '../enterprise/issuerBinding';
 
@@ -14,7 +16,7 @@ import { tokenEndpointProblem } from '../enterprise/issuerBinding';
 // current OIDC session's ID token. Its tools join the agent's surface under their own
 // connection name, through the same approval gate and audit log.
 
-export const enterpriseConnection = 'posthog-enterprise';
+export { enterpriseConnection };
 const toolPrefix = 'posthogent_';
 const tokenEndpointHint = 'Set "onbehalf.enterprise.posthogMcp.idpTokenEndpoint" in your user settings to the token endpoint of the issuer in "onbehalf.oidc.issuer".';
 
@@ -26,12 +28,25 @@ export interface EnterpriseSnapshot {
   readonly identifier: string | undefined;
 }
 
+/** The client of one signed-in user, with what must end with it. */
+interface Lease {
+  readonly client: EnterprisePostHogClient;
+  readonly identifier: string;
+  readonly subscription: { dispose(): void };
+}
+
+/** How long a rebuild or deactivation waits for the previous client to end its session. */
+const CLOSE_TIMEOUT_MS = 3_000;
+
 export class EnterpriseService extends DisposableOwner {
   private readonly changed = this.register(new vscode.EventEmitter<EnterpriseSnapshot>());
   readonly onDidChange = this.changed.event;
-  private client: EnterprisePostHogClient | undefined;
+  /** At most one client, built for one signed-in identity; closed when that identity goes. */
+  private lease: Lease | undefined;
   private current: EnterpriseSnapshot = { status: undefined, tools: [], identifier: undefined };
   private generation = 0;
+  /** Clients built and not closed yet (normally zero or one). */
+  private readonly live = new Set<EnterprisePostHogClient>();
 
   constructor(
     private readonly identity: IdentityService,
@@ -41,37 +56,59 @@ export class EnterpriseService extends DisposableOwner {
   ) {
     super();
     this.register(identity.onDidChange(() => void this.rebuild()));
+    // Signing in again as the same person changes no identity, but it is the way out of
+    // "sign in with your company IdP": try again then.
+    this.register(oidc.onDidChangeSessions(() => this.lease && this.current.status?.state === 'needs-oidc-sign-in' && void this.rebuild()));
     this.register(secrets.onDidChange((name) => name === 'enterpriseClientSecret' && void this.rebuild()));
     this.register(vscode.workspace.onDidChangeConfiguration((e) => settings.affects(e, 'enterprise.posthogMcp') && void this.rebuild()));
-    this.register({ dispose: () => void this.client?.close() });
+    this.register({ dispose: () => void this.shutdown() });
   }
 
   get snapshot(): EnterpriseSnapshot {
     return this.current;
   }
 
+  /** Clients built and not closed, what they hold, and this service's subscriptions (tests). */
+  held(): { clients: number; tokens: number; sessions: number; subscriptions: number } {
+    const clients = [...this.live];
+    return {
+      clients: clients.length,
+      tokens: clients.filter((c) => c.held().accessToken).length,
+      sessions: clients.filter((c) => c.held().mcpSession).length,
+      subscriptions: this.ownedCount,
+    };
+  }
+
+  /**
+   * Closes the current client and builds one for whoever is signed in now. A newer rebuild
+   * (a second event for the same sign-in, a setting saved twice) supersedes this one at
+   * every await: superseded work builds nothing.
+   */
   async rebuild(): Promise<void> {
     const generation = ++this.generation;
-    const previous = this.client;
-    this.client = undefined;
-    // Closing ends the old MCP session; a server that never answers must not hold up the new one.
-    if (previous) {
-      const closed = await Promise.race([previous.close().then(() => true, () => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 3_000))]);
-      if (!closed) this.log.warn('Enterprise PostHog: the previous MCP session did not close within 3 s; going on without it.');
-    }
-    if (generation !== this.generation) return;
+    const superseded = () => generation !== this.generation;
+    await this.closeCurrent();
+    if (superseded()) return;
     const config = settings.enterprise();
     if (!config) return this.publish(generation, { status: undefined, tools: [], identifier: undefined });
     if (settings.identityProvider() !== 'oidc') {
       return this.publish(generation, { status: { state: 'needs-oidc-sign-in', message: 'Enterprise PostHog needs "onbehalf.identity.provider" set to "oidc".' }, tools: [], identifier: undefined });
     }
+    const identity = await this.identity.current();
+    if (superseded()) return;
+    const missing = [...(config.idpTokenEndpoint ? [] : ['the identity provider token endpoint']), ...(config.clientId ? [] : ['the client id'])];
+    if (missing.length) return this.publish(generation, { status: { state: 'not-configured', missing }, tools: [], identifier: undefined });
+    // A token endpoint off the issuer is refused before anything is sent, signed in or not.
     const problem = await this.tokenEndpointProblem(config.idpTokenEndpoint);
-    if (generation !== this.generation) return;
+    if (superseded()) return;
     if (problem) {
       this.log.warn(`Enterprise PostHog: ${problem}`);
       return this.publish(generation, { status: { state: 'error', kind: 'enterpriseNotConfigured', message: problem, hint: tokenEndpointHint }, tools: [], identifier: undefined });
     }
+    // Nobody signed in: no client, so nothing of anyone is held.
+    if (!identity) return this.publish(generation, { status: { state: 'needs-oidc-sign-in', message: new EnterpriseNoSessionError().message }, tools: [], identifier: undefined });
     const clientSecret = await this.secrets.get('enterpriseClientSecret');
+    if (superseded()) return;
     const client = new EnterprisePostHogClient({
       ...(config.mcpServerUrl ? { mcpServerUrl: config.mcpServerUrl } : {}),
       idpTokenEndpoint: config.idpTokenEndpoint,
@@ -82,19 +119,43 @@ export class EnterpriseService extends DisposableOwner {
       getIdToken: () => this.oidc.currentIdToken(),
       connection: enterpriseConnection,
       toolNamePrefix: toolPrefix,
+      closeTimeoutMs: CLOSE_TIMEOUT_MS - 500,
       log: (line) => this.log.info(line),
     });
-    this.client = client;
-    this.register(client.onDidChangeStatus((status) => generation === this.generation && this.publish(generation, { ...this.current, status })));
-    const identity = await this.identity.current();
-    if (!identity) return this.publish(generation, { status: client.status(), tools: [], identifier: undefined });
+    const subscription = client.onDidChangeStatus((status) => this.publish(generation, { ...this.current, status }));
+    this.lease = { client, identifier: identity.identifier, subscription };
+    this.live.add(client);
     try {
       const tools = await client.listTools();
       this.publish(generation, { status: client.status(), tools, identifier: identity.identifier });
     } catch (error) {
+      if (superseded()) return;
       this.log.warn(`Enterprise PostHog: ${messageOf(error)}`);
       this.publish(generation, { status: client.status(), tools: [], identifier: identity.identifier });
     }
+  }
+
+  /** Deactivation: ends the current MCP session on the server, waiting a bounded time. */
+  async shutdown(): Promise<void> {
+    this.generation++;
+    await this.closeCurrent();
+  }
+
+  /** Ends the current client: its status subscription, its MCP session (DELETE), its tokens. */
+  private async closeCurrent(): Promise<void> {
+    const lease = this.lease;
+    this.lease = undefined;
+    if (!lease) return;
+    lease.subscription.dispose();
+    const closing = lease.client
+      .close()
+      .catch(() => undefined)
+      .finally(() => this.live.delete(lease.client));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // A server that never answers must not hold up the next user or deactivation.
+    const closed = await Promise.race([closing.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_TIMEOUT_MS)))]);
+    clearTimeout(timer);
+    if (!closed) this.log.warn(`Enterprise PostHog: the previous MCP session did not close within ${CLOSE_TIMEOUT_MS / 1000} s; going on without it.`);
   }
 
   /** A new IdP client secret is tried with a real token exchange before it is stored. */
@@ -124,8 +185,9 @@ export class EnterpriseService extends DisposableOwner {
   }
 
   async callTool(toolName: string, input: Record<string, unknown>, signal?: AbortSignal): Promise<{ data: unknown; isError: boolean; text: string }> {
-    if (!this.client) throw new Error('The enterprise PostHog connection is not set up.');
-    return this.client.callTool(toolName, input, signal);
+    const lease = this.lease;
+    if (!lease) throw new Error('The enterprise PostHog connection is not set up.');
+    return lease.client.callTool(toolName, input, signal);
   }
 
   /**

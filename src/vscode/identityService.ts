@@ -53,12 +53,19 @@ export class IdentityService extends DisposableOwner {
    * views would otherwise reload in the middle of a conversation.
    */
   private sessionsChanged(): void {
-    this.checking = this.checking.then(async () => {
-      const key = identityKey(await this.current());
-      if (this.shownKey !== undefined && key === this.shownKey) return;
-      this.shownKey = key;
-      this.changed.fire();
-    });
+    this.checking = this.checking.then(async () => this.announce(identityKey(await this.current())));
+  }
+
+  /** Announces `key` as what is shown now, unless it already is. */
+  private show(key: string): Promise<void> {
+    this.checking = this.checking.then(() => this.announce(key));
+    return this.checking;
+  }
+
+  private announce(key: string): void {
+    if (this.shownKey !== undefined && key === this.shownKey) return;
+    this.shownKey = key;
+    this.changed.fire();
   }
 
   get providerKind(): IdentityProviderKind {
@@ -107,7 +114,10 @@ export class IdentityService extends DisposableOwner {
         : await vscode.authentication.getSession(authProviderIds[kind], scopesByProvider[kind], { createIfNone: true });
     const identity = identityFromSession(kind, session);
     this.log.info(`Signed in as ${identity.identifier}.`);
-    this.changed.fire();
+    // The provider's session event for this sign-in comes before or after this point; both
+    // go through show(), so whichever is second finds this identity already shown and the
+    // change is announced once.
+    await this.show(identityKey(identity));
     return identity;
   }
 

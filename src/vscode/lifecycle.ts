@@ -11,6 +11,11 @@ export abstract class DisposableOwner implements vscode.Disposable {
     return disposable;
   }
 
+  /** How many disposables this owner holds now (a count that only grows is a leak). */
+  protected get ownedCount(): number {
+    return this.owned.length;
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

@@ -1,7 +1,9 @@
 import * as vscode from 'vscode';
-import { nextStepFor, type NextStep } from '../core/nextStep';
+import { nextStepFor, scalekitUnused, type NextStep } from '../core/nextStep';
 import type { ConnectionsService } from './connectionsService';
-import { connectionLabel } from '../shared/labels';
+import type { EnterpriseService } from './enterpriseService';
+import { connectionLabel, enterpriseConnection } from '../shared/labels';
+import { setupFacts } from './setupFacts';
 import { DisposableOwner } from './lifecycle';
 import type { SecretStore } from './secretStore';
 
@@ -15,11 +17,13 @@ export class StatusBar extends DisposableOwner {
   constructor(
     private readonly connections: ConnectionsService,
     private readonly secrets: SecretStore,
+    private readonly enterprise: EnterpriseService,
   ) {
     super();
     this.item.name = 'OnBehalf';
     this.item.command = 'onbehalf.getStarted';
     this.register(connections.onDidChange(() => this.render()));
+    this.register(enterprise.onDidChange(() => this.render()));
     this.register(secrets.onDidChange(() => void this.reloadKeys()));
     void this.reloadKeys();
     this.render();
@@ -32,8 +36,7 @@ export class StatusBar extends DisposableOwner {
   }
 
   nextStep(): NextStep {
-    const snapshot = this.connections.snapshot;
-    return nextStepFor({ signedIn: snapshot.identity !== undefined, problem: snapshot.problem, hasAnthropicKey: this.hasAnthropicKey, connections: snapshot.connections });
+    return nextStepFor(setupFacts(this.connections.snapshot, this.enterprise.snapshot, this.hasAnthropicKey));
   }
 
   private async reloadKeys(): Promise<void> {
@@ -67,6 +70,12 @@ export class StatusBar extends DisposableOwner {
         this.item.tooltip = `Signed in as ${snapshot.identity?.label ?? ''}. ${active} of ${snapshot.connections.length} connections active. Click to connect ${connectionLabel(step.connection)}.`;
         break;
       case 'none':
+        if (scalekitUnused(setupFacts(snapshot, this.enterprise.snapshot, this.hasAnthropicKey))) {
+          // Enterprise-only: the enterprise connection is the account; Scalekit is not missing.
+          this.item.text = `$(pass-filled) OnBehalf: ${snapshot.identity?.label ?? ''}`;
+          this.item.tooltip = `Signed in as ${snapshot.identity?.label ?? ''}. ${connectionLabel(enterpriseConnection)} connected.`;
+          break;
+        }
         this.item.text = snapshot.problem ? '$(warning) OnBehalf' : `$(pass-filled) OnBehalf: ${snapshot.identity?.label ?? ''}`;
         this.item.tooltip = snapshot.problem
           ? `OnBehalf: ${snapshot.problem.message}`

@@ -16,6 +16,8 @@ export interface OnBehalfTestApi {
   currentIdentity(): Promise<Identity | undefined>;
   connections(): ConnectionsSnapshot;
   enterprise(): EnterpriseSnapshot;
+  /** Enterprise MCP clients built and not closed, how many hold a token or a session, and the service's subscriptions. */
+  enterpriseHeld(): { clients: number; tokens: number; sessions: number; subscriptions: number };
   refreshConnections(): Promise<void>;
   onConnectionsChanged(listener: (snapshot: ConnectionsSnapshot) => void): vscode.Disposable;
   treeChildren(node?: ConnectionsNode): ConnectionsNode[];
@@ -41,6 +43,8 @@ export interface OnBehalfTestApi {
   };
   /** Stores a secret as the Set/Rotate commands would after their check (e2e drives the real input boxes). */
   storeSecret(name: 'anthropicApiKey' | 'scalekitClientSecret' | 'enterpriseClientSecret', value: string): Promise<void>;
+  /** Removes one secret, as Clear All Stored Keys would for it. */
+  clearSecret(name: 'anthropicApiKey' | 'scalekitClientSecret' | 'enterpriseClientSecret'): Promise<void>;
   signIn(): Promise<Identity | undefined>;
   /** The Connect command's work, with its error thrown instead of shown. */
   connect(connection: string): Promise<void>;

@@ -7,7 +7,9 @@ import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { startAnthropicEmulator } from '../emulators/anthropic/server';
 import { startEnterpriseWorld, type EnterpriseWorld } from '../emulators/posthog-mcp/harness';
 import { startScalekitEmulator } from '../emulators/scalekit/server';
-import { extensionLogText, setSetting, signInAs, useSignedInWorld, waitFor, type Emulators } from './support';
+import { api, extensionLogText, installBrowser, resetSettings, setSetting, signInAs, useSignedInWorld, waitFor, type Emulators } from './support';
+import { startAnthropicEmulator as startAnthropic, type AnthropicEmulator } from '../emulators/anthropic/server';
+import type { ChatStateView } from '../../src/shared/protocol';
 
 describe('enterprise PostHog through ID-JAG', function () {
   this.timeout(90_000);
@@ -153,6 +155,166 @@ describe('enterprise PostHog through ID-JAG', function () {
     } finally {
       idp.setIdTokenTtlSeconds(3600);
       await signInAs(onbehalf, browser, 'ada');
+    }
+  });
+  // Issue 17: one client per signed-in user, ended on the server when it is no longer needed.
+  const connected = () => /^Connected · \d+ tools$/.test(describeNode());
+  const openStreamsOf = (sub: string) => enterprise.posthog.openStreams().filter((s) => s.sub === sub).length;
+  const sessionsOf = (sub: string) => enterprise.posthog.sessions().filter((s) => s.sub === sub);
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500));
+  const enterpriseConfig = () => ({ mcpServerUrl: enterprise.posthog.mcpUrl, idpTokenEndpoint: `${enterprise.idp.issuer}/token`, clientId: enterprise.clientId });
+
+  it('rebuilding (Refresh) keeps one client and does not pile up subscriptions', async () => {
+    await waitFor('enterprise connected', () => connected(), 30_000);
+    await vscode.commands.executeCommand('onbehalf.refresh');
+    await waitFor('connected again', () => connected(), 30_000);
+    const before = onbehalf.enterpriseHeld().subscriptions;
+    for (let i = 0; i < 3; i++) await vscode.commands.executeCommand('onbehalf.refresh');
+    await waitFor('connected after the refreshes', () => connected(), 30_000);
+    const held = onbehalf.enterpriseHeld();
+    assert.equal(held.subscriptions, before, 'no subscription added per rebuild');
+    assert.equal(held.clients, 1, JSON.stringify(held));
+  });
+
+  it('a change of the enterprise setting ends the MCP session on the server (DELETE) before a new one', async () => {
+    await waitFor('connected as ada with a stream', () => connected() && openStreamsOf('ada') === 1, 30_000);
+    const [old] = sessionsOf('ada');
+    enterprise.posthog.resetLogs();
+    try {
+      await setSetting('enterprise.posthogMcp', { ...enterpriseConfig(), scopes: ['feature_flag:read'] });
+      await waitFor('the old session ended', () => enterprise.posthog.deletes.some((d) => d.sessionId === old!.sessionId), 15_000);
+      await waitFor('reconnected with one new stream', () => connected() && enterprise.posthog.initializations.length === 1 && openStreamsOf('ada') === 1, 30_000);
+      assert.deepEqual(enterprise.posthog.deletes.map((d) => [d.sub, d.requestedBy, d.status]), [['ada', 'ada', 200]]);
+      assert.deepEqual(sessionsOf('ada').map((x) => x.sessionId).includes(old!.sessionId), false);
+    } finally {
+      await setSetting('enterprise.posthogMcp', enterpriseConfig());
+      await waitFor('connected with the original setting', () => connected(), 30_000);
+    }
+  });
+
+  it('an identity switch ends the previous user\'s MCP session (DELETE) and leaves nothing of theirs open', async () => {
+    const { browser } = world;
+    await waitFor('connected as ada with a stream', () => connected() && onbehalf.enterprise().identifier === 'oidc:ada' && openStreamsOf('ada') === 1, 30_000);
+    await settle();
+    const old = enterprise.posthog.openStreams().find((x) => x.sub === 'ada')!;
+    enterprise.posthog.resetLogs();
+    try {
+      await signInAs(onbehalf, browser, 'grace');
+      await waitFor('connected as grace', () => connected() && onbehalf.enterprise().identifier === 'oidc:grace', 30_000);
+      await waitFor('ada\'s session ended', () => enterprise.posthog.deletes.some((d) => d.sessionId === old.sessionId), 15_000).catch((error: unknown) => {
+        throw new Error(`${String(error)}; ${old.sessionId}; deletes ${JSON.stringify(enterprise.posthog.deletes)}; sessions ${JSON.stringify(enterprise.posthog.sessions())}`);
+      });
+      await waitFor('no stream of ada', () => openStreamsOf('ada') === 0, 10_000);
+      await settle();
+      assert.deepEqual(enterprise.posthog.deletes.map((d) => [d.sub, d.status]), [['ada', 200]]);
+      assert.deepEqual(sessionsOf('ada'), [], 'no session of ada left on the server');
+      assert.deepEqual(enterprise.posthog.initializations.map((i) => i.sub), ['grace'], 'one MCP initialize, as grace');
+      const held = onbehalf.enterpriseHeld();
+      assert.deepEqual([held.clients, held.tokens], [1, 1], JSON.stringify(held));
+    } finally {
+      await signInAs(onbehalf, browser, 'ada');
+      await waitFor('connected as ada', () => connected() && onbehalf.enterprise().identifier === 'oidc:ada', 30_000);
+    }
+  });
+
+  it('one sign-in builds one client (one MCP initialize); sign-out leaves no stream, session or token of the user', async () => {
+    const { browser } = world;
+    await onbehalf.signOut();
+    await waitFor('signed out', async () => (await onbehalf.currentIdentity()) === undefined);
+    await settle();
+    enterprise.posthog.resetLogs();
+    const exchanges = enterprise.grant.exchanges;
+    try {
+      await signInAs(onbehalf, browser, 'ada');
+      await waitFor('connected as ada', () => connected() && onbehalf.enterprise().identifier === 'oidc:ada', 30_000);
+      await settle();
+      assert.equal(enterprise.posthog.initializations.length, 1, `MCP initialize calls for one sign-in: ${enterprise.posthog.initializations.length}`);
+      assert.equal(enterprise.grant.exchanges - exchanges, 1, 'one token exchange');
+      assert.equal(enterprise.posthog.counters.jwtBearerGrants, 1, 'one jwt-bearer grant');
+      await waitFor('ada\'s stream open', () => openStreamsOf('ada') === 1, 10_000);
+      const connectedHeld = onbehalf.enterpriseHeld();
+      assert.deepEqual([connectedHeld.clients, connectedHeld.tokens, connectedHeld.sessions], [1, 1, 1], JSON.stringify(connectedHeld));
+
+      await onbehalf.signOut();
+      await waitFor('signed out', async () => (await onbehalf.currentIdentity()) === undefined);
+      await waitFor('no stream of ada open on the server', () => openStreamsOf('ada') === 0, 10_000).catch((error: unknown) => {
+        throw new Error(`${String(error)}; still open: ${JSON.stringify(enterprise.posthog.openStreams())}`);
+      });
+      await settle();
+      assert.deepEqual(sessionsOf('ada'), [], 'ada\'s session was ended on the server');
+      assert.deepEqual(enterprise.posthog.deletes.map((d) => [d.sub, d.status]), [['ada', 200]], 'one DELETE, for ada\'s session');
+      const held = onbehalf.enterpriseHeld();
+      assert.deepEqual([held.clients, held.tokens, held.sessions], [0, 0, 0], `nothing of ada held: ${JSON.stringify(held)}`);
+    } finally {
+      await signInAs(onbehalf, browser, 'ada');
+    }
+  });
+});
+
+describe('enterprise-only setup (no Scalekit configured)', function () {
+  this.timeout(90_000);
+  let onbehalf: OnBehalfTestApi;
+  let enterprise: EnterpriseWorld;
+  let anthropic: AnthropicEmulator;
+  const lastState = (): ChatStateView | undefined => {
+    const states = onbehalf.chat.postedMessages().filter((m): m is Extract<typeof m, { type: 'state' }> => m.type === 'state');
+    return states.at(-1)?.state;
+  };
+
+  before(async () => {
+    onbehalf = await api();
+    [enterprise, anthropic] = await Promise.all([startEnterpriseWorld(), startAnthropic()]);
+    await resetSettings();
+    await onbehalf.clearSecret('scalekitClientSecret');
+    await setSetting('identity.provider', 'oidc');
+    await setSetting('oidc.issuer', enterprise.idp.issuer);
+    await setSetting('oidc.clientId', enterprise.idp.clientId);
+    await setSetting('anthropic.baseUrl', anthropic.url);
+    await onbehalf.storeSecret('anthropicApiKey', 'sk-ant-enterprise-only');
+    await onbehalf.storeSecret('enterpriseClientSecret', enterprise.clientSecret);
+    await setSetting('enterprise.posthogMcp', { mcpServerUrl: enterprise.posthog.mcpUrl, idpTokenEndpoint: `${enterprise.idp.issuer}/token`, clientId: enterprise.clientId });
+    const browser = installBrowser(onbehalf);
+    await signInAs(onbehalf, browser, 'ada');
+    await vscode.commands.executeCommand('onbehalf.chat.focus');
+    await waitFor('chat view rendered', () => onbehalf.chat.renderedHtml().length > 0);
+  });
+
+  after(async () => {
+    await onbehalf.signOut();
+    onbehalf.setExternalOpener(undefined);
+    await setSetting('enterprise.posthogMcp', undefined);
+    await resetSettings();
+    await Promise.all([enterprise.close(), anthropic.close()]);
+  });
+
+  it('with the enterprise connection active, nothing asks for Scalekit: tree, status bar and chat', async () => {
+    await waitFor('enterprise connected', () => onbehalf.enterprise().status?.state === 'ready' && onbehalf.enterprise().tools.length > 0, 30_000);
+    await waitFor('the tree shows who and the enterprise connection only', () => onbehalf.treeChildren().map((n) => n.kind).join() === 'identity,enterprise', 10_000).catch(() => {
+      throw new Error(`tree: ${JSON.stringify(onbehalf.treeChildren().map((n) => [n.kind, String(onbehalf.treeItem(n).label)]))}`);
+    });
+    await waitFor('status bar settled', () => !/Set keys|loading/.test(onbehalf.statusBar().text), 10_000).catch(() => {
+      throw new Error(`status bar: ${JSON.stringify(onbehalf.statusBar())}`);
+    });
+    const bar = onbehalf.statusBar();
+    assert.match(bar.text, /pass-filled/, JSON.stringify(bar));
+    assert.doesNotMatch(`${bar.text} ${bar.tooltip}`, /Scalekit|keys|warning/i, JSON.stringify(bar));
+    await waitFor('chat without a blocker', () => lastState()?.blocker === null, 10_000).catch(() => {
+      throw new Error(`chat blocker: ${JSON.stringify(lastState()?.blocker)}`);
+    });
+  });
+
+  it('still asks for the Anthropic key when it is missing, and never for Scalekit', async () => {
+    await onbehalf.clearSecret('anthropicApiKey');
+    try {
+      await waitFor('status bar asks for the Anthropic key', () => /Anthropic/.test(onbehalf.statusBar().tooltip), 10_000).catch(() => {
+        throw new Error(`status bar: ${JSON.stringify(onbehalf.statusBar())}`);
+      });
+      assert.doesNotMatch(onbehalf.statusBar().tooltip, /Scalekit/);
+      await waitFor('chat asks for the Anthropic key', () => lastState()?.blocker?.kind === 'setAnthropicKey', 10_000).catch(() => {
+        throw new Error(`chat blocker: ${JSON.stringify(lastState()?.blocker)}`);
+      });
+    } finally {
+      await onbehalf.storeSecret('anthropicApiKey', 'sk-ant-enterprise-only');
     }
   });
 });

@@ -99,6 +99,22 @@ describe('chat webview: tool cards, charts, errors', function () {
     assert.equal(await card.getByRole('button', { name: 'Always allow this tool' }).count(), 0);
   });
 
+  it('an enterprise PostHog approval names the connection as the tree does', async () => {
+    await deliver(
+      chat.page,
+      stateMsg({
+        busy: true,
+        items: [
+          toolItem({ toolUseId: 'toolu_e', toolName: 'posthogent_create_feature_flag', connection: 'posthog-enterprise', risk: 'write', status: 'awaitingApproval', canAlwaysAllow: true, input: '{"key":"beta"}', durationMs: undefined }),
+          toolItem({ toolUseId: 'toolu_f', toolName: 'posthogent_delete_feature_flag', connection: 'posthog-enterprise', risk: 'destructive', status: 'awaitingApproval', input: '{"id":1}', durationMs: undefined }),
+        ],
+      }),
+    );
+    await chat.page.getByText('change data in PostHog (enterprise) as you').waitFor();
+    await chat.page.getByText('This will delete feature flag 1 in PostHog (enterprise).').waitFor();
+    assert.equal(await chat.page.getByText(/Posthog-enterprise/).count(), 0);
+  });
+
   it('destructive approval says so plainly, shows the input, and never offers "Always"', async () => {
     await deliver(
       chat.page,

@@ -6,7 +6,9 @@
 //   GET  /.well-known/oauth-authorization-server     RFC 8414 metadata, with authorization_grant_profiles_supported
 //   GET  /jwks                                        the AS key (access tokens are at+jwt JWTs)
 //   POST /oauth/token                                 grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=<ID-JAG>
-//   POST /mcp                                         MCP (Streamable HTTP, stateless, JSON responses) via the SDK's McpServer
+//   POST /mcp                                         MCP (Streamable HTTP, JSON responses) via the SDK's McpServer
+//   GET  /mcp                                         the session's SSE stream (Mcp-Session-Id)
+//   DELETE /mcp                                       ends the session named by Mcp-Session-Id, and its streams
 //   GET  /other-api                                   another protected resource: refuses tokens minted for /mcp
 //
 // The AS enforces the ID-JAG rules PostHog documents: signature against the IdP's JWKS,
@@ -14,8 +16,10 @@
 // registered, exp/iat with 30 s skew, jti single use; the access token lasts 2 h, is
 // audience-bound to the resource, and comes without a refresh token. The MCP server
 // answers 401 invalid_token for unknown/expired/revoked tokens and 403 insufficient_scope
-// unless user:read, organization:read and project:read were granted.
-import { randomBytes } from 'node:crypto';
+// unless user:read, organization:read and project:read were granted. Sessions are stateful
+// as on PostHog's server: `initialize` mints an Mcp-Session-Id bound to the token's user, a
+// GET opens that session's stream, a DELETE ends the session and closes its streams.
+import { randomBytes, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -66,6 +70,24 @@ export interface PostHogMcpEmulatorOptions {
   toolAnnotationOverrides?: Record<string, ToolAnnotationsSpec | null>;
   /** The PostHog world behind the tools. Default a fresh seeded one on this emulator's clock. */
   data?: EmulatorData;
+  /** No Mcp-Session-Id, a fresh server per POST, GET and DELETE answered 405. Default false (sessions). */
+  stateless?: boolean;
+}
+
+export interface McpDeleteRecord {
+  sessionId: string;
+  /** The user the session belonged to. */
+  sub: string;
+  /** The user whose token asked for the DELETE. */
+  requestedBy: string;
+  status: number;
+}
+
+export interface McpOpenSession {
+  sessionId: string;
+  sub: string;
+  /** GET streams of this session still connected. */
+  openStreams: number;
 }
 
 export interface IssuedAccessToken {
@@ -148,6 +170,14 @@ export interface PostHogMcpEmulator {
   readonly assertions: string[];
   readonly toolCalls: ToolCallRecord[];
   readonly mcpLog: McpLogEntry[];
+  /** Every DELETE /mcp that named a session, in order. */
+  readonly deletes: McpDeleteRecord[];
+  /** Sessions not ended yet (by DELETE), with how many GET streams each still has open. */
+  sessions(): McpOpenSession[];
+  /** The users of every GET stream still connected, one entry per stream. */
+  openStreams(): { sessionId: string; sub: string }[];
+  /** While true, a DELETE is recorded but never answered (a server that hangs). */
+  holdDeletes(hold: boolean): void;
   readonly jwk: JWK;
   now(): number;
   setClock(ms: number | undefined): void;
@@ -220,6 +250,16 @@ export async function startPostHogMcpEmulator(options: PostHogMcpEmulatorOptions
   const assertions: string[] = [];
   const toolCalls: ToolCallRecord[] = [];
   const mcpLog: McpLogEntry[] = [];
+  const deletes: McpDeleteRecord[] = [];
+  interface SessionEntry {
+    readonly id: string;
+    readonly sub: string;
+    readonly transport: StreamableHTTPServerTransport;
+    readonly server: McpServer;
+    readonly streams: Set<http.ServerResponse>;
+  }
+  const sessions = new Map<string, SessionEntry>();
+  let deletesHeld = false;
   /** `iss|jti` → ms until which the jti is remembered. */
   const seenJtis = new Map<string, number>();
   let forcedToken: TokenError | undefined;
@@ -480,34 +520,89 @@ export async function startPostHogMcpEmulator(options: PostHogMcpEmulatorOptions
       counters.insufficientScope++;
       return challenge(res, mcpUrl, 403, 'insufficient_scope', `the PostHog MCP server needs ${missing.join(', ')}`, BOOTSTRAP_SCOPES.join(' '));
     }
-    if (method !== 'POST') {
-      res.writeHead(405, { allow: 'POST' });
+    const stateless = options.stateless === true;
+    if (method !== 'POST' && (stateless || (method !== 'GET' && method !== 'DELETE'))) {
+      res.writeHead(405, { allow: stateless ? 'POST' : 'GET, POST, DELETE' });
       res.end();
       return;
     }
     if (parseError) return sendJson(res, 400, { jsonrpc: '2.0', id: null, error: { code: ErrorCode.ParseError, message: 'Parse error' } });
-
-    const server = buildMcpServer(auth.token);
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    res.on('close', () => {
-      void transport.close();
-      void server.close();
-    });
-    await server.connect(transport);
     const authed = Object.assign(req, {
       auth: { token: auth.token.token, clientId: auth.token.clientId, scopes: auth.token.scope, expiresAt: Math.floor(auth.token.expiresAt / 1000), extra: { sub } },
     });
-    await transport.handleRequest(authed, res, body);
-    if (rpcMethod === 'initialize') {
+    const recordInitialize = (server: McpServer): void => {
+      if (rpcMethod !== 'initialize') return;
       const params = message?.params ?? {};
       initializations.push({
         capabilities: (params.capabilities ?? {}) as Record<string, unknown>,
         parsedCapabilities: server.server.getClientCapabilities() as Record<string, unknown> | undefined,
         clientInfo: params.clientInfo,
         protocolVersion: params.protocolVersion,
-        sub,
+        sub: sub ?? '',
       });
+    };
+
+    if (stateless) {
+      const server = buildMcpServer(auth.token);
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      res.on('close', () => {
+        void transport.close();
+        void server.close();
+      });
+      await server.connect(transport);
+      await transport.handleRequest(authed, res, body);
+      recordInitialize(server);
+      return;
     }
+
+    const header = req.headers['mcp-session-id'];
+    const sessionId = typeof header === 'string' ? header : undefined;
+    if (sessionId === undefined) {
+      if (method !== 'POST' || rpcMethod !== 'initialize') {
+        return sendJson(res, 400, { jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Bad Request: Mcp-Session-Id header is required' } });
+      }
+      // A new session, bound to the user whose token initialized it.
+      const server = buildMcpServer(auth.token);
+      const owner = auth.token.sub;
+      let entry: SessionEntry | undefined;
+      const transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        enableJsonResponse: true,
+        onsessioninitialized: (id) => {
+          entry = { id, sub: owner, transport, server, streams: new Set() };
+          sessions.set(id, entry);
+        },
+      });
+      transport.onclose = () => {
+        if (entry) sessions.delete(entry.id);
+        void server.close();
+      };
+      await server.connect(transport);
+      await transport.handleRequest(authed, res, body);
+      recordInitialize(server);
+      return;
+    }
+    const session = sessions.get(sessionId);
+    // A session belongs to the user who opened it: anyone else is told it does not exist.
+    if (!session || session.sub !== auth.token.sub) {
+      return sendJson(res, 404, { jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } });
+    }
+    if (method === 'DELETE') {
+      const record: McpDeleteRecord = { sessionId, sub: session.sub, requestedBy: auth.token.sub, status: 0 };
+      deletes.push(record);
+      res.on('finish', () => {
+        record.status = res.statusCode;
+      });
+      if (deletesHeld) return; // Recorded, never answered; the session lives on.
+      sessions.delete(sessionId);
+      await session.transport.handleRequest(authed, res, body);
+      return;
+    }
+    if (method === 'GET') {
+      session.streams.add(res);
+      res.on('close', () => session.streams.delete(res));
+    }
+    await session.transport.handleRequest(authed, res, body);
   }
 
   async function otherApi(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -562,6 +657,12 @@ export async function startPostHogMcpEmulator(options: PostHogMcpEmulatorOptions
     assertions,
     toolCalls,
     mcpLog,
+    deletes,
+    sessions: () => [...sessions.values()].map((e) => ({ sessionId: e.id, sub: e.sub, openStreams: e.streams.size })),
+    openStreams: () => [...sessions.values()].flatMap((e) => [...e.streams].map(() => ({ sessionId: e.id, sub: e.sub }))),
+    holdDeletes(hold) {
+      deletesHeld = hold;
+    },
     jwk,
     options,
     now,
@@ -589,12 +690,14 @@ export async function startPostHogMcpEmulator(options: PostHogMcpEmulatorOptions
       assertions.length = 0;
       toolCalls.length = 0;
       mcpLog.length = 0;
+      deletes.length = 0;
       for (const k of Object.keys(counters) as (keyof PostHogMcpCounters)[]) {
         if (k === 'tokenErrors') counters.tokenErrors = {};
         else counters[k] = 0;
       }
     },
-    close() {
+    async close() {
+      await Promise.all([...sessions.values()].map((e) => e.transport.close().catch(() => undefined)));
       return new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

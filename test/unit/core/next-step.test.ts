@@ -15,6 +15,25 @@ describe('next step and statuses', () => {
     assert.deepEqual(nextStepFor({ signedIn: true, problem: new ServiceUnavailableError('Scalekit', 'down'), hasAnthropicKey: true, connections: [{ name: 'asana', status: 'UNKNOWN' }] }), { kind: 'none' });
   });
 
+  it('counts an ACTIVE enterprise connection as an account and stops asking for Scalekit when none is configured', () => {
+    const unconfigured = new MissingCredentialsError('scalekitEnvironmentUrl');
+    const noSecret = new MissingCredentialsError('scalekitClientSecret');
+    const unknown = [{ name: 'posthog', status: 'UNKNOWN' as const }, { name: 'asana', status: 'UNKNOWN' as const }];
+    const enterpriseOnly = { signedIn: true, problem: unconfigured, scalekitConfigured: false, enterpriseActive: true, connections: unknown };
+    assert.deepEqual(nextStepFor({ ...enterpriseOnly, hasAnthropicKey: true }), { kind: 'none' });
+    assert.deepEqual(nextStepFor({ ...enterpriseOnly, hasAnthropicKey: false }), { kind: 'setAnthropicKey' }, 'the Anthropic key is still asked for');
+    assert.deepEqual(nextStepFor({ ...enterpriseOnly, signedIn: false, hasAnthropicKey: true }), { kind: 'signIn' });
+    // Scalekit half set up: the user meant to use it, so it is still asked for.
+    assert.deepEqual(nextStepFor({ ...enterpriseOnly, problem: noSecret, scalekitConfigured: true, hasAnthropicKey: true }), { kind: 'setScalekitSecret' });
+    // The enterprise connection not (yet) active: Scalekit is the way to an account.
+    assert.deepEqual(nextStepFor({ ...enterpriseOnly, enterpriseActive: false, hasAnthropicKey: true }), { kind: 'configureScalekit' });
+    // Both set up: an inactive Scalekit connection is still offered, enterprise or not.
+    assert.deepEqual(
+      nextStepFor({ signedIn: true, hasAnthropicKey: true, scalekitConfigured: true, enterpriseActive: true, connections: [active, { name: 'asana', status: 'NOT_CONNECTED' }] }),
+      { kind: 'connect', connection: 'asana' },
+    );
+  });
+
   it('maps Scalekit statuses 1-5 and nothing else', () => {
     assert.deepEqual([1, 2, 3, 4, 5].map(statusFromScalekit), ['ACTIVE', 'EXPIRED', 'PENDING_AUTH', 'PENDING_VERIFICATION', 'DISCONNECTED']);
     assert.equal(statusFromScalekit(0), 'UNKNOWN');

@@ -32,6 +32,14 @@ async function signInWithCodeFlow(world: EnterpriseWorld, sub: string): Promise<
   return tokens.idToken;
 }
 
+async function waitUntil(what: string, probe: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('enterprise PostHog via ID-JAG: the flow', function () {
   this.timeout(30_000);
   let world: EnterpriseWorld;
@@ -250,6 +258,37 @@ describe('enterprise PostHog via ID-JAG: the flow', function () {
     await c.listTools();
     assert.equal(world.grant.exchanges, exchanges + 1, 'signing in again runs a new exchange');
     assert.equal(c.status().state, 'ready');
+  });
+
+  it('close() ends the MCP session on the server: a DELETE with its Mcp-Session-Id, and its stream closes', async () => {
+    const c = makeClient();
+    await c.connect();
+    await waitUntil('the session stream opened', () => world.posthog.openStreams().length === 1);
+    const [session] = world.posthog.sessions();
+    await c.close();
+    assert.deepEqual(world.posthog.deletes, [{ sessionId: session!.sessionId, sub: 'ada', requestedBy: 'ada', status: 200 }]);
+    await waitUntil('no stream left', () => world.posthog.openStreams().length === 0);
+    assert.deepEqual(world.posthog.sessions(), []);
+  });
+
+  it('close() waits only a bounded time for a server that never answers the DELETE', async () => {
+    const c = makeClient({ closeTimeoutMs: 300 });
+    await c.connect();
+    world.posthog.holdDeletes(true);
+    const started = Date.now();
+    await c.close();
+    const took = Date.now() - started;
+    assert.equal(world.posthog.deletes.length, 1, 'the DELETE was sent');
+    assert.ok(took < 2_000, `close() took ${took} ms`);
+    assert.ok(logs.some((l) => /did not answer the session DELETE/.test(l)), logs.join('\n'));
+  });
+
+  it('holds a token and a session while connected and neither after close()', async () => {
+    const c = makeClient();
+    await c.connect();
+    assert.deepEqual(c.held(), { accessToken: true, mcpSession: true });
+    await c.close();
+    assert.deepEqual(c.held(), { accessToken: false, mcpSession: false });
   });
 
   it('is not-configured without an IdP token endpoint or client id, and says which', async () => {
