@@ -35,6 +35,13 @@ export interface IdJagGrantOptions {
   scopePolicy?: (sub: string, requested: string[]) => string[];
   /** Admin policy: users who may not use the client for the target → access_denied. */
   deniedSubjects?: string[];
+  /**
+   * The client id at each resource authorization server (by audience). The ID-JAG's
+   * `client_id` claim names the client at the *resource* AS, which may differ from the
+   * client registered at the IdP (draft-ietf-oauth-identity-assertion-authz-grant, "ID-JAG
+   * claims"). Default: the IdP client id.
+   */
+  resourceClientIds?: Record<string, string>;
 }
 
 /** Alterations of the next ID-JAG (once). */
@@ -174,7 +181,7 @@ export function installIdJagGrant(idp: IdpEmulator, options: IdJagGrantOptions =
       iss: idp.issuer,
       sub,
       aud: audience,
-      client_id: ctx.clientId,
+      client_id: (audience ? options.resourceClientIds?.[audience] : undefined) ?? ctx.clientId,
       jti: randomBytes(16).toString('base64url'),
       iat,
       exp,

@@ -367,7 +367,9 @@ export async function startPostHogMcpEmulator(options: PostHogMcpEmulatorOptions
 
     const clientId = String(claims.client_id);
     if (!options.clientIds.includes(clientId)) throw new TokenError('invalid_client', `the ID-JAG client_id "${clientId}" is not registered for enterprise-managed authorization`, 401);
-    if (presented !== undefined && presented !== clientId) throw new TokenError('invalid_grant', 'the ID-JAG was issued to a different client');
+    // PostHog compares an optional client_id parameter with the ID-JAG's claim and words the
+    // refusal this way (PostHog's enterprise-managed authorization token view).
+    if (presented !== undefined && presented !== clientId) throw new TokenError('invalid_grant', "ID-JAG client_id doesn't match the authenticating client");
     const resource = typeof claims.resource === 'string' ? claims.resource : '';
     if (resource !== mcpUrl && resource !== otherApiUrl) throw new TokenError('invalid_target', `this authorization server does not serve the resource "${resource}"`);
     const sub = String(claims.sub);
