@@ -57,7 +57,7 @@ export interface EnterprisePostHogConfig {
   readonly clientSecret?: string;
   /** Default client_secret_basic (when a secret is given). */
   readonly clientAuthMethod?: 'client_secret_basic' | 'client_secret_post';
-  /** The client id presented at PostHog's AS. Default `clientId`. */
+  /** The client id presented at PostHog's AS. Default: none (the ID-JAG's `client_id` claim decides). */
   readonly resourceClientId?: string;
   /** Scopes requested on top of the bootstrap user:read organization:read project:read. */
   readonly scopes?: readonly string[];
@@ -407,7 +407,8 @@ export class EnterprisePostHogClient {
         const at = await redeemIdJag(this.fetchFn, {
           tokenEndpoint: discovery.tokenEndpoint,
           idJag: jag.idJag,
-          clientId: this.config.resourceClientId || clientId,
+          // Only when set: the ID-JAG already names the client at PostHog, which may not be the IdP's.
+          ...(this.config.resourceClientId ? { clientId: this.config.resourceClientId } : {}),
           scopes,
           resource: discovery.resource,
           audience: discovery.issuer,

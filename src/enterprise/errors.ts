@@ -90,9 +90,10 @@ export class EnterpriseProfileUnsupportedError extends OnBehalfError {
  * - replayed: its jti was already used (an ID-JAG works once)
  * - badSignature: the signature does not verify against the IdP's keys
  * - subjectToken: the IdP refused the ID token (expired or not its own)
+ * - clientMismatch: the client id sent to PostHog is not the one the ID-JAG names
  * - other: anything else
  */
-export type InvalidGrantReason = 'expired' | 'notYetValid' | 'replayed' | 'badSignature' | 'subjectToken' | 'other';
+export type InvalidGrantReason = 'expired' | 'notYetValid' | 'replayed' | 'badSignature' | 'subjectToken' | 'clientMismatch' | 'other';
 
 const invalidGrantText: Record<InvalidGrantReason, { message: string; hint: string }> = {
   expired: {
@@ -114,6 +115,10 @@ const invalidGrantText: Record<InvalidGrantReason, { message: string; hint: stri
   subjectToken: {
     message: 'Your identity provider refused your sign-in token (ID token) for the exchange; it may have expired or belong to another app',
     hint: 'Sign out of OnBehalf and sign in again with your company account.',
+  },
+  clientMismatch: {
+    message: "PostHog refused the identity assertion (ID-JAG) because it names a different client than the client id OnBehalf sent",
+    hint: 'Clear "resourceClientId" in "onbehalf.enterprise.posthogMcp" (PostHog then takes the client from the ID-JAG), or set it to the client id your identity provider registered for PostHog.',
   },
   other: {
     message: 'The identity assertion (ID-JAG) was refused as an invalid grant',

@@ -235,6 +235,7 @@ export async function discoverEnterpriseAuthorization(mcpServerUrl: string, unbo
 /** Reads an invalid_grant description the way PostHog's AS (and RFC 7523 servers) word it. */
 export function classifyInvalidGrant(description: string | undefined): InvalidGrantReason {
   const d = (description ?? '').toLowerCase();
+  if (/client_id doesn'?t match|client_id does not match|issued to a different client/.test(d)) return 'clientMismatch';
   if (/replay|already (been )?used|single[- ]use|\bjti\b/.test(d)) return 'replayed';
   if (/not yet valid|in the future|\biat\b|\bnbf\b|clock skew|skew/.test(d)) return 'notYetValid';
   if (/expired|\bexp\b/.test(d)) return 'expired';
@@ -367,7 +368,8 @@ export interface AccessTokenRequest {
   readonly tokenEndpoint: string;
   readonly idJag: string;
   /** The client id registered at the resource AS (no secret is ever sent there). */
-  readonly clientId: string;
+  /** Sent only when the user configured one: optional at PostHog, whose check compares it with the ID-JAG. */
+  readonly clientId?: string;
   readonly scopes: readonly string[];
   readonly resource: string;
   readonly audience: string;
@@ -383,9 +385,10 @@ export interface AccessTokenResponse {
 
 /** Step B: RFC 7523 jwt-bearer grant at the resource AS, ID-JAG in, access token out. */
 export async function redeemIdJag(fetchFn: FetchLike, req: AccessTokenRequest): Promise<AccessTokenResponse> {
-  const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: req.idJag, client_id: req.clientId });
+  const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: req.idJag });
+  if (req.clientId) body.set('client_id', req.clientId);
   if (req.scopes.length) body.set('scope', req.scopes.join(' '));
-  const ctx: TokenErrorContext = { stage: 'PostHog authorization server', clientId: req.clientId, resource: req.resource, audience: req.audience, secrets: [req.idJag] };
+  const ctx: TokenErrorContext = { stage: 'PostHog authorization server', clientId: req.clientId ?? '(from the ID-JAG)', resource: req.resource, audience: req.audience, secrets: [req.idJag] };
   checkSecureUrl(req.tokenEndpoint, "PostHog's token endpoint", (d) => new EnterpriseProtocolError('PostHog authorization server', d));
   const json = await postForm(limitedFetch(fetchFn, req.limits), req.tokenEndpoint, body, {}, ctx);
   if (typeof json.access_token !== 'string' || !json.access_token) throw new EnterpriseProtocolError('PostHog authorization server', 'the token response has no access_token.');

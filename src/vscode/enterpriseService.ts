@@ -113,6 +113,7 @@ export class EnterpriseService extends DisposableOwner {
       ...(config.mcpServerUrl ? { mcpServerUrl: config.mcpServerUrl } : {}),
       idpTokenEndpoint: config.idpTokenEndpoint,
       clientId: config.clientId,
+      ...(config.resourceClientId ? { resourceClientId: config.resourceClientId } : {}),
       ...(clientSecret ? { clientSecret } : {}),
       scopes: config.scopes,
       // Read at call time from the current session, never cached here.

@@ -46,14 +46,14 @@ export const settings = {
     const value = config().get<number>('maxSteps', 12);
     return Number.isFinite(value) ? Math.min(50, Math.max(1, Math.floor(value))) : 12;
   },
-  enterprise(): { mcpServerUrl: string; idpTokenEndpoint: string; clientId: string; scopes: string[] } | undefined {
+  enterprise(): { mcpServerUrl: string; idpTokenEndpoint: string; clientId: string; resourceClientId: string; scopes: string[] } | undefined {
     const raw = config().get<unknown>('enterprise.posthogMcp', {});
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
     const value = raw as Record<string, unknown>;
     const text = (key: string) => (typeof value[key] === 'string' ? (value[key] as string).trim() : '');
     if (!text('idpTokenEndpoint') && !text('clientId')) return undefined; // Not set up: the feature is off.
     const scopes = Array.isArray(value.scopes) ? value.scopes.filter((s): s is string => typeof s === 'string') : [];
-    return { mcpServerUrl: text('mcpServerUrl'), idpTokenEndpoint: text('idpTokenEndpoint'), clientId: text('clientId'), scopes };
+    return { mcpServerUrl: text('mcpServerUrl'), idpTokenEndpoint: text('idpTokenEndpoint'), clientId: text('clientId'), resourceClientId: text('resourceClientId'), scopes };
   },
   readOnly: (): boolean => config().get<boolean>('readOnly', false) === true,
   toolRules(): Record<string, ToolRule> {

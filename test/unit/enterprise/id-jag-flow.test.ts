@@ -70,6 +70,32 @@ describe('enterprise PostHog via ID-JAG: the flow', function () {
     return client;
   }
 
+  describe('when the client at PostHog differs from the client at the IdP', () => {
+    const postHogClient = 'posthog-side-client-42';
+    beforeEach(async () => {
+      await world.close();
+      // The ID-JAG names the client at the *resource* AS; PostHog knows only that one.
+      // PostHog knows both clients, so sending the IdP's id is a mismatch, not an unknown client.
+      world = await startEnterpriseWorld({ posthog: { clientIds: [postHogClient, 'onbehalf-vscode'] }, grant: { resourceClientIds: {} } });
+      world.grant.options.resourceClientIds![world.posthog.issuer] = postHogClient;
+    });
+
+    it('works without naming a client at PostHog: the ID-JAG carries it', async () => {
+      const result = await makeClient().callTool('posthogmcp_query_run', { query: trends });
+      assert.equal(result.isError, false, result.text);
+      assert.equal(decodeJwt(world.grant.issued[0]!.token).client_id, postHogClient);
+    });
+
+    it('a configured PostHog client id that does not match gets its own message', async () => {
+      await assert.rejects(makeClient({ resourceClientId: 'onbehalf-vscode' }).callTool('posthogmcp_query_run', { query: trends }), (error: unknown) => {
+        const text = `${(error as Error).message} ${(error as { hint?: string }).hint ?? ''}`;
+        assert.match(text, /names a different client/);
+        assert.match(text, /resourceClientId/);
+        return true;
+      });
+    });
+  });
+
   it('happy path: OIDC sign-in, token exchange, jwt-bearer grant, then a tool call returns daily trends', async () => {
     const idToken = await signInWithCodeFlow(world, 'ada');
     const c = makeClient({ getIdToken: async () => idToken });
