@@ -271,6 +271,7 @@ describe('security and reliability suites', function () {
       const who = (await onbehalf.currentIdentity())?.identifier;
       record(`setting ${key}=${JSON.stringify(value)}`, (who === 'oidc:ada' || who === undefined) && fresh.every((e) => e.identifier === 'oidc:ada'));
       await setSetting(key, original);
+      await onbehalf.refreshConnections();
       await waitFor('Ada again', async () => (await onbehalf.currentIdentity())?.identifier === 'oidc:ada' && onbehalf.connections().identity?.identifier === 'oidc:ada' && !onbehalf.connections().loading);
     }
     for (const key of ['scalekit.environmentUrl', 'anthropic.baseUrl', 'identity.provider', 'oidc.issuer']) {
@@ -514,6 +515,14 @@ describe('security and reliability suites', function () {
         await waitFor('the valid connect opened the consent page', () => consentPages().length === validConnects.length);
       },
     ];
+    const nearValid: Record<string, unknown>[] = [
+      { type: 'send', text: 'hostile send' }, { type: 'openLink', url: 'https://app.posthog.example/hostile' }, { type: 'connect', connection: 'asana', reauthorize: false },
+      { type: 'copy', text: 'hostile copy' }, { type: 'runCommand', command: 'signIn' }, { type: 'retry' }, { type: 'connect', connection: 'asana', reauthorize: true },
+    ];
+    const badValues: [string, unknown][] = [
+      ['url', 'javascript:alert(1)'], ['url', 'command:workbench.action.terminal.new'], ['url', 'file:///etc/passwd'], ['url', 'vscode://onbehalf.onbehalf/verify?state=x'],
+      ['connection', '../etc'], ['connection', 'oidc:grace'], ['command', 'workbench.action.terminal.new'], ['text', ''], ['text', 'x'.repeat(2_000_000)], ['reauthorize', 'yes'],
+    ];
     let messages = 0;
     const rejectedBefore = rejectedCount();
     for (let i = 0; i < 400; i++) {
@@ -521,7 +530,14 @@ describe('security and reliability suites', function () {
       const pick = <T>(list: readonly T[]) => list[random(list.length)]!;
       let message: unknown;
       if (i % 5 === 0) message = pick(values)();
-      else {
+      else if (i % 5 === 1) {
+        // Near-valid: a well-formed action with one smuggled field or one bad value.
+        const template = pick(nearValid);
+        const smuggled = ['identifier', 'user', 'onBehalfOf', ...keys].filter((k) => !(k in template));
+        const bad = badValues.filter(([k]) => k in template);
+        const [key, value] = random(2) === 0 || bad.length === 0 ? [pick(smuggled), pick([() => 'oidc:grace', ...values])() ?? 'fuzz'] : pick(bad);
+        message = { ...template, [key]: value };
+      } else {
         const object: Record<string, unknown> = { type: random(4) === 0 ? pick(values)() : pick(types) };
         for (let k = random(4); k > 0; k--) object[pick(keys)] = pick(values)();
         // The hostile ones are never well-formed actions: an extra field the strict schema refuses.
