@@ -63,10 +63,24 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     audit,
     approvals,
     log: taggedLogger(log, 'chat'),
+    openExternal: currentOpener,
   });
   const testMode = context.extensionMode === vscode.ExtensionMode.Test;
   const chatView = new ChatViewProvider(context.extensionUri, chat, testMode, taggedLogger(log, 'chat'), () => channel.show(true));
   const auditView = new AuditView(audit, identity, taggedLogger(log, 'audit'));
+  // Test mode only: the chat's live WebviewView, so the CSP suite reads its real options.
+  let chatWebview: vscode.Webview | undefined;
+  const chatViewRegistration: vscode.WebviewViewProvider = testMode
+    ? {
+        resolveWebviewView: (view) => {
+          chatWebview = view.webview;
+          view.onDidDispose(() => {
+            if (chatWebview === view.webview) chatWebview = undefined;
+          });
+          return chatView.resolveWebviewView(view);
+        },
+      }
+    : chatView;
 
   context.subscriptions.push(
     secrets,
@@ -81,7 +95,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     chat,
     chatView,
     auditView,
-    vscode.window.registerWebviewViewProvider('onbehalf.chat', chatView, { webviewOptions: { retainContextWhenHidden: false } }),
+    vscode.window.registerWebviewViewProvider('onbehalf.chat', chatViewRegistration, { webviewOptions: { retainContextWhenHidden: false } }),
     ...registerCommands({ identity, connections, secrets, statusBar, chat, chatView, auditView, approvals, enterpriseSecretCheck: (secret) => enterprise.checkClientSecret(secret), refreshEnterprise: () => enterprise.rebuild(), log: taggedLogger(log, 'command'), logChannel: channel }),
     new ContextKeys(connections, secrets, context.globalState, chat.onDidSendMessage),
     secrets.onDidChange(() => void connections.refresh()),
@@ -117,6 +131,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
       postedMessages: () => chatView.postedMessages,
       readyCount: () => chatView.readyCount,
       stallNextRenders: (count) => { chatView.stalledRenders = count; },
+      webview: () => chatWebview,
     },
     storeSecret: (name, value) => secrets.set(name, value),
     clearSecret: (name) => secrets.clear(name),

@@ -17,6 +17,7 @@ import type { AuditLog } from './auditLog';
 import { connectionLabel } from '../shared/labels';
 import type { ConnectionsService } from './connectionsService';
 import type { ConversationStore } from './conversationStore';
+import type { ExternalOpener } from './externalUris';
 import { enterpriseConnection, type EnterpriseService } from './enterpriseService';
 import type { IdentityService } from './identityService';
 import { DisposableOwner } from './lifecycle';
@@ -43,6 +44,8 @@ export interface ChatControllerDeps {
   readonly audit: AuditLog;
   readonly approvals: ApprovalStore;
   readonly log: Logger;
+  /** Opens links the user clicked in the chat, through the same opener as every other external URL. */
+  readonly openExternal: () => ExternalOpener;
 }
 
 interface RunningTurn {
@@ -58,7 +61,8 @@ export class ChatController extends DisposableOwner {
   private conversations: Conversation[] = [];
   private activeId: string | undefined;
   private running: RunningTurn | undefined;
-  private readonly pendingApprovals = new Map<string, (answer: UserAnswer) => void>();
+  /** Cards waiting for the user, with whether their card offers "Always allow". */
+  private readonly pendingApprovals = new Map<string, { readonly resolve: (answer: UserAnswer) => void; readonly canAlwaysAllow: boolean }>();
   private readonly continued = new Set<string>();
   private view: ChatViewPort | undefined;
   private draft: string | undefined;
@@ -80,7 +84,7 @@ export class ChatController extends DisposableOwner {
       ruleFor: (toolName) => settings.toolRules()[toolName],
       isAlwaysAllowed: (identifier, toolName) => deps.approvals.isAlwaysAllowed(identifier, toolName),
       rememberAlwaysAllowed: (identifier, toolName) => deps.approvals.allowAlways(identifier, toolName),
-      askUser: (call, _options, signal) => this.askUser(call.toolUseId, signal),
+      askUser: (call, options, signal) => this.askUser(call.toolUseId, options.canAlwaysAllow, signal),
     });
     this.register(deps.identity.onDidChange(() => void this.reloadForIdentity()));
     this.register(deps.enterprise.onDidChange(() => this.postState()));
@@ -152,10 +156,12 @@ export class ChatController extends DisposableOwner {
       case 'deleteConversation':
         return this.deleteConversation(message.conversationId);
       case 'decide': {
-        const resolve = this.pendingApprovals.get(message.toolUseId);
-        if (!resolve) return this.reject('That approval is no longer pending.');
+        const pending = this.pendingApprovals.get(message.toolUseId);
+        if (!pending) return this.reject('That approval is no longer pending.');
+        // The card offered no "Always allow" (a destructive call): such an answer was not the user's.
+        if (message.decision === 'always' && !pending.canAlwaysAllow) return this.reject('"Always allow" is not offered for this call; it still waits for your answer.');
         this.pendingApprovals.delete(message.toolUseId);
-        resolve(message.decision);
+        pending.resolve(message.decision);
         return;
       }
       case 'connect':
@@ -169,7 +175,8 @@ export class ChatController extends DisposableOwner {
         await vscode.env.clipboard.writeText(message.text);
         return;
       case 'openLink':
-        await vscode.env.openExternal(vscode.Uri.parse(message.url, true));
+        vscode.Uri.parse(message.url, true); // throws on a URL that is not well formed
+        await this.deps.openExternal()(message.url);
         return;
     }
   }
@@ -279,7 +286,7 @@ export class ChatController extends DisposableOwner {
     this.view?.post(message);
   }
 
-  private askUser(toolUseId: string, signal: AbortSignal): Promise<UserAnswer> {
+  private askUser(toolUseId: string, canAlwaysAllow: boolean, signal: AbortSignal): Promise<UserAnswer> {
     return new Promise<UserAnswer>((resolve) => {
       if (signal.aborted) return resolve('deny');
       const onAbort = () => {
@@ -287,9 +294,12 @@ export class ChatController extends DisposableOwner {
         resolve('deny');
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      this.pendingApprovals.set(toolUseId, (answer) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(answer);
+      this.pendingApprovals.set(toolUseId, {
+        canAlwaysAllow,
+        resolve: (answer) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(answer);
+        },
       });
     });
   }
@@ -336,7 +346,7 @@ export class ChatController extends DisposableOwner {
     const generation = ++this.generation;
     // Nothing from the previous identity may stay visible or running.
     this.stop();
-    for (const resolve of this.pendingApprovals.values()) resolve('deny');
+    for (const pending of this.pendingApprovals.values()) pending.resolve('deny');
     this.pendingApprovals.clear();
     this.conversations = [];
     this.activeId = undefined;

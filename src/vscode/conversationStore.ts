@@ -8,6 +8,8 @@ import { parseStoredConversation, settleInterruptedItems, type Conversation } fr
 // signed-in user never sees them. Writes go to a temp file first, then rename.
 
 export class ConversationStore {
+  /** The save in progress for each file, so saves of one conversation never overlap. */
+  private readonly writes = new Map<string, Promise<void>>();
   constructor(
     private readonly root: string,
     private readonly log: Logger,
@@ -41,11 +43,22 @@ export class ConversationStore {
 
   async save(identifier: string, conversation: Conversation): Promise<void> {
     const folder = this.folderFor(identifier);
-    await fs.mkdir(folder, { recursive: true });
     const file = path.join(folder, `${safeId(conversation.id)}.json`);
-    const temp = `${file}.${process.pid}.tmp`;
-    await fs.writeFile(temp, JSON.stringify(conversation), { encoding: 'utf8', mode: 0o600 });
-    await fs.rename(temp, file);
+    const json = JSON.stringify(conversation);
+    // Saves of one file run one after another, in call order: two at once shared one temp
+    // file, and the second rename failed (ENOENT), failing the user's send.
+    const write = (this.writes.get(file) ?? Promise.resolve()).catch(() => undefined).then(async () => {
+      await fs.mkdir(folder, { recursive: true });
+      const temp = `${file}.${process.pid}.tmp`;
+      await fs.writeFile(temp, json, { encoding: 'utf8', mode: 0o600 });
+      await fs.rename(temp, file);
+    });
+    this.writes.set(file, write);
+    try {
+      await write;
+    } finally {
+      if (this.writes.get(file) === write) this.writes.delete(file);
+    }
   }
 
   async delete(identifier: string, conversationId: string): Promise<void> {

@@ -40,6 +40,8 @@ export interface OnBehalfTestApi {
     readyCount(): number;
     /** The next `count` renders of the chat page never say `ready`, as a stalled webview frame. */
     stallNextRenders(count: number): void;
+    /** The chat view's live webview (its real options and page), while the view exists. */
+    webview(): vscode.Webview | undefined;
   };
   /** Stores a secret as the Set/Rotate commands would after their check (e2e drives the real input boxes). */
   storeSecret(name: 'anthropicApiKey' | 'scalekitClientSecret' | 'enterpriseClientSecret', value: string): Promise<void>;

@@ -95,6 +95,68 @@ describe('approvals and the audit log', function () {
     await setSetting('readOnly', undefined);
   });
 
+  /** Sends a message whose scripted reply calls `tool`; resolves once its card settles or asks. */
+  async function startCall(tool: string, input: Record<string, unknown>, id: string, unoffered = false): Promise<{ pending: Promise<void>; first: string }> {
+    emulators.anthropic.queue({ toolUse: { name: tool, input, id, unoffered } }, { text: 'done' });
+    const pending = onbehalf.chat.handleMessage({ type: 'send', text: `please run ${tool}` });
+    const first = await waitFor('card', () => {
+      const item = conversation().items.find((i) => i.kind === 'tool' && i.id === id);
+      return item && item.kind === 'tool' && item.card.status !== 'running' ? item.card.status : undefined;
+    });
+    return { pending, first };
+  }
+
+  it('a forged "always" on a destructive card is ignored: the call still waits, nothing is remembered', async () => {
+    await vscode.commands.executeCommand('onbehalf.resetApprovals');
+    const task = [...emulators.scalekit.data.asana.tasks.values()][0]!;
+    assert.ok(task, 'a task to delete');
+    const executionsBefore = emulators.scalekit.executions.length;
+    const id = `toolu_forged_always_${Date.now()}`;
+    const { pending, first } = await startCall('asana_task_delete', { task_gid: task.gid }, id);
+    assert.equal(first, 'awaitingApproval');
+    assert.equal(cardFor(id).canAlwaysAllow, false, 'the card offers no "Always allow"');
+    const rejectedBefore = onbehalf.chat.postedMessages().filter((m) => m.type === 'rejected').length;
+    await onbehalf.chat.handleMessage({ type: 'decide', toolUseId: id, decision: 'always' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(cardFor(id).status, 'awaitingApproval', 'the call still waits for the user');
+    assert.equal(emulators.scalekit.executions.length, executionsBefore, 'nothing ran');
+    assert.ok(emulators.scalekit.data.asana.tasks.has(task.gid), 'the task is still there');
+    assert.equal(onbehalf.chat.postedMessages().filter((m) => m.type === 'rejected').length, rejectedBefore + 1, 'the forged answer was rejected');
+    // The user's own answer still decides it.
+    await onbehalf.chat.handleMessage({ type: 'decide', toolUseId: id, decision: 'deny' });
+    await pending;
+    await onbehalf.chat.whenIdle();
+    assert.equal(cardFor(id).status, 'denied');
+    // Nothing was remembered: the next destructive call asks again, and no rule is stored.
+    assert.equal((await callTool('asana_task_delete', { task_gid: task.gid }, 'deny')).asked, true, 'asks again');
+    assert.ok(!JSON.stringify(onbehalf.storedState().global).includes('asana_task_delete'), 'no "always" rule stored for a destructive tool');
+    assert.equal(emulators.scalekit.executions.length, executionsBefore, 'nothing ran');
+  });
+
+  it('read-only mode refuses a write the model calls without it being offered, and audits it', async () => {
+    await setSetting('readOnly', true);
+    try {
+      emulators.anthropic.reset();
+      const executionsBefore = emulators.scalekit.executions.length;
+      const auditBefore = (await onbehalf.auditRecords()).length;
+      const id = `toolu_read_only_${Date.now()}`;
+      const { pending, first } = await startCall('asana_task_create', { name: 'read-only bypass', workspace_gid: workspace }, id, true);
+      // A user who would approve anything: read-only must refuse before anyone is asked.
+      if (first === 'awaitingApproval') await onbehalf.chat.handleMessage({ type: 'decide', toolUseId: id, decision: 'approve' });
+      await pending;
+      await onbehalf.chat.whenIdle();
+      assert.ok(!emulators.anthropic.requests[0]!.toolNames.includes('asana_task_create'), 'the write was not offered to the model');
+      assert.equal(first, 'denied', 'refused without asking');
+      assert.match(cardFor(id).error ?? '', /read-only/i);
+      assert.equal(emulators.scalekit.executions.length, executionsBefore, 'no execution');
+      assert.ok(![...emulators.scalekit.data.asana.tasks.values()].some((t) => t.name === 'read-only bypass'), 'no task created');
+      const records = (await onbehalf.auditRecords()).slice(auditBefore);
+      assert.deepEqual(records.map((r) => [r.tool, r.decision, r.outcome, r.errorCode, r.identifier]), [['asana_task_create', 'denied', 'cancelled', 'read_only', 'oidc:ada']]);
+    } finally {
+      await setSetting('readOnly', undefined);
+    }
+  });
+
   it('audits every call, including denied and failed ones, without raw input', async () => {
     await callTool('asana_workspaces_list', {});
     await callTool('asana_task_create', { name: 'secret-ish value 12345', workspace_gid: workspace }, 'deny');

@@ -2,7 +2,10 @@
 // extension configured against them, and a stand-in for the system browser that clicks
 // through the IdP login page and the Scalekit consent page over HTTP.
 import * as assert from 'node:assert/strict';
+import * as diagnosticsChannel from 'node:diagnostics_channel';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import * as http2 from 'node:http2';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
@@ -78,21 +81,29 @@ export interface Browser {
   consent: 'allow' | 'deny' | 'ignore';
   /** Which demo user clicks on the IdP login page. */
   user: string;
+  /** 'hold': the IdP login page is left open (the sign-in stays pending) until a test finishes it. */
+  idpLogin: 'click' | 'hold';
+}
+
+/** Clicks `user` on the IdP login page for `authorizeUrl`; returns where the IdP redirects the browser. */
+export async function idpLoginRedirect(authorizeUrl: string, user: string): Promise<string | undefined> {
+  const html = await (await fetch(authorizeUrl)).text();
+  const href = new RegExp(`id="login-${user}" href="([^"]+)"`).exec(html)?.[1];
+  assert.ok(href, `no login link for ${user}`);
+  const login = await fetch(new URL(href.replace(/&amp;/g, '&'), authorizeUrl), { redirect: 'manual' });
+  return login.headers.get('location') ?? undefined;
 }
 
 /** A browser that clicks through the IdP login page and the Scalekit consent page. */
 export function installBrowser(onbehalf: OnBehalfTestApi): Browser {
-  const browser: Browser = { opened: [], delivered: [], consent: 'allow', user: 'ada' };
+  const browser: Browser = { opened: [], delivered: [], consent: 'allow', user: 'ada', idpLogin: 'click' };
   onbehalf.setExternalOpener(async (url) => {
     browser.opened.push(url);
     void (async () => {
       let callback: string | undefined;
       if (url.includes('/authorize')) {
-        const html = await (await fetch(url)).text();
-        const href = new RegExp(`id="login-${browser.user}" href="([^"]+)"`).exec(html)?.[1];
-        assert.ok(href, `no login link for ${browser.user}`);
-        const login = await fetch(new URL(href.replace(/&amp;/g, '&'), url), { redirect: 'manual' });
-        callback = login.headers.get('location') ?? undefined;
+        if (browser.idpLogin === 'hold') return;
+        callback = await idpLoginRedirect(url, browser.user);
       } else if (url.includes('/connect/')) {
         if (browser.consent === 'ignore') return;
         await fetch(url);
@@ -206,4 +217,137 @@ export function filesUnder(dir: string): string[] {
 /** Everything the extension wrote to its log channel so far. */
 export function extensionLogText(onbehalf: OnBehalfTestApi): string {
   return filesUnder(onbehalf.logPath).map((file) => readFileSync(file, 'utf8')).join('\n');
+}
+
+// The real module object (an ES namespace import would be a read-only copy).
+const tls = createRequire(__filename)('node:tls') as typeof import('node:tls');
+
+/** One request the extension host sent, as it left the process. */
+export interface WireRequest {
+  /** Host and port it went to (host as looked up, or the address it connected to). */
+  readonly host: string;
+  readonly port: number;
+  readonly protocol: 'http/1.1' | 'h2';
+  readonly method: string;
+  readonly path: string;
+  /** Request line, headers and body as text, plus decoded Basic credentials and URL-decoded forms. */
+  readonly text: string;
+}
+
+export interface WireTap {
+  /** Every request recorded so far (HTTP/1.1 ones split out of their connection's bytes). */
+  requests(): WireRequest[];
+  /** Every TCP connection opened, as host:port. */
+  connections(): string[];
+  dispose(): void;
+}
+
+/**
+ * Records every outgoing request of this process (the extension host, which runs the extension
+ * and the tests): each TCP connection through the `net.client.socket` diagnostics channel with
+ * every byte written to it, which covers fetch (undici), node:http and axios; HTTP/2 sessions
+ * write below `socket.write`, so their requests are taken from ClientHttp2Session#request (headers
+ * decoded, body chunks as written). TLS connections are recorded by wrapping tls.connect.
+ */
+export function tapWire(): WireTap {
+  interface Conn { host: string; port: number; chunks: Buffer[]; h2: boolean }
+  const conns: Conn[] = [];
+  const h2Requests: WireRequest[] = [];
+  const toBuffer = (chunk: unknown, encoding?: unknown): Buffer =>
+    Buffer.isBuffer(chunk) ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk) : Buffer.from(String(chunk), typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  const track = (socket: import('node:net').Socket): Conn => {
+    const conn: Conn = { host: '', port: 0, chunks: [], h2: false };
+    conns.push(conn);
+    socket.once('lookup', (_error: unknown, _address: unknown, _family: unknown, host: string) => (conn.host ||= host));
+    socket.once('connect', () => {
+      conn.host ||= socket.remoteAddress ?? '';
+      conn.port = socket.remotePort ?? 0;
+    });
+    // Every write reaches _writeGeneric (single writes and corked batches alike); while the
+    // socket is still connecting, Node calls it again once connected, so record only then.
+    const target = socket as unknown as { connecting: boolean; _writeGeneric: (writev: boolean, data: unknown, encoding: unknown, cb: unknown) => unknown };
+    const writeGeneric = target._writeGeneric;
+    target._writeGeneric = function (this: typeof target, writev, data, encoding, cb) {
+      if (!this.connecting) {
+        if (writev) for (const entry of data as { chunk: unknown; encoding?: unknown }[]) conn.chunks.push(toBuffer(entry.chunk, entry.encoding));
+        else conn.chunks.push(toBuffer(data, encoding));
+      }
+      return writeGeneric.call(this, writev, data, encoding, cb);
+    };
+    return conn;
+  };
+  const onSocket = (message: unknown) => track((message as { socket: import('node:net').Socket }).socket);
+  diagnosticsChannel.subscribe('net.client.socket', onSocket);
+  const tlsConnect = tls.connect;
+  tls.connect = function (...args: unknown[]) {
+    const socket = (tlsConnect as (...a: unknown[]) => import("node:tls").TLSSocket)(...args);
+    track(socket);
+    return socket;
+  } as typeof tls.connect;
+  // The prototype every client session shares.
+  const probe = http2.connect('http://127.0.0.1:9');
+  probe.on('error', () => undefined);
+  const sessionProto = Object.getPrototypeOf(probe) as { request: (this: http2.ClientHttp2Session, headers?: http2.OutgoingHttpHeaders, ...rest: unknown[]) => http2.ClientHttp2Stream };
+  probe.destroy();
+  const request = sessionProto.request;
+  sessionProto.request = function (this: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders = {}, ...rest: unknown[]) {
+    const stream = request.call(this, headers, ...rest);
+    const chunks: Buffer[] = [];
+    const record: { -readonly [K in keyof WireRequest]: WireRequest[K] } = {
+      host: String(headers[':authority'] ?? this.socket?.remoteAddress ?? ''),
+      port: this.socket?.remotePort ?? 0,
+      protocol: 'h2',
+      method: String(headers[':method'] ?? 'GET'),
+      path: String(headers[':path'] ?? '/'),
+      text: '',
+    };
+    const headerText = Object.entries(headers).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`).join('\r\n');
+    const update = () => (record.text = decodeForScan(`${headerText}\r\n\r\n${Buffer.concat(chunks).toString('latin1')}`));
+    for (const name of ['write', 'end'] as const) {
+      const original = stream[name] as (...args: unknown[]) => unknown;
+      (stream as unknown as Record<string, unknown>)[name] = function (this: unknown, chunk?: unknown, ...more: unknown[]) {
+        if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') chunks.push(toBuffer(chunk, more[0]));
+        update();
+        return original.call(this, chunk, ...more);
+      };
+    }
+    update();
+    h2Requests.push(record);
+    return stream;
+  };
+  return {
+    requests: () => {
+      const h1: WireRequest[] = [];
+      for (const conn of conns) {
+        const bytes = Buffer.concat(conn.chunks).toString('latin1');
+        if (bytes.startsWith('PRI * HTTP/2.0')) continue; // its requests are in h2Requests
+        const starts = [...bytes.matchAll(/(?:^|\r\n)([A-Z]+) (\S+) HTTP\/1\.[01]\r\n/g)];
+        for (const [index, start] of starts.entries()) {
+          const from = start.index + (start[0].startsWith('\r\n') ? 2 : 0);
+          const to = starts[index + 1]?.index ?? bytes.length;
+          h1.push({ host: conn.host, port: conn.port, protocol: 'http/1.1', method: start[1]!, path: start[2]!, text: decodeForScan(bytes.slice(from, to)) });
+        }
+        if (starts.length === 0 && bytes.length > 0) h1.push({ host: conn.host, port: conn.port, protocol: 'http/1.1', method: '?', path: '?', text: decodeForScan(bytes) });
+      }
+      return [...h1, ...h2Requests];
+    },
+    connections: () => conns.map((c) => `${c.host}:${c.port}`),
+    dispose: () => {
+      diagnosticsChannel.unsubscribe('net.client.socket', onSocket);
+      tls.connect = tlsConnect;
+      sessionProto.request = request;
+    },
+  };
+}
+
+/** The text plus what a secret could hide behind: Basic credentials decoded, percent-encoding undone. */
+function decodeForScan(text: string): string {
+  const extra: string[] = [];
+  for (const match of text.matchAll(/Basic\s+([A-Za-z0-9+/=_-]+)/gi)) extra.push(Buffer.from(match[1]!, 'base64').toString('utf8'));
+  try {
+    extra.push(decodeURIComponent(text.replace(/\+/g, ' ')));
+  } catch {
+    extra.push(text.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))));
+  }
+  return [text, ...extra].join('\n');
 }

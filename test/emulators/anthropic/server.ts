@@ -263,7 +263,7 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
         outputChars += spec.text.length;
       } else if ('toolUse' in spec) {
         const { name } = spec.toolUse;
-        if (enforceTools && !callable.has(name)) {
+        if (enforceTools && !callable.has(name) && spec.toolUse.unoffered !== true) {
           const why = request.toolNames.includes(name)
             ? `it was sent with defer_loading: true and no tool search in this conversation loaded it`
             : `the request's tools are [${request.toolNames.join(', ')}]`;

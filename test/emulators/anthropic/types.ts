@@ -6,6 +6,8 @@ export interface ToolUseSpec {
   name: string;
   input?: unknown;
   id?: string;
+  /** Call it even though the request did not offer it, as a misbehaving or prompt-injected model would. */
+  unoffered?: boolean;
 }
 
 /**
