@@ -594,14 +594,18 @@ describe('security and reliability suites', function () {
     await waitFor('recovered', () => statusOf(onbehalf, 'posthog') === 'ACTIVE', 45_000);
     emulators.anthropic.queue({ toolUse: { name: 'search_tools', input: { query: 'list workspaces' } } }, { text: 'ok' });
     await send('workspaces');
-    // The enterprise IdP client secret goes out in a token exchange that the enterprise IdP refuses.
+    // The enterprise IdP client secret goes out in a token exchange that the IdP refuses. The
+    // token endpoint must be the signed-in OIDC issuer's (anything else is refused unsent), and
+    // that IdP has no ID-JAG grant installed, so it refuses the exchange.
     const enterprise = await startEnterpriseWorld();
-    enterprisePorts.idp = Number(new URL(enterprise.idp.issuer).port);
+    const idpTokenLog = () => emulators.idp!.log.filter((entry) => entry.method === 'POST' && entry.path.endsWith('/token')).length;
+    const tokenCallsBefore = idpTokenLog();
+    enterprisePorts.idp = Number(new URL(emulators.idp!.issuer).port);
     try {
       await onbehalf.storeSecret('enterpriseClientSecret', canary.enterpriseSecret);
-      await setSetting('enterprise.posthogMcp', { mcpServerUrl: enterprise.posthog.mcpUrl, idpTokenEndpoint: `${enterprise.idp.issuer}/token`, clientId: enterprise.clientId });
+      await setSetting('enterprise.posthogMcp', { mcpServerUrl: enterprise.posthog.mcpUrl, idpTokenEndpoint: `${emulators.idp!.issuer}/token`, clientId: enterprise.clientId });
       await waitFor('enterprise exchange refused', () => onbehalf.enterprise().status?.state === 'error', 30_000);
-      assert.ok(enterprise.idp.log.some((entry) => entry.method === 'POST' && entry.path.endsWith('/token')), 'the exchange reached the enterprise IdP');
+      assert.ok(idpTokenLog() > tokenCallsBefore, 'the exchange reached the IdP');
     } finally {
       await setSetting('enterprise.posthogMcp', undefined);
       await enterprise.close();
