@@ -6,11 +6,14 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { writeAuditExport } from '../../src/vscode/auditView';
-import { setSetting, signInAs, useSignedInWorld, waitFor, type Browser, type Emulators } from './support';
+import { type Browser, type Emulators, oidcIdentifier, setSetting, signInAs, useSignedInWorld, waitFor } from './support';
+
+const ada = () => oidcIdentifier('ada');
+const grace = () => oidcIdentifier('grace');
 
 describe('approvals and the audit log', function () {
   this.timeout(60_000);
-  const world = useSignedInWorld({ anthropicKey: 'sk-ant-approvals', activeFor: ['oidc:ada', 'oidc:grace'] });
+  const world = useSignedInWorld({ anthropicKey: 'sk-ant-approvals', activeFor: ['ada', 'grace'] });
   let emulators: Emulators;
   let onbehalf: OnBehalfTestApi;
   let browser: Browser;
@@ -107,7 +110,7 @@ describe('approvals and the audit log', function () {
       ['asana_workspaces_list', 'auto', 'failure'],
     ]);
     for (const r of records) {
-      assert.equal(r.identifier, 'oidc:ada');
+      assert.equal(r.identifier, ada());
       assert.equal(r.connection, 'asana');
       assert.match(r.inputSha256, /^[0-9a-f]{64}$/);
       assert.ok(typeof r.durationMs === 'number' && r.time.length > 0);
@@ -140,7 +143,7 @@ describe('approvals and the audit log', function () {
     assert.match(text, /# OnBehalf audit log: Ada Lovelace/);
     assert.match(text, /^\| \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \| /m, 'times read as date and time (UTC)');
     assert.match(text, /\| asana_workspaces_list \| read \| auto \| success \|/);
-    assert.ok(!text.includes('oidc:grace'));
+    assert.ok(!text.includes(grace()));
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 });

@@ -3,6 +3,7 @@ import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditRecord } from '../../../src/agent/audit';
+import { storageKeyFor } from '../../../src/core/identifier';
 import { AuditLog } from '../../../src/vscode/auditLog';
 
 // The per-identity JSONL files on disk: rotation at the size limit, reading across
@@ -30,7 +31,9 @@ describe('AuditLog (files on disk)', () => {
     for (let n = 0; n < 40; n++) audit.append(record('oidc:ada', n));
     await audit.flush();
     const files = readdirSync(dir).sort();
-    assert.deepEqual(files, ['oidc_3aada.jsonl', 'oidc_3aada.jsonl.1', 'oidc_3aada.jsonl.2', 'oidc_3aada.jsonl.3']);
+    const base = `${storageKeyFor('oidc:ada')}.jsonl`;
+    assert.match(base, /^oidc-[0-9a-f]{32}\.jsonl$/);
+    assert.deepEqual(files, [base, `${base}.1`, `${base}.2`, `${base}.3`]);
     for (const file of files) {
       assert.ok(statSync(join(dir, file)).size <= 1_000, `${file} is within the limit`);
       assert.equal(statSync(join(dir, file)).mode & 0o777, 0o600, `${file} is readable by its owner only`);
