@@ -122,6 +122,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     signOut: () => identity.signOut(),
     auditRecords: async () => audit.read(await identity.requireIdentifier()),
     auditFile: async () => audit.fileFor(await identity.requireIdentifier()),
+    exportAuditLog: (target) => auditView.exportTo(target),
     globalStoragePath: storageRoot,
     logPath: context.logUri.fsPath,
     storedState: () => ({

@@ -10,10 +10,15 @@ import { DisposableOwner } from './lifecycle';
 // rendered in VS Code's Markdown preview, filtered by connection, outcome, or both; "Export Audit Log" writes JSONL or CSV.
 
 const scheme = 'onbehalf-audit';
+const documentPath = '/OnBehalf Audit Log.md';
+/** The Markdown preview's tab titles for the audit document ("Preview …", or "[Preview] …" when locked). */
+const previewLabel = /^(Preview |\[Preview\] )(OnBehalf )?Audit Log\.md$/;
 
 export class AuditView extends DisposableOwner implements vscode.TextDocumentContentProvider {
   private readonly changed = this.register(new vscode.EventEmitter<vscode.Uri>());
   readonly onDidChange = this.changed.event;
+  /** Files this window exported the audit log to, until the identity changes. */
+  private readonly exported = new Set<string>();
 
   constructor(
     private readonly audit: AuditLog,
@@ -22,6 +27,37 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
   ) {
     super();
     this.register(vscode.workspace.registerTextDocumentContentProvider(scheme, this));
+    this.register(identity.onDidChange(() => void this.forgetPreviousIdentity()));
+  }
+
+  /**
+   * On sign-in, sign-out or an account switch, nothing rendered for the previous identity
+   * stays on screen: audit previews, audit source editors and opened exports are closed,
+   * and every audit document VS Code still holds is rendered again for whoever is signed
+   * in now (or says "Sign in").
+   */
+  private async forgetPreviousIdentity(): Promise<void> {
+    const stale = vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => this.showsAuditData(tab));
+    this.exported.clear();
+    for (const document of vscode.workspace.textDocuments) {
+      if (document.uri.scheme === scheme) this.changed.fire(document.uri);
+    }
+    if (stale.length === 0) return;
+    try {
+      await vscode.window.tabGroups.close(stale, true);
+    } catch (error) {
+      this.log.warn(`Could not close the previous identity's audit views: ${messageOf(error)}`);
+    }
+  }
+
+  private showsAuditData(tab: vscode.Tab): boolean {
+    const input = tab.input;
+    const ours = (uri: vscode.Uri) => uri.scheme === scheme || this.exported.has(uri.toString());
+    if (input instanceof vscode.TabInputText) return ours(input.uri);
+    if (input instanceof vscode.TabInputTextDiff) return ours(input.original) || ours(input.modified);
+    // The Markdown preview's webview does not expose its document; its title does.
+    if (input instanceof vscode.TabInputWebview) return /markdown\.preview/.test(input.viewType) && previewLabel.test(tab.label);
+    return false;
   }
 
   async show(): Promise<vscode.TextDocument | undefined> {
@@ -45,7 +81,7 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
     ];
     const picked = records.length === 0 ? picks[0] : await vscode.window.showQuickPick(picks, { title: 'Show Audit Log', placeHolder: 'Filter by connection, outcome, or both' });
     if (!picked) return undefined;
-    const uri = vscode.Uri.from({ scheme, path: '/Audit Log.md', query: picked.filter });
+    const uri = vscode.Uri.from({ scheme, path: documentPath, query: picked.filter });
     this.changed.fire(uri);
     const document = await vscode.workspace.openTextDocument(uri);
     try {
@@ -88,9 +124,18 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
       filters: { 'JSON Lines': ['jsonl'], CSV: ['csv'] },
     });
     if (!target) return undefined;
-    await writeAuditExport(target, records);
+    await this.exportTo(target, identifier, records);
     void vscode.window.showInformationMessage(`Exported ${records.length} audit records to ${target.fsPath}.`);
     return target;
+  }
+
+  /** Writes the signed-in identity's audit log to `target` (JSONL, or CSV by extension). */
+  async exportTo(target: vscode.Uri, identifier?: string, records?: readonly AuditRecord[]): Promise<number> {
+    const who = identifier ?? (await this.identity.requireIdentifier());
+    const rows = records ?? (await this.audit.read(who));
+    await writeAuditExport(target, rows);
+    this.exported.add(target.toString());
+    return rows.length;
   }
 }
 

@@ -89,6 +89,50 @@ describe('identity changes: nothing of the previous identity stays shown', funct
     return found;
   }
 
+  it("after Ada signs out and Grace signs in, no open tab, document, chat or tree shows Ada's identifier or calls", async () => {
+    await onbehalf.chat.handleMessage({ type: 'newConversation' });
+    conversation().loadedTools = ['asana_workspaces_list'];
+    assert.deepEqual(await callTool('asana_workspaces_list', {}), { asked: false, status: 'succeeded' });
+    const adaRecords = await onbehalf.auditRecords();
+    const executionIds = adaRecords.flatMap((r) => (r.executionId ? [r.executionId] : []));
+    assert.ok(executionIds.length > 0, 'Ada has audited calls with execution ids');
+    const markers = [oidcIdentifier('ada'), 'Ada Lovelace', ...executionIds];
+
+    // Show Audit Log: the rendered preview, and its source opened beside it.
+    const shown = vscode.commands.executeCommand('onbehalf.showAuditLog');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    await shown;
+    await waitFor('audit preview tab', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && /Audit Log/.test(t.label)));
+    const source = await waitFor('audit document', () => vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'onbehalf-audit'));
+    assert.match(source.getText(), /OnBehalf audit log: Ada Lovelace/);
+    await vscode.window.showTextDocument(source, { preview: false, viewColumn: vscode.ViewColumn.Beside });
+    // An export, opened.
+    const exported = vscode.Uri.file(join(mkdtempSync(join(tmpdir(), 'onbehalf-identity-')), 'ada-audit.jsonl'));
+    await onbehalf.exportAuditLog(exported);
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(exported), { preview: false });
+    const before = await showing(markers);
+    assert.ok(before.length >= 3, `Ada's data is on screen before the switch: ${JSON.stringify(before)}`);
+
+    await onbehalf.signOut();
+    await waitFor('signed out', async () => (await onbehalf.currentIdentity()) === undefined);
+    let after: string[] = [];
+    await waitFor('nothing of Ada shown after sign-out', async () => (after = await showing(markers)).length === 0, 10_000).catch(() => undefined);
+    assert.deepEqual(after, [], 'after sign-out');
+
+    await signInAs(onbehalf, browser, 'grace');
+    await waitFor('nothing of Ada shown to Grace', async () => (after = await showing(markers)).length === 0, 10_000).catch(() => undefined);
+    assert.deepEqual(after, [], 'after Grace signed in');
+    // Grace's own audit log still opens, and shows Grace.
+    const again = vscode.commands.executeCommand('onbehalf.showAuditLog');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    await again;
+    const graceDocument = await waitFor('audit document for Grace', () => vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'onbehalf-audit' && /Grace Hopper/.test(d.getText())));
+    assert.ok(!markers.some((m) => graceDocument.getText().includes(m)));
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
   it('the same sub at another issuer is another identity: no conversations, always-allow choices or audit of the first', async () => {
     await signInAs(onbehalf, browser, 'ada');
     const first = (await onbehalf.currentIdentity())!.identifier;
