@@ -46,3 +46,26 @@ export function auditRecordsToCsv(records: readonly AuditRecord[]): string {
   for (const record of records) lines.push(auditCsvColumns.map((c) => escape(record[c])).join(','));
   return `${lines.join('\r\n')}\r\n`;
 }
+
+/** The audit log as a Markdown table, newest first, for VS Code's Markdown preview. */
+export function auditRecordsToMarkdown(label: string, records: readonly AuditRecord[], filter: string): string {
+  const cell = (value: unknown) => String(value ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const lines = [
+    `# OnBehalf audit log: ${cell(label)}`,
+    '',
+    `${records.length} tool call${records.length === 1 ? '' : 's'}${filter ? ` (${filter})` : ''}, newest first.`,
+    '',
+    '| Time (UTC) | Connection | Tool | Risk | Decision | Outcome | Error | Duration | Execution id |',
+    '| --- | --- | --- | --- | --- | --- | --- | ---: | --- |',
+  ];
+  for (const r of [...records].reverse()) {
+    lines.push(`| ${cell(readableTime(r.time))} | ${cell(r.connection)} | ${cell(r.tool)} | ${cell(r.risk)} | ${cell(r.decision)} | ${cell(r.outcome)} | ${cell(r.errorCode)} | ${cell(r.durationMs)} ms | ${cell(r.executionId)} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** "2026-11-23T16:46:48.774Z" reads as "2026-11-23 16:46:48"; anything else is shown as stored. */
+function readableTime(iso: string): string {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?Z$/.exec(iso);
+  return match ? `${match[1]} ${match[2]}` : iso;
+}

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { messageOf } from '../core/errors';
 import type { Logger } from '../core/logger';
-import { auditRecordsToCsv, type AuditRecord } from '../agent/audit';
+import { auditRecordsToCsv, auditRecordsToMarkdown, type AuditRecord } from '../agent/audit';
 import type { AuditLog } from './auditLog';
 import type { IdentityService } from './identityService';
 import { DisposableOwner } from './lifecycle';
@@ -111,7 +111,7 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
     const connection = params.get('connection');
     const outcome = params.get('outcome');
     const records = (await this.audit.read(identity.identifier)).filter((r) => (!connection || r.connection === connection) && (!outcome || r.outcome === outcome));
-    return renderAuditMarkdown(identity.label, records, [connection && `connection ${connection}`, outcome && `outcome ${outcome}`].filter(Boolean).join(', '));
+    return auditRecordsToMarkdown(identity.label, records, [connection && `connection ${connection}`, outcome && `outcome ${outcome}`].filter(Boolean).join(', '));
   }
 
   async export(): Promise<vscode.Uri | undefined> {
@@ -142,26 +142,4 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
 export async function writeAuditExport(target: vscode.Uri, records: readonly AuditRecord[]): Promise<void> {
   const content = target.path.toLowerCase().endsWith('.csv') ? auditRecordsToCsv(records) : records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '');
   await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
-}
-
-function renderAuditMarkdown(label: string, records: readonly AuditRecord[], filter: string): string {
-  const cell = (value: unknown) => String(value ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const lines = [
-    `# OnBehalf audit log: ${cell(label)}`,
-    '',
-    `${records.length} tool call${records.length === 1 ? '' : 's'}${filter ? ` (${filter})` : ''}, newest first.`,
-    '',
-    '| Time (UTC) | Connection | Tool | Risk | Decision | Outcome | Error | Duration | Execution id |',
-    '| --- | --- | --- | --- | --- | --- | --- | ---: | --- |',
-  ];
-  for (const r of [...records].reverse()) {
-    lines.push(`| ${cell(readableTime(r.time))} | ${cell(r.connection)} | ${cell(r.tool)} | ${cell(r.risk)} | ${cell(r.decision)} | ${cell(r.outcome)} | ${cell(r.errorCode)} | ${cell(r.durationMs)} ms | ${cell(r.executionId)} |`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-/** "2026-11-23T16:46:48.774Z" reads as "2026-11-23 16:46:48"; anything else is shown as stored. */
-function readableTime(iso: string): string {
-  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?Z$/.exec(iso);
-  return match ? `${match[1]} ${match[2]}` : iso;
 }
