@@ -49,19 +49,40 @@ export function auditRecordsToCsv(records: readonly AuditRecord[]): string {
 
 /** The audit log as a Markdown table, newest first, for VS Code's Markdown preview. */
 export function auditRecordsToMarkdown(label: string, records: readonly AuditRecord[], filter: string): string {
-  const cell = (value: unknown) => String(value ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const cell = markdownText;
+  const time = (iso: string) => {
+    const readable = readableTime(iso);
+    return /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(readable) ? readable : markdownText(readable);
+  };
   const lines = [
     `# OnBehalf audit log: ${cell(label)}`,
     '',
-    `${records.length} tool call${records.length === 1 ? '' : 's'}${filter ? ` (${filter})` : ''}, newest first.`,
+    `${records.length} tool call${records.length === 1 ? '' : 's'}${filter ? ` (${cell(filter)})` : ''}, newest first.`,
     '',
     '| Time (UTC) | Connection | Tool | Risk | Decision | Outcome | Error | Duration | Execution id |',
     '| --- | --- | --- | --- | --- | --- | --- | ---: | --- |',
   ];
   for (const r of [...records].reverse()) {
-    lines.push(`| ${cell(readableTime(r.time))} | ${cell(r.connection)} | ${cell(r.tool)} | ${cell(r.risk)} | ${cell(r.decision)} | ${cell(r.outcome)} | ${cell(r.errorCode)} | ${cell(r.durationMs)} ms | ${cell(r.executionId)} |`);
+    lines.push(`| ${time(r.time)} | ${cell(r.connection)} | ${cell(r.tool)} | ${cell(r.risk)} | ${cell(r.decision)} | ${cell(r.outcome)} | ${cell(r.errorCode)} | ${cell(r.durationMs)} ms | ${cell(r.executionId)} |`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Text that renders as exactly itself inside a Markdown table cell or heading, in VS Code's
+ * preview (markdown-it with raw HTML and linkify on). Every ASCII punctuation character is
+ * backslash-escaped, so nothing can open an image, link, autolink, HTML tag, entity, code
+ * span, emphasis or a new cell; escaped '.', ':', '/' and '@' also keep linkify from seeing
+ * a URL, domain or e-mail. Left alone, for readability: '-' (never active mid-line) and '_'
+ * between two letters or digits (never emphasis). Line breaks become spaces.
+ */
+export function markdownText(value: unknown): string {
+  const text = String(value ?? '').replace(/[\r\n\t\u2028\u2029]/g, ' ');
+  return text.replace(/[!-\/:-@\[-`{-~]/g, (ch, index: number) => {
+    if (ch === '-') return ch;
+    if (ch === '_' && /[A-Za-z0-9]/.test(text[index - 1] ?? '') && /[A-Za-z0-9]/.test(text[index + 1] ?? '')) return ch;
+    return `\\${ch}`;
+  });
 }
 
 /** "2026-11-23T16:46:48.774Z" reads as "2026-11-23 16:46:48"; anything else is shown as stored. */
