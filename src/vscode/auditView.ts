@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import { messageOf } from '../core/errors';
 import type { Logger } from '../core/logger';
-import { auditRecordsToCsv, auditRecordsToMarkdown, type AuditRecord } from '../agent/audit';
+import { auditInputMatches, auditRecordsToCsv, auditRecordsToMarkdown, parseAuditReference, type AuditRecord } from '../agent/audit';
+import type { AuditKeySource } from './auditLog';
 import type { AuditLog } from './auditLog';
 import type { IdentityService } from './identityService';
 import { DisposableOwner } from './lifecycle';
@@ -24,6 +25,7 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
     private readonly audit: AuditLog,
     private readonly identity: IdentityService,
     private readonly log: Logger,
+    private readonly keyFor: AuditKeySource,
   ) {
     super();
     this.register(vscode.workspace.registerTextDocumentContentProvider(scheme, this));
@@ -127,6 +129,47 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
     await this.exportTo(target, identifier, records);
     void vscode.window.showInformationMessage(`Exported ${records.length} audit records to ${target.fsPath}.`);
     return target;
+  }
+
+  /**
+   * "Check Input Against Audit Record": asks for a record (a JSON line of the log or its
+   * JSONL export, or its bare inputHmac) and a tool input as JSON, and says whether the
+   * record was written for that input, using the signed-in identity's own audit key.
+   * Neither the input nor the key is logged or shown.
+   */
+  async checkInput(): Promise<boolean | undefined> {
+    const identifier = await this.identity.requireIdentifier();
+    const recordText = await vscode.window.showInputBox({
+      title: 'Check Input Against Audit Record (1/2)',
+      prompt: 'Paste an audit record (one JSON line of the audit log or its JSONL export) or its inputHmac.',
+      ignoreFocusOut: true,
+      validateInput: (text) => (parseAuditReference(text) ? undefined : 'Not an audit record with an input hash, nor a 64-digit hex hash.'),
+    });
+    if (recordText === undefined) return undefined;
+    const reference = parseAuditReference(recordText);
+    if (!reference) return undefined;
+    if (reference.identifier !== undefined && reference.identifier !== identifier) {
+      void vscode.window.showErrorMessage("This record is another identity's. Only the signed-in identity's records can be checked, with its own key.");
+      return undefined;
+    }
+    const inputText = await vscode.window.showInputBox({
+      title: 'Check Input Against Audit Record (2/2)',
+      prompt: 'The tool input to check, as JSON (key order does not matter).',
+      ignoreFocusOut: true,
+      validateInput: (text) => {
+        try {
+          JSON.parse(text);
+          return undefined;
+        } catch {
+          return 'Not valid JSON.';
+        }
+      },
+    });
+    if (inputText === undefined) return undefined;
+    const matches = auditInputMatches(await this.keyFor(identifier), JSON.parse(inputText) as unknown, reference);
+    if (matches) void vscode.window.showInformationMessage('Matches: the audit record was written for exactly this input.');
+    else void vscode.window.showWarningMessage('Does not match: the audit record was written for another input, or under another identity.');
+    return matches;
   }
 
   /** Writes the signed-in identity's audit log to `target` (JSONL, or CSV by extension). */

@@ -1,6 +1,9 @@
 // Issue 5's approvals and audit log in the real extension host.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { createHash, createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -112,7 +115,7 @@ describe('approvals and the audit log', function () {
     for (const r of records) {
       assert.equal(r.identifier, ada());
       assert.equal(r.connection, 'asana');
-      assert.match(r.inputSha256, /^[0-9a-f]{64}$/);
+      assert.match(r.inputHmac, /^[0-9a-f]{64}$/);
       assert.ok(typeof r.durationMs === 'number' && r.time.length > 0);
     }
     assert.ok(records[0]!.executionId, 'success carries the Scalekit execution id');
@@ -145,5 +148,55 @@ describe('approvals and the audit log', function () {
     assert.match(text, /\| asana_workspaces_list \| read \| auto \| success \|/);
     assert.ok(!text.includes(grace()));
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
+  it('a tool name from the model renders as text in the audit preview: no image, link or HTML, no request', async () => {
+    const hits: string[] = [];
+    const server = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const name = `![x](http://127.0.0.1:${port}/leak-md) <img src="http://127.0.0.1:${port}/leak-html"> http://127.0.0.1:${port}/leak-link`;
+      // A record whose tool name is hostile (as a model or a connector could name a tool), in Ada's own log.
+      const last = (await onbehalf.auditRecords()).at(-1)!;
+      appendFileSync(await onbehalf.auditFile(), `${JSON.stringify({ ...last, tool: name })}\n`);
+      assert.equal((await onbehalf.auditRecords()).at(-1)?.tool, name);
+      const shown = vscode.commands.executeCommand('onbehalf.showAuditLog');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await shown;
+      await waitFor('audit preview tab', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && /Audit Log/.test(t.label)));
+      const document = await waitFor('audit document', () => vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'onbehalf-audit' && d.getText().includes('leak')));
+      // VS Code's own Markdown engine, as the preview uses it.
+      const html = await vscode.commands.executeCommand<string>('markdown.api.render', document.getText());
+      assert.doesNotMatch(html, /<(img|a|script|iframe|svg|video|audio|source|object|embed)\b/i, html);
+      assert.ok(html.includes('leak-md') && html.includes('leak-html') && html.includes('leak-link'), 'the name is shown as text');
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.deepEqual(hits, [], 'opening the preview sent no request');
+    } finally {
+      server.close();
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
+  });
+
+  it('the audit input hash equals the HMAC of the exact input', async () => {
+    const input = { name: `hmac check ${Math.random().toString(36).slice(2)}`, workspace_gid: workspace };
+    await callTool('asana_task_create', input, 'deny');
+    const record = (await onbehalf.auditRecords()).at(-1)!;
+    assert.equal(record.tool, 'asana_task_create');
+    const key = Buffer.from(await onbehalf.auditKey(), 'base64');
+    assert.equal(key.length, 32, 'a 256-bit key from SecretStorage');
+    // The input's canonical JSON: keys sorted (name < workspace_gid), no spaces.
+    const canonical = JSON.stringify({ name: input.name, workspace_gid: input.workspace_gid });
+    const expected = createHmac('sha256', key).update(canonical).digest('hex');
+    const stored = record as unknown as Record<string, unknown>;
+    assert.equal(stored['inputHmac'], expected, 'the record carries the HMAC of the exact input');
+    assert.ok(!JSON.stringify(stored).includes(createHash('sha256').update(canonical).digest('hex')), 'no unsalted hash of the input');
+    const file = readFileSync(await onbehalf.auditFile(), 'utf8');
+    assert.ok(!file.includes(key.toString('base64')) && !file.includes(key.toString('hex')), 'the key is never in the audit file');
+    assert.equal(Buffer.from(await onbehalf.auditKey(), 'base64').toString('hex'), key.toString('hex'), 'the same key next time');
   });
 });

@@ -8,6 +8,10 @@ import { auditRecordsToMarkdown, type AuditRecord } from '../../../src/agent/aud
 // services. None of them may become an image, a link or HTML in the preview.
 
 const preview = new MarkdownIt({ html: true, linkify: true });
+// VS Code 1.100's preview runs markdown-it 12, whose linkify sees escaped characters as
+// plain text (fuzzyLink off there): no line, with its escapes undone, may hold a link.
+const linkify = new MarkdownIt({ linkify: true }).linkify.set({ fuzzyLink: false });
+const unescaped = (line: string) => line.replace(/\\([!-/:-@[-`{-~])/g, '$1');
 
 const hostile = [
   '![x](http://127.0.0.1:9/leak)',
@@ -22,10 +26,11 @@ const hostile = [
   '&lt;img src=x&gt; &#60;img&#62;',
   '| a | b |\\|',
   '\\![x](http://127.0.0.1:9/leak)',
+  'Ada Lovelace (ada@example.com) mailto:ada@example.com //evil.example/leak https://evil.example',
 ];
 
 function record(tool: string, extra: Partial<AuditRecord> = {}): AuditRecord {
-  return { time: '2026-11-23T16:46:48.774Z', identifier: 'oidc:0123456789abcdef:ada', connection: 'asana', tool, risk: 'write', decision: 'denied', outcome: 'cancelled', durationMs: 0, inputSha256: 'ab', ...extra };
+  return { time: '2026-11-23T16:46:48.774Z', identifier: 'oidc:0123456789abcdef:ada', connection: 'asana', tool, risk: 'write', decision: 'denied', outcome: 'cancelled', durationMs: 0, inputHmac: 'ab', ...extra };
 }
 
 describe('audit log Markdown', () => {
@@ -34,6 +39,7 @@ describe('audit log Markdown', () => {
       const markdown = auditRecordsToMarkdown(text, [record(text, { errorCode: text, executionId: text, connection: text })], `connection ${text}`);
       const html = preview.render(markdown);
       assert.doesNotMatch(html, /<(img|a|script|iframe|svg|video|audio|source|link|object|embed)\b/i, `${JSON.stringify(text)} rendered as ${html}`);
+      for (const line of markdown.split('\n')) assert.equal(linkify.test(unescaped(line)), false, `${JSON.stringify(text)}: linkify finds a link in ${line}`);
       // One table row, nine cells: a name with "|" cannot add or move columns.
       assert.equal((html.match(/<tr>/g) ?? []).length, 2, `${JSON.stringify(text)}: header and one row`);
       const row = /<tbody>\s*<tr>([\s\S]*?)<\/tr>/.exec(html)?.[1] ?? '';
@@ -50,6 +56,7 @@ describe('audit log Markdown', () => {
     const html = preview.render(auditRecordsToMarkdown('Ada', [record(tool)], ''));
     const row = /<tbody>\s*<tr>([\s\S]*?)<\/tr>/.exec(html)?.[1] ?? '';
     const cells = [...row.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => m[1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&'));
-    assert.equal(cells[2], tool, 'the tool cell reads exactly as the name');
+    // Zero-width spaces (which keep linkify off "://" and "@") are the only difference.
+    assert.equal(cells[2]!.replace(/\u200b/g, ''), tool, 'the tool cell reads as the name');
   });
 });
