@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { storageKeyFor } from '../../src/core/identifier';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { type Browser, type Emulators, extensionLogText, oidcIdentifier, signInAs, statusOf, useSignedInWorld, waitFor } from './support';
 
@@ -165,9 +166,9 @@ describe('chat and the agent loop', function () {
     await waitFor('Ada history loaded', () => onbehalf.chat.activeConversation()?.id === adaId);
     assert.ok(conversation().items.some((i) => i.kind === 'user' && i.text === 'a message from Ada'));
     const root = join(onbehalf.globalStoragePath, 'conversations');
-    assert.ok(existsSync(join(root, 'oidc_3aada')), 'stored under Ada');
-    assert.ok(existsSync(join(root, 'oidc_3aada', `${adaId}.json`)), 'the file is in Ada\'s folder');
-    assert.ok(!existsSync(join(root, 'oidc_3agrace', `${adaId}.json`)), 'and not in Grace\'s');
+    assert.ok(existsSync(join(root, storageKeyFor(ada()))), 'stored under Ada');
+    assert.ok(existsSync(join(root, storageKeyFor(ada()), `${adaId}.json`)), 'the file is in Ada\'s folder');
+    assert.ok(!existsSync(join(root, storageKeyFor(grace()), `${adaId}.json`)), 'and not in Grace\'s');
   });
 
   it('a chat page that never says ready is rebuilt in a new frame, and then works', async function () {
