@@ -5,6 +5,7 @@ import { taggedLogger } from './core/logger';
 import { ScalekitAccounts } from './scalekit/scalekitAccounts';
 import * as path from 'node:path';
 import { ApprovalStore } from './vscode/approvalStore';
+import { AuditKeys } from './vscode/auditKeys';
 import { AuditLog } from './vscode/auditLog';
 import { AuditView } from './vscode/auditView';
 import { ChatController } from './vscode/chatController';
@@ -51,7 +52,8 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   const statusBar = new StatusBar(connections, secrets, enterprise);
   const router = new UriRouter(oidc, connections, taggedLogger(log, 'uri'));
   const storageRoot = context.globalStorageUri.fsPath;
-  const audit = new AuditLog(path.join(storageRoot, 'audit'), taggedLogger(log, 'audit'));
+  const auditKeys = new AuditKeys(context.secrets);
+  const audit = new AuditLog(path.join(storageRoot, 'audit'), taggedLogger(log, 'audit'), (identifier) => auditKeys.keyFor(identifier));
   const approvals = new ApprovalStore(context.globalState);
   const chat = new ChatController({
     identity,
@@ -67,7 +69,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   });
   const testMode = context.extensionMode === vscode.ExtensionMode.Test;
   const chatView = new ChatViewProvider(context.extensionUri, chat, testMode, taggedLogger(log, 'chat'), () => channel.show(true));
-  const auditView = new AuditView(audit, identity, taggedLogger(log, 'audit'));
+  const auditView = new AuditView(audit, identity, taggedLogger(log, 'audit'), (identifier) => auditKeys.keyFor(identifier));
   // Test mode only: the chat's live WebviewView, so the CSP suite reads its real options.
   let chatWebview: vscode.Webview | undefined;
   const chatViewRegistration: vscode.WebviewViewProvider = testMode
@@ -140,6 +142,8 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     signOut: () => identity.signOut(),
     auditRecords: async () => audit.read(await identity.requireIdentifier()),
     auditFile: async () => audit.fileFor(await identity.requireIdentifier()),
+    exportAuditLog: (target) => auditView.exportTo(target),
+    auditKey: async () => Buffer.from(await auditKeys.keyFor(await identity.requireIdentifier())).toString('base64'),
     globalStoragePath: storageRoot,
     logPath: context.logUri.fsPath,
     storedState: () => ({

@@ -2,7 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { ConnectionInactiveError, NotSignedInError, OnBehalfError, RateLimitedError, ServiceUnavailableError, ToolFailedError, messageOf } from '../core/errors';
 import { connectionLabel } from '../shared/labels';
 import type { ChatItemView, ToolCardView } from '../shared/protocol';
-import { hashInput, type AuditRecord } from './audit';
+import type { AuditEntry, AuditRecord } from './audit';
 import { boundToolResult, formatBytes, maxToolResultBytes, safeStringify } from './boundedResult';
 import type { Conversation } from './conversation';
 import { checkToolInput } from './inputValidation';
@@ -53,7 +53,8 @@ export interface AgentDeps {
   readonly currentIdentifier: () => Promise<string>;
   readonly executeTool: ToolExecutor;
   readonly policy: ApprovalPolicy;
-  readonly audit: (record: AuditRecord) => void;
+  /** Receives each call's record with its raw input; the sink writes only the input's HMAC. */
+  readonly audit: (entry: AuditEntry) => void;
   readonly events: AgentEvents;
   readonly newId: () => string;
   readonly now?: () => number;
@@ -337,7 +338,7 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
   );
   const refuse = (status: 'cancelled' | 'failed' | 'denied', outcome: AuditRecord['outcome'], errorCode: string, cardError: string, forModel: string) => {
     if (signedIn.ok) {
-      deps.audit({ time: new Date(now()).toISOString(), identifier: signedIn.identifier, connection: base.connection, tool: toolUse.name, risk: base.risk, decision: 'denied', outcome, errorCode, durationMs: 0, inputSha256: hashInput(toolUse.input) });
+      deps.audit({ time: new Date(now()).toISOString(), identifier: signedIn.identifier, connection: base.connection, tool: toolUse.name, risk: base.risk, decision: 'denied', outcome, errorCode, durationMs: 0, input: toolUse.input });
     }
     updateCard(conversation, deps, { ...base, status, error: cardError });
     return errorResult(toolUse.id, forModel);
@@ -376,7 +377,7 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
   updateCard(conversation, deps, { ...base, status: 'running' });
   const started = now();
   const audit = (decision: PolicyDecision['source'], outcome: AuditRecord['outcome'], extra: { errorCode?: string; executionId?: string } = {}) =>
-    deps.audit({ time: new Date(now()).toISOString(), identifier, connection: tool.connection, tool: tool.name, risk: tool.risk, decision, outcome, durationMs: now() - started, inputSha256: hashInput(checked.input), ...extra });
+    deps.audit({ time: new Date(now()).toISOString(), identifier, connection: tool.connection, tool: tool.name, risk: tool.risk, decision, outcome, durationMs: now() - started, input: checked.input, ...extra });
 
   let decision: PolicyDecision;
   try {

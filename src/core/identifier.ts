@@ -1,5 +1,19 @@
+import { createHash } from 'node:crypto';
+
 // The identifier selects whose connected accounts a call uses. It is derived only from
 // the current VS Code authentication session, never from webview, settings, URI or tool input.
+//
+// Format (the string Scalekit sees as the connected account's identifier):
+//   github:<GitHub user id>                 e.g. github:583231
+//   microsoft:<Microsoft account id>        e.g. microsoft:00000000-0000-0000-0000-000000000000.9188040d-…
+//   oidc:<issuer tag>:<sub>                 e.g. oidc:3f1c9a0e5b7d2c48:ada
+// An OIDC `sub` is only unique within its issuer, so OIDC identifiers carry the issuer too:
+// the issuer tag is the first 16 hex digits (64 bits) of SHA-256 over the issuer URL with
+// trailing slashes removed, i.e. the session's verified `iss`. The account id may not
+// contain ':' or whitespace, so no account id can imitate another provider's or issuer's
+// prefix. Every character is in [A-Za-z0-9._@|+:-].
+// Identifiers of the earlier form `oidc:<sub>` (no issuer tag) are never produced and their
+// data is not migrated: an old key cannot prove which issuer it came from.
 
 export type IdentityProviderKind = 'github' | 'microsoft' | 'oidc';
 
@@ -26,23 +40,42 @@ export function isIdentityProviderKind(value: unknown): value is IdentityProvide
 
 const accountIdPattern = /^[A-Za-z0-9._@|+\-]{1,200}$/;
 
-/** `<provider>:<account id>`; rejects ids that could smuggle separators or whitespace. */
-export function identifierFor(provider: IdentityProviderKind, accountId: string): string {
+/** The issuer part of an OIDC identifier: 16 hex digits of SHA-256 over the issuer URL, trailing slashes removed. */
+export function oidcIssuerTag(issuer: string): string {
+  const normalized = issuer.trim().replace(/\/+$/, '');
+  if (!normalized) throw new Error('An OIDC identity needs the issuer it was signed in at.');
+  return createHash('sha256').update(normalized, 'utf8').digest('hex').slice(0, 16);
+}
+
+/**
+ * `<provider>:<account id>`, or `oidc:<issuer tag>:<sub>` for OIDC (see the format above);
+ * rejects ids that could smuggle separators or whitespace. `issuer` is required for OIDC
+ * and ignored for the other providers.
+ */
+export function identifierFor(provider: IdentityProviderKind, accountId: string, issuer?: string): string {
   if (!isIdentityProviderKind(provider)) throw new Error(`Unknown identity provider "${String(provider)}".`);
   if (!accountIdPattern.test(accountId)) throw new Error('The signed-in account has an id OnBehalf cannot use.');
+  if (provider === 'oidc') return `oidc:${oidcIssuerTag(issuer ?? '')}:${accountId}`;
   return `${provider}:${accountId}`;
 }
 
-export function identityFromSession(provider: IdentityProviderKind, session: { account: { id: string; label: string } }): Identity {
+/** `issuer` is the OIDC session's issuer (required for `oidc`). */
+export function identityFromSession(provider: IdentityProviderKind, session: { account: { id: string; label: string } }, issuer?: string): Identity {
   return {
     provider,
     accountId: session.account.id,
     label: session.account.label,
-    identifier: identifierFor(provider, session.account.id),
+    identifier: identifierFor(provider, session.account.id, issuer),
   };
 }
 
-/** A short, filesystem-safe key for per-identity storage (conversations, audit, approvals). */
+/**
+ * A short, filesystem-safe key for per-identity storage (conversations, audit, approvals):
+ * the provider as a readable prefix, then 32 hex digits of SHA-256 over the whole identifier.
+ * Lowercase only, so two identifiers that differ only in case (`oidc:…:Ab`, `oidc:…:ab`)
+ * never share a file on a case-insensitive file system.
+ */
 export function storageKeyFor(identifier: string): string {
-  return identifier.replace(/[^A-Za-z0-9.-]/g, (ch) => `_${ch.charCodeAt(0).toString(16)}`);
+  const prefix = /^([a-z]{1,12}):/.exec(identifier)?.[1] ?? 'id';
+  return `${prefix}-${createHash('sha256').update(identifier, 'utf8').digest('hex').slice(0, 32)}`;
 }

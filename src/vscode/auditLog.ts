@@ -2,10 +2,14 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { storageKeyFor } from '../core/identifier';
 import type { Logger } from '../core/logger';
-import type { AuditRecord } from '../agent/audit';
+import { sealAuditEntry, type AuditEntry, type AuditRecord } from '../agent/audit';
+
+/** The identity's audit HMAC key (see AuditKeys). */
+export type AuditKeySource = (identifier: string) => Promise<Uint8Array>;
 
 // Per-identity JSONL audit files under globalStorage. Appends are queued so a tool call
-// never waits on the disk, and files rotate at a size limit.
+// never waits on the disk, and files rotate at a size limit. Each entry's raw input is
+// replaced by its HMAC under the identity's key before anything is written.
 
 export const auditRotateBytes = 1024 * 1024;
 const keptRotations = 3;
@@ -16,6 +20,7 @@ export class AuditLog {
   constructor(
     private readonly directory: string,
     private readonly log: Logger,
+    private readonly keyFor: AuditKeySource,
     private readonly rotateBytes = auditRotateBytes,
   ) {}
 
@@ -24,16 +29,26 @@ export class AuditLog {
   }
 
   /** Fire and forget: failures are logged, never thrown into the tool call. */
-  append(record: AuditRecord): void {
-    const line = `${JSON.stringify(record)}\n`;
-    const file = this.fileFor(record.identifier);
+  append(entry: AuditEntry): void {
+    const file = this.fileFor(entry.identifier);
     this.queue = this.queue
       .then(async () => {
+        const line = `${JSON.stringify(await this.seal(entry))}\n`;
         await fs.mkdir(this.directory, { recursive: true });
         await this.rotateIfNeeded(file, Buffer.byteLength(line));
         await fs.appendFile(file, line, { encoding: 'utf8', mode: 0o600 });
       })
       .catch((error: unknown) => this.log.error(`Could not write the audit log: ${(error as Error).message}`));
+  }
+
+  /** The record to write. Without a key the call is still recorded, with no input hash. */
+  private async seal(entry: AuditEntry): Promise<AuditRecord> {
+    try {
+      return sealAuditEntry(entry, await this.keyFor(entry.identifier));
+    } catch (error) {
+      this.log.warn(`The audit key could not be read, so this record has no input hash: ${(error as Error).message}`);
+      return { ...sealAuditEntry(entry, Buffer.alloc(0)), inputHmac: 'unavailable' };
+    }
   }
 
   /** Waits for queued appends; used before reading and in tests. */

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import { messageOf } from '../core/errors';
 import type { Logger } from '../core/logger';
-import { auditRecordsToCsv, type AuditRecord } from '../agent/audit';
+import { auditInputMatches, auditRecordsToCsv, auditRecordsToMarkdown, parseAuditReference, type AuditRecord } from '../agent/audit';
+import type { AuditKeySource } from './auditLog';
 import type { AuditLog } from './auditLog';
 import type { IdentityService } from './identityService';
 import { DisposableOwner } from './lifecycle';
@@ -10,18 +11,55 @@ import { DisposableOwner } from './lifecycle';
 // rendered in VS Code's Markdown preview, filtered by connection, outcome, or both; "Export Audit Log" writes JSONL or CSV.
 
 const scheme = 'onbehalf-audit';
+const documentPath = '/OnBehalf Audit Log.md';
+/** The Markdown preview's tab titles for the audit document ("Preview …", or "[Preview] …" when locked). */
+const previewLabel = /^(Preview |\[Preview\] )(OnBehalf )?Audit Log\.md$/;
 
 export class AuditView extends DisposableOwner implements vscode.TextDocumentContentProvider {
   private readonly changed = this.register(new vscode.EventEmitter<vscode.Uri>());
   readonly onDidChange = this.changed.event;
+  /** Files this window exported the audit log to, until the identity changes. */
+  private readonly exported = new Set<string>();
 
   constructor(
     private readonly audit: AuditLog,
     private readonly identity: IdentityService,
     private readonly log: Logger,
+    private readonly keyFor: AuditKeySource,
   ) {
     super();
     this.register(vscode.workspace.registerTextDocumentContentProvider(scheme, this));
+    this.register(identity.onDidChange(() => void this.forgetPreviousIdentity()));
+  }
+
+  /**
+   * On sign-in, sign-out or an account switch, nothing rendered for the previous identity
+   * stays on screen: audit previews, audit source editors and opened exports are closed,
+   * and every audit document VS Code still holds is rendered again for whoever is signed
+   * in now (or says "Sign in").
+   */
+  private async forgetPreviousIdentity(): Promise<void> {
+    const stale = vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => this.showsAuditData(tab));
+    this.exported.clear();
+    for (const document of vscode.workspace.textDocuments) {
+      if (document.uri.scheme === scheme) this.changed.fire(document.uri);
+    }
+    if (stale.length === 0) return;
+    try {
+      await vscode.window.tabGroups.close(stale, true);
+    } catch (error) {
+      this.log.warn(`Could not close the previous identity's audit views: ${messageOf(error)}`);
+    }
+  }
+
+  private showsAuditData(tab: vscode.Tab): boolean {
+    const input = tab.input;
+    const ours = (uri: vscode.Uri) => uri.scheme === scheme || this.exported.has(uri.toString());
+    if (input instanceof vscode.TabInputText) return ours(input.uri);
+    if (input instanceof vscode.TabInputTextDiff) return ours(input.original) || ours(input.modified);
+    // The Markdown preview's webview does not expose its document; its title does.
+    if (input instanceof vscode.TabInputWebview) return /markdown\.preview/.test(input.viewType) && previewLabel.test(tab.label);
+    return false;
   }
 
   async show(): Promise<vscode.TextDocument | undefined> {
@@ -45,7 +83,7 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
     ];
     const picked = records.length === 0 ? picks[0] : await vscode.window.showQuickPick(picks, { title: 'Show Audit Log', placeHolder: 'Filter by connection, outcome, or both' });
     if (!picked) return undefined;
-    const uri = vscode.Uri.from({ scheme, path: '/Audit Log.md', query: picked.filter });
+    const uri = vscode.Uri.from({ scheme, path: documentPath, query: picked.filter });
     this.changed.fire(uri);
     const document = await vscode.workspace.openTextDocument(uri);
     try {
@@ -75,7 +113,7 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
     const connection = params.get('connection');
     const outcome = params.get('outcome');
     const records = (await this.audit.read(identity.identifier)).filter((r) => (!connection || r.connection === connection) && (!outcome || r.outcome === outcome));
-    return renderAuditMarkdown(identity.label, records, [connection && `connection ${connection}`, outcome && `outcome ${outcome}`].filter(Boolean).join(', '));
+    return auditRecordsToMarkdown(identity.label, records, [connection && `connection ${connection}`, outcome && `outcome ${outcome}`].filter(Boolean).join(', '));
   }
 
   async export(): Promise<vscode.Uri | undefined> {
@@ -88,35 +126,63 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
       filters: { 'JSON Lines': ['jsonl'], CSV: ['csv'] },
     });
     if (!target) return undefined;
-    await writeAuditExport(target, records);
+    await this.exportTo(target, identifier, records);
     void vscode.window.showInformationMessage(`Exported ${records.length} audit records to ${target.fsPath}.`);
     return target;
+  }
+
+  /**
+   * "Check Input Against Audit Record": asks for a record (a JSON line of the log or its
+   * JSONL export, or its bare inputHmac) and a tool input as JSON, and says whether the
+   * record was written for that input, using the signed-in identity's own audit key.
+   * Neither the input nor the key is logged or shown.
+   */
+  async checkInput(): Promise<boolean | undefined> {
+    const identifier = await this.identity.requireIdentifier();
+    const recordText = await vscode.window.showInputBox({
+      title: 'Check Input Against Audit Record (1/2)',
+      prompt: 'Paste an audit record (one JSON line of the audit log or its JSONL export) or its inputHmac.',
+      ignoreFocusOut: true,
+      validateInput: (text) => (parseAuditReference(text) ? undefined : 'Not an audit record with an input hash, nor a 64-digit hex hash.'),
+    });
+    if (recordText === undefined) return undefined;
+    const reference = parseAuditReference(recordText);
+    if (!reference) return undefined;
+    if (reference.identifier !== undefined && reference.identifier !== identifier) {
+      void vscode.window.showErrorMessage("This record is another identity's. Only the signed-in identity's records can be checked, with its own key.");
+      return undefined;
+    }
+    const inputText = await vscode.window.showInputBox({
+      title: 'Check Input Against Audit Record (2/2)',
+      prompt: 'The tool input to check, as JSON (key order does not matter).',
+      ignoreFocusOut: true,
+      validateInput: (text) => {
+        try {
+          JSON.parse(text);
+          return undefined;
+        } catch {
+          return 'Not valid JSON.';
+        }
+      },
+    });
+    if (inputText === undefined) return undefined;
+    const matches = auditInputMatches(await this.keyFor(identifier), JSON.parse(inputText) as unknown, reference);
+    if (matches) void vscode.window.showInformationMessage('Matches: the audit record was written for exactly this input.');
+    else void vscode.window.showWarningMessage('Does not match: the audit record was written for another input, or under another identity.');
+    return matches;
+  }
+
+  /** Writes the signed-in identity's audit log to `target` (JSONL, or CSV by extension). */
+  async exportTo(target: vscode.Uri, identifier?: string, records?: readonly AuditRecord[]): Promise<number> {
+    const who = identifier ?? (await this.identity.requireIdentifier());
+    const rows = records ?? (await this.audit.read(who));
+    await writeAuditExport(target, rows);
+    this.exported.add(target.toString());
+    return rows.length;
   }
 }
 
 export async function writeAuditExport(target: vscode.Uri, records: readonly AuditRecord[]): Promise<void> {
   const content = target.path.toLowerCase().endsWith('.csv') ? auditRecordsToCsv(records) : records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '');
   await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
-}
-
-function renderAuditMarkdown(label: string, records: readonly AuditRecord[], filter: string): string {
-  const cell = (value: unknown) => String(value ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const lines = [
-    `# OnBehalf audit log: ${cell(label)}`,
-    '',
-    `${records.length} tool call${records.length === 1 ? '' : 's'}${filter ? ` (${filter})` : ''}, newest first.`,
-    '',
-    '| Time (UTC) | Connection | Tool | Risk | Decision | Outcome | Error | Duration | Execution id |',
-    '| --- | --- | --- | --- | --- | --- | --- | ---: | --- |',
-  ];
-  for (const r of [...records].reverse()) {
-    lines.push(`| ${cell(readableTime(r.time))} | ${cell(r.connection)} | ${cell(r.tool)} | ${cell(r.risk)} | ${cell(r.decision)} | ${cell(r.outcome)} | ${cell(r.errorCode)} | ${cell(r.durationMs)} ms | ${cell(r.executionId)} |`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-/** "2026-11-23T16:46:48.774Z" reads as "2026-11-23 16:46:48"; anything else is shown as stored. */
-function readableTime(iso: string): string {
-  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?Z$/.exec(iso);
-  return match ? `${match[1]} ${match[2]}` : iso;
 }

@@ -107,6 +107,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     }),
     run('onbehalf.showAuditLog', () => deps.auditView.show()),
     run('onbehalf.exportAuditLog', () => deps.auditView.export()),
+    run('onbehalf.checkAuditInput', () => deps.auditView.checkInput()),
     run('onbehalf.resetApprovals', async () => {
       const identifier = await identity.requireIdentifier();
       const count = await deps.approvals.reset(identifier);

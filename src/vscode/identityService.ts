@@ -76,18 +76,21 @@ export class IdentityService extends DisposableOwner {
   async current(): Promise<Identity | undefined> {
     const kind = settings.identityProvider();
     let session: vscode.AuthenticationSession | undefined;
+    let issuer: string | undefined;
     try {
       // The OIDC provider is this extension's own; its sessions are read from it directly,
       // since VS Code would otherwise ask the user to let OnBehalf use OnBehalf's account.
-      session =
-        kind === 'oidc'
-          ? (await this.oidcProvider.getSessions(scopesByProvider.oidc))[0]
-          : await vscode.authentication.getSession(authProviderIds[kind], scopesByProvider[kind], { silent: true });
+      if (kind === 'oidc') {
+        // The identity is namespaced by the issuer the session was signed in at.
+        ({ session, issuer } = (await this.oidcProvider.sessionsWithIssuer(scopesByProvider.oidc))[0] ?? {});
+      } else {
+        session = await vscode.authentication.getSession(authProviderIds[kind], scopesByProvider[kind], { silent: true });
+      }
     } catch (error) {
       this.log.warn(`Could not read the ${kind} session: ${(error as Error).message}`);
       return undefined;
     }
-    return session ? identityFromSession(kind, session) : undefined;
+    return session ? identityFromSession(kind, session, issuer) : undefined;
   }
 
   /** The identifier for a call about to happen; throws when nobody is signed in. */
@@ -112,7 +115,9 @@ export class IdentityService extends DisposableOwner {
       kind === 'oidc'
         ? await this.oidcProvider.createSession(scopesByProvider.oidc)
         : await vscode.authentication.getSession(authProviderIds[kind], scopesByProvider[kind], { createIfNone: true });
-    const identity = identityFromSession(kind, session);
+    const issuer = kind === 'oidc' ? await this.oidcProvider.issuerOf(session.id) : undefined;
+    if (kind === 'oidc' && !issuer) throw new NotSignedInError();
+    const identity = identityFromSession(kind, session, issuer);
     this.log.info(`Signed in as ${identity.identifier}.`);
     // The provider's session event for this sign-in comes before or after this point; both
     // go through show(), so whichever is second finds this identity already shown and the

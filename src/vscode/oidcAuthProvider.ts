@@ -60,11 +60,24 @@ export class OidcAuthProvider extends DisposableOwner implements vscode.Authenti
   }
 
   async getSessions(scopes?: readonly string[]): Promise<vscode.AuthenticationSession[]> {
+    return (await this.sessionsWithIssuer(scopes)).map((s) => s.session);
+  }
+
+  /**
+   * The sessions for the configured issuer, each with the issuer it was signed in at (the
+   * one the ID token's `iss` was verified against): an OIDC identity is namespaced by it.
+   */
+  async sessionsWithIssuer(scopes?: readonly string[]): Promise<{ session: vscode.AuthenticationSession; issuer: string }[]> {
     const issuer = settings.oidcIssuer();
     const stored = await this.readSessions();
     return stored
       .filter((s) => s.issuer === issuer && (!scopes || scopes.every((scope) => s.scopes.includes(scope))))
-      .map(toSession);
+      .map((s) => ({ session: toSession(s), issuer: s.issuer }));
+  }
+
+  /** The issuer a stored session was signed in at; undefined once it is gone. */
+  async issuerOf(sessionId: string): Promise<string | undefined> {
+    return (await this.readSessions()).find((s) => s.id === sessionId)?.issuer;
   }
 
   async createSession(scopes: readonly string[]): Promise<vscode.AuthenticationSession> {

@@ -53,6 +53,10 @@ export interface OnBehalfTestApi {
   signOut(): Promise<void>;
   auditRecords(): Promise<AuditRecord[]>;
   auditFile(): Promise<string>;
+  /** The signed-in identity's audit HMAC key from SecretStorage, base64 (created if missing). */
+  auditKey(): Promise<string>;
+  /** Export Audit Log's work for the signed-in identity, to `target` instead of a save dialog. */
+  exportAuditLog(target: vscode.Uri): Promise<number>;
   readonly globalStoragePath: string;
   /** Folder of this extension's log files (the LogOutputChannel writes there). */
   readonly logPath: string;

@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { e2eSession, type E2ESession } from '../harness/e2e-session';
+import { identifierFor } from '../../src/core/identifier';
 import {
   answerInputBox, connectFromTree, connectionsPane, dismissNotifications, ensureSignedOut, expandTreeRow, openOnBehalfView, openWalkthrough, runCommand, setSecretThroughCommand, signInAs, stepShots,
   notification, treeDescription, treeRow, UI_TIMEOUT, waitForStatus, waitForStatusSettled, waitForTreeRow, waitForWalkthroughTicks, WALKTHROUGH_STEPS, type Shots,
@@ -22,7 +23,7 @@ describe('connect (issue 3): sign in, keys, connect PostHog', function () {
     // A clean start whatever ran before: nobody signed in, no accounts at the emulator.
     await ensureSignedOut(session.page);
     for (const user of ['ada', 'grace']) {
-      for (const connection of ['posthog', 'asana']) session.world.scalekit.removeAccount(`oidc:${user}`, connection);
+      for (const connection of ['posthog', 'asana']) session.world.scalekit.removeAccount(identifierFor('oidc', user, session.world.idp.issuer), connection);
     }
   });
 
@@ -90,7 +91,7 @@ describe('connect (issue 3): sign in, keys, connect PostHog', function () {
     const { page, world } = session;
     const description = await connectFromTree(page, 'PostHog', shots);
     assert.equal(description, 'Connected · 199 tools');
-    assert.equal(world.scalekit.getAccount('oidc:ada', 'posthog')?.status, 'ACTIVE');
+    assert.equal(world.scalekit.getAccount(identifierFor('oidc', 'ada', world.idp.issuer), 'posthog')?.status, 'ACTIVE');
     assert.equal(await treeDescription(treeRow(page, 'Asana')), 'Not connected yet');
     assert.match(await waitForStatus(page, /OnBehalf: Connect Asana/), /Connect Asana/);
     // The connected account lists its tools grouped by risk.

@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import type { FrameLocator } from 'playwright-core';
 import { waitForWorkbench } from '../harness/browser';
 import { e2eSession, type E2ESession } from '../harness/e2e-session';
+import { identifierFor } from '../../src/core/identifier';
 import {
   chatFrame, markdownPreview, collapsePane, connectFromTree, openOnBehalfView, dismissNotifications, ensureSignedOut, expandPane, expandTreeRow,
   openWalkthrough, pickQuickItem, runCommand, sendChat, setSecretThroughCommand, signInAs, signOut, stepShots, toolCard, treeRow,
@@ -30,7 +31,7 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     shots = stepShots(session.page, 'journey');
     await ensureSignedOut(session.page);
     for (const user of ['ada', 'grace']) {
-      for (const connection of ['posthog', 'asana']) session.world.scalekit.removeAccount(`oidc:${user}`, connection);
+      for (const connection of ['posthog', 'asana']) session.world.scalekit.removeAccount(identifierFor('oidc', user, session.world.idp.issuer), connection);
     }
     chat = chatFrame(session.page);
     // A taller window, so a question, its tool cards, the chart and the answer fit on one screen.
@@ -62,8 +63,8 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     await waitForStatus(page, /OnBehalf: Connect Asana/);
     assert.equal(await connectFromTree(page, 'Asana', shots), 'Connected · 210 tools');
     await waitForStatus(page, /OnBehalf: Ada Lovelace/);
-    assert.equal(world.scalekit.getAccount('oidc:ada', 'posthog')?.status, 'ACTIVE');
-    assert.equal(world.scalekit.getAccount('oidc:ada', 'asana')?.status, 'ACTIVE');
+    assert.equal(world.scalekit.getAccount(identifierFor('oidc', 'ada', world.idp.issuer), 'posthog')?.status, 'ACTIVE');
+    assert.equal(world.scalekit.getAccount(identifierFor('oidc', 'ada', world.idp.issuer), 'asana')?.status, 'ACTIVE');
     await dismissNotifications(page);
     for (const name of ['PostHog', 'Asana']) await expandTreeRow(treeRow(page, name));
     await waitForTreeRow(page, 'Destructive', /^\d+$/);
@@ -90,7 +91,7 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     assert.equal(await rows.count(), 7);
     const run = world.scalekit.executions.slice(executionsBefore).find((e) => e.toolName === 'posthogmcp_query_run');
     assert.ok(run?.ok, 'the emulator ran posthogmcp_query_run');
-    assert.equal(run.identifier, 'oidc:ada');
+    assert.equal(run.identifier, identifierFor('oidc', 'ada', world.idp.issuer));
     // A chart is drawn from the result.
     const canvas = card.locator('.chart canvas');
     await canvas.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
@@ -130,7 +131,7 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     const created = [...world.scalekit.data.asana.tasks.values()].filter((t) => t.name === TASK_NAME);
     assert.equal(created.length, tasksBefore + 1, 'exactly one new task with that name exists in the emulator');
     const execution = world.scalekit.executions.find((e) => e.toolName === 'asana_task_create');
-    assert.equal(execution?.identifier, 'oidc:ada');
+    assert.equal(execution?.identifier, identifierFor('oidc', 'ada', world.idp.issuer));
     await shots('task-created');
   });
 

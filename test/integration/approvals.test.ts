@@ -1,16 +1,22 @@
 // Issue 5's approvals and audit log in the real extension host.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { createHash, createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { writeAuditExport } from '../../src/vscode/auditView';
-import { setSetting, signInAs, useSignedInWorld, waitFor, type Browser, type Emulators } from './support';
+import { type Browser, type Emulators, oidcIdentifier, setSetting, signInAs, useSignedInWorld, waitFor } from './support';
+
+const ada = () => oidcIdentifier('ada');
+const grace = () => oidcIdentifier('grace');
 
 describe('approvals and the audit log', function () {
   this.timeout(60_000);
-  const world = useSignedInWorld({ anthropicKey: 'sk-ant-approvals', activeFor: ['oidc:ada', 'oidc:grace'] });
+  const world = useSignedInWorld({ anthropicKey: 'sk-ant-approvals', activeFor: ['ada', 'grace'] });
   let emulators: Emulators;
   let onbehalf: OnBehalfTestApi;
   let browser: Browser;
@@ -151,7 +157,7 @@ describe('approvals and the audit log', function () {
       assert.equal(emulators.scalekit.executions.length, executionsBefore, 'no execution');
       assert.ok(![...emulators.scalekit.data.asana.tasks.values()].some((t) => t.name === 'read-only bypass'), 'no task created');
       const records = (await onbehalf.auditRecords()).slice(auditBefore);
-      assert.deepEqual(records.map((r) => [r.tool, r.decision, r.outcome, r.errorCode, r.identifier]), [['asana_task_create', 'denied', 'cancelled', 'read_only', 'oidc:ada']]);
+      assert.deepEqual(records.map((r) => [r.tool, r.decision, r.outcome, r.errorCode, r.identifier]), [['asana_task_create', 'denied', 'cancelled', 'read_only', oidcIdentifier('ada')]]);
     } finally {
       await setSetting('readOnly', undefined);
     }
@@ -169,9 +175,9 @@ describe('approvals and the audit log', function () {
       ['asana_workspaces_list', 'auto', 'failure'],
     ]);
     for (const r of records) {
-      assert.equal(r.identifier, 'oidc:ada');
+      assert.equal(r.identifier, ada());
       assert.equal(r.connection, 'asana');
-      assert.match(r.inputSha256, /^[0-9a-f]{64}$/);
+      assert.match(r.inputHmac, /^[0-9a-f]{64}$/);
       assert.ok(typeof r.durationMs === 'number' && r.time.length > 0);
     }
     assert.ok(records[0]!.executionId, 'success carries the Scalekit execution id');
@@ -202,7 +208,57 @@ describe('approvals and the audit log', function () {
     assert.match(text, /# OnBehalf audit log: Ada Lovelace/);
     assert.match(text, /^\| \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \| /m, 'times read as date and time (UTC)');
     assert.match(text, /\| asana_workspaces_list \| read \| auto \| success \|/);
-    assert.ok(!text.includes('oidc:grace'));
+    assert.ok(!text.includes(grace()));
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
+  it('a tool name from the model renders as text in the audit preview: no image, link or HTML, no request', async () => {
+    const hits: string[] = [];
+    const server = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const name = `![x](http://127.0.0.1:${port}/leak-md) <img src="http://127.0.0.1:${port}/leak-html"> http://127.0.0.1:${port}/leak-link`;
+      // A record whose tool name is hostile (as a model or a connector could name a tool), in Ada's own log.
+      const last = (await onbehalf.auditRecords()).at(-1)!;
+      appendFileSync(await onbehalf.auditFile(), `${JSON.stringify({ ...last, tool: name })}\n`);
+      assert.equal((await onbehalf.auditRecords()).at(-1)?.tool, name);
+      const shown = vscode.commands.executeCommand('onbehalf.showAuditLog');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      await shown;
+      await waitFor('audit preview tab', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && /Audit Log/.test(t.label)));
+      const document = await waitFor('audit document', () => vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'onbehalf-audit' && d.getText().includes('leak')));
+      // VS Code's own Markdown engine, as the preview uses it.
+      const html = await vscode.commands.executeCommand<string>('markdown.api.render', document.getText());
+      assert.doesNotMatch(html, /<(img|a|script|iframe|svg|video|audio|source|object|embed)\b/i, html);
+      assert.ok(html.includes('leak-md') && html.includes('leak-html') && html.includes('leak-link'), 'the name is shown as text');
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.deepEqual(hits, [], 'opening the preview sent no request');
+    } finally {
+      server.close();
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
+  });
+
+  it('the audit input hash equals the HMAC of the exact input', async () => {
+    const input = { name: `hmac check ${Math.random().toString(36).slice(2)}`, workspace_gid: workspace };
+    await callTool('asana_task_create', input, 'deny');
+    const record = (await onbehalf.auditRecords()).at(-1)!;
+    assert.equal(record.tool, 'asana_task_create');
+    const key = Buffer.from(await onbehalf.auditKey(), 'base64');
+    assert.equal(key.length, 32, 'a 256-bit key from SecretStorage');
+    // The input's canonical JSON: keys sorted (name < workspace_gid), no spaces.
+    const canonical = JSON.stringify({ name: input.name, workspace_gid: input.workspace_gid });
+    const expected = createHmac('sha256', key).update(canonical).digest('hex');
+    const stored = record as unknown as Record<string, unknown>;
+    assert.equal(stored['inputHmac'], expected, 'the record carries the HMAC of the exact input');
+    assert.ok(!JSON.stringify(stored).includes(createHash('sha256').update(canonical).digest('hex')), 'no unsalted hash of the input');
+    const file = readFileSync(await onbehalf.auditFile(), 'utf8');
+    assert.ok(!file.includes(key.toString('base64')) && !file.includes(key.toString('hex')), 'the key is never in the audit file');
+    assert.equal(Buffer.from(await onbehalf.auditKey(), 'base64').toString('hex'), key.toString('hex'), 'the same key next time');
   });
 });

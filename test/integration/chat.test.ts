@@ -4,8 +4,12 @@ import * as assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { storageKeyFor } from '../../src/core/identifier';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
-import { extensionLogText, signInAs, statusOf, useSignedInWorld, waitFor, type Browser, type Emulators } from './support';
+import { type Browser, type Emulators, extensionLogText, oidcIdentifier, signInAs, statusOf, useSignedInWorld, waitFor } from './support';
+
+const ada = () => oidcIdentifier('ada');
+const grace = () => oidcIdentifier('grace');
 
 const signups = JSON.stringify({ kind: 'TrendsQuery', series: [{ event: 'signed_up' }], interval: 'day', dateRange: { date_from: '-7d' } });
 
@@ -43,7 +47,7 @@ describe('chat and the agent loop', function () {
     const before = emulators.scalekit.executions.length;
     await send('How many signups did we have each day last week?');
     const executions = emulators.scalekit.executions.slice(before);
-    assert.deepEqual(executions.map((e) => [e.toolName, e.identifier, e.ok]), [['posthogmcp_query_run', 'oidc:ada', true]]);
+    assert.deepEqual(executions.map((e) => [e.toolName, e.identifier, e.ok]), [['posthogmcp_query_run', ada(), true]]);
     const card = cards().find((c) => c.toolName === 'posthogmcp_query_run')!;
     assert.equal(card.status, 'succeeded');
     assert.ok(card.series?.[0]?.points.length === 7, 'chart series');
@@ -54,7 +58,7 @@ describe('chat and the agent loop', function () {
     for (const request of emulators.anthropic.requests) assert.ok(emulators.anthropic.toolResultIdsMatch(request));
     const audit = await onbehalf.auditRecords();
     assert.equal(audit.at(-1)?.tool, 'posthogmcp_query_run');
-    assert.equal(audit.at(-1)?.identifier, 'oidc:ada');
+    assert.equal(audit.at(-1)?.identifier, ada());
   });
 
   it('runs several tools in one turn', async () => {
@@ -77,7 +81,7 @@ describe('chat and the agent loop', function () {
 
   it('offers Re-authorize when the account expired mid-conversation, and continues after it', async () => {
     conversation().loadedTools = ['asana_workspaces_list'];
-    emulators.scalekit.expireAccount('oidc:ada', 'asana');
+    emulators.scalekit.expireAccount(ada(), 'asana');
     emulators.anthropic.queue({ toolUse: { name: 'asana_workspaces_list', input: {} } }, { text: 'Please re-authorize Asana.' });
     await send('workspaces');
     const card = cards()[0]!;
@@ -162,9 +166,9 @@ describe('chat and the agent loop', function () {
     await waitFor('Ada history loaded', () => onbehalf.chat.activeConversation()?.id === adaId);
     assert.ok(conversation().items.some((i) => i.kind === 'user' && i.text === 'a message from Ada'));
     const root = join(onbehalf.globalStoragePath, 'conversations');
-    assert.ok(existsSync(join(root, 'oidc_3aada')), 'stored under Ada');
-    assert.ok(existsSync(join(root, 'oidc_3aada', `${adaId}.json`)), 'the file is in Ada\'s folder');
-    assert.ok(!existsSync(join(root, 'oidc_3agrace', `${adaId}.json`)), 'and not in Grace\'s');
+    assert.ok(existsSync(join(root, storageKeyFor(ada()))), 'stored under Ada');
+    assert.ok(existsSync(join(root, storageKeyFor(ada()), `${adaId}.json`)), 'the file is in Ada\'s folder');
+    assert.ok(!existsSync(join(root, storageKeyFor(grace()), `${adaId}.json`)), 'and not in Grace\'s');
   });
 
   it('a chat page that never says ready is rebuilt in a new frame, and then works', async function () {

@@ -6,7 +6,10 @@ import * as vscode from 'vscode';
 import type { ConnectionsNode } from '../../src/vscode/connectionsTree';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { ConnectStateError } from '../../src/core/errors';
-import { api, configure, connectThroughConsent, extensionLogText, handlerUriFromCallback, installBrowser, resetSettings, signInAs, startEmulators, statusOf, stopEmulators, waitFor, type Browser, type Emulators } from './support';
+import { api, type Browser, configure, connectThroughConsent, type Emulators, extensionLogText, handlerUriFromCallback, installBrowser, oidcIdentifier, resetSettings, signInAs, startEmulators, statusOf, stopEmulators, waitFor } from './support';
+
+const ada = () => oidcIdentifier('ada');
+const grace = () => oidcIdentifier('grace');
 
 function labels(onbehalf: OnBehalfTestApi, node?: ConnectionsNode): string[] {
   return onbehalf.treeChildren(node).map((n) => {
@@ -48,7 +51,7 @@ describe('identity, connections and the connect flow', function () {
   it('signs in through the IdP login page; the identifier comes from the session', async () => {
     await signInAs(onbehalf, browser, 'ada');
     const identity = await onbehalf.currentIdentity();
-    assert.equal(identity?.identifier, 'oidc:ada');
+    assert.equal(identity?.identifier, ada());
     assert.ok(browser.opened.some((url) => url.startsWith(`${emulators.idp.issuer}/authorize`)));
     const roots = labels(onbehalf);
     assert.match(roots[0]!, /^Signed in as Ada Lovelace/);
@@ -58,7 +61,7 @@ describe('identity, connections and the connect flow', function () {
 
   it('follows the emulator through every status', async () => {
     for (const status of ['PENDING_AUTH', 'PENDING_VERIFICATION', 'EXPIRED', 'DISCONNECTED', 'ACTIVE'] as const) {
-      emulators.scalekit.setAccountStatus('oidc:ada', 'asana', status);
+      emulators.scalekit.setAccountStatus(ada(), 'asana', status);
       await onbehalf.refreshConnections();
       assert.equal(statusOf(onbehalf, 'asana'), status);
     }
@@ -71,23 +74,23 @@ describe('identity, connections and the connect flow', function () {
     const counts = groups.map((g) => Number(/— (\d+)$/.exec(g)?.[1]));
     assert.equal(counts.reduce((a, b) => a + b, 0), 210, `groups: ${groups.join(', ')}`);
     assert.match(groups.join(','), /Read — \d+,Write — \d+,Destructive — \d+/);
-    emulators.scalekit.removeAccount('oidc:ada', 'asana');
+    emulators.scalekit.removeAccount(ada(), 'asana');
     await onbehalf.refreshConnections();
     assert.equal(statusOf(onbehalf, 'asana'), 'NOT_CONNECTED');
   });
 
   it('re-renders the tree only when what it shows changed, so rows stay clickable through refreshes', async () => {
-    emulators.scalekit.setAccountStatus('oidc:ada', 'asana', 'ACTIVE');
+    emulators.scalekit.setAccountStatus(ada(), 'asana', 'ACTIVE');
     try {
       await onbehalf.refreshConnections();
       const before = onbehalf.treeRenders();
       for (let i = 0; i < 3; i++) await onbehalf.refreshConnections();
       assert.equal(onbehalf.treeRenders(), before, 'unchanged refreshes leave the rows alone');
-      emulators.scalekit.setAccountStatus('oidc:ada', 'asana', 'EXPIRED');
+      emulators.scalekit.setAccountStatus(ada(), 'asana', 'EXPIRED');
       await onbehalf.refreshConnections();
       assert.equal(onbehalf.treeRenders(), before + 1, 'a changed status renders once');
     } finally {
-      emulators.scalekit.removeAccount('oidc:ada', 'asana');
+      emulators.scalekit.removeAccount(ada(), 'asana');
       await onbehalf.refreshConnections();
     }
   });
@@ -100,7 +103,7 @@ describe('identity, connections and the connect flow', function () {
     const verified = browser.delivered.at(-1)!.uri;
     assert.equal(verified.path, '/verify');
     assert.ok(new URLSearchParams(verified.query).get('auth_request_id'));
-    assert.equal(emulators.scalekit.getAccount('oidc:ada', 'posthog')?.status, 'ACTIVE');
+    assert.equal(emulators.scalekit.getAccount(ada(), 'posthog')?.status, 'ACTIVE');
     assert.match(onbehalf.statusBar().text, /Connect Asana/);
   });
 
@@ -110,13 +113,13 @@ describe('identity, connections and the connect flow', function () {
       await onbehalf.connect('asana');
       assert.equal(statusOf(onbehalf, 'asana'), 'PENDING_AUTH');
       // The user finishes in a way that never reaches this window (say, on another device).
-      emulators.scalekit.activateAccount('oidc:ada', 'asana');
+      emulators.scalekit.activateAccount(ada(), 'asana');
       const started = Date.now();
       await waitFor('Asana active without a refresh or a callback', () => statusOf(onbehalf, 'asana') === 'ACTIVE', 12_000);
       assert.ok(Date.now() - started >= 1_000, 'found by the timed re-check, not at once');
     } finally {
       browser.consent = 'allow';
-      emulators.scalekit.removeAccount('oidc:ada', 'asana');
+      emulators.scalekit.removeAccount(ada(), 'asana');
       await onbehalf.refreshConnections();
     }
   });
@@ -142,7 +145,7 @@ describe('identity, connections and the connect flow', function () {
       const error = (outcome as { error: unknown }).error;
       assert.ok(ConnectStateError.is(error), `expected a state error, got ${String(error)}`);
       assert.equal(error.problem, problem);
-      assert.equal(emulators.scalekit.getAccount('oidc:ada', 'asana')?.status, 'PENDING_VERIFICATION');
+      assert.equal(emulators.scalekit.getAccount(ada(), 'asana')?.status, 'PENDING_VERIFICATION');
     }
 
     it('a forged state', async () => {
@@ -157,7 +160,7 @@ describe('identity, connections and the connect flow', function () {
       const message = String((outcome as { error: unknown }).error);
       assert.match(message, /without an auth_request_id/);
       assert.match(message, /Connect again/);
-      assert.equal(emulators.scalekit.getAccount('oidc:ada', 'asana')?.status, 'PENDING_VERIFICATION');
+      assert.equal(emulators.scalekit.getAccount(ada(), 'asana')?.status, 'PENDING_VERIFICATION');
       // The log channel writes its file asynchronously.
       await waitFor('the callback parameters are logged', () => /Connection callback with parameters: [^\n]*state/.test(extensionLogText(onbehalf)));
       assert.match(extensionLogText(onbehalf), /Scalekit will redirect to \S+verify/);
@@ -172,7 +175,7 @@ describe('identity, connections and the connect flow', function () {
       const { callback } = await startPendingConnect();
       const first = await onbehalf.routeUri(callback);
       assert.equal(first.ok, true);
-      emulators.scalekit.setAccountStatus('oidc:ada', 'asana', 'PENDING_VERIFICATION');
+      emulators.scalekit.setAccountStatus(ada(), 'asana', 'PENDING_VERIFICATION');
       await expectRefused(callback, 'replayed');
     });
 
@@ -184,8 +187,8 @@ describe('identity, connections and the connect flow', function () {
       assert.ok(ConnectStateError.is((outcome as { error: unknown }).error));
       assert.equal(((outcome as { error: ConnectStateError }).error).problem, 'otherIdentity');
       const verifies = emulators.scalekit.rpcLog.filter((r) => r.method === 'VerifyConnectedAccountUser');
-      assert.ok(verifies.every((r) => r.identifier !== 'oidc:grace'), 'no verify was sent as Grace');
-      assert.equal(emulators.scalekit.getAccount('oidc:ada', 'asana')?.status, 'PENDING_VERIFICATION');
+      assert.ok(verifies.every((r) => r.identifier !== grace()), 'no verify was sent as Grace');
+      assert.equal(emulators.scalekit.getAccount(ada(), 'asana')?.status, 'PENDING_VERIFICATION');
       await signInAs(onbehalf, browser, 'ada');
     });
 
@@ -203,7 +206,7 @@ describe('identity, connections and the connect flow', function () {
   });
 
   it("switching identity shows the other user's connections, and sign-out empties the tree", async () => {
-    emulators.scalekit.activateAccount('oidc:grace', 'asana');
+    emulators.scalekit.activateAccount(grace(), 'asana');
     await signInAs(onbehalf, browser, 'grace');
     assert.equal(statusOf(onbehalf, 'asana'), 'ACTIVE');
     assert.equal(statusOf(onbehalf, 'posthog'), 'NOT_CONNECTED', "Ada's PostHog is not Grace's");

@@ -7,7 +7,7 @@ import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { startAnthropicEmulator } from '../emulators/anthropic/server';
 import { startEnterpriseWorld, type EnterpriseWorld } from '../emulators/posthog-mcp/harness';
 import { startScalekitEmulator } from '../emulators/scalekit/server';
-import { api, extensionLogText, installBrowser, resetSettings, setSetting, signInAs, useSignedInWorld, waitFor, type Emulators } from './support';
+import { api, extensionLogText, oidcIdentifier, installBrowser, resetSettings, setSetting, signInAs, useSignedInWorld, waitFor, type Emulators } from './support';
 import { startAnthropicEmulator as startAnthropic, type AnthropicEmulator } from '../emulators/anthropic/server';
 import type { ChatStateView } from '../../src/shared/protocol';
 
@@ -194,13 +194,13 @@ describe('enterprise PostHog through ID-JAG', function () {
 
   it('an identity switch ends the previous user\'s MCP session (DELETE) and leaves nothing of theirs open', async () => {
     const { browser } = world;
-    await waitFor('connected as ada with a stream', () => connected() && onbehalf.enterprise().identifier === 'oidc:ada' && openStreamsOf('ada') === 1, 30_000);
+    await waitFor('connected as ada with a stream', () => connected() && onbehalf.enterprise().identifier === oidcIdentifier('ada') && openStreamsOf('ada') === 1, 30_000);
     await settle();
     const old = enterprise.posthog.openStreams().find((x) => x.sub === 'ada')!;
     enterprise.posthog.resetLogs();
     try {
       await signInAs(onbehalf, browser, 'grace');
-      await waitFor('connected as grace', () => connected() && onbehalf.enterprise().identifier === 'oidc:grace', 30_000);
+      await waitFor('connected as grace', () => connected() && onbehalf.enterprise().identifier === oidcIdentifier('grace'), 30_000);
       await waitFor('ada\'s session ended', () => enterprise.posthog.deletes.some((d) => d.sessionId === old.sessionId), 15_000).catch((error: unknown) => {
         throw new Error(`${String(error)}; ${old.sessionId}; deletes ${JSON.stringify(enterprise.posthog.deletes)}; sessions ${JSON.stringify(enterprise.posthog.sessions())}`);
       });
@@ -213,7 +213,7 @@ describe('enterprise PostHog through ID-JAG', function () {
       assert.deepEqual([held.clients, held.tokens], [1, 1], JSON.stringify(held));
     } finally {
       await signInAs(onbehalf, browser, 'ada');
-      await waitFor('connected as ada', () => connected() && onbehalf.enterprise().identifier === 'oidc:ada', 30_000);
+      await waitFor('connected as ada', () => connected() && onbehalf.enterprise().identifier === oidcIdentifier('ada'), 30_000);
     }
   });
 
@@ -226,7 +226,7 @@ describe('enterprise PostHog through ID-JAG', function () {
     const exchanges = enterprise.grant.exchanges;
     try {
       await signInAs(onbehalf, browser, 'ada');
-      await waitFor('connected as ada', () => connected() && onbehalf.enterprise().identifier === 'oidc:ada', 30_000);
+      await waitFor('connected as ada', () => connected() && onbehalf.enterprise().identifier === oidcIdentifier('ada'), 30_000);
       await settle();
       assert.equal(enterprise.posthog.initializations.length, 1, `MCP initialize calls for one sign-in: ${enterprise.posthog.initializations.length}`);
       assert.equal(enterprise.grant.exchanges - exchanges, 1, 'one token exchange');

@@ -8,6 +8,7 @@ import * as http2 from 'node:http2';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { identifierFor } from '../../src/core/identifier';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { startAnthropicEmulator, type AnthropicEmulator } from '../emulators/anthropic/server';
 import { startIdpEmulator, type IdpEmulator } from '../emulators/idp/server';
@@ -139,14 +140,23 @@ export function statusOf(onbehalf: OnBehalfTestApi, connection: string): string 
   return onbehalf.connections().connections.find((c) => c.name === connection)?.status;
 }
 
+/**
+ * The identifier of an IdP emulator demo user (its `sub`), namespaced by the issuer the
+ * extension is configured with: `oidc:<issuer tag>:<sub>`.
+ */
+export function oidcIdentifier(user: string, issuer = vscode.workspace.getConfiguration('onbehalf').get<string>('oidc.issuer') ?? ''): string {
+  return identifierFor('oidc', user, issuer);
+}
+
 export async function signInAs(onbehalf: OnBehalfTestApi, browser: Browser, user: string): Promise<void> {
   browser.user = user;
   const timeout = new Promise<never>((_, reject) =>
     setTimeout(() => reject(new Error(`sign-in as ${user} did not finish; opened ${JSON.stringify(browser.opened.slice(-2))}, delivered ${JSON.stringify(browser.delivered.slice(-2).map((d) => [d.uri.toString(true), d.ok, String(d.error)]))}`)), 15_000),
   );
   await Promise.race([onbehalf.signIn(), timeout]);
-  await waitFor(`signed in as ${user}`, async () => (await onbehalf.currentIdentity())?.identifier === `oidc:${user}`);
-  await waitFor('connections loaded', () => onbehalf.connections().identity?.identifier === `oidc:${user}` && !onbehalf.connections().loading);
+  const identifier = oidcIdentifier(user);
+  await waitFor(`signed in as ${user}`, async () => (await onbehalf.currentIdentity())?.identifier === identifier);
+  await waitFor('connections loaded', () => onbehalf.connections().identity?.identifier === identifier && !onbehalf.connections().loading);
 }
 
 export async function connectThroughConsent(onbehalf: OnBehalfTestApi, browser: Browser, connection: string): Promise<void> {
@@ -173,6 +183,8 @@ export interface SignedInWorld {
 /**
  * Mocha hooks for a suite that chats as Ada: emulators, settings, keys in SecretStorage,
  * both of Ada's accounts (and any others named) active, the chat view open. Torn down after.
+ * `activeFor` names IdP demo users by `sub` ('ada', 'grace'); their identifiers carry the
+ * emulator's issuer (see oidcIdentifier).
  */
 export function useSignedInWorld(options: { anthropicKey: string; activeFor?: string[]; emulators?: () => Promise<Emulators> }): SignedInWorld {
   const world = {} as SignedInWorld;
@@ -183,7 +195,8 @@ export function useSignedInWorld(options: { anthropicKey: string; activeFor?: st
     world.browser = installBrowser(world.onbehalf);
     await world.onbehalf.storeSecret('scalekitClientSecret', world.emulators.scalekit.clientSecret);
     await world.onbehalf.storeSecret('anthropicApiKey', options.anthropicKey);
-    for (const identifier of options.activeFor ?? ['oidc:ada']) {
+    for (const user of options.activeFor ?? ['ada']) {
+      const identifier = oidcIdentifier(user.replace(/^oidc:/, ''), world.emulators.idp.issuer);
       for (const connection of ['posthog', 'asana']) world.emulators.scalekit.activateAccount(identifier, connection);
     }
     await signInAs(world.onbehalf, world.browser, 'ada');

@@ -16,7 +16,7 @@ import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { startAnthropicEmulator } from '../emulators/anthropic/server';
 import { startEnterpriseWorld, type EnterpriseWorld } from '../emulators/posthog-mcp/harness';
 import { startScalekitEmulator } from '../emulators/scalekit/server';
-import { setSetting, statusOf, useSignedInWorld, waitFor, type Emulators } from './support';
+import { oidcIdentifier, setSetting, statusOf, useSignedInWorld, waitFor, type Emulators } from './support';
 
 interface Attacker {
   readonly url: string;
@@ -206,7 +206,7 @@ describe('workspace settings cannot override the user\'s settings', function () 
       // enterprise service, an explicit refresh of connections and enterprise, chat messages.
       await vscode.commands.executeCommand('onbehalf.refresh');
       await onbehalf.refreshConnections();
-      assert.equal((await onbehalf.currentIdentity())?.identifier, 'oidc:ada', 'the identity provider is still the user\'s');
+      assert.equal((await onbehalf.currentIdentity())?.identifier, oidcIdentifier('ada'), 'the identity provider is still the user\'s');
       assert.equal(statusOf(onbehalf, 'asana'), 'ACTIVE', 'connections still come from the user\'s Scalekit environment');
       await freshConversation();
 

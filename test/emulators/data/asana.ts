@@ -226,13 +226,14 @@ export class AsanaStore {
 
   /**
    * The Asana user an identifier acts as: an explicit binding, else the user
-   * whose first name or e-mail local part appears in the identifier
-   * (`oidc:grace` → Grace Hopper), else Ada Lovelace.
+   * whose first name or e-mail local part appears in the identifier's account id, its
+   * last `:` segment (`oidc:<issuer tag>:grace` → Grace Hopper; the hex issuer tag could
+   * spell "ada"), else Ada Lovelace.
    */
   userFor(identifier: string): AsanaUser {
     const bound = this.identifierUsers.get(identifier);
     if (bound) return this.requireUser(bound);
-    const lower = identifier.toLowerCase();
+    const lower = (identifier.split(':').at(-1) ?? identifier).toLowerCase();
     const match = this.users.find((u) => {
       const first = u.name.split(' ')[0]?.toLowerCase() ?? '';
       const local = u.email.split('@')[0] ?? '';

@@ -1,19 +1,27 @@
 import * as assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AuditRecord } from '../../../src/agent/audit';
+import { hmacInput, type AuditEntry } from '../../../src/agent/audit';
+import { storageKeyFor } from '../../../src/core/identifier';
 import { AuditLog } from '../../../src/vscode/auditLog';
 
 // The per-identity JSONL files on disk: rotation at the size limit, reading across
 // rotated files, one identity never reading another's, damaged lines skipped.
 
-function record(identifier: string, n: number): AuditRecord {
+function record(identifier: string, n: number): AuditEntry {
   return {
     time: new Date(1_700_000_000_000 + n * 1000).toISOString(), identifier, connection: 'asana', tool: `asana_tool_${n}`, risk: 'read',
-    decision: 'auto', outcome: 'success', durationMs: n, inputSha256: 'a'.repeat(64),
+    decision: 'auto', outcome: 'success', durationMs: n, input: { n },
   };
 }
+
+/** One key per identity, as AuditKeys would give. */
+const keys = new Map<string, Buffer>();
+const keyFor = async (identifier: string) => {
+  if (!keys.has(identifier)) keys.set(identifier, Buffer.alloc(32, keys.size + 1));
+  return keys.get(identifier)!;
+};
 
 describe('AuditLog (files on disk)', () => {
   let dir: string;
@@ -26,11 +34,13 @@ describe('AuditLog (files on disk)', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('rotates at the size limit, keeps three old files, and reads newest last across them', async () => {
-    const audit = new AuditLog(dir, log, 1_000);
+    const audit = new AuditLog(dir, log, keyFor, 1_000);
     for (let n = 0; n < 40; n++) audit.append(record('oidc:ada', n));
     await audit.flush();
     const files = readdirSync(dir).sort();
-    assert.deepEqual(files, ['oidc_3aada.jsonl', 'oidc_3aada.jsonl.1', 'oidc_3aada.jsonl.2', 'oidc_3aada.jsonl.3']);
+    const base = `${storageKeyFor('oidc:ada')}.jsonl`;
+    assert.match(base, /^oidc-[0-9a-f]{32}\.jsonl$/);
+    assert.deepEqual(files, [base, `${base}.1`, `${base}.2`, `${base}.3`]);
     for (const file of files) {
       assert.ok(statSync(join(dir, file)).size <= 1_000, `${file} is within the limit`);
       assert.equal(statSync(join(dir, file)).mode & 0o777, 0o600, `${file} is readable by its owner only`);
@@ -44,7 +54,7 @@ describe('AuditLog (files on disk)', () => {
   });
 
   it('keeps each identity in its own file and skips a damaged line with a warning', async () => {
-    const audit = new AuditLog(dir, log);
+    const audit = new AuditLog(dir, log, keyFor);
     audit.append(record('oidc:ada', 1));
     audit.append(record('oidc:grace', 2));
     await audit.flush();
@@ -57,10 +67,22 @@ describe('AuditLog (files on disk)', () => {
     assert.ok(warnings.some((w) => /unreadable audit line/.test(w)));
   });
 
+  it("writes the input only as its HMAC under the identity's own key", async () => {
+    const audit = new AuditLog(dir, log, keyFor);
+    audit.append({ ...record('oidc:ada', 1), input: { name: 'secret-ish 12345' } });
+    audit.append({ ...record('oidc:grace', 1), input: { name: 'secret-ish 12345' } });
+    await audit.flush();
+    const [ada] = await audit.read('oidc:ada');
+    const [grace] = await audit.read('oidc:grace');
+    assert.equal(ada!.inputHmac, hmacInput(await keyFor('oidc:ada'), { name: 'secret-ish 12345' }));
+    assert.notEqual(ada!.inputHmac, grace!.inputHmac, 'same input, two identities, two hashes');
+    for (const file of readdirSync(dir)) assert.ok(!readFileSync(join(dir, file), 'utf8').includes('secret-ish'), 'no raw input on disk');
+  });
+
   it('a write that fails is logged, never thrown into the tool call', async () => {
     const blocked = join(dir, 'not-a-dir');
     appendFileSync(blocked, 'a file where the folder should be');
-    const audit = new AuditLog(blocked, log);
+    const audit = new AuditLog(blocked, log, keyFor);
     assert.doesNotThrow(() => audit.append(record('oidc:ada', 1)));
     await audit.flush();
     assert.ok(warnings.some((w) => /Could not write the audit log/.test(w)), warnings.join('\n'));

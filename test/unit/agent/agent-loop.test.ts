@@ -43,7 +43,7 @@ describe('agent loop (real SDKs against the emulators)', function () {
     assert.equal(world.audit.length, 1);
     assert.equal(world.audit[0]!.decision, 'auto');
     assert.equal(world.audit[0]!.outcome, 'success');
-    assert.match(world.audit[0]!.inputSha256, /^[0-9a-f]{64}$/);
+    assert.match(world.audit[0]!.inputHmac, /^[0-9a-f]{64}$/);
   });
 
   it('runs several tools from one reply, in order, each with its own result', async () => {

@@ -145,10 +145,10 @@ describe('audit, bounds, series, pricing, input checks', () => {
   });
 
   it('writes CSV with a header, quoting, and formula neutralising', () => {
-    const record: AuditRecord = { time: 't', identifier: 'oidc:ada', connection: 'asana', tool: '=HYPERLINK("x")', risk: 'write', decision: 'user-approved', outcome: 'success', durationMs: 5, inputSha256: 'ab' };
+    const record: AuditRecord = { time: 't', identifier: 'oidc:ada', connection: 'asana', tool: '=HYPERLINK("x")', risk: 'write', decision: 'user-approved', outcome: 'success', durationMs: 5, inputHmac: 'ab' };
     const csv = auditRecordsToCsv([record]);
     const lines = csv.trim().split('\r\n');
-    assert.equal(lines[0], 'time,identifier,connection,tool,risk,decision,outcome,errorCode,durationMs,executionId,inputSha256');
+    assert.equal(lines[0], 'time,identifier,connection,tool,risk,decision,outcome,errorCode,durationMs,executionId,inputHmac,inputSha256');
     assert.match(lines[1]!, /"'=HYPERLINK\(""x""\)"/);
   });
 

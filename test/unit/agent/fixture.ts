@@ -3,7 +3,7 @@ import { ApprovalPolicy, type UserAnswer } from '../../../src/agent/policy';
 import { newConversation, appendUserText, type Conversation } from '../../../src/agent/conversation';
 import { ToolCatalog } from '../../../src/agent/toolCatalog';
 import type { AgentDeps } from '../../../src/agent/agentLoop';
-import type { AuditRecord } from '../../../src/agent/audit';
+import { sealAuditEntry, type AuditRecord } from '../../../src/agent/audit';
 import type { ChatItemView } from '../../../src/shared/protocol';
 import { ScalekitAccounts } from '../../../src/scalekit/scalekitAccounts';
 import { startAnthropicEmulator, type AnthropicEmulator } from '../../emulators/anthropic/server';
@@ -29,6 +29,8 @@ export interface AgentWorld {
 }
 
 let counter = 0;
+/** The test identity's audit HMAC key. */
+export const auditKey = Buffer.alloc(32, 7);
 
 export async function startAgentWorld(identifier = 'oidc:ada'): Promise<AgentWorld> {
   const anthropic = await startAnthropicEmulator();
@@ -69,7 +71,7 @@ export async function startAgentWorld(identifier = 'oidc:ada'): Promise<AgentWor
             return world.answers.shift() ?? 'deny';
           },
         }),
-        audit: (record) => world.audit.push(record),
+        audit: (entry) => world.audit.push(sealAuditEntry(entry, auditKey)),
         events: {
           onItem: (item) => world.items.push(item),
           onTextDelta: (_id, text) => world.deltas.push(text),

@@ -1,23 +1,41 @@
 import * as assert from 'node:assert/strict';
-import { authProviderIds, identifierFor, identityFromSession, isIdentityProviderKind, storageKeyFor } from '../../../src/core/identifier';
+import { authProviderIds, identifierFor, identityFromSession, isIdentityProviderKind, oidcIssuerTag, storageKeyFor } from '../../../src/core/identifier';
+
+const issuerA = 'https://idp-a.example.com';
+const issuerB = 'https://idp-b.example.com/realms/acme';
 
 describe('identifier', () => {
   it('is <provider>:<account id>', () => {
     assert.equal(identifierFor('github', '583231'), 'github:583231');
-    assert.equal(identifierFor('oidc', 'ada'), 'oidc:ada');
+    assert.equal(identifierFor('oidc', 'ada', issuerA), `oidc:${oidcIssuerTag(issuerA)}:ada`);
     assert.equal(identifierFor('microsoft', '00000000-0000-0000-0000-000000000000'), 'microsoft:00000000-0000-0000-0000-000000000000');
   });
 
   it('is derived from the session account, not its label', () => {
-    const identity = identityFromSession('oidc', { account: { id: 'grace', label: 'Ada Lovelace' } });
-    assert.equal(identity.identifier, 'oidc:grace');
+    const identity = identityFromSession('oidc', { account: { id: 'grace', label: 'Ada Lovelace' } }, issuerA);
+    assert.equal(identity.identifier, `oidc:${oidcIssuerTag(issuerA)}:grace`);
     assert.equal(identity.label, 'Ada Lovelace');
   });
 
   it('rejects account ids that could smuggle another identifier', () => {
     for (const bad of ['', 'ada grace', 'ada:github:1', 'ada\n', 'a/b', '../x', 'x'.repeat(201)]) {
-      assert.throws(() => identifierFor('oidc', bad), /cannot use/, `accepted ${JSON.stringify(bad)}`);
+      assert.throws(() => identifierFor('oidc', bad, issuerA), /cannot use/, `accepted ${JSON.stringify(bad)}`);
     }
+  });
+
+  it('namespaces OIDC identities by issuer: the same sub at two issuers is two identities', () => {
+    const a = identifierFor('oidc', 'ada', issuerA);
+    const b = identifierFor('oidc', 'ada', issuerB);
+    assert.notEqual(a, b);
+    for (const id of [a, b]) assert.match(id, /^oidc:[0-9a-f]{16}:ada$/);
+    assert.notEqual(identityFromSession('oidc', { account: { id: 'ada', label: 'Ada' } }, issuerA).identifier, identityFromSession('oidc', { account: { id: 'ada', label: 'Ada' } }, issuerB).identifier);
+    // A trailing slash names the same issuer (the OIDC client compares issuers the same way).
+    assert.equal(identifierFor('oidc', 'ada', `${issuerA}/`), a);
+    // An OIDC identifier without its issuer is refused rather than guessed.
+    assert.throws(() => identifierFor('oidc', 'ada'), /issuer/);
+    assert.throws(() => identifierFor('oidc', 'ada', ''), /issuer/);
+    // The other providers have one issuer each, and keep their format.
+    assert.equal(identifierFor('github', '583231', issuerA), 'github:583231');
   });
 
   it('rejects unknown providers', () => {
@@ -38,5 +56,15 @@ describe('identifier', () => {
     assert.notEqual(a, storageKeyFor('oidc:grace'));
     assert.ok(!a.includes('/') && !a.includes(':'));
     assert.notEqual(a, b, 'escaping must be injective');
+  });
+
+  it('gives storage keys that differ even on a case-insensitive file system', () => {
+    const upper = storageKeyFor('oidc:Ab');
+    const lower = storageKeyFor('oidc:ab');
+    assert.notEqual(upper.toLowerCase(), lower.toLowerCase(), `${upper} and ${lower} are one file name on a case-insensitive disk`);
+    for (const key of [upper, lower, storageKeyFor(identifierFor('oidc', 'ada', issuerA))]) {
+      assert.match(key, /^[a-z0-9-]{1,48}$/, 'lowercase, filesystem-safe and short');
+    }
+    assert.equal(storageKeyFor('github:1'), storageKeyFor('github:1'), 'stable');
   });
 });

@@ -12,7 +12,7 @@ const rowMenu = manifest.contributes.menus['view/item/context']!;
 
 describe('manifest: menus show what applies', () => {
   it('commands about the signed-in user\'s accounts and data are hidden from the palette when signed out', () => {
-    for (const command of ['connect', 'reauthorize', 'disconnect', 'signOut', 'refresh', 'showAuditLog', 'exportAuditLog', 'resetApprovals']) {
+    for (const command of ['connect', 'reauthorize', 'disconnect', 'signOut', 'refresh', 'showAuditLog', 'exportAuditLog', 'checkAuditInput', 'resetApprovals']) {
       assert.equal(palette.get(`onbehalf.${command}`), 'onbehalf.signedIn', command);
     }
     assert.equal(palette.get('onbehalf.signIn'), '!onbehalf.signedIn');
