@@ -79,3 +79,13 @@ export function storageKeyFor(identifier: string): string {
   const prefix = /^([a-z]{1,12}):/.exec(identifier)?.[1] ?? 'id';
   return `${prefix}-${createHash('sha256').update(identifier, 'utf8').digest('hex').slice(0, 32)}`;
 }
+
+/**
+ * The storage key OnBehalf used before keys were hashed, for the identities whose identifier
+ * did not change (GitHub, Microsoft), so their history, audit and choices carry over. None
+ * for OIDC: an old `oidc:<sub>` key cannot prove which issuer it came from.
+ */
+export function legacyStorageKeyFor(identifier: string): string | undefined {
+  if (!/^(github|microsoft):/.test(identifier)) return undefined;
+  return identifier.replace(/[^A-Za-z0-9.-]/g, (ch) => `_${ch.charCodeAt(0).toString(16)}`);
+}

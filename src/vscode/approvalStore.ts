@@ -1,5 +1,5 @@
 import type * as vscode from 'vscode';
-import { storageKeyFor } from '../core/identifier';
+import { legacyStorageKeyFor, storageKeyFor } from '../core/identifier';
 
 // "Always allow this tool" choices, kept per identity in globalState. A choice made by
 // one signed-in user is never consulted for another.
@@ -16,28 +16,36 @@ export class ApprovalStore {
     return value && typeof value === 'object' && !Array.isArray(value) ? (value as Stored) : {};
   }
 
+  /** The identity's choices, including those kept under the pre-hash key (GitHub, Microsoft). */
+  private choicesOf(stored: Stored, identifier: string): string[] {
+    const legacy = legacyStorageKeyFor(identifier);
+    const lists = [stored[storageKeyFor(identifier)], legacy === undefined ? undefined : stored[legacy]];
+    return [...new Set(lists.flatMap((list) => (Array.isArray(list) ? list : [])))].sort();
+  }
+
   isAlwaysAllowed(identifier: string, toolName: string): boolean {
-    const tools = this.read()[storageKeyFor(identifier)];
-    return Array.isArray(tools) && tools.includes(toolName);
+    return this.choicesOf(this.read(), identifier).includes(toolName);
   }
 
   async allowAlways(identifier: string, toolName: string): Promise<void> {
     const stored = this.read();
-    const key = storageKeyFor(identifier);
-    const tools = new Set(stored[key] ?? []);
+    const tools = new Set(this.choicesOf(stored, identifier));
     tools.add(toolName);
-    await this.state.update(stateKey, { ...stored, [key]: [...tools].sort() });
+    const legacy = legacyStorageKeyFor(identifier);
+    if (legacy !== undefined) delete stored[legacy];
+    await this.state.update(stateKey, { ...stored, [storageKeyFor(identifier)]: [...tools].sort() });
   }
 
   allowedFor(identifier: string): string[] {
-    return [...(this.read()[storageKeyFor(identifier)] ?? [])];
+    return this.choicesOf(this.read(), identifier);
   }
 
   async reset(identifier: string): Promise<number> {
     const stored = this.read();
-    const key = storageKeyFor(identifier);
-    const count = stored[key]?.length ?? 0;
-    delete stored[key];
+    const count = this.choicesOf(stored, identifier).length;
+    delete stored[storageKeyFor(identifier)];
+    const legacy = legacyStorageKeyFor(identifier);
+    if (legacy !== undefined) delete stored[legacy];
     await this.state.update(stateKey, stored);
     return count;
   }

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { storageKeyFor } from '../core/identifier';
+import { legacyStorageKeyFor, storageKeyFor } from '../core/identifier';
 import type { Logger } from '../core/logger';
 import { sealAuditEntry, type AuditEntry, type AuditRecord } from '../agent/audit';
 
@@ -28,11 +28,25 @@ export class AuditLog {
     return path.join(this.directory, `${storageKeyFor(identifier)}.jsonl`);
   }
 
+  /** Moves files kept under the pre-hash key (and their rotations) to the current name, once. */
+  private async adoptLegacyFiles(identifier: string): Promise<void> {
+    const legacy = legacyStorageKeyFor(identifier);
+    if (!legacy) return;
+    const from = path.join(this.directory, `${legacy}.jsonl`);
+    const to = this.fileFor(identifier);
+    const present = async (file: string) => fs.stat(file).then(() => true, () => false);
+    if ((await present(to)) || !(await present(from))) return;
+    for (const suffix of ['', ...Array.from({ length: keptRotations }, (_, i) => `.${i + 1}`)]) {
+      await fs.rename(`${from}${suffix}`, `${to}${suffix}`).catch(() => undefined);
+    }
+  }
+
   /** Fire and forget: failures are logged, never thrown into the tool call. */
   append(entry: AuditEntry): void {
     const file = this.fileFor(entry.identifier);
     this.queue = this.queue
       .then(async () => {
+        await this.adoptLegacyFiles(entry.identifier);
         const line = `${JSON.stringify(await this.seal(entry))}\n`;
         await fs.mkdir(this.directory, { recursive: true });
         await this.rotateIfNeeded(file, Buffer.byteLength(line));
@@ -59,6 +73,7 @@ export class AuditLog {
   /** Records for one identity, oldest first, across rotated files. */
   async read(identifier: string): Promise<AuditRecord[]> {
     await this.flush();
+    await this.adoptLegacyFiles(identifier);
     const file = this.fileFor(identifier);
     const files = [...Array.from({ length: keptRotations }, (_, i) => `${file}.${keptRotations - i}`), file];
     const records: AuditRecord[] = [];

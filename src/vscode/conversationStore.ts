@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { storageKeyFor } from '../core/identifier';
+import { legacyStorageKeyFor, storageKeyFor } from '../core/identifier';
 import type { Logger } from '../core/logger';
 import { parseStoredConversation, settleInterruptedItems, type Conversation } from '../agent/conversation';
 
@@ -19,7 +19,18 @@ export class ConversationStore {
     return path.join(this.root, storageKeyFor(identifier));
   }
 
+  /** Moves a folder kept under the pre-hash key to the current one, once. */
+  private async adoptLegacyFolder(identifier: string): Promise<void> {
+    const legacy = legacyStorageKeyFor(identifier);
+    if (!legacy) return;
+    const from = path.join(this.root, legacy);
+    const to = this.folderFor(identifier);
+    if (!(await exists(from)) || (await exists(to))) return;
+    await fs.rename(from, to).catch((error: unknown) => this.log.warn(`Could not move earlier conversations: ${(error as Error).message}`));
+  }
+
   async list(identifier: string): Promise<Conversation[]> {
+    await this.adoptLegacyFolder(identifier);
     const folder = this.folderFor(identifier);
     let names: string[];
     try {
@@ -69,4 +80,11 @@ export class ConversationStore {
 function safeId(id: string): string {
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(id)) throw new Error('Invalid conversation id.');
   return id;
+}
+
+async function exists(target: string): Promise<boolean> {
+  return fs.stat(target).then(
+    () => true,
+    () => false,
+  );
 }
