@@ -144,7 +144,8 @@ export function statusOf(onbehalf: OnBehalfTestApi, connection: string): string 
  * The identifier of an IdP emulator demo user (its `sub`), namespaced by the issuer the
  * extension is configured with: `oidc:<issuer tag>:<sub>`.
  */
-export function oidcIdentifier(user: string, issuer = vscode.workspace.getConfiguration('onbehalf').get<string>('oidc.issuer') ?? ''): string {
+export function oidcIdentifier(user: string, issuer = vscode.workspace.getConfiguration('onbehalf').inspect<string>('oidc.issuer')?.globalValue ?? ''): string {
+  // The user's own value, as the extension reads it: a workspace's may differ in some tests.
   return identifierFor('oidc', user, issuer);
 }
 
