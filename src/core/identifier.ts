@@ -54,9 +54,25 @@ export function oidcIssuerTag(issuer: string): string {
  */
 export function identifierFor(provider: IdentityProviderKind, accountId: string, issuer?: string): string {
   if (!isIdentityProviderKind(provider)) throw new Error(`Unknown identity provider "${String(provider)}".`);
+  if (provider === 'microsoft') accountId = microsoftAccountId(accountId);
   if (!accountIdPattern.test(accountId)) throw new Error('The signed-in account has an id OnBehalf cannot use.');
   if (provider === 'oidc') return `oidc:${oidcIssuerTag(issuer ?? '')}:${accountId}`;
   return `${provider}:${accountId}`;
+}
+
+const guid = '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}';
+const classicMicrosoftId = new RegExp(`^(${guid})/(${guid})$`);
+
+/**
+ * VS Code's Microsoft providers name one account two ways: the classic one (VS Code for the
+ * Web, or `microsoft-authentication.implementation` = classic) as `<tenant id>/<object id>`,
+ * MSAL on desktop as `<object id>.<tenant id>`. Both become `<oid>.<tid>` in lowercase, so
+ * one person has one identifier wherever they sign in.
+ */
+function microsoftAccountId(accountId: string): string {
+  const classic = classicMicrosoftId.exec(accountId);
+  if (classic) return `${classic[2]!}.${classic[1]!}`.toLowerCase();
+  return new RegExp(`^${guid}\\.${guid}$`).test(accountId) ? accountId.toLowerCase() : accountId;
 }
 
 /** `issuer` is the OIDC session's issuer (required for `oidc`). */

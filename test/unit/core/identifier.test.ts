@@ -38,6 +38,19 @@ describe('identifier', () => {
     assert.equal(identifierFor('github', '583231', issuerA), 'github:583231');
   });
 
+  it('accepts both forms of a Microsoft account id and gives one person one identifier', () => {
+    const tid = '72F988BF-86F1-41AF-91AB-2D7CD011DB47';
+    const oid = '0f3e1c2a-5b6d-4e7f-8a9b-0c1d2e3f4a5b';
+    // Classic provider (VS Code for the Web, or microsoft-authentication.implementation = classic): <tid>/<oid>.
+    const classic = identifierFor('microsoft', `${tid}/${oid}`);
+    // MSAL on desktop: <oid>.<tid>.
+    const msal = identifierFor('microsoft', `${oid}.${tid.toLowerCase()}`);
+    assert.equal(classic, `microsoft:${oid}.${tid.toLowerCase()}`);
+    assert.equal(msal, classic);
+    assert.throws(() => identifierFor('microsoft', `${tid}/${oid}/extra`));
+    assert.throws(() => identifierFor('github', `${tid}/${oid}`), 'a slash is only understood for Microsoft');
+  });
+
   it('rejects unknown providers', () => {
     assert.throws(() => identifierFor('gitlab' as never, '1'), /Unknown identity provider/);
     assert.equal(isIdentityProviderKind('oidc'), true);
