@@ -87,6 +87,18 @@ describe('OIDC client (against the IdP emulator)', () => {
     await assert.rejects(client.refresh(tokens.refreshToken!, { sub: 'ada', nonce: request.nonce }), (error: unknown) => OidcError.is(error) && /nonce does not match/.test(error.message));
   });
 
+  it('tolerates 30 seconds of clock skew on expiry, and no more', async () => {
+    const client = new OidcClient(idp.issuer, idp.clientId);
+    const request = await client.createAuthRequest(redirect, []);
+    const back = await signInThroughLoginPage(request.url, 'ada');
+    idp.tamperNextIdToken({ expiredSecondsAgo: 10 });
+    assert.equal((await client.exchangeCode(request, back.searchParams.get('code')!)).claims.sub, 'ada');
+    const late = await client.createAuthRequest(redirect, []);
+    const lateBack = await signInThroughLoginPage(late.url, 'ada');
+    idp.tamperNextIdToken({ expiredSecondsAgo: 45 });
+    await assert.rejects(client.exchangeCode(late, lateBack.searchParams.get('code')!), (error: unknown) => OidcError.is(error) && /failed verification/.test(error.message));
+  });
+
   it('refuses an ID token with no subject', async () => {
     const client = new OidcClient(idp.issuer, idp.clientId);
     const request = await client.createAuthRequest(redirect, []);

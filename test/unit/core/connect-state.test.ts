@@ -26,6 +26,10 @@ describe('connect state', () => {
     assert.notEqual(a, b);
     assert.ok(a.length >= 40, `state too short: ${a.length}`);
     assert.match(a, /^[A-Za-z0-9_-]+$/);
+    // On the real clock, both are pending now and the first is accepted.
+    assert.deepEqual(store.pendingFor('oidc:ada'), ['posthog', 'posthog']);
+    assert.equal(store.consume(a, 'oidc:ada'), 'posthog');
+    assert.deepEqual(store.pendingFor('oidc:ada'), ['posthog']);
   });
 
   it('returns the connection it was minted for, once', () => {
