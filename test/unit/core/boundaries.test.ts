@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chatWebviewHtml, contentSecurityPolicy } from '../../../src/core/webviewHtml';
-import { maxUserMessageChars, parseWebviewMessage, type WebviewMessage } from '../../../src/shared/protocol';
+import { maxUserMessageChars, parseWebviewMessage, webviewMessageSchema, type WebviewMessage } from '../../../src/shared/protocol';
 
 const root = join(__dirname, '..', '..', '..', '..');
 
@@ -161,5 +161,7 @@ describe('boundaries', () => {
     assert.equal(top.ok, false);
     assert.doesNotMatch(!top.ok ? top.reason : 'x at y', / at /, 'no path for a message that is not an object');
     assert.ok(!top.ok && top.reason.length > 0);
+    // The reason is zod's own first message, with nothing appended when there is no path.
+    assert.equal(!top.ok ? top.reason : '', webviewMessageSchema.safeParse(null).error?.issues[0]?.message);
   });
 });
