@@ -3,12 +3,15 @@
 //  2. dist/webview/chat.js   - the chat webview bundle (browser, IIFE) + codicons
 //  3. out/**                 - tests, emulators and harness, transpiled file by file so
 //                              mocha and the extension host can load them directly.
+// `--out-only` builds just (3): `npm run mutation` rebuilds out/** from the mutated sources
+// in Stryker's sandbox, before node_modules is linked there (so no bundle, no codicons).
 // esbuild does not type-check: `npm run typecheck` runs tsc beside it.
 import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const production = process.argv.includes('--production');
+const outOnly = process.argv.includes('--out-only');
 // A packaged build starts clean, so no stale source map from a dev build ends up in the .vsix.
 if (production) rmSync('dist', { recursive: true, force: true });
 
@@ -25,7 +28,7 @@ function listFiles(dir, accept) {
 const shared = { logLevel: 'warning', sourcemap: !production, target: 'es2022' };
 
 await Promise.all([
-  esbuild.build({
+  outOnly ? Promise.resolve() : esbuild.build({
     ...shared,
     entryPoints: ['src/extension.ts'],
     bundle: true,
@@ -36,7 +39,7 @@ await Promise.all([
     outfile: 'dist/extension.js',
     minify: production,
   }),
-  esbuild.build({
+  outOnly ? Promise.resolve() : esbuild.build({
     ...shared,
     entryPoints: ['src/webview/main.ts'],
     bundle: true,
@@ -63,7 +66,9 @@ await Promise.all([
       }),
 ]);
 
-mkdirSync('dist/codicons', { recursive: true });
-for (const file of ['codicon.css', 'codicon.ttf']) {
-  cpSync(join('node_modules/@vscode/codicons/dist', file), join('dist/codicons', file));
+if (!outOnly) {
+  mkdirSync('dist/codicons', { recursive: true });
+  for (const file of ['codicon.css', 'codicon.ttf']) {
+    cpSync(join('node_modules/@vscode/codicons/dist', file), join('dist/codicons', file));
+  }
 }

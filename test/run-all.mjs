@@ -70,7 +70,9 @@ async function tier(name, command, args) {
   let status = result.code === 0 ? 'ok' : `FAILED (exit ${result.code})`;
   if (result.code !== 0 && counts.failed === 0) counts.failed = 1; // crashed before counting
   if (result.code === 0 && counts.failed > 0) status = 'FAILED';
-  if (result.code === 0 && counts.passed + counts.failed + counts.skipped === 0) status = 'ok (no tests)';
+  // A tier that ran nothing, or skipped anything, proves nothing: it fails the run.
+  if (counts.passed + counts.failed + counts.skipped === 0) status = 'FAILED (no tests)';
+  if (counts.skipped > 0) status = `FAILED (${counts.skipped} skipped)`;
   rows.push({ name, ...counts, seconds: result.seconds, status });
 }
 
@@ -108,6 +110,7 @@ const totals = rows.reduce(
   { passed: 0, failed: 0, skipped: 0 },
 );
 const anyFailed = rows.some((r) => !r.status.startsWith('ok'));
+// Skipped tests fail the run (see tier()); the totals line counts them beside the failures.
 
 const cell = (v, w) => String(v ?? '-').padStart(w);
 banner('summary');

@@ -48,7 +48,8 @@ export class ApprovalPolicy {
     if (rule === 'allow') return { approved: true, source: 'rule' };
     if (call.risk === 'read' && rule !== 'ask') return { approved: true, source: 'auto' };
     if (call.risk === 'write' && rule !== 'ask' && this.deps.isAlwaysAllowed(identifier, call.toolName)) return { approved: true, source: 'always-rule' };
-    return this.ask(identifier, call, call.risk === 'write', signal, onAsking);
+    // Under an "ask" rule a remembered "always" is ignored, so "always" is not offered either.
+    return this.ask(identifier, call, call.risk === 'write' && rule !== 'ask', signal, onAsking);
   }
 
   private async ask(identifier: string, call: ToolCallRequest, canAlwaysAllow: boolean, signal: AbortSignal, onAsking?: (canAlwaysAllow: boolean) => void): Promise<PolicyDecision> {

@@ -39,7 +39,7 @@ async function main(): Promise<number> {
   let server: CodeServer | undefined;
   let browser: BrowserSession | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let summary: { passed: number; failed: number } | undefined;
+  let summary: { passed: number; failed: number; skipped?: number } | undefined;
   const cleanup = async (): Promise<void> => {
     if (timer) clearTimeout(timer);
     await browser?.close();
@@ -67,7 +67,7 @@ async function main(): Promise<number> {
         console.log(`  ${line}`);
         const counts = SUMMARY.exec(line.trim());
         if (counts) {
-          summary = { passed: Number(counts[1]), failed: Number(counts[2]) };
+          summary = { passed: Number(counts[1]), failed: Number(counts[2]), skipped: Number(counts[3] ?? 0) };
           forwarding = false;
         }
       }
@@ -99,18 +99,25 @@ async function main(): Promise<number> {
     if (summary === undefined) {
       console.error(`integration: the suite printed no "N passed, N failed" line (run() failed before mocha ran?). See ${workbenchLog}`);
       summary = { passed: 0, failed: 1 };
-    } else if (code !== 0 && summary.failed === 0) {
+    } else if (code !== 0 && summary.failed === 0 && !summary.skipped) {
       // run() rejected although mocha counted no failure (for example: no tests found).
       summary = { ...summary, failed: 1 };
     }
-    return code === 0 && summary.failed === 0 ? 0 : 1;
+    // Zero tests run, or any skipped, fails the tier whatever the suite's exit code said.
+    if (summary.passed + summary.failed + (summary.skipped ?? 0) === 0) {
+      console.error('integration: FAILED the suite ran no tests');
+      summary = { ...summary, failed: 1 };
+    }
+    if (summary.skipped) console.error(`integration: FAILED ${summary.skipped} test(s) skipped; a skipped test proves nothing`);
+    return code === 0 && summary.failed === 0 && !summary.skipped ? 0 : 1;
   } catch (err) {
     console.error(`integration: harness error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
     summary = { passed: summary?.passed ?? 0, failed: Math.max(1, summary?.failed ?? 0) };
     return 1;
   } finally {
     await cleanup();
-    console.log(`integration: ${summary?.passed ?? 0} passed, ${summary?.failed ?? 0} failed`);
+    const skipped = summary?.skipped ? `, ${summary.skipped} skipped` : '';
+    console.log(`integration: ${summary?.passed ?? 0} passed, ${summary?.failed ?? 0} failed${skipped}`);
   }
 }
 

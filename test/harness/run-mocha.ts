@@ -1,5 +1,7 @@
 // Runs one plain-Node mocha tier (unit, e2e) through mocha's own CLI and its config,
 // streams the spec reporter's output, and closes with "<tier>: N passed, N failed".
+// A tier that runs no test at all (no file matched, or every test filtered out) fails, and
+// so does any skipped (pending) test: a green run means every test ran and passed.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from './code-server';
@@ -76,10 +78,18 @@ export async function runMochaTier(tier: string, config: string, timeoutMs: numb
   let failed = counts.failed;
   let exit = (code === 0 || (hung && !timedOut)) && failed === 0 ? 0 : 1;
   if (counts.noTestFiles && counts.noCounts) {
-    console.warn(`${tier}: WARNING no test files matched ${config}; counting the tier as empty, not failed`);
-    exit = 0;
-  } else if (exit !== 0 && failed === 0) {
-    // mocha stopped without counting a failure (crash, timeout, bad config): still a failure.
+    console.error(`${tier}: FAILED no test files matched ${config}`);
+    exit = 1;
+  } else if (!counts.noCounts && counts.passed + counts.failed + counts.pending === 0) {
+    console.error(`${tier}: FAILED the tier ran no tests`);
+    exit = 1;
+  }
+  if (counts.pending > 0) {
+    console.error(`${tier}: FAILED ${counts.pending} test(s) skipped (it.skip, describe.skip or this.skip()); a skipped test proves nothing`);
+    exit = 1;
+  }
+  if (exit !== 0 && failed === 0 && counts.pending === 0) {
+    // mocha stopped without counting a failure (crash, timeout, bad config, no tests): still a failure.
     failed = 1;
   }
   if (timedOut) exit = 1;

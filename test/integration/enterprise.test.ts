@@ -97,27 +97,35 @@ describe('enterprise PostHog through ID-JAG', function () {
   });
 
   it('turns each documented error into its own actionable message in the tree', async () => {
-    const cases: [string, RegExp][] = [
-      ['access_denied', /denied|access/i],
-      ['invalid_client', /client/i],
-      ['invalid_target', /target|resource/i],
-      ['invalid_grant', /grant|ID-JAG|assertion/i],
+    // The status's own message and hint are checked, not its JSON (which holds the kind's name).
+    const cases: [error: string, kind: string, message: RegExp, hint: RegExp][] = [
+      ['access_denied', 'enterpriseAccessDenied', /^PostHog denied access for your account \(it said: "forced access_denied"\)\.$/, /add your account to the organization/],
+      ['invalid_client', 'enterpriseInvalidClient', /^PostHog does not accept OnBehalf's client id ".+" for enterprise-managed authorization/, /register this client id/],
+      ['invalid_target', 'enterpriseInvalidTarget', /^PostHog's authorization server does not issue tokens for \S+/, /MCP server URL setting/],
+      ['invalid_grant', 'enterpriseInvalidGrant', /^The identity assertion \(ID-JAG\) was refused as an invalid grant/, /^Retry\. If it keeps failing/],
     ];
+    const errorStatus = () => {
+      const status = onbehalf.enterprise().status;
+      return status?.state === 'error' ? status : undefined;
+    };
     const rebuildAndWait = async (label: string, check: () => boolean) => {
       await vscode.commands.executeCommand('onbehalf.refresh');
       await waitFor(label, () => check(), 20_000).catch(() => {
         throw new Error(`${label}: ${JSON.stringify(onbehalf.enterprise().status)}`);
       });
     };
-    for (const [error, pattern] of cases) {
+    for (const [error, kind, message, hint] of cases) {
       enterprise.posthog.failNextToken(error);
-      await rebuildAndWait(`${error} shown`, () => onbehalf.enterprise().status?.state === 'error' && pattern.test(JSON.stringify(onbehalf.enterprise().status)));
+      await rebuildAndWait(`${error} shown`, () => errorStatus()?.kind === kind);
+      const status = errorStatus()!;
+      assert.match(status.message, message, `${error} message`);
+      assert.match(status.hint ?? '', hint, `${error} hint`);
     }
     enterprise.posthog.failNextMcp({ status: 403, error: 'insufficient_scope', scope: 'user:read organization:read project:read', times: 1 });
-    await rebuildAndWait('insufficient_scope shown', () => {
-      const status = JSON.stringify(onbehalf.enterprise().status);
-      return onbehalf.enterprise().status?.state === 'error' && /user:read/.test(status) && /organization:read/.test(status) && /project:read/.test(status);
-    });
+    await rebuildAndWait('insufficient_scope shown', () => errorStatus()?.kind === 'enterpriseInsufficientScope');
+    const scoped = errorStatus()!;
+    assert.match(scoped.message, /^PostHog's MCP server needs scopes that were not granted: .*user:read.*organization:read.*project:read/);
+    assert.match(scoped.hint ?? '', /^Ask your IdP administrator to grant OnBehalf the PostHog scopes .*user:read/);
     await rebuildAndWait('recovered', () => /^Connected/.test(describeNode()));
   });
 

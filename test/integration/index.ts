@@ -40,6 +40,9 @@ export async function run(): Promise<void> {
   console.log(`${stats.passes} passed, ${stats.failures} failed${pending}`);
   if (files.length === 0) throw new Error(`no integration tests found under ${__dirname}`);
   if (stats.failures > 0) throw new Error(`${stats.failures} integration test(s) failed`);
+  // A run that ran nothing (a grep matching no test) or skipped a test proves nothing.
+  if (stats.passes + stats.pending === 0) throw new Error(`no integration test ran${grep ? ` (ONBEHALF_TEST_GREP=${grep} matched none)` : ''}`);
+  if (stats.pending > 0) throw new Error(`${stats.pending} integration test(s) skipped; a skipped test proves nothing`);
 }
 
 /** On failure, the tail of OnBehalf's own log, so a red run in CI says what the extension saw. */

@@ -85,6 +85,10 @@ export interface IdTokenTamper {
   nonce?: string;
   /** Issue the token already expired (exp 10 minutes in the past). */
   expired?: boolean;
+  /** Issue the token expired this many seconds ago. */
+  expiredSecondsAgo?: number;
+  /** Leave these claims out of the token. */
+  omit?: readonly ('nonce' | 'sub')[];
 }
 
 export interface IdpLogEntry {
@@ -253,6 +257,11 @@ export async function startIdpEmulator(opts: IdpEmulatorOptions = {}): Promise<I
       claims.iat = iat - idTokenTtl - 600;
       claims.exp = iat - 600;
     }
+    if (tamper?.expiredSecondsAgo !== undefined) {
+      claims.iat = iat - idTokenTtl - tamper.expiredSecondsAgo;
+      claims.exp = iat - tamper.expiredSecondsAgo;
+    }
+    for (const claim of tamper?.omit ?? []) delete claims[claim];
     const useForeign = foreign !== false;
     const header = { alg, kid: foreign === 'unknown-kid' ? `${kid}-foreign` : kid, typ: 'JWT' };
     const token = await new SignJWT(claims).setProtectedHeader(header).sign(useForeign ? foreignPair.privateKey : privateKey);

@@ -314,10 +314,23 @@ describe('agent loop (real SDKs against the emulators)', function () {
     assert.equal(world.scalekit.executions.length, 0);
     assert.match(lastCard(world, 'asana_task_create').error ?? '', /changed/);
 
+    // Signed out: even with an Approve waiting, the call is refused before anyone is asked.
+    world.answers.push('approve');
+    const askedBefore = world.asked.length;
+    const requestsBefore = world.anthropic.requests.length;
     world.anthropic.queue({ toolUse: { name: 'asana_task_create', input: { name: 'y', workspace: '1' } } }, { text: 'ok' });
     ask(world, 'again');
     await runAgentTurn(world.conversation, world.deps({ currentIdentifier: async () => Promise.reject(new NotSignedInError()) }), new AbortController().signal);
     assert.equal(world.scalekit.executions.length, 0);
+    assert.equal(world.asked.length, askedBefore, 'the user is not asked to approve a call that cannot run');
+    assert.deepEqual(world.answers, ['approve'], 'the Approve was never used');
+    const card = lastCard(world, 'asana_task_create');
+    assert.equal(card.status, 'failed');
+    assert.match(card.error ?? '', /not signed in/i);
+    const result = (world.anthropic.requests[requestsBefore + 1]!.body.messages.at(-1)!.content as { type: string; is_error?: boolean; content?: string }[])[0]!;
+    assert.equal(result.type, 'tool_result');
+    assert.equal(result.is_error, true);
+    assert.equal(result.content, 'The user is signed out, so no tool can run. Ask them to sign in.');
   });
 
   it('stops at the step limit with a notice', async () => {

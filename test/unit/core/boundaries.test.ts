@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chatWebviewHtml, contentSecurityPolicy } from '../../../src/core/webviewHtml';
-import { parseWebviewMessage } from '../../../src/shared/protocol';
+import { maxUserMessageChars, parseWebviewMessage, webviewMessageSchema, type WebviewMessage } from '../../../src/shared/protocol';
 
 const root = join(__dirname, '..', '..', '..', '..');
 
@@ -59,5 +59,109 @@ describe('boundaries', () => {
     ]) {
       assert.equal(parseWebviewMessage(bad).ok, false, JSON.stringify(bad)?.slice(0, 80));
     }
+  });
+
+  it('the protocol accepts one valid message of every type, each value of every enum, and keeps it as sent', () => {
+    const valid: WebviewMessage[] = [
+      { type: 'ready' },
+      { type: 'send', text: 'How many signups?' },
+      { type: 'stop' },
+      { type: 'retry' },
+      { type: 'newConversation' },
+      { type: 'switchConversation', conversationId: 'c-1:a.b_C' },
+      { type: 'deleteConversation', conversationId: 'c1' },
+      { type: 'decide', toolUseId: 'toolu_01AbC', decision: 'approve' },
+      { type: 'decide', toolUseId: 'toolu_01AbC', decision: 'deny' },
+      { type: 'decide', toolUseId: 'toolu_01AbC', decision: 'always' },
+      { type: 'connect', connection: 'posthog', reauthorize: false },
+      { type: 'connect', connection: 'my_asana.v2-eu', reauthorize: true },
+      { type: 'runCommand', command: 'signIn' },
+      { type: 'runCommand', command: 'setAnthropicKey' },
+      { type: 'runCommand', command: 'setScalekitSecret' },
+      { type: 'runCommand', command: 'showLog' },
+      { type: 'copy', text: '' },
+      { type: 'copy', text: 'a chart | table' },
+      { type: 'openLink', url: 'https://posthog.com/docs' },
+      { type: 'openLink', url: 'http://localhost:8000/x' },
+    ];
+    for (const message of valid) assert.deepEqual(parseWebviewMessage(message), { ok: true, message }, JSON.stringify(message));
+    assert.deepEqual(new Set(valid.map((m) => m.type)).size, 12, 'every message type');
+    // Text is trimmed before it reaches the agent.
+    assert.deepEqual(parseWebviewMessage({ type: 'send', text: '  hi \n' }), { ok: true, message: { type: 'send', text: 'hi' } });
+  });
+
+  it('the protocol holds each limit exactly: text, ids, connection names, copies and links', () => {
+    const ok = (raw: unknown) => parseWebviewMessage(raw).ok;
+    assert.equal(maxUserMessageChars, 32_000);
+    assert.equal(ok({ type: 'send', text: 'x'.repeat(32_000) }), true);
+    assert.equal(ok({ type: 'send', text: 'x'.repeat(32_001) }), false);
+    assert.equal(ok({ type: 'switchConversation', conversationId: 'x'.repeat(128) }), true);
+    assert.equal(ok({ type: 'switchConversation', conversationId: 'x'.repeat(129) }), false);
+    assert.equal(ok({ type: 'deleteConversation', conversationId: 'x'.repeat(129) }), false);
+    assert.equal(ok({ type: 'decide', toolUseId: 'x'.repeat(128), decision: 'deny' }), true);
+    assert.equal(ok({ type: 'decide', toolUseId: 'x'.repeat(129), decision: 'deny' }), false);
+    assert.equal(ok({ type: 'connect', connection: 'x'.repeat(64), reauthorize: false }), true);
+    assert.equal(ok({ type: 'connect', connection: 'x'.repeat(65), reauthorize: false }), false);
+    assert.equal(ok({ type: 'copy', text: 'x'.repeat(1_000_000) }), true);
+    assert.equal(ok({ type: 'copy', text: 'x'.repeat(1_000_001) }), false);
+    const url = 'https://x.test/';
+    assert.equal(ok({ type: 'openLink', url: url + 'a'.repeat(2048 - url.length) }), true);
+    assert.equal(ok({ type: 'openLink', url: url + 'a'.repeat(2049 - url.length) }), false);
+  });
+
+  it('the protocol rejects empty and malformed ids, names, enums and links, and extra fields on every type', () => {
+    for (const bad of [
+      { type: 'switchConversation', conversationId: '' },
+      { type: 'deleteConversation', conversationId: '' },
+      { type: 'deleteConversation', conversationId: 'a/b' },
+      { type: 'switchConversation' },
+      { type: 'decide', toolUseId: '', decision: 'approve' },
+      { type: 'decide', toolUseId: 't1', decision: '' },
+      { type: 'decide', toolUseId: 't1' },
+      { type: 'decide', toolUseId: '<img>', decision: 'approve' },
+      { type: 'connect', connection: '', reauthorize: false },
+      { type: 'connect', connection: 'pos thog', reauthorize: false },
+      { type: 'connect', connection: 'posthog', reauthorize: 'true' },
+      { type: 'connect', connection: 'posthog' },
+      { type: 'runCommand', command: '' },
+      { type: 'runCommand' },
+      { type: 'send' },
+      { type: 'send', text: 42 },
+      { type: 'copy' },
+      { type: 'copy', text: 1 },
+      { type: 'openLink', url: 'javascript:alert(1)//https://x' },
+      { type: 'openLink', url: ' https://x.test' },
+      { type: 'openLink', url: 'https:x.test' },
+      { type: 'openLink', url: 'file:///etc/passwd' },
+      { type: 'openLink', url: 'ftp://x.test' },
+      { type: 'openLink' },
+      { type: 'stop', x: 1 },
+      { type: 'retry', x: 1 },
+      { type: 'newConversation', identifier: 'oidc:grace' },
+      { type: 'switchConversation', conversationId: 'c1', identifier: 'oidc:grace' },
+      { type: 'deleteConversation', conversationId: 'c1', identifier: 'oidc:grace' },
+      { type: 'decide', toolUseId: 't1', decision: 'approve', identifier: 'oidc:grace' },
+      { type: 'connect', connection: 'posthog', reauthorize: false, identifier: 'oidc:grace' },
+      { type: 'runCommand', command: 'signIn', args: ['x'] },
+      { type: 'copy', text: 'x', identifier: 'oidc:grace' },
+      { type: 'openLink', url: 'https://x.test', identifier: 'oidc:grace' },
+    ]) {
+      assert.equal(parseWebviewMessage(bad).ok, false, JSON.stringify(bad));
+    }
+  });
+
+  it('the protocol says what was wrong, and where', () => {
+    const tooLong = parseWebviewMessage({ type: 'send', text: 'x'.repeat(32_001) });
+    assert.equal(tooLong.ok, false);
+    assert.match(!tooLong.ok ? tooLong.reason : '', /32000/);
+    assert.match(!tooLong.ok ? tooLong.reason : '', / at text$/);
+    const nested = parseWebviewMessage({ type: 'decide', toolUseId: 'a b', decision: 'approve' });
+    assert.match(!nested.ok ? nested.reason : '', / at toolUseId$/);
+    const top = parseWebviewMessage(null);
+    assert.equal(top.ok, false);
+    assert.doesNotMatch(!top.ok ? top.reason : 'x at y', / at /, 'no path for a message that is not an object');
+    assert.ok(!top.ok && top.reason.length > 0);
+    // The reason is zod's own first message, with nothing appended when there is no path.
+    assert.equal(!top.ok ? top.reason : '', webviewMessageSchema.safeParse(null).error?.issues[0]?.message);
   });
 });
