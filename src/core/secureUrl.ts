@@ -2,10 +2,17 @@
 // except plain http to a loopback address (local emulators and dev servers):
 // 127.0.0.0/8, ::1 and localhost. Pure, so it is unit-tested.
 
-/** True for 127.0.0.0/8, ::1 and localhost (a URL's `hostname`, IPv6 in brackets or not). */
+/**
+ * True for 127.0.0.0/8, ::1 and localhost (a URL's `hostname`, IPv6 in brackets or not),
+ * including 127.0.0.0/8 written as an IPv4-mapped IPv6 address (`[::ffff:7f00:1]`, the
+ * spelling the sandbox uses to get past code-server's localhost proxy). WHATWG URLs already
+ * turn shorthand such as `127.1` into `127.0.0.1`.
+ */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
   if (host === 'localhost' || host === '::1' || host === '0:0:0:0:0:0:0:1') return true;
+  const mapped = /^(?:::|0:0:0:0:0:)ffff:([0-9a-f]{1,4}):[0-9a-f]{1,4}$/.exec(host);
+  if (mapped) return parseInt(mapped[1]!, 16) >> 8 === 127;
   const octets = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
   return octets !== null && octets.slice(1).every((o) => Number(o) <= 255) && octets[1] === '127';
 }

@@ -11,7 +11,7 @@ describe('secure URL rule: https, or http only to loopback', () => {
   });
 
   it('refuses http to any other host, with a clear message', () => {
-    for (const bad of ['http://api.anthropic.com', 'http://10.0.0.1', 'http://128.0.0.1', 'http://127.0.0.1.attacker.example', 'http://localhost.attacker.example', 'http://[::2]/', 'http://[::ffff:7f00:1]/']) {
+    for (const bad of ['http://api.anthropic.com', 'http://10.0.0.1', 'http://128.0.0.1', 'http://127.0.0.1.attacker.example', 'http://localhost.attacker.example', 'http://[::2]/', 'http://[::ffff:a00:1]/']) {
       assert.match(insecureUrlProblem(bad, 'The Anthropic base URL') ?? '', /^The Anthropic base URL must use https \(http:\/\/.+\); plain http is allowed only for loopback addresses/, bad);
     }
   });
@@ -27,6 +27,15 @@ describe('secure URL rule: https, or http only to loopback', () => {
     assert.ok(isLoopbackHost('127.255.255.255'));
     assert.ok(!isLoopbackHost('127.0.0.256'));
     assert.ok(!isLoopbackHost('0.0.0.0'));
+  });
+
+  it('knows the other spellings of loopback the sandbox uses (127.1, IPv4-mapped IPv6)', () => {
+    for (const url of ['http://127.1:8080/', 'http://[::ffff:127.0.0.1]:37983/', 'http://[::ffff:7f00:1]:37983/', 'http://[0:0:0:0:0:ffff:7f00:1]/']) {
+      assert.equal(insecureUrlProblem(url, 'The URL'), undefined, url);
+    }
+    for (const url of ['http://[::ffff:a00:1]/', 'http://[::ffff:808:808]/', 'http://[::ffff:7f00]/']) {
+      assert.match(insecureUrlProblem(url, 'The URL') ?? '', /must use https/, url);
+    }
   });
 
   it('checkSecureUrl returns the URL or throws the caller\'s error', () => {
