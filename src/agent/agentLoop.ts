@@ -10,10 +10,11 @@ import { isRetryableModelError, mapAnthropicError } from './anthropicKeyCheck';
 import type { ApprovalPolicy, PolicyDecision } from './policy';
 import { addUsage } from './pricing';
 import { extractTimeSeries } from './timeSeries';
-import type { CatalogTool, ToolCatalog } from './toolCatalog';
+import type { ToolCatalog } from './toolCatalog';
+import type { ToolBackend, ToolDefinition } from '../core/toolBackend';
 
 // The agent loop: stream Claude's reply, run each tool_use through the policy and
-// executeTool as the identifier of the *current* session, return bounded results, and
+// the tool backend as the identifier of the *current* session, return bounded results, and
 // repeat until end_turn, the step limit, or Stop. It never imports vscode.
 
 export const searchToolName = 'search_tools';
@@ -23,10 +24,6 @@ const maxLoadedTools = 24;
  * exactly what runs, never a preview), so an input too large to show is refused instead.
  */
 export const maxToolInputBytes = 100 * 1024;
-
-export interface ToolExecutor {
-  (call: { identifier: string; connection: string; toolName: string; input: Record<string, unknown>; signal: AbortSignal }): Promise<{ data: unknown; executionId: string }>;
-}
 
 export interface RequestMetrics {
   readonly requestBytes: number;
@@ -51,7 +48,8 @@ export interface AgentDeps {
   readonly readOnly: boolean;
   /** Derives the identifier from the current session at the moment of the call. */
   readonly currentIdentifier: () => Promise<string>;
-  readonly executeTool: ToolExecutor;
+  /** Runs a call as the identifier it is given; which backend serves it is not the loop's concern. */
+  readonly backend: Pick<ToolBackend, 'execute'>;
   readonly policy: ApprovalPolicy;
   /** Receives each call's record with its raw input; the sink writes only the input's HMAC. */
   readonly audit: (entry: AuditEntry) => void;
@@ -162,14 +160,14 @@ export function searchToolDefinition(catalog: ToolCatalog): Anthropic.Messages.T
   };
 }
 
-function modelTool(tool: CatalogTool): Anthropic.Messages.Tool {
+function modelTool(tool: ToolDefinition): Anthropic.Messages.Tool {
   return { name: tool.name, description: tool.description.slice(0, 1024), input_schema: tool.inputSchema as Anthropic.Messages.Tool.InputSchema };
 }
 
 export function buildRequest(conversation: Conversation, deps: Pick<AgentDeps, 'catalog' | 'model' | 'maxTokens' | 'systemPrompt' | 'readOnly'>): { params: Anthropic.Messages.MessageStreamParams; metrics: RequestMetrics } {
   const loaded = conversation.loadedTools
     .map((name) => deps.catalog.get(name))
-    .filter((t): t is CatalogTool => t !== undefined && (!deps.readOnly || t.risk === 'read'));
+    .filter((t): t is ToolDefinition => t !== undefined && (!deps.readOnly || t.risk === 'read'));
   const tools: Anthropic.Messages.Tool[] = [searchToolDefinition(deps.catalog), ...loaded.map(modelTool)];
   // Cache the stable prefix (tools + system); later requests in a turn reuse it.
   const lastTool = tools[tools.length - 1];
@@ -407,7 +405,7 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
   }
 
   updateCard(conversation, deps, { ...base, status: 'running' });
-  const execution = deps.executeTool({ identifier: callIdentifier, connection: tool.connection, toolName: tool.name, input: checked.input, signal });
+  const execution = deps.backend.execute({ identifier: callIdentifier, connection: tool.connection, toolName: tool.name, input: checked.input, signal });
   try {
     const result = await abortable(execution, signal);
     // Compact JSON for the model (fewer tokens), pretty JSON for the card.
