@@ -1,15 +1,16 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { ConnectionInactiveError, NotSignedInError, OnBehalfError, RateLimitedError, ServiceUnavailableError, ToolFailedError, messageOf } from '../core/errors';
 import { connectionLabel } from '../shared/labels';
-import type { ChatItemView, ToolCardView } from '../shared/protocol';
+import type { ChatItemView } from '../shared/protocol';
 import type { AuditEntry, AuditRecord } from './audit';
 import { boundToolResult, formatBytes, maxToolResultBytes, safeStringify } from './boundedResult';
 import type { Conversation } from './conversation';
 import { checkToolInput } from './inputValidation';
 import { isRetryableModelError, mapAnthropicError } from './anthropicKeyCheck';
-import type { ApprovalPolicy, PolicyDecision } from './policy';
+import type { ApprovalPolicy, DecisionSource, PolicyDecision } from './policy';
 import { addUsage } from './pricing';
-import { extractTimeSeries } from './timeSeries';
+import type { LateSettlement, ToolCallOutcome, ToolCallSubject } from './toolCallOutcome';
+import { toolCallReporter, type ToolCallReporter } from './toolCallTranslator';
 import type { ToolCatalog } from './toolCatalog';
 import type { ToolBackend, ToolDefinition } from '../core/toolBackend';
 
@@ -97,8 +98,14 @@ export async function runAgentTurn(conversation: Conversation, deps: AgentDeps, 
       return 'completed';
     }
 
+    // Each call ends in one outcome; the translator turns it into the card and the audit record.
+    const report = toolCallReporter(conversation, { onItem: (item) => deps.events.onItem(item), audit: deps.audit, now });
     const results: Anthropic.Messages.ToolResultBlockParam[] = [];
-    for (const toolUse of toolUses) results.push(await runToolUse(conversation, deps, toolUse, signal));
+    for (const toolUse of toolUses) {
+      const run = await runToolUse(deps, report, toolUse, signal, conversation);
+      report.finished(run.outcome);
+      results.push(run.forModel);
+    }
     conversation.messages.push({ role: 'user', content: results });
     conversation.updatedAt = now();
     deps.events.onChange?.();
@@ -302,21 +309,19 @@ function pushItem(conversation: Conversation, deps: AgentDeps, item: ChatItemVie
   deps.events.onItem(item);
 }
 
-function updateCard(conversation: Conversation, deps: AgentDeps, card: ToolCardView): void {
-  const item: ChatItemView = { kind: 'tool', id: card.toolUseId, card };
-  const index = conversation.items.findIndex((i) => i.kind === 'tool' && i.id === card.toolUseId);
-  if (index >= 0) conversation.items[index] = item;
-  else conversation.items.push(item);
-  deps.events.onItem(item);
-}
-
 // ---- Tools ----
 
 function errorResult(toolUseId: string, text: string): Anthropic.Messages.ToolResultBlockParam {
   return { type: 'tool_result', tool_use_id: toolUseId, is_error: true, content: text };
 }
 
-async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: Anthropic.Messages.ToolUseBlock, signal: AbortSignal): Promise<Anthropic.Messages.ToolResultBlockParam> {
+/** One tool call's outcome (for the translator) and its tool_result (for the model). */
+interface ToolCallRun {
+  readonly outcome: ToolCallOutcome;
+  readonly forModel: Anthropic.Messages.ToolResultBlockParam;
+}
+
+async function runToolUse(deps: AgentDeps, report: ToolCallReporter, toolUse: Anthropic.Messages.ToolUseBlock, signal: AbortSignal, conversation: Conversation): Promise<ToolCallRun> {
   const now = deps.now ?? Date.now;
   const inputText = safeStringify(toolUse.input);
   if (toolUse.name === searchToolName) return runSearch(conversation, deps, toolUse, inputText);
@@ -327,19 +332,18 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
   // runs. Only an input that will be refused unseen is shown cut.
   const inputBytes = Buffer.byteLength(inputText, 'utf8');
   const tooLarge = inputBytes > maxToolInputBytes;
-  const base = { toolUseId: toolUse.id, toolName: toolUse.name, connection: tool?.connection ?? 'unknown', risk: tool?.risk ?? 'write', input: tooLarge ? boundToolResult(inputText, 16 * 1024).text : inputText } as const;
+  const subject: ToolCallSubject = { toolUseId: toolUse.id, toolName: toolUse.name, connection: tool?.connection ?? 'unknown', risk: tool?.risk ?? 'write', inputText: tooLarge ? boundToolResult(inputText, 16 * 1024).text : inputText };
+  const fail = (fields: Omit<ToolCallOutcome, keyof ToolCallSubject | 'endedAt'> & { endedAt?: number }, forModel: string): ToolCallRun => ({ outcome: { ...subject, ...fields, endedAt: fields.endedAt ?? now() }, forModel: errorResult(toolUse.id, forModel) });
   // Whose call this is, for the audit of calls refused before they run. Signed out, nobody's
   // log can take the record; the refusal is shown on the card and said to the model.
   const signedIn = await deps.currentIdentifier().then(
     (identifier) => ({ ok: true as const, identifier }),
     (error: unknown) => ({ ok: false as const, error }),
   );
-  const refuse = (status: 'cancelled' | 'failed' | 'denied', outcome: AuditRecord['outcome'], errorCode: string, cardError: string, forModel: string) => {
-    if (signedIn.ok) {
-      deps.audit({ time: new Date(now()).toISOString(), identifier: signedIn.identifier, connection: base.connection, tool: toolUse.name, risk: base.risk, decision: 'denied', outcome, errorCode, durationMs: 0, input: toolUse.input });
-    }
-    updateCard(conversation, deps, { ...base, status, error: cardError });
-    return errorResult(toolUse.id, forModel);
+  const refuse = (status: 'cancelled' | 'failed' | 'denied', outcome: AuditRecord['outcome'], errorCode: string, cardError: string, forModel: string): ToolCallRun => {
+    const at = now();
+    const audit = signedIn.ok ? { identifier: signedIn.identifier, decision: 'denied' as const, outcome, errorCode, input: toolUse.input } : undefined;
+    return fail({ status, ...(audit ? { audit } : {}), error: { message: cardError }, startedAt: at, endedAt: at, executed: false }, forModel);
   };
   if (signal.aborted) return refuse('cancelled', 'cancelled', 'stopped', 'Stopped before it ran.', 'The user pressed Stop before this call ran.');
   if (!tool) {
@@ -365,28 +369,27 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
   }
   if (!signedIn.ok) {
     const error = signedIn.error;
-    updateCard(conversation, deps, { ...base, status: 'failed', error: messageOf(error) });
-    return errorResult(toolUse.id, NotSignedInError.is(error) ? 'The user is signed out, so no tool can run. Ask them to sign in.' : messageOf(error));
+    return fail({ status: 'failed', error: { message: messageOf(error) }, startedAt: now(), executed: false }, NotSignedInError.is(error) ? 'The user is signed out, so no tool can run. Ask them to sign in.' : messageOf(error));
   }
   const identifier = signedIn.identifier;
 
   const call = { toolUseId: toolUse.id, toolName: tool.name, connection: tool.connection, risk: tool.risk, input: checked.input };
   // The card asks for approval only if the policy really asks; rules and "always" run at once.
-  updateCard(conversation, deps, { ...base, status: 'running' });
-  const started = now();
-  const audit = (decision: PolicyDecision['source'], outcome: AuditRecord['outcome'], extra: { errorCode?: string; executionId?: string } = {}) =>
-    deps.audit({ time: new Date(now()).toISOString(), identifier, connection: tool.connection, tool: tool.name, risk: tool.risk, decision, outcome, durationMs: now() - started, input: checked.input, ...extra });
+  report.progress(subject, { stage: 'running' });
+  const startedAt = now();
+  const audited = (decision: DecisionSource, outcome: AuditRecord['outcome'], extra: { errorCode?: string; executionId?: string; settled?: Promise<LateSettlement> } = {}) => ({ audit: { identifier, decision, outcome, input: checked.input, ...extra }, startedAt });
 
   let decision: PolicyDecision;
   try {
-    decision = await deps.policy.decide(identifier, call, signal, (canAlwaysAllow) => updateCard(conversation, deps, { ...base, status: 'awaitingApproval', canAlwaysAllow }));
+    decision = await deps.policy.decide(identifier, call, signal, (canAlwaysAllow) => report.progress(subject, { stage: 'awaitingApproval', canAlwaysAllow }));
   } catch (error) {
     decision = { approved: false, source: 'denied', reason: signal.aborted ? 'Stopped.' : messageOf(error) };
   }
   if (!decision.approved) {
-    audit('denied', 'cancelled', { errorCode: signal.aborted ? 'stopped' : 'declined' });
-    updateCard(conversation, deps, { ...base, status: signal.aborted ? 'cancelled' : 'denied', error: decision.reason ?? 'Declined.' });
-    return errorResult(toolUse.id, signal.aborted ? 'The user pressed Stop before this call ran.' : `The user declined to run ${tool.name}. ${decision.reason ?? ''} Do not run it again unless the user asks; continue without it.`.trim());
+    return fail(
+      { status: signal.aborted ? 'cancelled' : 'denied', ...audited('denied', 'cancelled', { errorCode: signal.aborted ? 'stopped' : 'declined' }), error: { message: decision.reason ?? 'Declined.' }, executed: false },
+      signal.aborted ? 'The user pressed Stop before this call ran.' : `The user declined to run ${tool.name}. ${decision.reason ?? ''} Do not run it again unless the user asks; continue without it.`.trim(),
+    );
   }
 
   // Re-derive the identifier after the approval wait: the user may have switched accounts meanwhile.
@@ -394,54 +397,54 @@ async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: 
   try {
     callIdentifier = await deps.currentIdentifier();
   } catch (error) {
-    audit(decision.source, 'failure', { errorCode: 'not_signed_in' });
-    updateCard(conversation, deps, { ...base, status: 'failed', error: messageOf(error) });
-    return errorResult(toolUse.id, 'The user signed out before this call ran, so it did not run.');
+    return fail({ status: 'failed', ...audited(decision.source, 'failure', { errorCode: 'not_signed_in' }), error: { message: messageOf(error) }, executed: false }, 'The user signed out before this call ran, so it did not run.');
   }
   if (callIdentifier !== identifier) {
-    audit(decision.source, 'failure', { errorCode: 'identity_changed' });
-    updateCard(conversation, deps, { ...base, status: 'failed', error: 'The signed-in account changed before this call ran, so it did not run.' });
-    return errorResult(toolUse.id, 'The signed-in account changed before this call ran, so it did not run.');
+    const changed = 'The signed-in account changed before this call ran, so it did not run.';
+    return fail({ status: 'failed', ...audited(decision.source, 'failure', { errorCode: 'identity_changed' }), error: { message: changed }, executed: false }, changed);
   }
 
-  updateCard(conversation, deps, { ...base, status: 'running' });
+  report.progress(subject, { stage: 'running' });
   const execution = deps.backend.execute({ identifier: callIdentifier, connection: tool.connection, toolName: tool.name, input: checked.input, signal });
   try {
     const result = await abortable(execution, signal);
-    // Compact JSON for the model (fewer tokens), pretty JSON for the card.
+    // Compact JSON for the model (fewer tokens); the card shows it pretty.
     const forModel = boundToolResult(result.data, maxToolResultBytes, false);
-    const bounded = boundToolResult(result.data);
-    const series = extractTimeSeries(result.data);
-    audit(decision.source, 'success', { executionId: result.executionId });
-    updateCard(conversation, deps, { ...base, status: 'succeeded', durationMs: now() - started, output: bounded.text, outputBytes: bounded.bytes, outputTruncated: bounded.truncated, ...(series.length > 0 ? { series } : {}) });
-    return { type: 'tool_result', tool_use_id: toolUse.id, content: forModel.text };
+    return {
+      outcome: { ...subject, status: 'succeeded', ...audited(decision.source, 'success', { executionId: result.executionId }), endedAt: now(), executed: true, result },
+      forModel: { type: 'tool_result', tool_use_id: toolUse.id, content: forModel.text },
+    };
   } catch (error) {
     if (signal.aborted) {
       // A request already sent cannot be recalled: the audit waits for what really happened.
-      execution.then(
-        (late) => audit(decision.source, 'success', { errorCode: 'stopped_waiting', ...(late.executionId ? { executionId: late.executionId } : {}) }),
-        (late: unknown) => audit(decision.source, isAbort(late) ? 'cancelled' : 'failure', { errorCode: isAbort(late) ? 'stopped' : errorCodeOf(late) }),
+      const settled = execution.then(
+        (late): LateSettlement => ({ outcome: 'success', errorCode: 'stopped_waiting', ...(late.executionId ? { executionId: late.executionId } : {}) }),
+        (late: unknown): LateSettlement => (isAbort(late) ? { outcome: 'cancelled', errorCode: 'stopped' } : { outcome: 'failure', errorCode: errorCodeOf(late) }),
       );
       const service = connectionLabel(tool.connection);
-      updateCard(conversation, deps, { ...base, status: 'cancelled', durationMs: now() - started, error: `Stopped. The request had already gone to ${service}, so it may still complete there; the audit log records the outcome.` });
-      return errorResult(toolUse.id, `The user pressed Stop while this call was running; it may still complete in ${service}. Do not repeat it unless the user asks.`);
+      return fail(
+        { status: 'cancelled', ...audited(decision.source, 'cancelled', { settled }), error: { message: `Stopped. The request had already gone to ${service}, so it may still complete there; the audit log records the outcome.` }, executed: true },
+        `The user pressed Stop while this call was running; it may still complete in ${service}. Do not repeat it unless the user asks.`,
+      );
     }
     const fix = ConnectionInactiveError.is(error) ? { kind: error.status === 'EXPIRED' || error.status === 'REVOKED' ? ('reauthorize' as const) : ('connect' as const), connection: error.connection } : undefined;
-    const code = errorCodeOf(error);
-    audit(decision.source, 'failure', { errorCode: code, ...(ToolFailedError.is(error) && error.executionId ? { executionId: error.executionId } : {}) });
+    const executionId = ToolFailedError.is(error) && error.executionId ? { executionId: error.executionId } : {};
     const retryable = ServiceUnavailableError.is(error) || RateLimitedError.is(error);
-    updateCard(conversation, deps, { ...base, status: 'failed', durationMs: now() - started, error: messageOf(error), ...(fix ? { fix } : {}), ...(retryable ? { retryable } : {}) });
-    return errorResult(toolUse.id, fix ? `${messageOf(error)} The user can reconnect from the tool card; wait for them.` : messageOf(error));
+    return fail(
+      { status: 'failed', ...audited(decision.source, 'failure', { errorCode: errorCodeOf(error), ...executionId }), error: { message: messageOf(error), ...(fix ? { fix } : {}), ...(retryable ? { retryable } : {}) }, executed: true },
+      fix ? `${messageOf(error)} The user can reconnect from the tool card; wait for them.` : messageOf(error),
+    );
   }
 }
 
-function runSearch(conversation: Conversation, deps: AgentDeps, toolUse: Anthropic.Messages.ToolUseBlock, inputText: string): Anthropic.Messages.ToolResultBlockParam {
+function runSearch(conversation: Conversation, deps: AgentDeps, toolUse: Anthropic.Messages.ToolUseBlock, inputText: string): ToolCallRun {
+  const now = (deps.now ?? Date.now)();
   const input = (toolUse.input && typeof toolUse.input === 'object' ? toolUse.input : {}) as Record<string, unknown>;
   const query = typeof input.query === 'string' ? input.query : '';
-  const base = { toolUseId: toolUse.id, toolName: searchToolName, connection: 'OnBehalf', risk: 'read' as const, input: inputText };
+  // search_tools reaches no account: it is shown, not audited.
+  const base = { toolUseId: toolUse.id, toolName: searchToolName, connection: 'OnBehalf', risk: 'read' as const, inputText, startedAt: now, endedAt: now, executed: false };
   if (!query.trim()) {
-    updateCard(conversation, deps, { ...base, status: 'failed', error: 'A search needs a query.' });
-    return errorResult(toolUse.id, 'search_tools needs a non-empty "query".');
+    return { outcome: { ...base, status: 'failed', error: { message: 'A search needs a query.' } }, forModel: errorResult(toolUse.id, 'search_tools needs a non-empty "query".') };
   }
   const limit = typeof input.limit === 'number' ? input.limit : 8;
   const connection = typeof input.connection === 'string' && deps.catalog.connections().includes(input.connection) ? input.connection : undefined;
@@ -451,8 +454,7 @@ function runSearch(conversation: Conversation, deps: AgentDeps, toolUse: Anthrop
   conversation.loadedTools = [...conversation.loadedTools.filter((n) => !names.includes(n)), ...names].slice(-maxLoadedTools);
   const lines = found.map((t) => `- ${t.name} (${t.connection}, ${t.risk}): ${t.description.split('\n')[0]?.slice(0, 160) ?? ''}`);
   const text = found.length > 0 ? `Loaded ${found.length} tools; call them directly:\n${lines.join('\n')}` : `No tools matched "${query}". Try other words.`;
-  updateCard(conversation, deps, { ...base, status: 'succeeded', output: text, outputBytes: Buffer.byteLength(text) });
-  return { type: 'tool_result', tool_use_id: toolUse.id, content: text };
+  return { outcome: { ...base, status: 'succeeded', result: { text } }, forModel: { type: 'tool_result', tool_use_id: toolUse.id, content: text } };
 }
 
 function errorCodeOf(error: unknown): string {
