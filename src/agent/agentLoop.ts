@@ -12,7 +12,7 @@ import { addUsage } from './pricing';
 import type { LateSettlement, ToolCallOutcome, ToolCallSubject } from './toolCallOutcome';
 import { toolCallReporter, type ToolCallReporter } from './toolCallTranslator';
 import type { ToolCatalog } from './toolCatalog';
-import type { ToolBackend, ToolDefinition } from '../core/toolBackend';
+import type { ToolBackend, ToolDefinition, ToolExecution } from '../core/toolBackend';
 
 // The agent loop: stream Claude's reply, run each tool_use through the policy and
 // the tool backend as the identifier of the *current* session, return bounded results, and
@@ -321,18 +321,52 @@ interface ToolCallRun {
   readonly forModel: Anthropic.Messages.ToolResultBlockParam;
 }
 
+/** A call refused before the policy is asked: what the card says and what the model is told. */
+interface Refusal {
+  readonly status: 'cancelled' | 'failed' | 'denied';
+  readonly outcome: AuditRecord['outcome'];
+  readonly errorCode: string;
+  readonly forUser: string;
+  readonly forModel: string;
+}
+
+/** The checks before any decision, in order; the validated input when all pass. */
+function checkCall(deps: AgentDeps, toolUse: Anthropic.Messages.ToolUseBlock, tool: ToolDefinition | undefined, inputBytes: number, signal: AbortSignal): Refusal | { readonly tool: ToolDefinition; readonly input: Record<string, unknown> } {
+  if (signal.aborted) return { status: 'cancelled', outcome: 'cancelled', errorCode: 'stopped', forUser: 'Stopped before it ran.', forModel: 'The user pressed Stop before this call ran.' };
+  if (!tool) {
+    return { status: 'failed', outcome: 'failure', errorCode: 'unknown_tool', forUser: 'No such tool in your connected accounts.', forModel: `There is no tool named "${toolUse.name}" in the user's connected accounts. Use ${searchToolName} to find the right one.` };
+  }
+  if (deps.readOnly && tool.risk !== 'read') {
+    return { status: 'denied', outcome: 'cancelled', errorCode: 'read_only', forUser: 'Read-only mode is on.', forModel: `${tool.name} changes data, and OnBehalf is in read-only mode (onbehalf.readOnly). Tell the user instead of retrying.` };
+  }
+  if (inputBytes > maxToolInputBytes) {
+    const [size, limit] = [formatBytes(inputBytes), formatBytes(maxToolInputBytes)];
+    return {
+      status: 'failed',
+      outcome: 'failure',
+      errorCode: 'input_too_large',
+      forUser: `This input is ${size}, too large to show for approval (the limit is ${limit}), so it did not run.`,
+      forModel: `The input for ${tool.name} is ${size}, too large for the user to review (OnBehalf's limit is ${limit}), so it did not run. Split the work into smaller calls with shorter fields.`,
+    };
+  }
+  const checked = checkToolInput(tool.name, tool.inputSchema, toolUse.input);
+  if (checked.ok) return { tool, input: checked.input };
+  const forModel = checked.code === 'unchecked_schema' ? `${checked.problem} Tell the user; retrying will not help.` : `${checked.problem} Fix the input and call it again.`;
+  return { status: 'failed', outcome: 'failure', errorCode: checked.code, forUser: checked.problem, forModel };
+}
+
 async function runToolUse(deps: AgentDeps, report: ToolCallReporter, toolUse: Anthropic.Messages.ToolUseBlock, signal: AbortSignal, conversation: Conversation): Promise<ToolCallRun> {
   const now = deps.now ?? Date.now;
   const inputText = safeStringify(toolUse.input);
   if (toolUse.name === searchToolName) return runSearch(conversation, deps, toolUse, inputText);
 
-  const tool = deps.catalog.get(toolUse.name);
+  const listed = deps.catalog.get(toolUse.name);
   // The card carries the whole input, pretty-printed from the very object that runs (input
   // validation neither coerces nor adds defaults), so what the user sees and copies is what
   // runs. Only an input that will be refused unseen is shown cut.
   const inputBytes = Buffer.byteLength(inputText, 'utf8');
-  const tooLarge = inputBytes > maxToolInputBytes;
-  const subject: ToolCallSubject = { toolUseId: toolUse.id, toolName: toolUse.name, connection: tool?.connection ?? 'unknown', risk: tool?.risk ?? 'write', inputText: tooLarge ? boundToolResult(inputText, 16 * 1024).text : inputText };
+  const cut = inputBytes > maxToolInputBytes;
+  const subject: ToolCallSubject = { toolUseId: toolUse.id, toolName: toolUse.name, connection: listed?.connection ?? 'unknown', risk: listed?.risk ?? 'write', inputText: cut ? boundToolResult(inputText, 16 * 1024).text : inputText };
   const fail = (fields: Omit<ToolCallOutcome, keyof ToolCallSubject | 'endedAt'> & { endedAt?: number }, forModel: string): ToolCallRun => ({ outcome: { ...subject, ...fields, endedAt: fields.endedAt ?? now() }, forModel: errorResult(toolUse.id, forModel) });
   // Whose call this is, for the audit of calls refused before they run. Signed out, nobody's
   // log can take the record; the refusal is shown on the card and said to the model.
@@ -340,47 +374,27 @@ async function runToolUse(deps: AgentDeps, report: ToolCallReporter, toolUse: An
     (identifier) => ({ ok: true as const, identifier }),
     (error: unknown) => ({ ok: false as const, error }),
   );
-  const refuse = (status: 'cancelled' | 'failed' | 'denied', outcome: AuditRecord['outcome'], errorCode: string, cardError: string, forModel: string): ToolCallRun => {
+  const checked = checkCall(deps, toolUse, listed, inputBytes, signal);
+  if ('errorCode' in checked) {
     const at = now();
-    const audit = signedIn.ok ? { identifier: signedIn.identifier, decision: 'denied' as const, outcome, errorCode, input: toolUse.input } : undefined;
-    return fail({ status, ...(audit ? { audit } : {}), error: { message: cardError }, startedAt: at, endedAt: at, executed: false }, forModel);
-  };
-  if (signal.aborted) return refuse('cancelled', 'cancelled', 'stopped', 'Stopped before it ran.', 'The user pressed Stop before this call ran.');
-  if (!tool) {
-    return refuse('failed', 'failure', 'unknown_tool', 'No such tool in your connected accounts.', `There is no tool named "${toolUse.name}" in the user's connected accounts. Use ${searchToolName} to find the right one.`);
-  }
-  if (deps.readOnly && tool.risk !== 'read') {
-    return refuse('denied', 'cancelled', 'read_only', 'Read-only mode is on.', `${tool.name} changes data, and OnBehalf is in read-only mode (onbehalf.readOnly). Tell the user instead of retrying.`);
-  }
-  if (tooLarge) {
-    const limit = formatBytes(maxToolInputBytes);
-    return refuse(
-      'failed',
-      'failure',
-      'input_too_large',
-      `This input is ${formatBytes(inputBytes)}, too large to show for approval (the limit is ${limit}), so it did not run.`,
-      `The input for ${tool.name} is ${formatBytes(inputBytes)}, too large for the user to review (OnBehalf's limit is ${limit}), so it did not run. Split the work into smaller calls with shorter fields.`,
-    );
-  }
-  const checked = checkToolInput(tool.name, tool.inputSchema, toolUse.input);
-  if (!checked.ok) {
-    const forModel = checked.code === 'unchecked_schema' ? `${checked.problem} Tell the user; retrying will not help.` : `${checked.problem} Fix the input and call it again.`;
-    return refuse('failed', 'failure', checked.code, checked.problem, forModel);
+    const audit = signedIn.ok ? { identifier: signedIn.identifier, decision: 'denied' as const, outcome: checked.outcome, errorCode: checked.errorCode, input: toolUse.input } : undefined;
+    return fail({ status: checked.status, ...(audit ? { audit } : {}), error: { message: checked.forUser }, startedAt: at, endedAt: at, executed: false }, checked.forModel);
   }
   if (!signedIn.ok) {
     const error = signedIn.error;
     return fail({ status: 'failed', error: { message: messageOf(error) }, startedAt: now(), executed: false }, NotSignedInError.is(error) ? 'The user is signed out, so no tool can run. Ask them to sign in.' : messageOf(error));
   }
-  const identifier = signedIn.identifier;
+  const { identifier } = signedIn;
+  const { tool, input } = checked;
 
-  const call = { toolUseId: toolUse.id, toolName: tool.name, connection: tool.connection, risk: tool.risk, input: checked.input };
   // The card asks for approval only if the policy really asks; rules and "always" run at once.
   report.progress(subject, { stage: 'running' });
   const startedAt = now();
-  const audited = (decision: DecisionSource, outcome: AuditRecord['outcome'], extra: { errorCode?: string; executionId?: string; settled?: Promise<LateSettlement> } = {}) => ({ audit: { identifier, decision, outcome, input: checked.input, ...extra }, startedAt });
+  const audited = (decision: DecisionSource, outcome: AuditRecord['outcome'], extra: { errorCode?: string; executionId?: string; settled?: Promise<LateSettlement> } = {}) => ({ audit: { identifier, decision, outcome, input, ...extra }, startedAt });
 
   let decision: PolicyDecision;
   try {
+    const call = { toolUseId: toolUse.id, toolName: tool.name, connection: tool.connection, risk: tool.risk, input };
     decision = await deps.policy.decide(identifier, call, signal, (canAlwaysAllow) => report.progress(subject, { stage: 'awaitingApproval', canAlwaysAllow }));
   } catch (error) {
     decision = { approved: false, source: 'denied', reason: signal.aborted ? 'Stopped.' : messageOf(error) };
@@ -405,7 +419,7 @@ async function runToolUse(deps: AgentDeps, report: ToolCallReporter, toolUse: An
   }
 
   report.progress(subject, { stage: 'running' });
-  const execution = deps.backend.execute({ identifier: callIdentifier, connection: tool.connection, toolName: tool.name, input: checked.input, signal });
+  const execution = deps.backend.execute({ identifier: callIdentifier, connection: tool.connection, toolName: tool.name, input, signal });
   try {
     const result = await abortable(execution, signal);
     // Compact JSON for the model (fewer tokens); the card shows it pretty.
@@ -415,26 +429,37 @@ async function runToolUse(deps: AgentDeps, report: ToolCallReporter, toolUse: An
       forModel: { type: 'tool_result', tool_use_id: toolUse.id, content: forModel.text },
     };
   } catch (error) {
-    if (signal.aborted) {
-      // A request already sent cannot be recalled: the audit waits for what really happened.
-      const settled = execution.then(
-        (late): LateSettlement => ({ outcome: 'success', errorCode: 'stopped_waiting', ...(late.executionId ? { executionId: late.executionId } : {}) }),
-        (late: unknown): LateSettlement => (isAbort(late) ? { outcome: 'cancelled', errorCode: 'stopped' } : { outcome: 'failure', errorCode: errorCodeOf(late) }),
-      );
-      const service = connectionLabel(tool.connection);
-      return fail(
-        { status: 'cancelled', ...audited(decision.source, 'cancelled', { settled }), error: { message: `Stopped. The request had already gone to ${service}, so it may still complete there; the audit log records the outcome.` }, executed: true },
-        `The user pressed Stop while this call was running; it may still complete in ${service}. Do not repeat it unless the user asks.`,
-      );
-    }
-    const fix = ConnectionInactiveError.is(error) ? { kind: error.status === 'EXPIRED' || error.status === 'REVOKED' ? ('reauthorize' as const) : ('connect' as const), connection: error.connection } : undefined;
-    const executionId = ToolFailedError.is(error) && error.executionId ? { executionId: error.executionId } : {};
-    const retryable = ServiceUnavailableError.is(error) || RateLimitedError.is(error);
-    return fail(
-      { status: 'failed', ...audited(decision.source, 'failure', { errorCode: errorCodeOf(error), ...executionId }), error: { message: messageOf(error), ...(fix ? { fix } : {}), ...(retryable ? { retryable } : {}) }, executed: true },
-      fix ? `${messageOf(error)} The user can reconnect from the tool card; wait for them.` : messageOf(error),
-    );
+    const failed = executionFailure(tool.connection, execution, error, signal);
+    return fail({ status: failed.status, ...audited(decision.source, failed.outcome, failed.audit), error: failed.error, executed: true }, failed.forModel);
   }
+}
+
+/** What a call that went to its backend and did not succeed comes to. */
+function executionFailure(connection: string, execution: Promise<ToolExecution>, error: unknown, signal: AbortSignal) {
+  if (signal.aborted) {
+    // A request already sent cannot be recalled: the audit waits for what really happened.
+    const settled = execution.then(
+      (late): LateSettlement => ({ outcome: 'success', errorCode: 'stopped_waiting', ...(late.executionId ? { executionId: late.executionId } : {}) }),
+      (late: unknown): LateSettlement => (isAbort(late) ? { outcome: 'cancelled', errorCode: 'stopped' } : { outcome: 'failure', errorCode: errorCodeOf(late) }),
+    );
+    const service = connectionLabel(connection);
+    return {
+      status: 'cancelled' as const,
+      outcome: 'cancelled' as const,
+      audit: { settled },
+      error: { message: `Stopped. The request had already gone to ${service}, so it may still complete there; the audit log records the outcome.` },
+      forModel: `The user pressed Stop while this call was running; it may still complete in ${service}. Do not repeat it unless the user asks.`,
+    };
+  }
+  const fix = ConnectionInactiveError.is(error) ? { kind: error.status === 'EXPIRED' || error.status === 'REVOKED' ? ('reauthorize' as const) : ('connect' as const), connection: error.connection } : undefined;
+  const retryable = ServiceUnavailableError.is(error) || RateLimitedError.is(error);
+  return {
+    status: 'failed' as const,
+    outcome: 'failure' as const,
+    audit: { errorCode: errorCodeOf(error), ...(ToolFailedError.is(error) && error.executionId ? { executionId: error.executionId } : {}) },
+    error: { message: messageOf(error), ...(fix ? { fix } : {}), ...(retryable ? { retryable } : {}) },
+    forModel: fix ? `${messageOf(error)} The user can reconnect from the tool card; wait for them.` : messageOf(error),
+  };
 }
 
 function runSearch(conversation: Conversation, deps: AgentDeps, toolUse: Anthropic.Messages.ToolUseBlock, inputText: string): ToolCallRun {
