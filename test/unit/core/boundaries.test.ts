@@ -50,6 +50,13 @@ describe('boundaries', () => {
     assert.deepEqual(offenders, none);
   });
 
+  it('tool cards are built in one place: toolCallTranslator.ts, not the loop', () => {
+    const builders = sources(join(root, 'src', 'agent'))
+      .filter((file) => /\bToolCardView\b|kind: 'tool'/.test(readFileSync(file, 'utf8')))
+      .map((file) => relative(root, file));
+    assert.deepEqual(builders, [join('src', 'agent', 'toolCallTranslator.ts')]);
+  });
+
   it('extension.ts only composes: no function bodies beyond activate/deactivate', () => {
     const text = readFileSync(join(root, 'src', 'extension.ts'), 'utf8');
     assert.equal((text.match(/^export function /gm) ?? []).length, 2);
