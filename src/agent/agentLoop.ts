@@ -1,32 +1,21 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { ConnectionInactiveError, NotSignedInError, OnBehalfError, RateLimitedError, ServiceUnavailableError, ToolFailedError, messageOf } from '../core/errors';
-import { connectionLabel } from '../shared/labels';
-import type { ChatItemView, ToolCardView } from '../shared/protocol';
-import type { AuditEntry, AuditRecord } from './audit';
-import { boundToolResult, formatBytes, maxToolResultBytes, safeStringify } from './boundedResult';
+import { messageOf } from '../core/errors';
+import type { ToolDefinition } from '../core/toolBackend';
+import type { ChatItemView } from '../shared/protocol';
+import type { AuditEntry } from './audit';
 import type { Conversation } from './conversation';
-import { checkToolInput } from './inputValidation';
 import { isRetryableModelError, mapAnthropicError } from './anthropicKeyCheck';
-import type { ApprovalPolicy, PolicyDecision } from './policy';
 import { addUsage } from './pricing';
-import { extractTimeSeries } from './timeSeries';
-import type { CatalogTool, ToolCatalog } from './toolCatalog';
+import { runToolUse, searchToolName, type ToolCallDeps } from './toolCall';
+import { toolCallReporter } from './toolCallTranslator';
+import type { ToolCatalog } from './toolCatalog';
 
-// The agent loop: stream Claude's reply, run each tool_use through the policy and
-// executeTool as the identifier of the *current* session, return bounded results, and
-// repeat until end_turn, the step limit, or Stop. It never imports vscode.
+// The agent loop: stream Claude's reply, run each tool_use (toolCall.ts: the policy, then
+// the tool backend as the identifier of the *current* session), return bounded results, and
+// repeat until end_turn, the step limit, or Stop. Each call ends in one outcome that
+// toolCallTranslator.ts turns into its card and audit record. It never imports vscode.
 
-export const searchToolName = 'search_tools';
-const maxLoadedTools = 24;
-/**
- * The largest tool input OnBehalf runs. The card shows the whole input (the user approves
- * exactly what runs, never a preview), so an input too large to show is refused instead.
- */
-export const maxToolInputBytes = 100 * 1024;
-
-export interface ToolExecutor {
-  (call: { identifier: string; connection: string; toolName: string; input: Record<string, unknown>; signal: AbortSignal }): Promise<{ data: unknown; executionId: string }>;
-}
+export { maxToolInputBytes, searchToolName } from './toolCall';
 
 export interface RequestMetrics {
   readonly requestBytes: number;
@@ -41,23 +30,16 @@ export interface AgentEvents {
   onChange?(): void;
 }
 
-export interface AgentDeps {
+export interface AgentDeps extends ToolCallDeps {
   readonly anthropic: Anthropic;
   readonly model: string;
   readonly maxSteps: number;
   readonly maxTokens?: number;
   readonly systemPrompt: string;
-  readonly catalog: ToolCatalog;
-  readonly readOnly: boolean;
-  /** Derives the identifier from the current session at the moment of the call. */
-  readonly currentIdentifier: () => Promise<string>;
-  readonly executeTool: ToolExecutor;
-  readonly policy: ApprovalPolicy;
   /** Receives each call's record with its raw input; the sink writes only the input's HMAC. */
   readonly audit: (entry: AuditEntry) => void;
   readonly events: AgentEvents;
   readonly newId: () => string;
-  readonly now?: () => number;
 }
 
 export type TurnOutcome = 'completed' | 'stopped' | 'maxSteps' | 'error';
@@ -99,8 +81,14 @@ export async function runAgentTurn(conversation: Conversation, deps: AgentDeps, 
       return 'completed';
     }
 
+    // Each call ends in one outcome; the translator turns it into the card and the audit record.
+    const report = toolCallReporter(conversation, { onItem: (item) => deps.events.onItem(item), audit: deps.audit, now });
     const results: Anthropic.Messages.ToolResultBlockParam[] = [];
-    for (const toolUse of toolUses) results.push(await runToolUse(conversation, deps, toolUse, signal));
+    for (const toolUse of toolUses) {
+      const run = await runToolUse(deps, report, toolUse, signal, conversation);
+      report.finished(run.outcome);
+      results.push(run.forModel);
+    }
     conversation.messages.push({ role: 'user', content: results });
     conversation.updatedAt = now();
     deps.events.onChange?.();
@@ -162,14 +150,14 @@ export function searchToolDefinition(catalog: ToolCatalog): Anthropic.Messages.T
   };
 }
 
-function modelTool(tool: CatalogTool): Anthropic.Messages.Tool {
+function modelTool(tool: ToolDefinition): Anthropic.Messages.Tool {
   return { name: tool.name, description: tool.description.slice(0, 1024), input_schema: tool.inputSchema as Anthropic.Messages.Tool.InputSchema };
 }
 
 export function buildRequest(conversation: Conversation, deps: Pick<AgentDeps, 'catalog' | 'model' | 'maxTokens' | 'systemPrompt' | 'readOnly'>): { params: Anthropic.Messages.MessageStreamParams; metrics: RequestMetrics } {
   const loaded = conversation.loadedTools
     .map((name) => deps.catalog.get(name))
-    .filter((t): t is CatalogTool => t !== undefined && (!deps.readOnly || t.risk === 'read'));
+    .filter((t): t is ToolDefinition => t !== undefined && (!deps.readOnly || t.risk === 'read'));
   const tools: Anthropic.Messages.Tool[] = [searchToolDefinition(deps.catalog), ...loaded.map(modelTool)];
   // Cache the stable prefix (tools + system); later requests in a turn reuse it.
   const lastTool = tools[tools.length - 1];
@@ -302,183 +290,4 @@ function finishTextItems(conversation: Conversation, deps: AgentDeps, partialTex
 function pushItem(conversation: Conversation, deps: AgentDeps, item: ChatItemView): void {
   conversation.items.push(item);
   deps.events.onItem(item);
-}
-
-function updateCard(conversation: Conversation, deps: AgentDeps, card: ToolCardView): void {
-  const item: ChatItemView = { kind: 'tool', id: card.toolUseId, card };
-  const index = conversation.items.findIndex((i) => i.kind === 'tool' && i.id === card.toolUseId);
-  if (index >= 0) conversation.items[index] = item;
-  else conversation.items.push(item);
-  deps.events.onItem(item);
-}
-
-// ---- Tools ----
-
-function errorResult(toolUseId: string, text: string): Anthropic.Messages.ToolResultBlockParam {
-  return { type: 'tool_result', tool_use_id: toolUseId, is_error: true, content: text };
-}
-
-async function runToolUse(conversation: Conversation, deps: AgentDeps, toolUse: Anthropic.Messages.ToolUseBlock, signal: AbortSignal): Promise<Anthropic.Messages.ToolResultBlockParam> {
-  const now = deps.now ?? Date.now;
-  const inputText = safeStringify(toolUse.input);
-  if (toolUse.name === searchToolName) return runSearch(conversation, deps, toolUse, inputText);
-
-  const tool = deps.catalog.get(toolUse.name);
-  // The card carries the whole input, pretty-printed from the very object that runs (input
-  // validation neither coerces nor adds defaults), so what the user sees and copies is what
-  // runs. Only an input that will be refused unseen is shown cut.
-  const inputBytes = Buffer.byteLength(inputText, 'utf8');
-  const tooLarge = inputBytes > maxToolInputBytes;
-  const base = { toolUseId: toolUse.id, toolName: toolUse.name, connection: tool?.connection ?? 'unknown', risk: tool?.risk ?? 'write', input: tooLarge ? boundToolResult(inputText, 16 * 1024).text : inputText } as const;
-  // Whose call this is, for the audit of calls refused before they run. Signed out, nobody's
-  // log can take the record; the refusal is shown on the card and said to the model.
-  const signedIn = await deps.currentIdentifier().then(
-    (identifier) => ({ ok: true as const, identifier }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  const refuse = (status: 'cancelled' | 'failed' | 'denied', outcome: AuditRecord['outcome'], errorCode: string, cardError: string, forModel: string) => {
-    if (signedIn.ok) {
-      deps.audit({ time: new Date(now()).toISOString(), identifier: signedIn.identifier, connection: base.connection, tool: toolUse.name, risk: base.risk, decision: 'denied', outcome, errorCode, durationMs: 0, input: toolUse.input });
-    }
-    updateCard(conversation, deps, { ...base, status, error: cardError });
-    return errorResult(toolUse.id, forModel);
-  };
-  if (signal.aborted) return refuse('cancelled', 'cancelled', 'stopped', 'Stopped before it ran.', 'The user pressed Stop before this call ran.');
-  if (!tool) {
-    return refuse('failed', 'failure', 'unknown_tool', 'No such tool in your connected accounts.', `There is no tool named "${toolUse.name}" in the user's connected accounts. Use ${searchToolName} to find the right one.`);
-  }
-  if (deps.readOnly && tool.risk !== 'read') {
-    return refuse('denied', 'cancelled', 'read_only', 'Read-only mode is on.', `${tool.name} changes data, and OnBehalf is in read-only mode (onbehalf.readOnly). Tell the user instead of retrying.`);
-  }
-  if (tooLarge) {
-    const limit = formatBytes(maxToolInputBytes);
-    return refuse(
-      'failed',
-      'failure',
-      'input_too_large',
-      `This input is ${formatBytes(inputBytes)}, too large to show for approval (the limit is ${limit}), so it did not run.`,
-      `The input for ${tool.name} is ${formatBytes(inputBytes)}, too large for the user to review (OnBehalf's limit is ${limit}), so it did not run. Split the work into smaller calls with shorter fields.`,
-    );
-  }
-  const checked = checkToolInput(tool.name, tool.inputSchema, toolUse.input);
-  if (!checked.ok) {
-    const forModel = checked.code === 'unchecked_schema' ? `${checked.problem} Tell the user; retrying will not help.` : `${checked.problem} Fix the input and call it again.`;
-    return refuse('failed', 'failure', checked.code, checked.problem, forModel);
-  }
-  if (!signedIn.ok) {
-    const error = signedIn.error;
-    updateCard(conversation, deps, { ...base, status: 'failed', error: messageOf(error) });
-    return errorResult(toolUse.id, NotSignedInError.is(error) ? 'The user is signed out, so no tool can run. Ask them to sign in.' : messageOf(error));
-  }
-  const identifier = signedIn.identifier;
-
-  const call = { toolUseId: toolUse.id, toolName: tool.name, connection: tool.connection, risk: tool.risk, input: checked.input };
-  // The card asks for approval only if the policy really asks; rules and "always" run at once.
-  updateCard(conversation, deps, { ...base, status: 'running' });
-  const started = now();
-  const audit = (decision: PolicyDecision['source'], outcome: AuditRecord['outcome'], extra: { errorCode?: string; executionId?: string } = {}) =>
-    deps.audit({ time: new Date(now()).toISOString(), identifier, connection: tool.connection, tool: tool.name, risk: tool.risk, decision, outcome, durationMs: now() - started, input: checked.input, ...extra });
-
-  let decision: PolicyDecision;
-  try {
-    decision = await deps.policy.decide(identifier, call, signal, (canAlwaysAllow) => updateCard(conversation, deps, { ...base, status: 'awaitingApproval', canAlwaysAllow }));
-  } catch (error) {
-    decision = { approved: false, source: 'denied', reason: signal.aborted ? 'Stopped.' : messageOf(error) };
-  }
-  if (!decision.approved) {
-    audit('denied', 'cancelled', { errorCode: signal.aborted ? 'stopped' : 'declined' });
-    updateCard(conversation, deps, { ...base, status: signal.aborted ? 'cancelled' : 'denied', error: decision.reason ?? 'Declined.' });
-    return errorResult(toolUse.id, signal.aborted ? 'The user pressed Stop before this call ran.' : `The user declined to run ${tool.name}. ${decision.reason ?? ''} Do not run it again unless the user asks; continue without it.`.trim());
-  }
-
-  // Re-derive the identifier after the approval wait: the user may have switched accounts meanwhile.
-  let callIdentifier: string;
-  try {
-    callIdentifier = await deps.currentIdentifier();
-  } catch (error) {
-    audit(decision.source, 'failure', { errorCode: 'not_signed_in' });
-    updateCard(conversation, deps, { ...base, status: 'failed', error: messageOf(error) });
-    return errorResult(toolUse.id, 'The user signed out before this call ran, so it did not run.');
-  }
-  if (callIdentifier !== identifier) {
-    audit(decision.source, 'failure', { errorCode: 'identity_changed' });
-    updateCard(conversation, deps, { ...base, status: 'failed', error: 'The signed-in account changed before this call ran, so it did not run.' });
-    return errorResult(toolUse.id, 'The signed-in account changed before this call ran, so it did not run.');
-  }
-
-  updateCard(conversation, deps, { ...base, status: 'running' });
-  const execution = deps.executeTool({ identifier: callIdentifier, connection: tool.connection, toolName: tool.name, input: checked.input, signal });
-  try {
-    const result = await abortable(execution, signal);
-    // Compact JSON for the model (fewer tokens), pretty JSON for the card.
-    const forModel = boundToolResult(result.data, maxToolResultBytes, false);
-    const bounded = boundToolResult(result.data);
-    const series = extractTimeSeries(result.data);
-    audit(decision.source, 'success', { executionId: result.executionId });
-    updateCard(conversation, deps, { ...base, status: 'succeeded', durationMs: now() - started, output: bounded.text, outputBytes: bounded.bytes, outputTruncated: bounded.truncated, ...(series.length > 0 ? { series } : {}) });
-    return { type: 'tool_result', tool_use_id: toolUse.id, content: forModel.text };
-  } catch (error) {
-    if (signal.aborted) {
-      // A request already sent cannot be recalled: the audit waits for what really happened.
-      execution.then(
-        (late) => audit(decision.source, 'success', { errorCode: 'stopped_waiting', ...(late.executionId ? { executionId: late.executionId } : {}) }),
-        (late: unknown) => audit(decision.source, isAbort(late) ? 'cancelled' : 'failure', { errorCode: isAbort(late) ? 'stopped' : errorCodeOf(late) }),
-      );
-      const service = connectionLabel(tool.connection);
-      updateCard(conversation, deps, { ...base, status: 'cancelled', durationMs: now() - started, error: `Stopped. The request had already gone to ${service}, so it may still complete there; the audit log records the outcome.` });
-      return errorResult(toolUse.id, `The user pressed Stop while this call was running; it may still complete in ${service}. Do not repeat it unless the user asks.`);
-    }
-    const fix = ConnectionInactiveError.is(error) ? { kind: error.status === 'EXPIRED' || error.status === 'REVOKED' ? ('reauthorize' as const) : ('connect' as const), connection: error.connection } : undefined;
-    const code = errorCodeOf(error);
-    audit(decision.source, 'failure', { errorCode: code, ...(ToolFailedError.is(error) && error.executionId ? { executionId: error.executionId } : {}) });
-    const retryable = ServiceUnavailableError.is(error) || RateLimitedError.is(error);
-    updateCard(conversation, deps, { ...base, status: 'failed', durationMs: now() - started, error: messageOf(error), ...(fix ? { fix } : {}), ...(retryable ? { retryable } : {}) });
-    return errorResult(toolUse.id, fix ? `${messageOf(error)} The user can reconnect from the tool card; wait for them.` : messageOf(error));
-  }
-}
-
-function runSearch(conversation: Conversation, deps: AgentDeps, toolUse: Anthropic.Messages.ToolUseBlock, inputText: string): Anthropic.Messages.ToolResultBlockParam {
-  const input = (toolUse.input && typeof toolUse.input === 'object' ? toolUse.input : {}) as Record<string, unknown>;
-  const query = typeof input.query === 'string' ? input.query : '';
-  const base = { toolUseId: toolUse.id, toolName: searchToolName, connection: 'OnBehalf', risk: 'read' as const, input: inputText };
-  if (!query.trim()) {
-    updateCard(conversation, deps, { ...base, status: 'failed', error: 'A search needs a query.' });
-    return errorResult(toolUse.id, 'search_tools needs a non-empty "query".');
-  }
-  const limit = typeof input.limit === 'number' ? input.limit : 8;
-  const connection = typeof input.connection === 'string' && deps.catalog.connections().includes(input.connection) ? input.connection : undefined;
-  const found = deps.catalog.search(query, { limit, ...(connection ? { connection } : {}), ...(deps.readOnly ? { allowedRisks: ['read'] as const } : {}) });
-  // Most recently found tools stay loaded; the oldest fall out past the cap.
-  const names = found.map((t) => t.name);
-  conversation.loadedTools = [...conversation.loadedTools.filter((n) => !names.includes(n)), ...names].slice(-maxLoadedTools);
-  const lines = found.map((t) => `- ${t.name} (${t.connection}, ${t.risk}): ${t.description.split('\n')[0]?.slice(0, 160) ?? ''}`);
-  const text = found.length > 0 ? `Loaded ${found.length} tools; call them directly:\n${lines.join('\n')}` : `No tools matched "${query}". Try other words.`;
-  updateCard(conversation, deps, { ...base, status: 'succeeded', output: text, outputBytes: Buffer.byteLength(text) });
-  return { type: 'tool_result', tool_use_id: toolUse.id, content: text };
-}
-
-function errorCodeOf(error: unknown): string {
-  return ToolFailedError.is(error) ? (error.code ?? 'tool_error') : OnBehalfError.is(error) ? error.kind : 'error';
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || /abort/i.test(error.message));
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Error('aborted'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -1,28 +1,12 @@
-import { classifyTool, type ToolAnnotations, type ToolRisk } from '../core/toolRisk';
+import type { ToolDefinition } from '../core/toolBackend';
+import type { ToolRisk } from '../core/toolRisk';
 
 // Every scoped tool the signed-in user can reach, with its risk, and a keyword search
 // over them. The model sees only a small discovery tool plus the schemas a search has
 // loaded, so 409 tools cost a few kilobytes per turn instead of ~280 KB.
 
-export interface CatalogTool {
-  readonly name: string;
-  readonly description: string;
-  readonly inputSchema: Record<string, unknown>;
-  readonly connection: string;
-  readonly risk: ToolRisk;
-  readonly annotations?: ToolAnnotations;
-}
-
-export interface ToolSource {
-  readonly name: string;
-  readonly description: string;
-  readonly inputSchema: Record<string, unknown>;
-  readonly connection: string;
-  readonly annotations?: ToolAnnotations;
-}
-
 interface IndexedTool {
-  readonly tool: CatalogTool;
+  readonly tool: ToolDefinition;
   readonly nameTerms: ReadonlySet<string>;
   readonly terms: Map<string, number>;
   readonly length: number;
@@ -77,15 +61,15 @@ function stem(term: string): string {
 }
 
 export class ToolCatalog {
-  private readonly tools = new Map<string, CatalogTool>();
+  private readonly tools = new Map<string, ToolDefinition>();
   private readonly index: IndexedTool[] = [];
   private readonly documentFrequency = new Map<string, number>();
   private averageLength = 1;
 
-  constructor(sources: readonly ToolSource[]) {
-    for (const source of sources) {
-      if (this.tools.has(source.name)) continue;
-      const tool: CatalogTool = { ...source, risk: classifyTool(source.name, source.annotations) };
+  /** The tools of every backend; each carries the risk its backend classified (defineTool). */
+  constructor(tools: readonly ToolDefinition[]) {
+    for (const tool of tools) {
+      if (this.tools.has(tool.name)) continue;
       this.tools.set(tool.name, tool);
       // Name words count three times: they are the most reliable signal.
       const nameWords = tokenize(tool.name.replace(/_/g, ' ')).slice(1);
@@ -102,11 +86,11 @@ export class ToolCatalog {
     return this.tools.size;
   }
 
-  get(name: string): CatalogTool | undefined {
+  get(name: string): ToolDefinition | undefined {
     return this.tools.get(name);
   }
 
-  all(): CatalogTool[] {
+  all(): ToolDefinition[] {
     return [...this.tools.values()];
   }
 
@@ -115,7 +99,7 @@ export class ToolCatalog {
   }
 
   /** BM25 over names, descriptions and parameter names, with a few query synonyms. */
-  search(query: string, options: { limit?: number; connection?: string; allowedRisks?: readonly ToolRisk[] } = {}): CatalogTool[] {
+  search(query: string, options: { limit?: number; connection?: string; allowedRisks?: readonly ToolRisk[] } = {}): ToolDefinition[] {
     const limit = Math.min(Math.max(options.limit ?? 8, 1), 20);
     const queryTerms = tokenize(query);
     const expanded = [...queryTerms, ...queryTerms.flatMap((t) => (synonyms[t] ?? []).map(stem))];
@@ -123,7 +107,7 @@ export class ToolCatalog {
     const k1 = 1.2;
     const b = 0.75;
     const total = this.index.length;
-    const scored: { tool: CatalogTool; score: number }[] = [];
+    const scored: { tool: ToolDefinition; score: number }[] = [];
     for (const entry of this.index) {
       if (options.connection && entry.tool.connection !== options.connection) continue;
       if (options.allowedRisks && !options.allowedRisks.includes(entry.tool.risk)) continue;

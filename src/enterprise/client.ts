@@ -3,8 +3,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { decodeJwt } from 'jose';
-import type { ToolSource } from '../agent/toolCatalog';
 import { type ErrorKind, NotSignedInError, OnBehalfError, ToolFailedError } from '../core/errors';
+import { defineTool, type ToolDefinition } from '../core/toolBackend';
 import type { ToolAnnotations } from '../core/toolRisk';
 import {
   BOOTSTRAP_SCOPES,
@@ -66,9 +66,9 @@ export interface EnterprisePostHogConfig {
   readonly fetch?: FetchLike;
   /** Clock for access-token expiry, ms epoch. Default Date.now. */
   readonly now?: () => number;
-  /** `connection` of the ToolSources. Default `posthog`. */
+  /** `connection` of the listed tools. Default `posthog`. */
   readonly connection?: string;
-  /** ToolSource names are `<prefix><mcp name with non-word characters as _>`. Default `posthogmcp_`. */
+  /** Listed tool names are `<prefix><mcp name with non-word characters as _>`. Default `posthogmcp_`. */
   readonly toolNamePrefix?: string;
   /** Receives one line per step. Never receives tokens, assertions or secrets. */
   readonly log?: (line: string) => void;
@@ -174,8 +174,8 @@ export class EnterprisePostHogClient {
     });
   }
 
-  /** Every tool of the server (all pages), as ToolSources with their annotations. */
-  async listTools(): Promise<ToolSource[]> {
+  /** Every tool of the server (all pages), as ToolDefinitions with their annotations and risk. */
+  async listTools(): Promise<ToolDefinition[]> {
     return this.operation(async () => {
       const session = await this.ensureSession();
       const tools: Tool[] = [];
@@ -187,7 +187,7 @@ export class EnterprisePostHogClient {
         if (!cursor) break;
       }
       this.toolNames.clear();
-      const sources: ToolSource[] = [];
+      const sources: ToolDefinition[] = [];
       for (const tool of tools) {
         const name = this.sourceName(tool.name);
         if (this.toolNames.has(name)) {
@@ -195,7 +195,7 @@ export class EnterprisePostHogClient {
           continue;
         }
         this.toolNames.set(name, tool.name);
-        sources.push({
+        sources.push(defineTool({
           name,
           description: tool.description ?? tool.title ?? tool.annotations?.title ?? '',
           inputSchema: tool.inputSchema as Record<string, unknown>,
@@ -203,14 +203,14 @@ export class EnterprisePostHogClient {
           // Always present for an MCP tool: with no annotations the MCP defaults apply
           // (not read-only, destructive), and the risk classifier reads `{}` that way.
           annotations: annotationsOf(tool.annotations ?? {}),
-        });
+        }));
       }
       this.config.log?.(`enterprise: listed ${sources.length} PostHog tools`);
       return sources;
     });
   }
 
-  /** Calls a tool by its ToolSource name (or its MCP name). Aborting `signal` cancels the MCP request. */
+  /** Calls a tool by its listed name (or its MCP name). Aborting `signal` cancels the MCP request. */
   async callTool(name: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<EnterpriseToolResult> {
     return this.operation(async () => {
       const session = await this.ensureSession();

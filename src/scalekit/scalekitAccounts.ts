@@ -12,6 +12,7 @@ import {
 } from '../core/errors';
 import { ConnectionStatus, statusFromScalekit } from '../core/connectionStatus';
 import type { ToolAnnotations } from '../core/toolRisk';
+import { defineTool, type ToolDefinition, type ToolExecution } from '../core/toolBackend';
 import { checkSecureUrl } from '../core/secureUrl';
 
 // A thin adapter over @scalekit-sdk/node. It takes the identifier as an argument on every
@@ -22,19 +23,6 @@ export interface ScalekitCredentials {
   readonly environmentUrl: string;
   readonly clientId: string;
   readonly clientSecret: string;
-}
-
-export interface ScopedToolDefinition {
-  readonly name: string;
-  readonly description: string;
-  readonly inputSchema: Record<string, unknown>;
-  readonly connection: string;
-  readonly annotations?: ToolAnnotations;
-}
-
-export interface ToolExecution {
-  readonly data: unknown;
-  readonly executionId: string;
 }
 
 const maxPageSize = 100;
@@ -113,9 +101,9 @@ export class ScalekitAccounts {
   }
 
   /** Every page of scoped tools for one connection, tagged with that connection. */
-  async listTools(identifier: string, connection: string): Promise<ScopedToolDefinition[]> {
+  async listTools(identifier: string, connection: string): Promise<ToolDefinition[]> {
     const client = await this.getClient();
-    const tools: ScopedToolDefinition[] = [];
+    const tools: ToolDefinition[] = [];
     let pageToken: string | undefined;
     for (let page = 0; page < maxPages; page++) {
       let response;
@@ -175,19 +163,19 @@ function requireSecureEnvironment(environmentUrl: string): void {
   checkSecureUrl(environmentUrl, 'The Scalekit environment URL ("onbehalf.scalekit.environmentUrl")', (problem) => new InsecureUrlError(problem, 'Fix "onbehalf.scalekit.environmentUrl" in your user settings.'));
 }
 
-function toToolDefinition(definition: unknown, connection: string): ScopedToolDefinition | undefined {
+function toToolDefinition(definition: unknown, connection: string): ToolDefinition | undefined {
   if (!definition || typeof definition !== 'object') return undefined;
   const record = definition as Record<string, unknown>;
   if (typeof record.name !== 'string' || !record.name) return undefined;
   const schema = record.input_schema ?? record.inputSchema;
   const annotations = record.annotations && typeof record.annotations === 'object' ? (record.annotations as ToolAnnotations) : undefined;
-  return {
+  return defineTool({
     name: record.name,
     description: typeof record.description === 'string' ? record.description : '',
     inputSchema: schema && typeof schema === 'object' ? (schema as Record<string, unknown>) : { type: 'object', properties: {} },
     connection,
     ...(annotations ? { annotations } : {}),
-  };
+  });
 }
 
 /** Scalekit understood the request and refused it (not found, not allowed, bad argument). */

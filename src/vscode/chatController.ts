@@ -6,7 +6,10 @@ import { appendUserText, lastTurnHasRetryableFailure, newConversation, rewindToL
 import { ApprovalPolicy, type UserAnswer } from '../agent/policy';
 import { emptyUsage } from '../agent/pricing';
 import { ToolCatalog } from '../agent/toolCatalog';
-import { ToolFailedError, messageOf } from '../core/errors';
+import { messageOf } from '../core/errors';
+import { ToolBackends } from '../core/toolBackend';
+import { EnterpriseToolBackend } from '../enterprise/enterpriseBackend';
+import { ScalekitToolBackend } from '../scalekit/scalekitBackend';
 import type { Logger } from '../core/logger';
 import { nextStepFor } from '../core/nextStep';
 import { setupFacts } from './setupFacts';
@@ -74,12 +77,15 @@ export class ChatController extends DisposableOwner {
   private pendingSave: Conversation | undefined;
   private readonly requestLog: RequestMetrics[] = [];
   private readonly policy: ApprovalPolicy;
+  private readonly backend: ToolBackends;
   private readonly sent = this.register(new vscode.EventEmitter<void>());
   /** Fires when the user sends a message (for the walkthrough). */
   readonly onDidSendMessage = this.sent.event;
 
   constructor(private readonly deps: ChatControllerDeps) {
     super();
+    // Every call goes to the enterprise MCP server for its own connection, else to Scalekit.
+    this.backend = new ToolBackends([new EnterpriseToolBackend(deps.enterprise, enterpriseConnection), new ScalekitToolBackend(deps.accounts)]);
     this.policy = new ApprovalPolicy({
       ruleFor: (toolName) => settings.toolRules()[toolName],
       isAlwaysAllowed: (identifier, toolName) => deps.approvals.isAlwaysAllowed(identifier, toolName),
@@ -254,7 +260,7 @@ export class ChatController extends DisposableOwner {
           catalog,
           readOnly: settings.readOnly(),
           currentIdentifier: () => this.deps.identity.requireIdentifier(),
-          executeTool: ({ identifier, connection, toolName, input, signal }) => this.executeTool(identifier, connection, toolName, input, signal),
+          backend: this.backend,
           policy: this.policy,
           audit: (record) => this.deps.audit.append(record),
           events: {
@@ -397,17 +403,6 @@ export class ChatController extends DisposableOwner {
     const enterprise = this.deps.enterprise.snapshot;
     const enterpriseTools = enterprise.identifier === identifier ? enterprise.tools : [];
     return new ToolCatalog([...snapshot.connections.filter((c) => c.status === 'ACTIVE').flatMap((c) => c.tools), ...enterpriseTools]);
-  }
-
-  /**
-   * Routes a call to Scalekit, or to the enterprise MCP server for its own connection. Stop
-   * cancels an MCP request; the Scalekit SDK takes no signal, so a sent request runs on.
-   */
-  private async executeTool(identifier: string, connection: string, toolName: string, input: Record<string, unknown>, signal: AbortSignal): Promise<{ data: unknown; executionId: string }> {
-    if (connection !== enterpriseConnection) return this.deps.accounts.executeTool(identifier, connection, toolName, input);
-    const result = await this.deps.enterprise.callTool(toolName, input, signal);
-    if (result.isError) throw new ToolFailedError(toolName, result.text.slice(0, 500) || 'the PostHog MCP server reported an error');
-    return { data: result.data, executionId: '' };
   }
 
   private pushNotice(text: string): void {

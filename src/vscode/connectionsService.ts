@@ -4,7 +4,8 @@ import { isPending, pendingRecheckDelays, statusLabel, type ConnectionStatus } f
 import { ConnectStateError, MissingCredentialsError, NotSignedInError, OnBehalfError, messageOf } from '../core/errors';
 import type { Identity } from '../core/identifier';
 import type { Logger } from '../core/logger';
-import { ScalekitAccounts, type ScopedToolDefinition } from '../scalekit/scalekitAccounts';
+import { ScalekitAccounts } from '../scalekit/scalekitAccounts';
+import type { ToolDefinition } from '../core/toolBackend';
 import { connectionLabel } from '../shared/labels';
 import type { IdentityService } from './identityService';
 import { DisposableOwner } from './lifecycle';
@@ -17,7 +18,7 @@ import { settings } from './settings';
 export interface ConnectionState {
   readonly name: string;
   readonly status: ConnectionStatus;
-  readonly tools: readonly ScopedToolDefinition[];
+  readonly tools: readonly ToolDefinition[];
   readonly error?: string;
 }
 

@@ -3,7 +3,7 @@ import { nextActionFor, statusLabel, type ConnectionStatus } from '../core/conne
 import { MissingCredentialsError, NotSignedInError, messageOf } from '../core/errors';
 import { groupByRisk, type ToolRisk } from '../core/toolRisk';
 import { clip, connectionLabel } from '../shared/labels';
-import type { ScopedToolDefinition } from '../scalekit/scalekitAccounts';
+import type { ToolDefinition } from '../core/toolBackend';
 import type { ConnectionsService, ConnectionsSnapshot, ConnectionState } from './connectionsService';
 import { DisposableOwner } from './lifecycle';
 import { enterpriseConnection, type EnterpriseService, type EnterpriseSnapshot } from './enterpriseService';
@@ -18,8 +18,8 @@ export type ConnectionsNode =
   | { readonly kind: 'problem'; readonly message: string; readonly command?: vscode.Command }
   | { readonly kind: 'connection'; readonly connection: ConnectionState }
   | { readonly kind: 'enterprise'; readonly snapshot: EnterpriseSnapshot }
-  | { readonly kind: 'riskGroup'; readonly connection: string; readonly risk: ToolRisk; readonly tools: readonly ScopedToolDefinition[] }
-  | { readonly kind: 'tool'; readonly tool: ScopedToolDefinition; readonly risk: ToolRisk };
+  | { readonly kind: 'riskGroup'; readonly connection: string; readonly risk: ToolRisk; readonly tools: readonly ToolDefinition[] }
+  | { readonly kind: 'tool'; readonly tool: ToolDefinition; readonly risk: ToolRisk };
 
 const statusIcons: Record<ConnectionStatus, [string, string | undefined]> = {
   ACTIVE: ['pass-filled', 'testing.iconPassed'],

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { ToolSource } from '../agent/toolCatalog';
+import type { ToolDefinition } from '../core/toolBackend';
 import { EnterprisePostHogClient, type EnterpriseStatus } from '../enterprise/client';
 import { EnterpriseNoSessionError } from '../enterprise/errors';
 import { InvalidCredentialsError, ServiceUnavailableError, isErrorKind, messageOf } from '../core/errors';
@@ -23,7 +23,7 @@ const tokenEndpointHint = 'Set "onbehalf.enterprise.posthogMcp.idpTokenEndpoint"
 export interface EnterpriseSnapshot {
   /** Undefined when the enterprise connection is not configured. */
   readonly status: EnterpriseStatus | undefined;
-  readonly tools: readonly ToolSource[];
+  readonly tools: readonly ToolDefinition[];
   /** The identifier the tools were listed for. */
   readonly identifier: string | undefined;
 }

@@ -4,6 +4,7 @@ import { appendUserText, newConversation } from '../../src/agent/conversation';
 import { ApprovalPolicy } from '../../src/agent/policy';
 import { ToolCatalog } from '../../src/agent/toolCatalog';
 import { ScalekitAccounts } from '../../src/scalekit/scalekitAccounts';
+import { ScalekitToolBackend } from '../../src/scalekit/scalekitBackend';
 import { startAnthropicEmulator } from '../emulators/anthropic/server';
 import { startScalekitEmulator } from '../emulators/scalekit/server';
 import { benchTasks } from './tasks';
@@ -45,7 +46,8 @@ export async function benchToolContext(): Promise<ToolContextFigures> {
     scalekit.activateAccount(identifier, 'posthog');
     scalekit.activateAccount(identifier, 'asana');
     const accounts = new ScalekitAccounts(async () => ({ environmentUrl: scalekit.url, clientId: scalekit.clientId, clientSecret: scalekit.clientSecret }));
-    const catalog = new ToolCatalog([...(await accounts.listTools(identifier, 'posthog')), ...(await accounts.listTools(identifier, 'asana'))]);
+    const backend = new ScalekitToolBackend(accounts);
+    const catalog = new ToolCatalog([...(await backend.listTools(identifier, 'posthog')), ...(await backend.listTools(identifier, 'asana'))]);
     const naiveTools = catalog.all().map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema }));
     const naiveToolBytes = Buffer.byteLength(JSON.stringify(naiveTools));
     const asana = scalekit.data.asana;
@@ -81,13 +83,15 @@ export async function benchToolContext(): Promise<ToolContextFigures> {
           catalog,
           readOnly: false,
           currentIdentifier: async () => identifier,
-          executeTool: async (call) => {
-            const started = performance.now();
-            try {
-              return await accounts.executeTool(call.identifier, call.connection, call.toolName, call.input);
-            } finally {
-              serviceMs = performance.now() - started;
-            }
+          backend: {
+            execute: async (call) => {
+              const started = performance.now();
+              try {
+                return await backend.execute(call);
+              } finally {
+                serviceMs = performance.now() - started;
+              }
+            },
           },
           policy: new ApprovalPolicy({ ruleFor: () => 'allow', isAlwaysAllowed: () => true, rememberAlwaysAllowed: async () => undefined, askUser: async () => 'approve' }),
           audit: () => undefined,

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { ToolCatalog, tokenize } from '../../../src/agent/toolCatalog';
+import { defineTool } from '../../../src/core/toolBackend';
 import { ApprovalPolicy, type ToolCallRequest, type UserAnswer } from '../../../src/agent/policy';
 import { auditRecordsToCsv, hashInput, type AuditRecord } from '../../../src/agent/audit';
 import { boundToolResult, formatBytes } from '../../../src/agent/boundedResult';
@@ -15,8 +16,8 @@ interface CatalogFile {
 
 function realCatalog(): ToolCatalog {
   const sources = [
-    ...(posthog as CatalogFile).tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.input_schema, connection: 'posthog' })),
-    ...(asana as CatalogFile).tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.input_schema, connection: 'asana' })),
+    ...(posthog as CatalogFile).tools.map((t) => defineTool({ name: t.name, description: t.description, inputSchema: t.input_schema, connection: 'posthog' })),
+    ...(asana as CatalogFile).tools.map((t) => defineTool({ name: t.name, description: t.description, inputSchema: t.input_schema, connection: 'asana' })),
   ];
   return new ToolCatalog(sources);
 }

@@ -6,6 +6,7 @@ import type { AgentDeps } from '../../../src/agent/agentLoop';
 import { sealAuditEntry, type AuditRecord } from '../../../src/agent/audit';
 import type { ChatItemView } from '../../../src/shared/protocol';
 import { ScalekitAccounts } from '../../../src/scalekit/scalekitAccounts';
+import { ScalekitToolBackend } from '../../../src/scalekit/scalekitBackend';
 import { startAnthropicEmulator, type AnthropicEmulator } from '../../emulators/anthropic/server';
 import { startScalekitEmulator, type ScalekitEmulator } from '../../emulators/scalekit/server';
 
@@ -61,7 +62,7 @@ export async function startAgentWorld(identifier = 'oidc:ada'): Promise<AgentWor
         catalog: world.catalog,
         readOnly: false,
         currentIdentifier: async () => world.identifier,
-        executeTool: ({ identifier: who, connection, toolName, input }) => accounts.executeTool(who, connection, toolName, input),
+        backend: new ScalekitToolBackend(accounts),
         policy: new ApprovalPolicy({
           ruleFor: () => undefined,
           isAlwaysAllowed: () => false,

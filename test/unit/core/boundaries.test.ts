@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { chatWebviewHtml, contentSecurityPolicy } from '../../../src/core/webviewHtml';
 import { maxUserMessageChars, parseWebviewMessage, webviewMessageSchema, type WebviewMessage } from '../../../src/shared/protocol';
 
@@ -13,12 +13,48 @@ function sources(dir: string): string[] {
   });
 }
 
+/** The src folders a file imports from (relative imports only), e.g. ['core', 'agent']. */
+function importedFolders(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]!);
+  return specifiers.map((s) => relative(join(root, 'src'), resolve(dirname(file), s)).split(/[\\/]/)[0]!);
+}
+
+/** Files under src/<from> (or the one file src/<from>.ts) that import from src/<to>. */
+function importing(from: string, to: readonly string[]): string[] {
+  const full = join(root, 'src', from);
+  const files = from.endsWith('.ts') ? [full] : sources(full);
+  return files.filter((file) => importedFolders(file).some((folder) => to.includes(folder))).map((file) => relative(root, file));
+}
+
 describe('boundaries', () => {
   it('the pure core (core, agent, scalekit, enterprise, shared, webview) never imports vscode', () => {
     const offenders = ['core', 'agent', 'scalekit', 'enterprise', 'shared', 'webview']
       .flatMap((folder) => sources(join(root, 'src', folder)))
       .filter((file) => /from ['"]vscode['"]|require\(['"]vscode['"]\)/.test(readFileSync(file, 'utf8')));
     assert.deepEqual(offenders, []);
+  });
+
+  it('the tool-backend seam: the agent imports no backend, and no backend imports the agent', () => {
+    // One seam (src/core/toolBackend.ts) between the agent and every tool backend; the
+    // Connections tree knows tools through the seam's types, not a backend's.
+    const offenders = {
+      agentLoopImportsABackend: importing('agent/agentLoop.ts', ['scalekit', 'enterprise', 'vscode']),
+      agentImportsABackend: importing('agent', ['scalekit', 'enterprise', 'vscode']),
+      enterpriseImportsTheAgent: importing('enterprise', ['agent', 'scalekit', 'vscode']),
+      scalekitImportsTheAgent: importing('scalekit', ['agent', 'enterprise', 'vscode']),
+      coreImportsALayerAbove: importing('core', ['agent', 'scalekit', 'enterprise', 'vscode', 'shared']),
+      connectionsTreeImportsABackend: importing('vscode/connectionsTree.ts', ['scalekit', 'enterprise']),
+    };
+    const none = Object.fromEntries(Object.keys(offenders).map((k) => [k, []]));
+    assert.deepEqual(offenders, none);
+  });
+
+  it('tool cards are built in one place: toolCallTranslator.ts, not the loop', () => {
+    const builders = sources(join(root, 'src', 'agent'))
+      .filter((file) => /\bToolCardView\b|kind: 'tool'/.test(readFileSync(file, 'utf8')))
+      .map((file) => relative(root, file));
+    assert.deepEqual(builders, [join('src', 'agent', 'toolCallTranslator.ts')]);
   });
 
   it('extension.ts only composes: no function bodies beyond activate/deactivate', () => {
