@@ -7,6 +7,7 @@ export type ErrorKind =
   | 'connectFailed'
   | 'unknownConnection'
   | 'notSignedIn'
+  | 'identityChanged'
   | 'missingCredentials'
   | 'invalidCredentials'
   | 'serviceUnavailable'
@@ -50,6 +51,17 @@ export class NotSignedInError extends OnBehalfError {
   }
   static override is(value: unknown): value is NotSignedInError {
     return isErrorKind(value, 'notSignedIn');
+  }
+}
+
+/** The signed-in identity is no longer the one a call, a turn or a choice belonged to. */
+export class IdentityChangedError extends OnBehalfError {
+  readonly kind = 'identityChanged';
+  constructor(message = 'The signed-in account changed before this call ran, so it did not run.') {
+    super(message, 'Send your message again as the account signed in now.');
+  }
+  static override is(value: unknown): value is IdentityChangedError {
+    return isErrorKind(value, 'identityChanged');
   }
 }
 

@@ -6,7 +6,8 @@ import { appendUserText, lastTurnHasRetryableFailure, newConversation, rewindToL
 import { ApprovalPolicy, type UserAnswer } from '../agent/policy';
 import { emptyUsage } from '../agent/pricing';
 import { ToolCatalog } from '../agent/toolCatalog';
-import { ToolFailedError, messageOf } from '../core/errors';
+import { IdentityChangedError, ToolFailedError, messageOf } from '../core/errors';
+import type { Identifier } from '../core/identifier';
 import type { Logger } from '../core/logger';
 import { nextStepFor } from '../core/nextStep';
 import { setupFacts } from './setupFacts';
@@ -57,7 +58,7 @@ interface RunningTurn {
 const commandIds = { signIn: 'onbehalf.signIn', setAnthropicKey: 'onbehalf.setAnthropicKey', setScalekitSecret: 'onbehalf.setScalekitSecret', showLog: 'onbehalf.showLog' } as const;
 
 export class ChatController extends DisposableOwner {
-  private loadedFor: string | undefined;
+  private loadedFor: Identifier | undefined;
   private conversations: Conversation[] = [];
   private activeId: string | undefined;
   private running: RunningTurn | undefined;
@@ -82,8 +83,11 @@ export class ChatController extends DisposableOwner {
     super();
     this.policy = new ApprovalPolicy({
       ruleFor: (toolName) => settings.toolRules()[toolName],
-      isAlwaysAllowed: (identifier, toolName) => deps.approvals.isAlwaysAllowed(identifier, toolName),
-      rememberAlwaysAllowed: (identifier, toolName) => deps.approvals.allowAlways(identifier, toolName),
+      // The loop names the identifier it derived; only the loaded identity's own choices apply.
+      isAlwaysAllowed: (identifier, toolName) => identifier === this.loadedFor && deps.approvals.isAlwaysAllowed(this.loadedFor, toolName),
+      rememberAlwaysAllowed: async (identifier, toolName) => {
+        if (identifier === this.loadedFor) await deps.approvals.allowAlways(this.loadedFor, toolName);
+      },
       askUser: (call, options, signal) => this.askUser(call.toolUseId, options.canAlwaysAllow, signal),
     });
     this.register(deps.identity.onDidChange(() => void this.reloadForIdentity()));
@@ -254,9 +258,13 @@ export class ChatController extends DisposableOwner {
           catalog,
           readOnly: settings.readOnly(),
           currentIdentifier: () => this.deps.identity.requireIdentifier(),
-          executeTool: ({ identifier, connection, toolName, input, signal }) => this.executeTool(identifier, connection, toolName, input, signal),
+          executeTool: async ({ identifier, connection, toolName, input, signal }) => {
+            // The loop derived `identifier` at the moment of the call; it must still be this turn's identity.
+            if (identifier !== identity.identifier) throw new IdentityChangedError();
+            return this.executeTool(identity.identifier, connection, toolName, input, signal);
+          },
           policy: this.policy,
-          audit: (record) => this.deps.audit.append(record),
+          audit: (record) => this.deps.audit.append(identity.identifier, record),
           events: {
             onItem: (item) => this.postIfCurrent(generation, conversation, { type: 'item', item }),
             onTextDelta: (itemId, text) => this.postIfCurrent(generation, conversation, { type: 'textDelta', itemId, text }),
@@ -391,7 +399,7 @@ export class ChatController extends DisposableOwner {
     await this.runTurn(conversation);
   }
 
-  private catalogFor(identifier: string): ToolCatalog {
+  private catalogFor(identifier: Identifier): ToolCatalog {
     const snapshot = this.deps.connections.snapshot;
     if (snapshot.identity?.identifier !== identifier) return new ToolCatalog([]);
     const enterprise = this.deps.enterprise.snapshot;
@@ -403,7 +411,7 @@ export class ChatController extends DisposableOwner {
    * Routes a call to Scalekit, or to the enterprise MCP server for its own connection. Stop
    * cancels an MCP request; the Scalekit SDK takes no signal, so a sent request runs on.
    */
-  private async executeTool(identifier: string, connection: string, toolName: string, input: Record<string, unknown>, signal: AbortSignal): Promise<{ data: unknown; executionId: string }> {
+  private async executeTool(identifier: Identifier, connection: string, toolName: string, input: Record<string, unknown>, signal: AbortSignal): Promise<{ data: unknown; executionId: string }> {
     if (connection !== enterpriseConnection) return this.deps.accounts.executeTool(identifier, connection, toolName, input);
     const result = await this.deps.enterprise.callTool(toolName, input, signal);
     if (result.isError) throw new ToolFailedError(toolName, result.text.slice(0, 500) || 'the PostHog MCP server reported an error');

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { ConnectStateStore } from '../core/connectState';
 import { isPending, pendingRecheckDelays, statusLabel, type ConnectionStatus } from '../core/connectionStatus';
 import { ConnectStateError, MissingCredentialsError, NotSignedInError, OnBehalfError, messageOf } from '../core/errors';
-import type { Identity } from '../core/identifier';
+import type { Identifier, Identity } from '../core/identifier';
 import type { Logger } from '../core/logger';
 import { ScalekitAccounts, type ScopedToolDefinition } from '../scalekit/scalekitAccounts';
 import { connectionLabel } from '../shared/labels';
@@ -141,7 +141,7 @@ export class ConnectionsService extends DisposableOwner {
     return connection;
   }
 
-  private async openAuthorization(identifier: string, name: string): Promise<void> {
+  private async openAuthorization(identifier: Identifier, name: string): Promise<void> {
     const state = this.states.mint(identifier, name);
     const verifyUrl = await externalHandlerUrl(this.extensionId, '/verify');
     const link = await this.accounts.authorizationLink(identifier, name, state, verifyUrl);
@@ -190,7 +190,7 @@ export class ConnectionsService extends DisposableOwner {
     }
   }
 
-  private async loadConnection(identifier: string, name: string): Promise<ConnectionState> {
+  private async loadConnection(identifier: Identifier, name: string): Promise<ConnectionState> {
     const status = await this.accounts.status(identifier, name);
     if (status !== 'ACTIVE') return { name, status, tools: [] };
     try {

@@ -21,6 +21,14 @@ describe('boundaries', () => {
     assert.deepEqual(offenders, []);
   });
 
+  it('only the identity code makes an Identifier: no cast to it, no use of its brand, anywhere else in src', () => {
+    const maker = join(root, 'src', 'core', 'identifier.ts');
+    const offenders = sources(join(root, 'src'))
+      .filter((file) => file !== maker)
+      .filter((file) => /\bas\s+(?:unknown\s+as\s+)?Identifier\b|(?<![\w$.])<Identifier>|OnBehalfIdentifier|__brand/.test(readFileSync(file, 'utf8')));
+    assert.deepEqual(offenders, []);
+  });
+
   it('extension.ts only composes: no function bodies beyond activate/deactivate', () => {
     const text = readFileSync(join(root, 'src', 'extension.ts'), 'utf8');
     assert.equal((text.match(/^export function /gm) ?? []).length, 2);
