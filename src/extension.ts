@@ -14,6 +14,7 @@ import { ConversationStore } from './vscode/conversationStore';
 import { registerCommands } from './vscode/commands';
 import { ConnectionsService } from './vscode/connectionsService';
 import { ConnectionsTreeProvider } from './vscode/connectionsTree';
+import { views } from './vscode/constants';
 import { ContextKeys } from './vscode/contextKeys';
 import { EnterpriseService } from './vscode/enterpriseService';
 import { defaultExternalOpener, type ExternalOpener } from './vscode/externalUris';
@@ -92,12 +93,12 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     enterprise,
     tree,
     statusBar,
-    vscode.window.registerTreeDataProvider('onbehalf.connections', tree),
+    vscode.window.registerTreeDataProvider(views.connections, tree),
     vscode.window.registerUriHandler(router),
     chat,
     chatView,
     auditView,
-    vscode.window.registerWebviewViewProvider('onbehalf.chat', chatViewRegistration, { webviewOptions: { retainContextWhenHidden: false } }),
+    vscode.window.registerWebviewViewProvider(views.chat, chatViewRegistration, { webviewOptions: { retainContextWhenHidden: false } }),
     ...registerCommands({ identity, connections, secrets, statusBar, chat, chatView, auditView, approvals, enterpriseSecretCheck: (secret) => enterprise.checkClientSecret(secret), refreshEnterprise: () => enterprise.rebuild(), log: taggedLogger(log, 'command'), logChannel: channel }),
     new ContextKeys(connections, secrets, context.globalState, chat.onDidSendMessage),
     secrets.onDidChange(() => void connections.refresh()),

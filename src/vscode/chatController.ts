@@ -24,6 +24,7 @@ import type { IdentityService } from './identityService';
 import { DisposableOwner } from './lifecycle';
 import type { SecretStore } from './secretStore';
 import { settings } from './settings';
+import { commands } from './constants';
 
 // Runs the chat for the signed-in identity: conversations, the agent loop, approvals and
 // the messages to and from the webview. On any identity change everything in memory is
@@ -54,8 +55,6 @@ interface RunningTurn {
   readonly controller: AbortController;
   readonly done: Promise<void>;
 }
-
-const commandIds = { signIn: 'onbehalf.signIn', setAnthropicKey: 'onbehalf.setAnthropicKey', setScalekitSecret: 'onbehalf.setScalekitSecret', showLog: 'onbehalf.showLog' } as const;
 
 export class ChatController extends DisposableOwner {
   private loadedFor: Identifier | undefined;
@@ -170,10 +169,10 @@ export class ChatController extends DisposableOwner {
       }
       case 'connect':
         if (!settings.connections().includes(message.connection)) return this.reject('Unknown connection.');
-        await vscode.commands.executeCommand(message.reauthorize ? 'onbehalf.reauthorize' : 'onbehalf.connect', message.connection);
+        await vscode.commands.executeCommand(message.reauthorize ? commands.reauthorize : commands.connect, message.connection);
         return;
       case 'runCommand':
-        await vscode.commands.executeCommand(commandIds[message.command]);
+        await vscode.commands.executeCommand(commands[message.command]);
         return;
       case 'copy':
         await vscode.env.clipboard.writeText(message.text);

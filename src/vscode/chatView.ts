@@ -4,6 +4,7 @@ import { WebviewLoadWatchdog } from '../core/webviewLoadWatchdog';
 import { chatWebviewHtml } from '../core/webviewHtml';
 import type { HostMessage } from '../shared/protocol';
 import { isSandboxModel, type ChatController } from './chatController';
+import { viewCommands } from './constants';
 import { DisposableOwner } from './lifecycle';
 import { settings } from './settings';
 
@@ -17,7 +18,6 @@ import { settings } from './settings';
 
 const LOAD_TIMEOUT_MS = 8_000;
 const LOAD_RECOVERIES = 2;
-const CHAT_VIEW_ID = 'onbehalf.chat';
 
 export class ChatViewProvider extends DisposableOwner implements vscode.WebviewViewProvider {
   private view: vscode.WebviewView | undefined;
@@ -107,15 +107,15 @@ export class ChatViewProvider extends DisposableOwner implements vscode.WebviewV
   }
 
   async reveal(): Promise<void> {
-    await vscode.commands.executeCommand(`${CHAT_VIEW_ID}.focus`);
+    await vscode.commands.executeCommand(viewCommands.focusChat);
   }
 
   private async recover(attempt: number): Promise<void> {
     this.log.warn(`The chat did not load within ${LOAD_TIMEOUT_MS / 1000} s; hiding and showing the view so VS Code builds a new frame (${attempt} of ${LOAD_RECOVERIES}).`);
     try {
       // Hides the view inside its container and shows it again, wherever the user moved it.
-      await vscode.commands.executeCommand(`${CHAT_VIEW_ID}.toggleVisibility`);
-      await vscode.commands.executeCommand(`${CHAT_VIEW_ID}.toggleVisibility`);
+      await vscode.commands.executeCommand(viewCommands.toggleChatVisibility);
+      await vscode.commands.executeCommand(viewCommands.toggleChatVisibility);
       await this.reveal();
     } catch (error) {
       // Not possible when the chat is the only view left in its container: render again instead.

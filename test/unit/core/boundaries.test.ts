@@ -29,6 +29,15 @@ describe('boundaries', () => {
     assert.deepEqual(offenders, []);
   });
 
+  it('command ids are spelled only in src/vscode/constants.ts; everything else uses its constants', () => {
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { contributes: { commands: { command: string }[] } };
+    const ids = manifest.contributes.commands.map((c) => c.command.replace('.', '\\.'));
+    const literal = new RegExp(`['"\`](?:${ids.join('|')})['"\`]`);
+    const constants = join(root, 'src', 'vscode', 'constants.ts');
+    const offenders = sources(join(root, 'src')).filter((file) => file !== constants && literal.test(readFileSync(file, 'utf8')));
+    assert.deepEqual(offenders, []);
+  });
+
   it('extension.ts only composes: no function bodies beyond activate/deactivate', () => {
     const text = readFileSync(join(root, 'src', 'extension.ts'), 'utf8');
     assert.equal((text.match(/^export function /gm) ?? []).length, 2);
