@@ -11,8 +11,8 @@ import { settings } from './settings';
 import type { StatusBar } from './statusBar';
 import type { ApprovalStore } from './approvalStore';
 import type { AuditView } from './auditView';
-import type { ChatController } from './chatController';
-import type { ChatViewProvider } from './chatView';
+import type { ChatController } from './chat/chatController';
+import type { ChatViewProvider } from './chat/chatView';
 import { commands, type CommandId } from './constants';
 
 // Command handlers. Every failure becomes a message that says what happened and what to do.

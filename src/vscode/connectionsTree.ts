@@ -62,8 +62,6 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
   }
 
   private shown = '';
-  /** How many times the tree re-rendered; read by tests. */
-  renders = 0;
 
   /**
    * Re-renders only when what the tree shows changed. A refresh that finds the same statuses
@@ -74,7 +72,6 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
     const next = this.signature();
     if (next === this.shown) return;
     this.shown = next;
-    this.renders++;
     this.changed.fire(undefined);
   }
 
