@@ -223,3 +223,34 @@ export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+export class OidcError extends OnBehalfError {
+  readonly kind = 'oidc';
+  constructor(message: string) {
+    super(message, 'Check "onbehalf.oidc.issuer" and "onbehalf.oidc.clientId", then sign in again.');
+  }
+  static override is(value: unknown): value is OidcError {
+    return isErrorKind(value, 'oidc');
+  }
+}
+
+/** A request ran over a limit; its message names the host and the limit. */
+export class HttpLimitError extends Error {
+  constructor(readonly reason: 'timeout' | 'tooLarge', message: string) {
+    super(message);
+    this.name = 'HttpLimitError';
+  }
+}
+
+/** Connecting an account failed for a reason the user can act on. */
+export class OnBehalfConnectError extends OnBehalfError {
+  readonly kind = 'connectFailed';
+}
+
+/** A command named a connection that is not in the user's configured list. */
+export class UnknownConnectionError extends OnBehalfError {
+  readonly kind = 'unknownConnection';
+  constructor(name: string) {
+    super(`"${name.slice(0, 64)}" is not one of your configured connections.`, 'Check the "onbehalf.connections" setting.');
+  }
+}

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { checkAnthropicKey } from '../agent/anthropicKeyCheck';
-import { InvalidCredentialsError, OnBehalfError, ServiceUnavailableError, isErrorKind, messageOf } from '../core/errors';
+import { InvalidCredentialsError, OnBehalfError, ServiceUnavailableError, UnknownConnectionError, isErrorKind, messageOf } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { ScalekitAccounts } from '../scalekit/scalekitAccounts';
 import { connectionLabel } from '../shared/labels';
@@ -142,13 +142,6 @@ function connectionNameFrom(arg: unknown): string | undefined {
     if (connection && typeof connection === 'object' && typeof (connection as { name?: unknown }).name === 'string') return (connection as { name: string }).name;
   }
   return undefined;
-}
-
-class UnknownConnectionError extends OnBehalfError {
-  readonly kind = 'unknownConnection';
-  constructor(name: string) {
-    super(`"${name.slice(0, 64)}" is not one of your configured connections.`, 'Check the "onbehalf.connections" setting.');
-  }
 }
 
 const secretPrompts: Record<SecretName, { title: string; prompt: string; placeholder: string }> = {

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { ConnectStateStore } from '../core/connectState';
 import { isPending, pendingRecheckDelays, statusLabel, type ConnectionStatus } from '../core/connectionStatus';
-import { ConnectStateError, MissingCredentialsError, NotSignedInError, OnBehalfError, messageOf } from '../core/errors';
+import { ConnectStateError, MissingCredentialsError, NotSignedInError, OnBehalfConnectError, OnBehalfError, messageOf } from '../core/errors';
 import type { Identifier, Identity } from '../core/identifier';
 import type { Logger } from '../core/logger';
 import { ScalekitAccounts, type ScopedToolDefinition } from '../scalekit/scalekitAccounts';
@@ -223,10 +223,6 @@ export class ConnectionsService extends DisposableOwner {
     this.recheckTimer = undefined;
     this.recheckAttempt = 0;
   }
-}
-
-export class OnBehalfConnectError extends OnBehalfError {
-  readonly kind = 'connectFailed';
 }
 
 function missingScalekitSetting(): 'scalekitEnvironmentUrl' | 'scalekitClientId' | undefined {
