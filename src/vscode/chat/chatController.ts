@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import { appendUserText, lastTurnHasRetryableFailure, rewindToLastUserMessage, type Conversation } from '../../agent/conversation';
+import type { Conversation } from '../../agent/conversation';
 import { messageOf } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { ScalekitAccounts } from '../../scalekit/scalekitAccounts';
-import { connectionLabel } from '../../shared/labels';
 import { parseWebviewMessage, type ChatItemView, type HostMessage, type WebviewMessage } from '../../shared/protocol';
 import type { ApprovalStore } from '../approvalStore';
 import type { AuditLog } from '../auditLog';
@@ -177,51 +176,20 @@ export class ChatController extends DisposableOwner {
       return;
     }
     this.draft = undefined;
-    const conversation = session.activeConversation ?? session.startNewConversation();
-    appendUserText(conversation, text, randomUUID(), Date.now());
     this.sent.fire();
-    this.postState();
-    await session.save(conversation);
-    await this.turns.run(session, conversation);
+    await this.turns.send(session, text);
   }
 
   private async retry(): Promise<void> {
     const session = this.session;
     if (!session || session.busy) return;
-    const conversation = session.activeConversation;
-    const last = conversation?.items[conversation.items.length - 1];
-    if (conversation && last?.kind === 'error') {
-      conversation.items.pop();
-      // A reply cut off by a reload is answered afresh rather than continued from its fragments.
-      if (last.interrupted === true) rewindToLastUserMessage(conversation);
-    } else if (conversation && lastTurnHasRetryableFailure(conversation)) {
-      // A tool failed for a passing reason (Scalekit unreachable, rate limited): answer the user's message again.
-      rewindToLastUserMessage(conversation);
-    } else {
-      return this.reject('There is nothing to retry.');
-    }
-    this.postState();
-    await this.turns.run(session, conversation);
+    const refused = await this.turns.retry(session);
+    if (refused) this.reject(refused);
   }
 
-  /** After the user reconnects from a tool card, let the agent pick up where it stopped. */
   private async continueAfterReconnect(): Promise<void> {
     const session = this.session;
-    if (!session || session.busy) return;
-    const conversation = session.activeConversation;
-    const items = conversation?.items ?? [];
-    const lastToolIndex = items.map((item) => item.kind).lastIndexOf('tool');
-    const last = items[lastToolIndex];
-    if (!conversation || !last || last.kind !== 'tool' || !last.card.fix || session.continued.has(last.id)) return;
-    // Only when the user has not moved on since the failed call.
-    if (items.slice(lastToolIndex + 1).some((item) => item.kind === 'user')) return;
-    const connection = last.card.fix.connection;
-    const state = this.deps.connections.snapshot.connections.find((c) => c.name === connection);
-    if (state?.status !== 'ACTIVE') return;
-    session.continued.add(last.id);
-    appendUserText(conversation, `I have connected ${connectionLabel(connection)}. Please continue.`, randomUUID(), Date.now());
-    this.postState();
-    await this.turns.run(session, conversation);
+    if (session) await this.turns.continueAfterReconnect(session, this.deps.connections.snapshot);
   }
 
   stop(): void {
