@@ -8,12 +8,13 @@ import { ApprovalStore } from './vscode/approvalStore';
 import { AuditKeys } from './vscode/auditKeys';
 import { AuditLog } from './vscode/auditLog';
 import { AuditView } from './vscode/auditView';
-import { ChatController } from './vscode/chatController';
-import { ChatViewProvider } from './vscode/chatView';
+import { ChatController } from './vscode/chat/chatController';
+import { ChatViewProvider } from './vscode/chat/chatView';
 import { ConversationStore } from './vscode/conversationStore';
 import { registerCommands } from './vscode/commands';
 import { ConnectionsService } from './vscode/connectionsService';
 import { ConnectionsTreeProvider } from './vscode/connectionsTree';
+import { views } from './vscode/constants';
 import { ContextKeys } from './vscode/contextKeys';
 import { EnterpriseService } from './vscode/enterpriseService';
 import { defaultExternalOpener, type ExternalOpener } from './vscode/externalUris';
@@ -23,7 +24,7 @@ import { OidcAuthProvider } from './vscode/oidcAuthProvider';
 import { SecretStore } from './vscode/secretStore';
 import { settings } from './vscode/settings';
 import { StatusBar } from './vscode/statusBar';
-import type { OnBehalfTestApi } from './vscode/testApi';
+import { ChatViewRecorder, renderCounter, type OnBehalfTestApi } from './vscode/testApi';
 import { UriRouter } from './vscode/uriRouter';
 
 // Composition root: builds every service, wires them together, registers them for
@@ -68,7 +69,10 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     openExternal: currentOpener,
   });
   const testMode = context.extensionMode === vscode.ExtensionMode.Test;
-  const chatView = new ChatViewProvider(context.extensionUri, chat, testMode, taggedLogger(log, 'chat'), () => channel.show(true));
+  // Test mode only: what the chat view renders and posts, and how often the tree re-renders.
+  const chatRecorder = testMode ? new ChatViewRecorder() : undefined;
+  const treeRenders = testMode ? renderCounter(tree.onDidChangeTreeData) : undefined;
+  const chatView = new ChatViewProvider(context.extensionUri, chat, taggedLogger(log, 'chat'), () => channel.show(true), chatRecorder?.observer);
   const auditView = new AuditView(audit, identity, taggedLogger(log, 'audit'), (identifier) => auditKeys.keyFor(identifier));
   // Test mode only: the chat's live WebviewView, so the CSP suite reads its real options.
   let chatWebview: vscode.Webview | undefined;
@@ -92,14 +96,15 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     enterprise,
     tree,
     statusBar,
-    vscode.window.registerTreeDataProvider('onbehalf.connections', tree),
+    vscode.window.registerTreeDataProvider(views.connections, tree),
     vscode.window.registerUriHandler(router),
     chat,
     chatView,
     auditView,
-    vscode.window.registerWebviewViewProvider('onbehalf.chat', chatViewRegistration, { webviewOptions: { retainContextWhenHidden: false } }),
+    vscode.window.registerWebviewViewProvider(views.chat, chatViewRegistration, { webviewOptions: { retainContextWhenHidden: false } }),
     ...registerCommands({ identity, connections, secrets, statusBar, chat, chatView, auditView, approvals, enterpriseSecretCheck: (secret) => enterprise.checkClientSecret(secret), refreshEnterprise: () => enterprise.rebuild(), log: taggedLogger(log, 'command'), logChannel: channel }),
     new ContextKeys(connections, secrets, context.globalState, chat.onDidSendMessage),
+    ...(treeRenders ? [treeRenders.subscription] : []),
     secrets.onDidChange(() => void connections.refresh()),
   );
 
@@ -118,7 +123,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     onConnectionsChanged: (listener) => connections.onDidChange(listener),
     treeChildren: (node) => tree.getChildren(node),
     treeItem: (node) => tree.getTreeItem(node),
-    treeRenders: () => tree.renders,
+    treeRenders: () => treeRenders?.count() ?? 0,
     statusBar: () => statusBar.view,
     routeUri: (uri) => router.route(uri),
     setExternalOpener: (replacement) => {
@@ -129,10 +134,10 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
       whenIdle: () => chat.whenIdle(),
       activeConversation: () => chat.activeConversation,
       requests: () => chat.requests,
-      renderedHtml: () => chatView.renderedHtml,
-      postedMessages: () => chatView.postedMessages,
-      readyCount: () => chatView.readyCount,
-      stallNextRenders: (count) => { chatView.stalledRenders = count; },
+      renderedHtml: () => chatRecorder?.renderedHtml ?? [],
+      postedMessages: () => chatRecorder?.postedMessages ?? [],
+      readyCount: () => chatRecorder?.readyCount ?? 0,
+      stallNextRenders: (count) => chatRecorder?.stallNextRenders(count),
       webview: () => chatWebview,
     },
     storeSecret: (name, value) => secrets.set(name, value),

@@ -7,6 +7,7 @@ export type ErrorKind =
   | 'connectFailed'
   | 'unknownConnection'
   | 'notSignedIn'
+  | 'identityChanged'
   | 'missingCredentials'
   | 'invalidCredentials'
   | 'serviceUnavailable'
@@ -50,6 +51,17 @@ export class NotSignedInError extends OnBehalfError {
   }
   static override is(value: unknown): value is NotSignedInError {
     return isErrorKind(value, 'notSignedIn');
+  }
+}
+
+/** The signed-in identity is no longer the one a call, a turn or a choice belonged to. */
+export class IdentityChangedError extends OnBehalfError {
+  readonly kind = 'identityChanged';
+  constructor(message = 'The signed-in account changed before this call ran, so it did not run.') {
+    super(message, 'Send your message again as the account signed in now.');
+  }
+  static override is(value: unknown): value is IdentityChangedError {
+    return isErrorKind(value, 'identityChanged');
   }
 }
 
@@ -210,4 +222,35 @@ export function messageOf(error: unknown): string {
   if (OnBehalfError.is(error)) return error.hint ? `${error.message} ${error.hint}` : error.message;
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+export class OidcError extends OnBehalfError {
+  readonly kind = 'oidc';
+  constructor(message: string) {
+    super(message, 'Check "onbehalf.oidc.issuer" and "onbehalf.oidc.clientId", then sign in again.');
+  }
+  static override is(value: unknown): value is OidcError {
+    return isErrorKind(value, 'oidc');
+  }
+}
+
+/** A request ran over a limit; its message names the host and the limit. */
+export class HttpLimitError extends Error {
+  constructor(readonly reason: 'timeout' | 'tooLarge', message: string) {
+    super(message);
+    this.name = 'HttpLimitError';
+  }
+}
+
+/** Connecting an account failed for a reason the user can act on. */
+export class OnBehalfConnectError extends OnBehalfError {
+  readonly kind = 'connectFailed';
+}
+
+/** A command named a connection that is not in the user's configured list. */
+export class UnknownConnectionError extends OnBehalfError {
+  readonly kind = 'unknownConnection';
+  constructor(name: string) {
+    super(`"${name.slice(0, 64)}" is not one of your configured connections.`, 'Check the "onbehalf.connections" setting.');
+  }
 }

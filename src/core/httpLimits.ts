@@ -1,3 +1,4 @@
+import { HttpLimitError } from './errors';
 // A timeout and a response size limit for the small JSON requests of discovery, token and
 // OIDC flows. The wrapped fetch reads the whole body within both limits and hands back a
 // Response over the bytes it read. Not for streams (the MCP transport keeps its own fetch).
@@ -10,14 +11,6 @@ export interface HttpLimits {
 export const defaultHttpLimits: HttpLimits = { timeoutMs: 15_000, maxResponseBytes: 1024 * 1024 };
 
 export type LimitedFetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
-
-/** A request ran over a limit; its message names the host and the limit. */
-export class HttpLimitError extends Error {
-  constructor(readonly reason: 'timeout' | 'tooLarge', message: string) {
-    super(message);
-    this.name = 'HttpLimitError';
-  }
-}
 
 const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))} s`;
 const size = (bytes: number): string => (bytes >= 1024 * 1024 ? `${Number((bytes / (1024 * 1024)).toFixed(1))} MB` : `${Math.round(bytes / 1024)} KB`);

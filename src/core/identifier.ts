@@ -15,6 +15,13 @@ import { createHash } from 'node:crypto';
 // Identifiers of the earlier form `oidc:<sub>` (no issuer tag) are never produced and their
 // data is not migrated: an old key cannot prove which issuer it came from.
 
+/**
+ * An identifier derived from a VS Code authentication session. Branded so that only this
+ * module makes one: a plain string (from a webview message, a setting, a URI or tool input)
+ * does not type-check where an `Identifier` is expected.
+ */
+export type Identifier = string & { readonly __brand: 'OnBehalfIdentifier' };
+
 export type IdentityProviderKind = 'github' | 'microsoft' | 'oidc';
 
 export const identityProviderKinds: readonly IdentityProviderKind[] = ['github', 'microsoft', 'oidc'];
@@ -31,7 +38,7 @@ export interface Identity {
   readonly accountId: string;
   /** Human label, e.g. the GitHub login or the OIDC name/email. Display only. */
   readonly label: string;
-  readonly identifier: string;
+  readonly identifier: Identifier;
 }
 
 export function isIdentityProviderKind(value: unknown): value is IdentityProviderKind {
@@ -52,12 +59,12 @@ export function oidcIssuerTag(issuer: string): string {
  * rejects ids that could smuggle separators or whitespace. `issuer` is required for OIDC
  * and ignored for the other providers.
  */
-export function identifierFor(provider: IdentityProviderKind, accountId: string, issuer?: string): string {
+export function identifierFor(provider: IdentityProviderKind, accountId: string, issuer?: string): Identifier {
   if (!isIdentityProviderKind(provider)) throw new Error(`Unknown identity provider "${String(provider)}".`);
   if (provider === 'microsoft') accountId = microsoftAccountId(accountId);
   if (!accountIdPattern.test(accountId)) throw new Error('The signed-in account has an id OnBehalf cannot use.');
-  if (provider === 'oidc') return `oidc:${oidcIssuerTag(issuer ?? '')}:${accountId}`;
-  return `${provider}:${accountId}`;
+  if (provider === 'oidc') return `oidc:${oidcIssuerTag(issuer ?? '')}:${accountId}` as Identifier;
+  return `${provider}:${accountId}` as Identifier;
 }
 
 const guid = '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}';

@@ -1,21 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose';
-import { OnBehalfError, ServiceUnavailableError, isErrorKind } from './errors';
+import { OidcError, ServiceUnavailableError } from './errors';
 import { defaultHttpLimits, limitedFetch, type HttpLimits } from './httpLimits';
 import { insecureUrlProblem } from './secureUrl';
 
 // OIDC authorization code + PKCE (S256) for any issuer. The ID token's signature is
 // verified against the issuer's JWKS, and iss, aud, exp and nonce are checked.
-
-export class OidcError extends OnBehalfError {
-  readonly kind = 'oidc';
-  constructor(message: string) {
-    super(message, 'Check "onbehalf.oidc.issuer" and "onbehalf.oidc.clientId", then sign in again.');
-  }
-  static override is(value: unknown): value is OidcError {
-    return isErrorKind(value, 'oidc');
-  }
-}
 
 export interface OidcDiscovery {
   readonly issuer: string;

@@ -127,5 +127,4 @@ export type HostMessage =
   | { readonly type: 'textDelta'; readonly itemId: string; readonly text: string }
   | { readonly type: 'item'; readonly item: ChatItemView }
   | { readonly type: 'busy'; readonly busy: boolean }
-  | { readonly type: 'usage'; readonly usage: UsageView }
   | { readonly type: 'rejected'; readonly reason: string };

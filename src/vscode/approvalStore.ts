@@ -1,5 +1,5 @@
 import type * as vscode from 'vscode';
-import { legacyStorageKeyFor, storageKeyFor } from '../core/identifier';
+import { legacyStorageKeyFor, storageKeyFor, type Identifier } from '../core/identifier';
 
 // "Always allow this tool" choices, kept per identity in globalState. A choice made by
 // one signed-in user is never consulted for another.
@@ -17,17 +17,17 @@ export class ApprovalStore {
   }
 
   /** The identity's choices, including those kept under the pre-hash key (GitHub, Microsoft). */
-  private choicesOf(stored: Stored, identifier: string): string[] {
+  private choicesOf(stored: Stored, identifier: Identifier): string[] {
     const legacy = legacyStorageKeyFor(identifier);
     const lists = [stored[storageKeyFor(identifier)], legacy === undefined ? undefined : stored[legacy]];
     return [...new Set(lists.flatMap((list) => (Array.isArray(list) ? list : [])))].sort();
   }
 
-  isAlwaysAllowed(identifier: string, toolName: string): boolean {
+  isAlwaysAllowed(identifier: Identifier, toolName: string): boolean {
     return this.choicesOf(this.read(), identifier).includes(toolName);
   }
 
-  async allowAlways(identifier: string, toolName: string): Promise<void> {
+  async allowAlways(identifier: Identifier, toolName: string): Promise<void> {
     const stored = this.read();
     const tools = new Set(this.choicesOf(stored, identifier));
     tools.add(toolName);
@@ -36,11 +36,11 @@ export class ApprovalStore {
     await this.state.update(stateKey, { ...stored, [storageKeyFor(identifier)]: [...tools].sort() });
   }
 
-  allowedFor(identifier: string): string[] {
+  allowedFor(identifier: Identifier): string[] {
     return this.choicesOf(this.read(), identifier);
   }
 
-  async reset(identifier: string): Promise<number> {
+  async reset(identifier: Identifier): Promise<number> {
     const stored = this.read();
     const count = this.choicesOf(stored, identifier).length;
     delete stored[storageKeyFor(identifier)];

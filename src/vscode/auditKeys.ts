@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type * as vscode from 'vscode';
-import { storageKeyFor } from '../core/identifier';
+import { storageKeyFor, type Identifier } from '../core/identifier';
 
 // One random 256-bit key per identity, kept in SecretStorage only, keys the HMAC of each
 // audit record's input (see src/agent/audit.ts). It is created on first use, never logged,
@@ -15,7 +15,7 @@ export class AuditKeys {
   constructor(private readonly secrets: vscode.SecretStorage) {}
 
   /** The identity's audit key, created (32 random bytes) the first time it is needed. */
-  keyFor(identifier: string): Promise<Uint8Array> {
+  keyFor(identifier: Identifier): Promise<Uint8Array> {
     let key = this.pending.get(identifier);
     if (!key) {
       key = this.readOrCreate(identifier);
@@ -29,7 +29,7 @@ export class AuditKeys {
     return key;
   }
 
-  private async readOrCreate(identifier: string): Promise<Uint8Array> {
+  private async readOrCreate(identifier: Identifier): Promise<Uint8Array> {
     const name = keyPrefix + storageKeyFor(identifier);
     const stored = await this.secrets.get(name);
     if (stored) return Buffer.from(stored, 'base64');

@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { legacyStorageKeyFor, storageKeyFor } from '../core/identifier';
+import { legacyStorageKeyFor, storageKeyFor, type Identifier } from '../core/identifier';
 import type { Logger } from '../core/logger';
 import { sealAuditEntry, type AuditEntry, type AuditRecord } from '../agent/audit';
 
 /** The identity's audit HMAC key (see AuditKeys). */
-export type AuditKeySource = (identifier: string) => Promise<Uint8Array>;
+export type AuditKeySource = (identifier: Identifier) => Promise<Uint8Array>;
 
 // Per-identity JSONL audit files under globalStorage. Appends are queued so a tool call
 // never waits on the disk, and files rotate at a size limit. Each entry's raw input is
@@ -24,12 +24,12 @@ export class AuditLog {
     private readonly rotateBytes = auditRotateBytes,
   ) {}
 
-  fileFor(identifier: string): string {
+  fileFor(identifier: Identifier): string {
     return path.join(this.directory, `${storageKeyFor(identifier)}.jsonl`);
   }
 
   /** Moves files kept under the pre-hash key (and their rotations) to the current name, once. */
-  private async adoptLegacyFiles(identifier: string): Promise<void> {
+  private async adoptLegacyFiles(identifier: Identifier): Promise<void> {
     const legacy = legacyStorageKeyFor(identifier);
     if (!legacy) return;
     const from = path.join(this.directory, `${legacy}.jsonl`);
@@ -41,13 +41,21 @@ export class AuditLog {
     }
   }
 
-  /** Fire and forget: failures are logged, never thrown into the tool call. */
-  append(entry: AuditEntry): void {
-    const file = this.fileFor(entry.identifier);
+  /**
+   * Appends to `identifier`'s file, under its key. A record that names another identity is
+   * not written there (nor anywhere): one person's log never takes another's calls.
+   * Fire and forget: failures are logged, never thrown into the tool call.
+   */
+  append(identifier: Identifier, entry: AuditEntry): void {
+    if (entry.identifier !== identifier) {
+      this.log.warn('An audit record naming another identity was not written to this identity\'s log.');
+      return;
+    }
+    const file = this.fileFor(identifier);
     this.queue = this.queue
       .then(async () => {
-        await this.adoptLegacyFiles(entry.identifier);
-        const line = `${JSON.stringify(await this.seal(entry))}\n`;
+        await this.adoptLegacyFiles(identifier);
+        const line = `${JSON.stringify(await this.seal(identifier, entry))}\n`;
         await fs.mkdir(this.directory, { recursive: true });
         await this.rotateIfNeeded(file, Buffer.byteLength(line));
         await fs.appendFile(file, line, { encoding: 'utf8', mode: 0o600 });
@@ -56,9 +64,9 @@ export class AuditLog {
   }
 
   /** The record to write. Without a key the call is still recorded, with no input hash. */
-  private async seal(entry: AuditEntry): Promise<AuditRecord> {
+  private async seal(identifier: Identifier, entry: AuditEntry): Promise<AuditRecord> {
     try {
-      return sealAuditEntry(entry, await this.keyFor(entry.identifier));
+      return sealAuditEntry(entry, await this.keyFor(identifier));
     } catch (error) {
       this.log.warn(`The audit key could not be read, so this record has no input hash: ${(error as Error).message}`);
       return { ...sealAuditEntry(entry, Buffer.alloc(0)), inputHmac: 'unavailable' };
@@ -71,7 +79,7 @@ export class AuditLog {
   }
 
   /** Records for one identity, oldest first, across rotated files. */
-  async read(identifier: string): Promise<AuditRecord[]> {
+  async read(identifier: Identifier): Promise<AuditRecord[]> {
     await this.flush();
     await this.adoptLegacyFiles(identifier);
     const file = this.fileFor(identifier);

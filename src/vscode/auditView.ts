@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { messageOf } from '../core/errors';
 import type { Logger } from '../core/logger';
+import type { Identifier } from '../core/identifier';
 import { auditInputMatches, auditRecordsToCsv, auditRecordsToMarkdown, parseAuditReference, type AuditRecord } from '../agent/audit';
 import type { AuditKeySource } from './auditLog';
 import type { AuditLog } from './auditLog';
@@ -173,7 +174,7 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
   }
 
   /** Writes the signed-in identity's audit log to `target` (JSONL, or CSV by extension). */
-  async exportTo(target: vscode.Uri, identifier?: string, records?: readonly AuditRecord[]): Promise<number> {
+  async exportTo(target: vscode.Uri, identifier?: Identifier, records?: readonly AuditRecord[]): Promise<number> {
     const who = identifier ?? (await this.identity.requireIdentifier());
     const rows = records ?? (await this.audit.read(who));
     await writeAuditExport(target, rows);

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { checkAnthropicKey } from '../agent/anthropicKeyCheck';
-import { InvalidCredentialsError, OnBehalfError, ServiceUnavailableError, isErrorKind, messageOf } from '../core/errors';
+import { InvalidCredentialsError, OnBehalfError, ServiceUnavailableError, UnknownConnectionError, isErrorKind, messageOf } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { ScalekitAccounts } from '../scalekit/scalekitAccounts';
 import { connectionLabel } from '../shared/labels';
@@ -11,8 +11,9 @@ import { settings } from './settings';
 import type { StatusBar } from './statusBar';
 import type { ApprovalStore } from './approvalStore';
 import type { AuditView } from './auditView';
-import type { ChatController } from './chatController';
-import type { ChatViewProvider } from './chatView';
+import type { ChatController } from './chat/chatController';
+import type { ChatViewProvider } from './chat/chatView';
+import { commands, type CommandId } from './constants';
 
 // Command handlers. Every failure becomes a message that says what happened and what to do.
 
@@ -34,7 +35,7 @@ export interface CommandDeps {
 
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   const { identity, connections, secrets, statusBar, log } = deps;
-  const run = (id: string, handler: (...args: unknown[]) => Promise<unknown>) =>
+  const run = (id: CommandId, handler: (...args: unknown[]) => Promise<unknown>) =>
     vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       try {
         return await handler(...args);
@@ -46,12 +47,12 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     });
 
   return [
-    run('onbehalf.signIn', () => identity.signIn()),
-    run('onbehalf.signOut', () => identity.signOut()),
-    run('onbehalf.setAnthropicKey', () => promptForSecret('anthropicApiKey', secrets, log)),
-    run('onbehalf.setScalekitSecret', () => promptForSecret('scalekitClientSecret', secrets, log)),
-    run('onbehalf.setEnterpriseClientSecret', () => promptForSecret('enterpriseClientSecret', secrets, log, deps.enterpriseSecretCheck)),
-    run('onbehalf.clearSecrets', async () => {
+    run(commands.signIn, () => identity.signIn()),
+    run(commands.signOut, () => identity.signOut()),
+    run(commands.setAnthropicKey, () => promptForSecret('anthropicApiKey', secrets, log)),
+    run(commands.setScalekitSecret, () => promptForSecret('scalekitClientSecret', secrets, log)),
+    run(commands.setEnterpriseClientSecret, () => promptForSecret('enterpriseClientSecret', secrets, log, deps.enterpriseSecretCheck)),
+    run(commands.clearSecrets, async () => {
       const clear = 'Clear Keys';
       const choice = await vscode.window.showWarningMessage(
         'Remove the Anthropic API key, the Scalekit client secret and any enterprise IdP client secret from this machine?',
@@ -64,15 +65,15 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       void vscode.window.showInformationMessage('OnBehalf keys cleared.');
       await connections.refresh();
     }),
-    run('onbehalf.connect', async (arg) => {
+    run(commands.connect, async (arg) => {
       const name = await pickConnection(arg, connections, 'Connect which account?');
       if (name) await connections.connect(name);
     }),
-    run('onbehalf.reauthorize', async (arg) => {
+    run(commands.reauthorize, async (arg) => {
       const name = await pickConnection(arg, connections, 'Re-authorize which account?');
       if (name) await connections.reauthorize(name);
     }),
-    run('onbehalf.disconnect', async (arg) => {
+    run(commands.disconnect, async (arg) => {
       const name = await pickConnection(arg, connections, 'Disconnect which account?');
       if (!name) return;
       const disconnect = 'Disconnect';
@@ -83,16 +84,16 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       );
       if (choice === disconnect) await connections.disconnect(name);
     }),
-    run('onbehalf.refresh', () => Promise.all([connections.refresh(), deps.refreshEnterprise()])),
-    run('onbehalf.getStarted', async () => {
+    run(commands.refresh, () => Promise.all([connections.refresh(), deps.refreshEnterprise()])),
+    run(commands.getStarted, async () => {
       const step = statusBar.nextStep();
       switch (step.kind) {
         case 'signIn':
-          return vscode.commands.executeCommand('onbehalf.signIn');
+          return vscode.commands.executeCommand(commands.signIn);
         case 'setAnthropicKey':
-          return vscode.commands.executeCommand('onbehalf.setAnthropicKey');
+          return vscode.commands.executeCommand(commands.setAnthropicKey);
         case 'setScalekitSecret':
-          return vscode.commands.executeCommand('onbehalf.setScalekitSecret');
+          return vscode.commands.executeCommand(commands.setScalekitSecret);
         case 'configureScalekit':
           return vscode.commands.executeCommand('workbench.action.openSettings', 'onbehalf.scalekit');
         case 'connect':
@@ -101,20 +102,20 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
           return vscode.commands.executeCommand('workbench.view.extension.onbehalf');
       }
     }),
-    run('onbehalf.newChat', async () => {
+    run(commands.newChat, async () => {
       await deps.chatView.reveal();
       await deps.chat.handleMessage({ type: 'newConversation' });
     }),
-    run('onbehalf.showAuditLog', () => deps.auditView.show()),
-    run('onbehalf.exportAuditLog', () => deps.auditView.export()),
-    run('onbehalf.checkAuditInput', () => deps.auditView.checkInput()),
-    run('onbehalf.resetApprovals', async () => {
+    run(commands.showAuditLog, () => deps.auditView.show()),
+    run(commands.exportAuditLog, () => deps.auditView.export()),
+    run(commands.checkAuditInput, () => deps.auditView.checkInput()),
+    run(commands.resetApprovals, async () => {
       const identifier = await identity.requireIdentifier();
       const count = await deps.approvals.reset(identifier);
       log.info(`Reset ${count} "always allow" choices.`);
       void vscode.window.showInformationMessage(count > 0 ? `Reset ${count} "Always allow" choice${count === 1 ? '' : 's'}. Write tools will ask again.` : 'There were no "Always allow" choices to reset.');
     }),
-    vscode.commands.registerCommand('onbehalf.showLog', () => deps.logChannel.show()),
+    vscode.commands.registerCommand(commands.showLog, () => deps.logChannel.show()),
   ];
 }
 
@@ -141,13 +142,6 @@ function connectionNameFrom(arg: unknown): string | undefined {
     if (connection && typeof connection === 'object' && typeof (connection as { name?: unknown }).name === 'string') return (connection as { name: string }).name;
   }
   return undefined;
-}
-
-class UnknownConnectionError extends OnBehalfError {
-  readonly kind = 'unknownConnection';
-  constructor(name: string) {
-    super(`"${name.slice(0, 64)}" is not one of your configured connections.`, 'Check the "onbehalf.connections" setting.');
-  }
 }
 
 const secretPrompts: Record<SecretName, { title: string; prompt: string; placeholder: string }> = {
@@ -210,5 +204,5 @@ export async function reportError(error: unknown, log: Logger): Promise<void> {
   log.error(message);
   const showLog = 'Show Log';
   const choice = await vscode.window.showErrorMessage(`OnBehalf: ${message}`, showLog);
-  if (choice === showLog) await vscode.commands.executeCommand('onbehalf.showLog');
+  if (choice === showLog) await vscode.commands.executeCommand(commands.showLog);
 }

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import { ConnectStateStore } from '../core/connectState';
 import { isPending, pendingRecheckDelays, statusLabel, type ConnectionStatus } from '../core/connectionStatus';
-import { ConnectStateError, MissingCredentialsError, NotSignedInError, OnBehalfError, messageOf } from '../core/errors';
-import type { Identity } from '../core/identifier';
+import { ConnectStateError, MissingCredentialsError, NotSignedInError, OnBehalfConnectError, OnBehalfError, messageOf } from '../core/errors';
+import type { Identifier, Identity } from '../core/identifier';
 import type { Logger } from '../core/logger';
 import { ScalekitAccounts } from '../scalekit/scalekitAccounts';
 import type { ToolDefinition } from '../core/toolBackend';
@@ -142,7 +142,7 @@ export class ConnectionsService extends DisposableOwner {
     return connection;
   }
 
-  private async openAuthorization(identifier: string, name: string): Promise<void> {
+  private async openAuthorization(identifier: Identifier, name: string): Promise<void> {
     const state = this.states.mint(identifier, name);
     const verifyUrl = await externalHandlerUrl(this.extensionId, '/verify');
     const link = await this.accounts.authorizationLink(identifier, name, state, verifyUrl);
@@ -191,7 +191,7 @@ export class ConnectionsService extends DisposableOwner {
     }
   }
 
-  private async loadConnection(identifier: string, name: string): Promise<ConnectionState> {
+  private async loadConnection(identifier: Identifier, name: string): Promise<ConnectionState> {
     const status = await this.accounts.status(identifier, name);
     if (status !== 'ACTIVE') return { name, status, tools: [] };
     try {
@@ -224,10 +224,6 @@ export class ConnectionsService extends DisposableOwner {
     this.recheckTimer = undefined;
     this.recheckAttempt = 0;
   }
-}
-
-export class OnBehalfConnectError extends OnBehalfError {
-  readonly kind = 'connectFailed';
 }
 
 function missingScalekitSetting(): 'scalekitEnvironmentUrl' | 'scalekitClientId' | undefined {

@@ -9,6 +9,7 @@ import { DisposableOwner } from './lifecycle';
 import { enterpriseConnection, type EnterpriseService, type EnterpriseSnapshot } from './enterpriseService';
 import { scalekitUnused } from '../core/nextStep';
 import { setupFacts } from './setupFacts';
+import { commands } from './constants';
 
 // The Connections view: identity first, then one node per connection with its status,
 // and under each active connection its tools grouped by risk.
@@ -61,8 +62,6 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
   }
 
   private shown = '';
-  /** How many times the tree re-rendered; read by tests. */
-  renders = 0;
 
   /**
    * Re-renders only when what the tree shows changed. A refresh that finds the same statuses
@@ -73,7 +72,6 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
     const next = this.signature();
     if (next === this.shown) return;
     this.shown = next;
-    this.renders++;
     this.changed.fire(undefined);
   }
 
@@ -131,7 +129,7 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
         item.description = identity ? identity.provider : undefined;
         item.tooltip = identity ? new vscode.MarkdownString(`Signed in as **${escapeMd(identity.label)}**\n\nIdentifier: \`${identity.identifier}\``) : 'Sign in to use OnBehalf';
         item.contextValue = identity ? 'identity.signedIn' : 'identity.signedOut';
-        if (!identity) item.command = { command: 'onbehalf.signIn', title: 'Sign In' };
+        if (!identity) item.command = { command: commands.signIn, title: 'Sign In' };
         return item;
       }
       case 'problem': {
@@ -155,7 +153,7 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
         item.accessibilityInformation = { label: `${connectionLabel(connection.name)}, ${statusLabel(connection.status)}` };
         const action = nextActionFor(connection.status);
         if (action !== 'none' && connection.status !== 'UNKNOWN') {
-          item.command = { command: action === 'connect' ? 'onbehalf.connect' : 'onbehalf.reauthorize', title: action === 'connect' ? 'Connect' : 'Re-authorize', arguments: [connection.name] };
+          item.command = { command: action === 'connect' ? commands.connect : commands.reauthorize, title: action === 'connect' ? 'Connect' : 'Re-authorize', arguments: [connection.name] };
         }
         return item;
       }
@@ -189,7 +187,7 @@ function enterpriseItem(snapshot: EnterpriseSnapshot): vscode.TreeItem {
   const item = new vscode.TreeItem(connectionLabel(enterpriseConnection), hasTools ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.id = 'enterprise:posthog';
   item.contextValue = 'enterprise';
-  item.command = { command: 'onbehalf.refresh', title: 'Refresh' };
+  item.command = { command: commands.refresh, title: 'Refresh' };
   switch (status?.state) {
     case 'ready':
       item.iconPath = new vscode.ThemeIcon(status.connected ? 'pass-filled' : 'circle-large-outline', status.connected ? new vscode.ThemeColor('testing.iconPassed') : undefined);
@@ -222,11 +220,11 @@ function problemNode(problem: Error): ConnectionsNode {
   if (MissingCredentialsError.is(problem)) {
     const command: vscode.Command =
       problem.missing === 'scalekitClientSecret'
-        ? { command: 'onbehalf.setScalekitSecret', title: 'Set Scalekit Client Secret' }
+        ? { command: commands.setScalekitSecret, title: 'Set Scalekit Client Secret' }
         : { command: 'workbench.action.openSettings', title: 'Open Settings', arguments: ['onbehalf.scalekit'] };
     return { kind: 'problem', message: messageOf(problem), command };
   }
-  return { kind: 'problem', message: messageOf(problem), command: { command: 'onbehalf.refresh', title: 'Retry' } };
+  return { kind: 'problem', message: messageOf(problem), command: { command: commands.refresh, title: 'Retry' } };
 }
 
 function connectionTooltip(connection: ConnectionState): vscode.MarkdownString {

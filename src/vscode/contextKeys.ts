@@ -1,12 +1,13 @@
 import * as vscode from 'vscode';
 import { activeProducts } from '../core/connectionStatus';
 import type { ConnectionsService } from './connectionsService';
+import { contextKeys } from './constants';
 import { DisposableOwner } from './lifecycle';
 import type { SecretStore } from './secretStore';
 
 // when-clause context keys for menus and the walkthrough's completion events.
 
-const askedKey = 'onbehalf.askedFirstQuestion';
+const askedKey = contextKeys.askedFirstQuestion;
 
 export class ContextKeys extends DisposableOwner {
   constructor(
@@ -18,10 +19,10 @@ export class ContextKeys extends DisposableOwner {
     super();
     const updateConnections = () => {
       const snapshot = connections.snapshot;
-      void set('onbehalf.signedIn', snapshot.identity !== undefined);
+      void set(contextKeys.signedIn, snapshot.identity !== undefined);
       const active = activeProducts(snapshot.connections);
-      void set('onbehalf.posthogActive', active.posthog);
-      void set('onbehalf.asanaActive', active.asana);
+      void set(contextKeys.posthogActive, active.posthog);
+      void set(contextKeys.asanaActive, active.asana);
     };
     this.register(connections.onDidChange(updateConnections));
     this.register(secrets.onDidChange(() => void this.updateKeys()));
@@ -38,7 +39,7 @@ export class ContextKeys extends DisposableOwner {
 
   private async updateKeys(): Promise<void> {
     const both = (await this.secrets.has('anthropicApiKey')) && (await this.secrets.has('scalekitClientSecret'));
-    await set('onbehalf.keysSet', both);
+    await set(contextKeys.keysSet, both);
   }
 }
 

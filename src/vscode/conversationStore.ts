@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { legacyStorageKeyFor, storageKeyFor } from '../core/identifier';
+import { legacyStorageKeyFor, storageKeyFor, type Identifier } from '../core/identifier';
 import type { Logger } from '../core/logger';
 import { parseStoredConversation, settleInterruptedItems, type Conversation } from '../agent/conversation';
 
@@ -15,12 +15,12 @@ export class ConversationStore {
     private readonly log: Logger,
   ) {}
 
-  private folderFor(identifier: string): string {
+  private folderFor(identifier: Identifier): string {
     return path.join(this.root, storageKeyFor(identifier));
   }
 
   /** Moves a folder kept under the pre-hash key to the current one, once. */
-  private async adoptLegacyFolder(identifier: string): Promise<void> {
+  private async adoptLegacyFolder(identifier: Identifier): Promise<void> {
     const legacy = legacyStorageKeyFor(identifier);
     if (!legacy) return;
     const from = path.join(this.root, legacy);
@@ -29,7 +29,7 @@ export class ConversationStore {
     await fs.rename(from, to).catch((error: unknown) => this.log.warn(`Could not move earlier conversations: ${(error as Error).message}`));
   }
 
-  async list(identifier: string): Promise<Conversation[]> {
+  async list(identifier: Identifier): Promise<Conversation[]> {
     await this.adoptLegacyFolder(identifier);
     const folder = this.folderFor(identifier);
     let names: string[];
@@ -52,7 +52,7 @@ export class ConversationStore {
     return conversations.sort((a, b) => b.updatedAt - a.updatedAt);
   }
 
-  async save(identifier: string, conversation: Conversation): Promise<void> {
+  async save(identifier: Identifier, conversation: Conversation): Promise<void> {
     const folder = this.folderFor(identifier);
     const file = path.join(folder, `${safeId(conversation.id)}.json`);
     const json = JSON.stringify(conversation);
@@ -72,7 +72,7 @@ export class ConversationStore {
     }
   }
 
-  async delete(identifier: string, conversationId: string): Promise<void> {
+  async delete(identifier: Identifier, conversationId: string): Promise<void> {
     await fs.rm(path.join(this.folderFor(identifier), `${safeId(conversationId)}.json`), { force: true });
   }
 }

@@ -4,6 +4,7 @@ import { EnterprisePostHogClient, type EnterpriseStatus } from '../enterprise/cl
 import { EnterpriseNoSessionError } from '../enterprise/errors';
 import { InvalidCredentialsError, ServiceUnavailableError, isErrorKind, messageOf } from '../core/errors';
 import type { Logger } from '../core/logger';
+import type { Identifier } from '../core/identifier';
 import type { IdentityService } from './identityService';
 import { DisposableOwner } from './lifecycle';
 import type { OidcAuthProvider } from './oidcAuthProvider';
@@ -25,13 +26,13 @@ export interface EnterpriseSnapshot {
   readonly status: EnterpriseStatus | undefined;
   readonly tools: readonly ToolDefinition[];
   /** The identifier the tools were listed for. */
-  readonly identifier: string | undefined;
+  readonly identifier: Identifier | undefined;
 }
 
 /** The client of one signed-in user, with what must end with it. */
 interface Lease {
   readonly client: EnterprisePostHogClient;
-  readonly identifier: string;
+  readonly identifier: Identifier;
   readonly subscription: { dispose(): void };
 }
 

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { authProviderIds, identityFromSession, type Identity, type IdentityProviderKind } from '../core/identifier';
+import { authProviderIds, identityFromSession, type Identifier, type Identity, type IdentityProviderKind } from '../core/identifier';
 import { NotSignedInError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { DisposableOwner } from './lifecycle';
@@ -94,7 +94,7 @@ export class IdentityService extends DisposableOwner {
   }
 
   /** The identifier for a call about to happen; throws when nobody is signed in. */
-  async requireIdentifier(): Promise<string> {
+  async requireIdentifier(): Promise<Identifier> {
     const identity = await this.current();
     if (!identity) throw new NotSignedInError();
     return identity.identifier;

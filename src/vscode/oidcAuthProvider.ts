@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { authProviderIds } from '../core/identifier';
-import { OidcClient, OidcError, type OidcAuthRequest } from '../core/oidc';
+import { OidcError } from '../core/errors';
+import { OidcClient, type OidcAuthRequest } from '../core/oidc';
 import { messageOf } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { DisposableOwner } from './lifecycle';

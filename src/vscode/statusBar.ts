@@ -6,6 +6,7 @@ import { connectionLabel, enterpriseConnection } from '../shared/labels';
 import { setupFacts } from './setupFacts';
 import { DisposableOwner } from './lifecycle';
 import type { SecretStore } from './secretStore';
+import { commands } from './constants';
 
 // One status bar item saying, in words and an icon, whether the user is signed in and
 // connected. Clicking it starts whatever is missing next.
@@ -21,7 +22,7 @@ export class StatusBar extends DisposableOwner {
   ) {
     super();
     this.item.name = 'OnBehalf';
-    this.item.command = 'onbehalf.getStarted';
+    this.item.command = commands.getStarted;
     this.register(connections.onDidChange(() => this.render()));
     this.register(enterprise.onDidChange(() => this.render()));
     this.register(secrets.onDidChange(() => void this.reloadKeys()));

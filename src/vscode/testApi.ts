@@ -7,6 +7,7 @@ import type { HostMessage } from '../shared/protocol';
 import type { ConnectionsSnapshot } from './connectionsService';
 import type { EnterpriseSnapshot } from './enterpriseService';
 import type { ConnectionsNode } from './connectionsTree';
+import type { ChatViewObserver } from './chat/chatView';
 import type { ExternalOpener } from './externalUris';
 
 // Handed out by activate() only when VS Code runs the extension in Test mode, so tests in
@@ -62,4 +63,30 @@ export interface OnBehalfTestApi {
   readonly logPath: string;
   /** Everything in globalState and workspaceState, for the leak scan. */
   storedState(): { global: Record<string, unknown>; workspace: Record<string, unknown> };
+}
+
+/** Records what the chat view renders and posts, and stalls renders on request; handed to the view in Test mode only. */
+export class ChatViewRecorder {
+  readonly renderedHtml: string[] = [];
+  readonly postedMessages: HostMessage[] = [];
+  readyCount = 0;
+  private stalls = 0;
+
+  readonly observer: ChatViewObserver = {
+    rendered: (html) => void this.renderedHtml.push(html),
+    posted: (message) => void this.postedMessages.push(message),
+    pageReady: () => void this.readyCount++,
+    stallRender: () => this.stalls > 0 && this.stalls-- > 0,
+  };
+
+  stallNextRenders(count: number): void {
+    this.stalls = count;
+  }
+}
+
+/** Counts how many times a view re-rendered, from its change event. */
+export function renderCounter(onDidChange: vscode.Event<unknown>): { readonly count: () => number; readonly subscription: vscode.Disposable } {
+  let renders = 0;
+  const subscription = onDidChange(() => renders++);
+  return { count: () => renders, subscription };
 }

@@ -165,9 +165,6 @@ export class ChatApp implements ViewContext {
         this.flushDeltas();
         this.setBusy(msg.busy);
         break;
-      case 'usage':
-        if (isUsage(msg.usage)) this.header.updateUsage(msg.usage);
-        break;
       case 'rejected':
         this.composer.rejected(typeof msg.reason === 'string' ? msg.reason : 'The message was not accepted.');
         break;

@@ -114,7 +114,7 @@ describe('chat webview: composer, header, banner', function () {
     assert.match(usage, /10k cache/);
     assert.match(usage, /free \(sandbox\)/, 'the sandbox costs nothing');
     assert.doesNotMatch(usage, /\$/);
-    await deliver(chat.page, { type: 'usage', usage: { inputTokens: 20_000, outputTokens: 1_000, cacheReadTokens: 0, cacheWriteTokens: 0, estimatedCostUsd: 0.09 } });
+    await deliver(chat.page, stateMsg({ sandboxModel: true, usage: { inputTokens: 20_000, outputTokens: 1_000, cacheReadTokens: 0, cacheWriteTokens: 0, estimatedCostUsd: 0.09 } }));
     await chat.page.locator('.usage', { hasText: '20k in' }).waitFor();
     await deliver(chat.page, stateMsg({ sandboxModel: false, usage: { inputTokens: 12_345, outputTokens: 678, cacheReadTokens: 0, cacheWriteTokens: 0, estimatedCostUsd: 0.0734 } }));
     await chat.page.getByText('Sandbox model').waitFor({ state: 'hidden' });

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { OidcClient, OidcError, pkceChallenge } from '../../../src/core/oidc';
+import { OidcError } from '../../../src/core/errors';
+import { OidcClient, pkceChallenge } from '../../../src/core/oidc';
 import { ServiceUnavailableError } from '../../../src/core/errors';
 import { startIdpEmulator, type IdpEmulator } from '../../emulators/idp/server';
 

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { legacyStorageKeyFor } from '../../../src/core/identifier';
+import { identifierFor, legacyStorageKeyFor } from '../../../src/core/identifier';
 import { AuditLog } from '../../../src/vscode/auditLog';
 import { ApprovalStore } from '../../../src/vscode/approvalStore';
 import { ConversationStore } from '../../../src/vscode/conversationStore';
@@ -42,7 +42,7 @@ describe('data kept under the earlier storage keys', () => {
   });
 
   it('conversations, audit records and "always allow" choices of a GitHub user carry over', async () => {
-    const identifier = 'github:583231';
+    const identifier = identifierFor('github', '583231');
     const legacy = legacyStorageKeyFor(identifier)!;
     const conversation = newConversation('c-old', 1_700_000_000_000);
     conversation.title = 'Before the upgrade';
@@ -68,6 +68,6 @@ describe('data kept under the earlier storage keys', () => {
     mkdirSync(join(dir, 'conversations', 'oidc_3aada'), { recursive: true });
     writeFileSync(join(dir, 'conversations', 'oidc_3aada', 'c.json'), JSON.stringify(newConversation('c', 1)));
     const conversations = new ConversationStore(join(dir, 'conversations'), log);
-    assert.deepEqual(await conversations.list('oidc:0123456789abcdef:ada'), []);
+    assert.deepEqual(await conversations.list(identifierFor('oidc', 'ada', 'https://idp.test')), []);
   });
 });

@@ -57,6 +57,23 @@ describe('boundaries', () => {
     assert.deepEqual(builders, [join('src', 'agent', 'toolCallTranslator.ts')]);
   });
 
+  it('only the identity code makes an Identifier: no cast to it, no use of its brand, anywhere else in src', () => {
+    const maker = join(root, 'src', 'core', 'identifier.ts');
+    const offenders = sources(join(root, 'src'))
+      .filter((file) => file !== maker)
+      .filter((file) => /\bas\s+(?:unknown\s+as\s+)?Identifier\b|(?<![\w$.])<Identifier>|OnBehalfIdentifier|__brand/.test(readFileSync(file, 'utf8')));
+    assert.deepEqual(offenders, []);
+  });
+
+  it('command ids are spelled only in src/vscode/constants.ts; everything else uses its constants', () => {
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { contributes: { commands: { command: string }[] } };
+    const ids = manifest.contributes.commands.map((c) => c.command.replace('.', '\\.'));
+    const literal = new RegExp(`['"\`](?:${ids.join('|')})['"\`]`);
+    const constants = join(root, 'src', 'vscode', 'constants.ts');
+    const offenders = sources(join(root, 'src')).filter((file) => file !== constants && literal.test(readFileSync(file, 'utf8')));
+    assert.deepEqual(offenders, []);
+  });
+
   it('extension.ts only composes: no function bodies beyond activate/deactivate', () => {
     const text = readFileSync(join(root, 'src', 'extension.ts'), 'utf8');
     assert.equal((text.match(/^export function /gm) ?? []).length, 2);

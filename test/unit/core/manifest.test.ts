@@ -1,11 +1,12 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { commands, contextKeys, views } from '../../../src/vscode/constants';
 
 // The contributions a user meets first: what the palette offers when, and what each row offers.
 
 const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'package.json'), 'utf8')) as {
-  contributes: { commands: { command: string }[]; menus: Record<string, { command: string; when?: string; group?: string }[]> };
+  contributes: { commands: { command: string }[]; views: Record<string, { id: string }[]>; menus: Record<string, { command: string; when?: string; group?: string }[]> };
 };
 const palette = new Map(manifest.contributes.menus['commandPalette']!.map((m) => [m.command, m.when ?? '']));
 const rowMenu = manifest.contributes.menus['view/item/context']!;
@@ -38,5 +39,23 @@ describe('manifest: menus show what applies', () => {
     assert.deepEqual(offered('connection.expired'), ['disconnect', 'reauthorize (inline)', 'refresh']);
     assert.deepEqual(offered('connection.missing'), ['connect (inline)', 'refresh']);
     assert.deepEqual(offered('connection.pending'), ['connect (inline)', 'disconnect', 'refresh']);
+  });
+});
+
+describe('manifest: the constants module matches package.json', () => {
+  const text = readFileSync(join(__dirname, '..', '..', '..', '..', 'package.json'), 'utf8');
+
+  it('declares exactly the commands package.json contributes', () => {
+    assert.deepEqual(Object.values(commands).sort(), manifest.contributes.commands.map((c) => c.command).sort());
+  });
+
+  it('declares exactly the context keys package.json reads in when clauses and walkthrough events', () => {
+    const known = new Set<string>([...Object.values(commands), ...Object.values(views)]);
+    const read = new Set([...text.matchAll(/"(?:when|enablement)": "([^"]*)"|onContext:([A-Za-z.]+)/g)].flatMap((m) => [...(m[1] ?? m[2] ?? '').matchAll(/onbehalf\.[A-Za-z]+/g)].map((k) => k[0])).filter((k) => !known.has(k)));
+    assert.deepEqual([...read].sort(), Object.values(contextKeys).sort());
+  });
+
+  it('declares exactly the views package.json contributes', () => {
+    assert.deepEqual(Object.values(views).sort(), Object.values(manifest.contributes.views).flat().map((v) => v.id).sort());
   });
 });

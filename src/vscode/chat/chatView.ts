@@ -1,11 +1,13 @@
 import * as vscode from 'vscode';
-import type { Logger } from '../core/logger';
-import { WebviewLoadWatchdog } from '../core/webviewLoadWatchdog';
-import { chatWebviewHtml } from '../core/webviewHtml';
-import type { HostMessage } from '../shared/protocol';
-import { isSandboxModel, type ChatController } from './chatController';
-import { DisposableOwner } from './lifecycle';
-import { settings } from './settings';
+import type { Logger } from '../../core/logger';
+import { WebviewLoadWatchdog } from '../../core/webviewLoadWatchdog';
+import { chatWebviewHtml } from '../../core/webviewHtml';
+import type { HostMessage } from '../../shared/protocol';
+import type { ChatController } from './chatController';
+import { isSandboxModel } from './chatState';
+import { viewCommands } from '../constants';
+import { DisposableOwner } from '../lifecycle';
+import { settings } from '../settings';
 
 // Hosts the chat WebviewView. Scripts only from the built bundle, a fresh nonce per
 // render, and local resources limited to dist/ and media/.
@@ -17,28 +19,29 @@ import { settings } from './settings';
 
 const LOAD_TIMEOUT_MS = 8_000;
 const LOAD_RECOVERIES = 2;
-const CHAT_VIEW_ID = 'onbehalf.chat';
+
+/** What tests observe of the chat view, and the one thing they change: a render that never loads. */
+export interface ChatViewObserver {
+  rendered?(html: string): void;
+  posted?(message: HostMessage): void;
+  pageReady?(): void;
+  /** True: this render loads a script that does not exist, so the page never says `ready` (a stalled frame). */
+  stallRender?(): boolean;
+}
 
 export class ChatViewProvider extends DisposableOwner implements vscode.WebviewViewProvider {
   private view: vscode.WebviewView | undefined;
   private render: (() => void) | undefined;
   /** Kept across views: a view rebuilt by the recovery must not restart its budget. */
   private readonly watchdog: WebviewLoadWatchdog;
-  /** Every HTML document this provider rendered, for the CSP and leak suites in Test mode. */
-  readonly renderedHtml: string[] = [];
-  /** Every message posted to the webview, for the leak suite in Test mode. */
-  readonly postedMessages: HostMessage[] = [];
-  /** How many times a page said `ready`; read by tests. */
-  readyCount = 0;
-  /** Test mode only: this many coming renders load a script that does not exist, so the page never says `ready`. */
-  stalledRenders = 0;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly controller: ChatController,
-    private readonly recordTraffic: boolean,
     private readonly log: Logger,
     private readonly showLog: () => void,
+    /** Given by the composition root in Test mode only (see testApi.ts). */
+    private readonly observer: ChatViewObserver = {},
   ) {
     super();
     this.watchdog = new WebviewLoadWatchdog({
@@ -56,8 +59,7 @@ export class ChatViewProvider extends DisposableOwner implements vscode.WebviewV
     const media = vscode.Uri.joinPath(this.extensionUri, 'media');
     view.webview.options = { enableScripts: true, enableCommandUris: false, localResourceRoots: [dist, media] };
     const render = () => {
-      const stall = this.recordTraffic && this.stalledRenders > 0;
-      if (stall) this.stalledRenders--;
+      const stall = this.observer.stallRender?.() === true;
       const html = chatWebviewHtml({
         cspSource: view.webview.cspSource,
         scriptUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview', stall ? 'never-loads.js' : 'chat.js')).toString(),
@@ -65,7 +67,7 @@ export class ChatViewProvider extends DisposableOwner implements vscode.WebviewV
         codiconsUri: view.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'codicons', 'codicon.css')).toString(),
         sandboxModel: isSandboxModel(settings.model()),
       });
-      if (this.recordTraffic) this.renderedHtml.push(html);
+      this.observer.rendered?.(html);
       view.webview.html = html;
     };
     this.render = render;
@@ -73,12 +75,12 @@ export class ChatViewProvider extends DisposableOwner implements vscode.WebviewV
     this.watchdog.rendered();
     const port = {
       post: (message: HostMessage) => {
-        if (this.recordTraffic) this.postedMessages.push(message);
+        this.observer.posted?.(message);
         // A hidden view drops messages; state is re-sent when it becomes visible.
         void view.webview.postMessage(message);
       },
       pageReady: () => {
-        this.readyCount++;
+        this.observer.pageReady?.();
         this.watchdog.ready();
       },
     };
@@ -107,15 +109,15 @@ export class ChatViewProvider extends DisposableOwner implements vscode.WebviewV
   }
 
   async reveal(): Promise<void> {
-    await vscode.commands.executeCommand(`${CHAT_VIEW_ID}.focus`);
+    await vscode.commands.executeCommand(viewCommands.focusChat);
   }
 
   private async recover(attempt: number): Promise<void> {
     this.log.warn(`The chat did not load within ${LOAD_TIMEOUT_MS / 1000} s; hiding and showing the view so VS Code builds a new frame (${attempt} of ${LOAD_RECOVERIES}).`);
     try {
       // Hides the view inside its container and shows it again, wherever the user moved it.
-      await vscode.commands.executeCommand(`${CHAT_VIEW_ID}.toggleVisibility`);
-      await vscode.commands.executeCommand(`${CHAT_VIEW_ID}.toggleVisibility`);
+      await vscode.commands.executeCommand(viewCommands.toggleChatVisibility);
+      await vscode.commands.executeCommand(viewCommands.toggleChatVisibility);
       await this.reveal();
     } catch (error) {
       // Not possible when the chat is the only view left in its container: render again instead.
