@@ -27,9 +27,11 @@ export function isRetryableModelError(error: OnBehalfError): boolean {
 
 /** The API's own message for a 4xx, e.g. "prompt is too long: …" (never request content). */
 function apiMessage(error: InstanceType<typeof Anthropic.APIError>): string {
-  const body = error.error as { error?: { message?: unknown } } | undefined;
-  const text = body?.error?.message;
-  return typeof text === 'string' ? text : '';
+  const body: unknown = error.error;
+  if (!body || typeof body !== 'object' || !('error' in body)) return '';
+  const inner: unknown = body.error;
+  if (!inner || typeof inner !== 'object' || !('message' in inner)) return '';
+  return typeof inner.message === 'string' ? inner.message : '';
 }
 
 export function mapAnthropicError(error: unknown, model?: string): OnBehalfError {

@@ -129,7 +129,7 @@ export function settleInterruptedItems(conversation: Conversation): void {
   // A tool_use without its tool_result would make the next request invalid.
   const last = conversation.messages[conversation.messages.length - 1];
   if (last && last.role === 'assistant' && Array.isArray(last.content)) {
-    const toolUses = last.content.filter((b) => b.type === 'tool_use') as Anthropic.Messages.ToolUseBlockParam[];
+    const toolUses = last.content.filter((b): b is Anthropic.Messages.ToolUseBlockParam => b.type === 'tool_use');
     if (toolUses.length > 0) {
       conversation.messages.push({
         role: 'user',

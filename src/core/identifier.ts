@@ -45,7 +45,7 @@ export function isIdentityProviderKind(value: unknown): value is IdentityProvide
   return typeof value === 'string' && (identityProviderKinds as readonly string[]).includes(value);
 }
 
-const accountIdPattern = /^[A-Za-z0-9._@|+\-]{1,200}$/;
+const accountIdPattern = /^[A-Za-z0-9._@|+-]{1,200}$/;
 
 /** The issuer part of an OIDC identifier: 16 hex digits of SHA-256 over the issuer URL, trailing slashes removed. */
 export function oidcIssuerTag(issuer: string): string {

@@ -152,7 +152,7 @@ export class OidcClient {
 
   async verifyIdToken(idToken: string, expectedNonce: string | undefined, opts: { nonceOptional?: boolean } = {}): Promise<OidcTokens['claims']> {
     const discovery = await this.discover();
-    this.jwks ??= createRemoteJWKSet(new URL(discovery.jwks_uri), { timeoutDuration: this.limits.timeoutMs, [customFetch]: (url, options) => this.fetchFn(url, options as RequestInit) });
+    this.jwks ??= createRemoteJWKSet(new URL(discovery.jwks_uri), { timeoutDuration: this.limits.timeoutMs, [customFetch]: (url, options) => this.fetchFn(url, options) });
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(idToken, this.jwks, { issuer: discovery.issuer, audience: this.clientId, clockTolerance: 30 }));

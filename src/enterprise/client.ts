@@ -198,7 +198,7 @@ export class EnterprisePostHogClient {
         sources.push(defineTool({
           name,
           description: tool.description ?? tool.title ?? tool.annotations?.title ?? '',
-          inputSchema: tool.inputSchema as Record<string, unknown>,
+          inputSchema: tool.inputSchema,
           connection: this.connection,
           // Always present for an MCP tool: with no annotations the MCP defaults apply
           // (not read-only, destructive), and the risk classifier reads `{}` that way.

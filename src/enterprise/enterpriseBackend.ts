@@ -31,15 +31,15 @@ export class EnterpriseToolBackend implements ToolBackend {
     return connection === this.connection;
   }
 
-  async connectionStatus(identifier: string, connection: string): Promise<ConnectionStatus> {
+  connectionStatus(identifier: string, connection: string): Promise<ConnectionStatus> {
     const snapshot = this.port.snapshot;
-    if (connection !== this.connection || snapshot.identifier !== identifier) return 'NOT_CONNECTED';
-    return statusOf(snapshot.status);
+    if (connection !== this.connection || snapshot.identifier !== identifier) return Promise.resolve('NOT_CONNECTED');
+    return Promise.resolve(statusOf(snapshot.status));
   }
 
-  async listTools(identifier: string, connection: string): Promise<ToolDefinition[]> {
+  listTools(identifier: string, connection: string): Promise<ToolDefinition[]> {
     const snapshot = this.port.snapshot;
-    return connection === this.connection && snapshot.identifier === identifier ? [...snapshot.tools] : [];
+    return Promise.resolve(connection === this.connection && snapshot.identifier === identifier ? [...snapshot.tools] : []);
   }
 
   async execute(call: ToolCall): Promise<ToolExecution> {

@@ -10,7 +10,7 @@ import {
   VerifyRejectedError,
   isErrorKind,
 } from '../core/errors';
-import { ConnectionStatus, statusFromScalekit } from '../core/connectionStatus';
+import { type ConnectionStatus, statusFromScalekit } from '../core/connectionStatus';
 import type { ToolAnnotations } from '../core/toolRisk';
 import { defineTool, type ToolDefinition, type ToolExecution } from '../core/toolBackend';
 import { checkSecureUrl } from '../core/secureUrl';
@@ -207,7 +207,7 @@ const grpc = { InvalidArgument: 3, DeadlineExceeded: 4, NotFound: 5, AlreadyExis
 const refusedCodes = new Set<number>([grpc.InvalidArgument, grpc.NotFound, grpc.AlreadyExists, grpc.PermissionDenied, grpc.FailedPrecondition, grpc.OutOfRange]);
 
 function shapeOf(error: unknown): SdkErrorShape {
-  return error && typeof error === 'object' ? (error as SdkErrorShape) : {};
+  return error && typeof error === 'object' ? (error) : {};
 }
 
 function isNotFound(error: unknown): boolean {

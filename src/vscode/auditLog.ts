@@ -105,7 +105,7 @@ export class AuditLog {
   }
 
   private async rotateIfNeeded(file: string, incoming: number): Promise<void> {
-    let size = 0;
+    let size: number;
     try {
       size = (await fs.stat(file)).size;
     } catch {

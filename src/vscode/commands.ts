@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { checkAnthropicKey } from '../agent/anthropicKeyCheck';
-import { InvalidCredentialsError, OnBehalfError, ServiceUnavailableError, UnknownConnectionError, isErrorKind, messageOf } from '../core/errors';
+import { InvalidCredentialsError, ServiceUnavailableError, UnknownConnectionError, messageOf } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { ScalekitAccounts } from '../scalekit/scalekitAccounts';
 import { connectionLabel } from '../shared/labels';
@@ -138,7 +138,7 @@ async function pickConnection(arg: unknown, connections: ConnectionsService, tit
 function connectionNameFrom(arg: unknown): string | undefined {
   if (typeof arg === 'string') return arg;
   if (arg && typeof arg === 'object' && 'connection' in arg) {
-    const connection = (arg as { connection: unknown }).connection;
+    const connection = (arg).connection;
     if (connection && typeof connection === 'object' && typeof (connection as { name?: unknown }).name === 'string') return (connection as { name: string }).name;
   }
   return undefined;
@@ -182,7 +182,7 @@ async function promptForSecret(name: SecretName, secrets: SecretStore, log: Logg
   if (value === undefined) return;
   const secret = value.trim();
   try {
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Checking the ${title}…` }, () => checkSecret(name, secret, checkEnterprise ?? (async () => undefined)));
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Checking the ${title}…` }, () => checkSecret(name, secret, checkEnterprise ?? (() => Promise.resolve())));
   } catch (error) {
     if (InvalidCredentialsError.is(error)) {
       log.warn(`A new ${title} was rejected; the previous value is kept.`);

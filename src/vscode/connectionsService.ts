@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
-import { ConnectStateStore } from '../core/connectState';
+import { type ConnectStateStore } from '../core/connectState';
 import { isPending, pendingRecheckDelays, statusLabel, type ConnectionStatus } from '../core/connectionStatus';
 import { ConnectStateError, MissingCredentialsError, NotSignedInError, OnBehalfConnectError, OnBehalfError, messageOf } from '../core/errors';
 import type { Identifier, Identity } from '../core/identifier';
 import type { Logger } from '../core/logger';
-import { ScalekitAccounts } from '../scalekit/scalekitAccounts';
+import { type ScalekitAccounts } from '../scalekit/scalekitAccounts';
 import type { ToolDefinition } from '../core/toolBackend';
 import { connectionLabel } from '../shared/labels';
 import type { IdentityService } from './identityService';
@@ -49,7 +49,7 @@ export class ConnectionsService extends DisposableOwner {
     private readonly extensionId: string,
     private readonly openExternal: () => ExternalOpener,
     private readonly log: Logger,
-    private readonly hasScalekitSecret: () => Promise<boolean> = async () => true,
+    private readonly hasScalekitSecret: () => Promise<boolean> = () => Promise.resolve(true),
   ) {
     super();
     this.register(identity.onDidChange(() => this.onIdentityChanged()));

@@ -1,4 +1,4 @@
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 
 /** Owns disposables so nothing a service registers can leak past its own disposal. */
 export abstract class DisposableOwner implements vscode.Disposable {

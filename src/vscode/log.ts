@@ -1,4 +1,4 @@
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 import type { Logger } from '../core/logger';
 
 /** Adapts the extension's single LogOutputChannel to the core Logger seam. */

@@ -50,7 +50,7 @@ export const settings = {
     const raw = config().get<unknown>('enterprise.posthogMcp', {});
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
     const value = raw as Record<string, unknown>;
-    const text = (key: string) => (typeof value[key] === 'string' ? (value[key] as string).trim() : '');
+    const text = (key: string) => (typeof value[key] === 'string' ? (value[key]).trim() : '');
     if (!text('idpTokenEndpoint') && !text('clientId')) return undefined; // Not set up: the feature is off.
     const scopes = Array.isArray(value.scopes) ? value.scopes.filter((s): s is string => typeof s === 'string') : [];
     return { mcpServerUrl: text('mcpServerUrl'), idpTokenEndpoint: text('idpTokenEndpoint'), clientId: text('clientId'), resourceClientId: text('resourceClientId'), scopes };

@@ -14,12 +14,12 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props?: Props |
   if (props) {
     for (const [key, value] of Object.entries(props)) {
       if (value === undefined || value === null || value === false) continue;
-      if (key === 'class') el.className = String(value);
-      else if (key === 'text') el.textContent = String(value);
+      if (key === 'class') el.className = attributeText(value);
+      else if (key === 'text') el.textContent = attributeText(value);
       else if (key.startsWith('on') && typeof value === 'function') {
         el.addEventListener(key.slice(2).toLowerCase(), value as EventListener);
       } else if (value === true) el.setAttribute(key, '');
-      else el.setAttribute(key, String(value));
+      else el.setAttribute(key, attributeText(value));
     }
   }
   append(el, children);
@@ -50,4 +50,9 @@ export function clear(el: Element): void {
 /** Replaces an element's children (cheaper than clear+append for a fresh fragment). */
 export function replaceChildren(el: Element, ...children: Child[]): void {
   el.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false));
+}
+
+/** Props carry strings and numbers; anything else is a caller's mistake and renders empty. */
+function attributeText(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
 }

@@ -43,7 +43,7 @@ function installHooks(): void {
   hooksInstalled = true;
   DOMPurify.addHook('afterSanitizeAttributes', (node) => {
     if (node.nodeType !== Node.ELEMENT_NODE) return;
-    const el = node as Element;
+    const el = node;
     if (el.nodeName === 'A') {
       const anchor = el;
       const href = anchor.getAttribute('href') ?? '';

@@ -8,7 +8,7 @@ import { ensureCodeServer, launchCodeServer, makeWorkspace, REPO_ROOT } from '..
 
 function activationLine(userDataDir: string): number | undefined {
   const logs = join(userDataDir, 'logs');
-  let files: string[] = [];
+  let files: string[];
   try {
     files = readdirSync(logs, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('OnBehalf.log'));
   } catch {

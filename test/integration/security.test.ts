@@ -2,10 +2,9 @@
 // prints its figure; the README's security section reports them.
 import * as assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { startScalekitEmulator } from '../emulators/scalekit/server';
@@ -601,12 +600,12 @@ describe('security and reliability suites', function () {
     // token endpoint must be the signed-in OIDC issuer's (anything else is refused unsent), and
     // that IdP has no ID-JAG grant installed, so it refuses the exchange.
     const enterprise = await startEnterpriseWorld();
-    const idpTokenLog = () => emulators.idp!.log.filter((entry) => entry.method === 'POST' && entry.path.endsWith('/token')).length;
+    const idpTokenLog = () => emulators.idp.log.filter((entry) => entry.method === 'POST' && entry.path.endsWith('/token')).length;
     const tokenCallsBefore = idpTokenLog();
-    enterprisePorts.idp = Number(new URL(emulators.idp!.issuer).port);
+    enterprisePorts.idp = Number(new URL(emulators.idp.issuer).port);
     try {
       await onbehalf.storeSecret('enterpriseClientSecret', canary.enterpriseSecret);
-      await setSetting('enterprise.posthogMcp', { mcpServerUrl: enterprise.posthog.mcpUrl, idpTokenEndpoint: `${emulators.idp!.issuer}/token`, clientId: enterprise.clientId });
+      await setSetting('enterprise.posthogMcp', { mcpServerUrl: enterprise.posthog.mcpUrl, idpTokenEndpoint: `${emulators.idp.issuer}/token`, clientId: enterprise.clientId });
       await waitFor('enterprise exchange refused', () => onbehalf.enterprise().status?.state === 'error', 30_000);
       assert.ok(idpTokenLog() > tokenCallsBefore, 'the exchange reached the IdP');
     } finally {

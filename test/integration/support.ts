@@ -6,6 +6,8 @@ import * as diagnosticsChannel from 'node:diagnostics_channel';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as http2 from 'node:http2';
 import { createRequire } from 'node:module';
+import type { Socket as NetSocket } from 'node:net';
+import type * as TlsModule from 'node:tls';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { identifierFor } from '../../src/core/identifier';
@@ -234,7 +236,7 @@ export function extensionLogText(onbehalf: OnBehalfTestApi): string {
 }
 
 // The real module object (an ES namespace import would be a read-only copy).
-const tls = createRequire(__filename)('node:tls') as typeof import('node:tls');
+const tls = createRequire(__filename)('node:tls') as typeof TlsModule;
 
 /** One request the extension host sent, as it left the process. */
 export interface WireRequest {
@@ -269,7 +271,7 @@ export function tapWire(): WireTap {
   const h2Requests: WireRequest[] = [];
   const toBuffer = (chunk: unknown, encoding?: unknown): Buffer =>
     Buffer.isBuffer(chunk) ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk) : Buffer.from(String(chunk), typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-  const track = (socket: import('node:net').Socket): Conn => {
+  const track = (socket: NetSocket): Conn => {
     const conn: Conn = { host: '', port: 0, chunks: [], h2: false };
     conns.push(conn);
     socket.once('lookup', (_error: unknown, _address: unknown, _family: unknown, host: string) => (conn.host ||= host));
@@ -290,14 +292,14 @@ export function tapWire(): WireTap {
     };
     return conn;
   };
-  const onSocket = (message: unknown) => track((message as { socket: import('node:net').Socket }).socket);
+  const onSocket = (message: unknown) => track((message as { socket: NetSocket }).socket);
   diagnosticsChannel.subscribe('net.client.socket', onSocket);
   const tlsConnect = tls.connect;
   tls.connect = function (...args: unknown[]) {
-    const socket = (tlsConnect as (...a: unknown[]) => import("node:tls").TLSSocket)(...args);
+    const socket = (tlsConnect as (...a: unknown[]) => TlsModule.TLSSocket)(...args);
     track(socket);
     return socket;
-  } as typeof tls.connect;
+  };
   // The prototype every client session shares.
   const probe = http2.connect('http://127.0.0.1:9');
   probe.on('error', () => undefined);

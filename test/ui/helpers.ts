@@ -88,7 +88,7 @@ export async function settle(page: Page): Promise<void> {
 }
 
 export async function posted(page: Page): Promise<WebviewMessage[]> {
-  return (await page.evaluate('window.__posted')) as WebviewMessage[];
+  return page.evaluate<WebviewMessage[]>('window.__posted');
 }
 
 export async function postedOfType<T extends WebviewMessage['type']>(page: Page, type: T): Promise<Extract<WebviewMessage, { type: T }>[]> {
@@ -110,7 +110,7 @@ export async function waitForPosted<T extends WebviewMessage['type']>(page: Page
 
 /** What every test asserts at the end. */
 export async function assertClean(chat: ChatPage): Promise<void> {
-  const violations = (await chat.page.evaluate('window.__cspViolations')) as unknown[];
+  const violations = await chat.page.evaluate<unknown[]>('window.__cspViolations');
   assert.deepEqual(violations, [], `CSP violations: ${JSON.stringify(violations)}`);
   assert.deepEqual(chat.errors, [], `console/page errors: ${chat.errors.join('\n')}`);
   // The host parses every message strictly (unknown fields such as an identity are rejected).

@@ -273,7 +273,7 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       const all: Array<{ name: string; definition: Rec; connectedAccountId: string }> = [];
       let pageToken: string | undefined;
       let pages = 0;
-      let totalSize = -1;
+      let totalSize: number;
       do {
         const res = await sk.tools.listScopedTools(identifier, {
           filter: { connectionNames },
@@ -579,7 +579,7 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       ] as const;
       for (const c of cases) {
         emu.injectFault({ kind: 'toolError', code: c.code, message: `boom ${c.code}`, times: 1 });
-        const err: ScalekitToolException = await rejectsWith(run(), c.type as unknown as typeof ScalekitToolException);
+        const err: ScalekitToolException = await rejectsWith(run(), c.type);
         assert.equal(err.name, c.type.name);
         assert.equal(err.toolErrorCode, c.toolErrorCode);
         assert.equal(err.toolErrorMessage, `boom ${c.code}`);

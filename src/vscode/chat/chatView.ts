@@ -98,7 +98,7 @@ export class ChatViewProvider extends DisposableOwner implements vscode.WebviewV
       }),
     ];
     view.onDidDispose(() => {
-      subscriptions.forEach((s) => s.dispose());
+      for (const subscription of subscriptions) subscription.dispose();
       if (this.view === view) {
         this.watchdog.pause();
         this.view = undefined;

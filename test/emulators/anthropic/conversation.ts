@@ -16,7 +16,7 @@ type BodyLike = { messages?: unknown; tools?: unknown };
 type RequestOrBody = RecordedRequest | BodyLike;
 
 function bodyOf(r: RequestOrBody): BodyLike {
-  return 'body' in r && r.body && typeof r.body === 'object' ? (r.body as BodyLike) : (r as BodyLike);
+  return 'body' in r && r.body && typeof r.body === 'object' ? (r.body) : (r as BodyLike);
 }
 
 export function messagesOf(r: RequestOrBody): LooseMessage[] {
@@ -225,20 +225,20 @@ export function validateMessagesRequest(body: unknown): string | undefined {
     if (tools.length > 0 && tools.every((t) => t.defer_loading === true)) {
       return 'tools: All tools have defer_loading set. At least one tool must be non-deferred.';
     }
-    for (const name of referencedToolNames(body as BodyLike)) {
+    for (const name of referencedToolNames(body)) {
       if (!seen.has(name)) {
         return `Tool reference '${name}' not found in available tools.`;
       }
     }
   }
-  const unanswered = unansweredToolUses(body as BodyLike)[0];
+  const unanswered = unansweredToolUses(body)[0];
   if (unanswered) {
     return (
       `messages.${unanswered.messageIndex + 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ` +
       `${unanswered.ids.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`
     );
   }
-  const mismatch = toolResultMismatches(body as BodyLike)[0];
+  const mismatch = toolResultMismatches(body)[0];
   if (mismatch) {
     return (
       `messages.${mismatch.messageIndex}.content.${mismatch.blockIndex}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ` +

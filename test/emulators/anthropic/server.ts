@@ -483,7 +483,7 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
     if (!headers['anthropic-version']) return fail(400, 'anthropic-version: header is required');
     if (parseError) return fail(400, parseError);
     if (validate) {
-      const problem = validateMessagesRequest(parsed) ?? thinkingProblem(body.messages as LooseMessage[] | undefined);
+      const problem = validateMessagesRequest(parsed) ?? thinkingProblem(body.messages);
       if (problem) return fail(400, problem);
     }
     // An unknown or retired model id is a 404 not_found_error "model: <id>" (Messages API errors).

@@ -19,9 +19,9 @@ interface CatalogFile {
 export const CONNECTOR_KEYS: readonly ConnectorKey[] = ['posthogmcp', 'asana', 'asanamcp'];
 
 const files: Record<ConnectorKey, CatalogFile> = {
-  posthogmcp: posthogmcpFile as unknown as CatalogFile,
-  asana: asanaFile as unknown as CatalogFile,
-  asanamcp: asanamcpFile as unknown as CatalogFile,
+  posthogmcp: posthogmcpFile,
+  asana: asanaFile,
+  asanamcp: asanamcpFile,
 };
 
 const byName = new Map<string, { connector: ConnectorKey; tool: CatalogTool }>();

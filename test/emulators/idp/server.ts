@@ -4,7 +4,7 @@
 // userinfo. ID tokens are signed with `jose`.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
-import { SignJWT, exportJWK, generateKeyPair, jwtVerify, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { SignJWT, exportJWK, generateKeyPair, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { listenOn } from '../listen';
 
 export interface IdpUser {
@@ -689,13 +689,13 @@ ${userItems}
       return new SignJWT(payload).setProtectedHeader({ alg, kid, typ: o.typ ?? 'JWT' }).sign(privateKey);
     },
     async verifyJwt(tokenValue, o = {}) {
-      const { payload } = await jwtVerify(tokenValue, publicKey as CryptoKey, {
+      const { payload } = await jwtVerify(tokenValue, publicKey, {
         issuer,
         ...(o.audience !== undefined ? { audience: o.audience } : {}),
         ...(o.typ !== undefined ? { typ: o.typ } : {}),
         currentDate: new Date(now()),
       });
-      return payload as JWTPayload & Record<string, unknown>;
+      return payload;
     },
     authorizeUrl(p) {
       const u = new URL(`${issuer}/authorize`);

@@ -95,7 +95,7 @@ export function installIdJagGrant(idp: IdpEmulator, options: IdJagGrantOptions =
   let forced: OAuthError | undefined;
   let tamper: IdJagTamper | undefined;
   let foreignKey: Promise<CryptoKey> | undefined;
-  const alg = (idp.jwk.alg as string | undefined) ?? 'RS256';
+  const alg = (idp.jwk.alg) ?? 'RS256';
   const kid = idp.jwk.kid ?? '';
 
   const handle = async (params: URLSearchParams, ctx: GrantContext): Promise<{ body: Record<string, unknown> }> => {

@@ -481,7 +481,7 @@ export async function startPostHogMcpEmulator(options: PostHogMcpEmulatorOptions
         }
         const tools = all.tools.slice(offset, offset + pageSize);
         const next = offset + pageSize < all.tools.length ? Buffer.from(`o:${offset + pageSize}`).toString('base64url') : undefined;
-        return { tools, ...(next ? { nextCursor: next } : {}) } as never;
+        return { tools, ...(next ? { nextCursor: next } : {}) };
       });
     }
     return server;
@@ -537,7 +537,7 @@ export async function startPostHogMcpEmulator(options: PostHogMcpEmulatorOptions
       const params = message?.params ?? {};
       initializations.push({
         capabilities: (params.capabilities ?? {}) as Record<string, unknown>,
-        parsedCapabilities: server.server.getClientCapabilities() as Record<string, unknown> | undefined,
+        parsedCapabilities: server.server.getClientCapabilities(),
         clientInfo: params.clientInfo,
         protocolVersion: params.protocolVersion,
         sub: sub ?? '',

@@ -194,6 +194,6 @@ export function registerPostHogTools(server: McpServer, opts: RegisterToolsOptio
       return result;
     };
     server.registerTool(spec.name, { title: spec.title, description: spec.description, inputSchema: spec.inputSchema, ...(annotations ? { annotations } : {}) }, (async (args: JsonRecord) =>
-      run(args)) as never);
+      run(args)));
   }
 }

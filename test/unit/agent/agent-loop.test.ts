@@ -109,10 +109,9 @@ describe('agent loop (real SDKs against the emulators)', function () {
     ask(world, 'create a task');
     const controller = new AbortController();
     const deps = world.deps();
-    const policy = deps.policy;
-    const slowPolicy = { decide: (id: string, call: Parameters<typeof policy.decide>[1], signal: AbortSignal) => new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))) };
+    const slowPolicy = { decide: (id: string, call: Parameters<typeof deps.policy.decide>[1], signal: AbortSignal) => new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))) };
     setTimeout(() => controller.abort(), 100);
-    const outcome = await runAgentTurn(world.conversation, { ...deps, policy: slowPolicy as unknown as typeof policy }, controller.signal);
+    const outcome = await runAgentTurn(world.conversation, { ...deps, policy: slowPolicy as unknown as typeof deps.policy }, controller.signal);
     assert.equal(outcome, 'stopped');
     assert.equal(world.scalekit.executions.length, 0);
     const results = world.conversation.messages.at(-1)!.content as { type: string; is_error?: boolean }[];

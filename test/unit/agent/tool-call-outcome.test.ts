@@ -40,7 +40,7 @@ describe('tool call outcomes: cards and audit records', function () {
 
   it('the identifier is derived again after the approval wait: a switch or a sign-out runs nothing and is audited for the approver', async () => {
     world.conversation.loadedTools = ['asana_task_create'];
-    for (const [after, code] of [[async () => 'oidc:grace', 'identity_changed'], [async () => Promise.reject(new NotSignedInError()), 'not_signed_in']] as const) {
+    for (const after of [async () => 'oidc:grace', async () => Promise.reject(new NotSignedInError())]) {
       world.answers.push('approve');
       let calls = 0;
       const deps = world.deps({ now: () => 5, currentIdentifier: () => (++calls === 1 ? Promise.resolve('oidc:ada') : after()) });

@@ -8,7 +8,7 @@ interface CatalogFile {
   tools: { name: string }[];
 }
 
-const catalogs: Record<string, CatalogFile> = { posthogmcp: posthog as CatalogFile, asana: asana as CatalogFile, asanamcp: asanamcp as CatalogFile };
+const catalogs: Record<string, CatalogFile> = { posthogmcp: posthog, asana: asana, asanamcp: asanamcp };
 
 describe('tool risk classifier', () => {
   it('covers the real catalogs: 199 PostHog and 210 Asana tools', () => {

@@ -106,7 +106,7 @@ describe('enterprise PostHog via ID-JAG: the flow', function () {
     const data = result.data as { results: { label: string; data: number[]; days: string[] }[] };
     assert.equal(data.results[0]?.label, 'signed_up');
     assert.equal(data.results[0]?.data.length, 7, 'one point per day');
-    assert.ok(data.results[0]!.data.every((n) => Number.isInteger(n) && n >= 0));
+    assert.ok(data.results[0].data.every((n) => Number.isInteger(n) && n >= 0));
 
     // Step A at the IdP: the token exchange, authenticated with the client secret.
     assert.equal(world.grant.exchanges, 1);
