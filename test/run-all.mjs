@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: build, typecheck, then the unit, ui, integration and e2e tiers in sequence.
+// `npm test`: build, typecheck, lint, format check, then the unit, ui, integration and e2e tiers in sequence.
 // A failing tier does not stop the next one, so every count prints; the exit code is
 // non-zero when anything failed. The last line is the totals, "N passed, N failed".
 //
@@ -30,9 +30,17 @@ function run(command, args) {
     const started = Date.now();
     const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     let output = '';
-    child.stdout.on('data', (chunk) => { output += chunk; process.stdout.write(chunk); });
-    child.stderr.on('data', (chunk) => { output += chunk; process.stderr.write(chunk); });
-    child.on('error', (err) => { output += String(err); });
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      process.stdout.write(chunk);
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+      process.stderr.write(chunk);
+    });
+    child.on('error', (err) => {
+      output += String(err);
+    });
     child.on('close', (code, signal) => {
       resolve({ code: code ?? (signal ? 128 : 1), output, seconds: (Date.now() - started) / 1000 });
     });
@@ -83,6 +91,8 @@ function skip(name, why) {
 const built = await step('build', node, ['esbuild.mjs']);
 if (built) {
   await step('typecheck', npm, ['run', '--silent', 'typecheck']);
+  await step('lint', npm, ['run', '--silent', 'lint']);
+  await step('format check', npm, ['run', '--silent', 'format:check']);
   let codeServerReady = true;
   if (needsCodeServer) {
     codeServerReady = await step('code-server install', node, ['out/test/harness/code-server.js']);
@@ -105,10 +115,11 @@ if (built) {
   for (const name of tiers) skip(name, 'build failed');
 }
 
-const totals = rows.reduce(
-  (sum, r) => ({ passed: sum.passed + (r.passed ?? 0), failed: sum.failed + r.failed, skipped: sum.skipped + (r.skipped ?? 0) }),
-  { passed: 0, failed: 0, skipped: 0 },
-);
+const totals = rows.reduce((sum, r) => ({ passed: sum.passed + (r.passed ?? 0), failed: sum.failed + r.failed, skipped: sum.skipped + (r.skipped ?? 0) }), {
+  passed: 0,
+  failed: 0,
+  skipped: 0,
+});
 const anyFailed = rows.some((r) => !r.status.startsWith('ok'));
 // Skipped tests fail the run (see tier()); the totals line counts them beside the failures.
 
@@ -119,7 +130,9 @@ for (const r of rows) {
   console.log(`${r.name.padEnd(22)}${cell(r.passed, 8)}${cell(r.failed, 8)}${cell(r.skipped, 9)}${cell(`${r.seconds.toFixed(1)}s`, 10)}  ${r.status}`);
 }
 const wall = `${((Date.now() - startedAll) / 1000).toFixed(1)}s`;
-console.log(`${'total'.padEnd(22)}${cell(totals.passed, 8)}${cell(totals.failed, 8)}${cell(totals.skipped, 9)}${cell(wall, 10)}  ${anyFailed ? 'FAILED' : 'ok'}`);
+console.log(
+  `${'total'.padEnd(22)}${cell(totals.passed, 8)}${cell(totals.failed, 8)}${cell(totals.skipped, 9)}${cell(wall, 10)}  ${anyFailed ? 'FAILED' : 'ok'}`,
+);
 console.log('');
 console.log(`${totals.passed} passed, ${totals.failed} failed`);
 process.exit(anyFailed || totals.failed > 0 ? 1 : 0);
