@@ -28,26 +28,30 @@ function listFiles(dir, accept) {
 const shared = { logLevel: 'warning', sourcemap: !production, target: 'es2022' };
 
 await Promise.all([
-  outOnly ? Promise.resolve() : esbuild.build({
-    ...shared,
-    entryPoints: ['src/extension.ts'],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    external: ['vscode'],
-    outfile: 'dist/extension.js',
-    minify: production,
-  }),
-  outOnly ? Promise.resolve() : esbuild.build({
-    ...shared,
-    entryPoints: ['src/webview/main.ts'],
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    outfile: 'dist/webview/chat.js',
-    minify: production,
-  }),
+  outOnly
+    ? Promise.resolve()
+    : esbuild.build({
+        ...shared,
+        entryPoints: ['src/extension.ts'],
+        bundle: true,
+        platform: 'node',
+        target: 'node20',
+        format: 'cjs',
+        external: ['vscode'],
+        outfile: 'dist/extension.js',
+        minify: production,
+      }),
+  outOnly
+    ? Promise.resolve()
+    : esbuild.build({
+        ...shared,
+        entryPoints: ['src/webview/main.ts'],
+        bundle: true,
+        platform: 'browser',
+        format: 'iife',
+        outfile: 'dist/webview/chat.js',
+        minify: production,
+      }),
   production
     ? Promise.resolve()
     : esbuild.build({

@@ -7,11 +7,7 @@ export default {
   mutate: ['src/shared/protocol.ts', 'src/core/toolRisk.ts', 'src/shared/destructiveSummary.ts'],
   mochaOptions: {
     config: 'test/unit/.mocharc.json',
-    spec: [
-      'out/test/unit/core/*.test.js',
-      'out/test/unit/agent/catalog-and-policy.test.js',
-      'out/test/unit/enterprise/tools.test.js',
-    ],
+    spec: ['out/test/unit/core/*.test.js', 'out/test/unit/agent/catalog-and-policy.test.js', 'out/test/unit/enterprise/tools.test.js'],
   },
   htmlReporter: { fileName: 'reports/mutation/tables.html' },
 };

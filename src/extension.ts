@@ -47,7 +47,9 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     if (!clientSecret) throw new MissingCredentialsError('scalekitClientSecret');
     return { environmentUrl: settings.scalekitEnvironmentUrl(), clientId: settings.scalekitClientId(), clientSecret };
   });
-  const connections = new ConnectionsService(identity, accounts, new ConnectStateStore(), extensionId, currentOpener, taggedLogger(log, 'connections'), () => secrets.has('scalekitClientSecret'));
+  const connections = new ConnectionsService(identity, accounts, new ConnectStateStore(), extensionId, currentOpener, taggedLogger(log, 'connections'), () =>
+    secrets.has('scalekitClientSecret'),
+  );
   const enterprise = new EnterpriseService(identity, oidc, secrets, taggedLogger(log, 'enterprise'));
   const tree = new ConnectionsTreeProvider(connections, enterprise);
   const statusBar = new StatusBar(connections, secrets, enterprise);
@@ -102,7 +104,20 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     chatView,
     auditView,
     vscode.window.registerWebviewViewProvider(views.chat, chatViewRegistration, { webviewOptions: { retainContextWhenHidden: false } }),
-    ...registerCommands({ identity, connections, secrets, statusBar, chat, chatView, auditView, approvals, enterpriseSecretCheck: (secret) => enterprise.checkClientSecret(secret), refreshEnterprise: () => enterprise.rebuild(), log: taggedLogger(log, 'command'), logChannel: channel }),
+    ...registerCommands({
+      identity,
+      connections,
+      secrets,
+      statusBar,
+      chat,
+      chatView,
+      auditView,
+      approvals,
+      enterpriseSecretCheck: (secret) => enterprise.checkClientSecret(secret),
+      refreshEnterprise: () => enterprise.rebuild(),
+      log: taggedLogger(log, 'command'),
+      logChannel: channel,
+    }),
     new ContextKeys(connections, secrets, context.globalState, chat.onDidSendMessage),
     ...(treeRenders ? [treeRenders.subscription] : []),
     secrets.onDidChange(() => void connections.refresh()),

@@ -94,7 +94,11 @@ export async function runAgentTurn(conversation: Conversation, deps: AgentDeps, 
     deps.events.onChange?.();
     if (signal.aborted) return 'stopped';
   }
-  pushItem(conversation, deps, { kind: 'notice', id: deps.newId(), text: `Stopped after ${deps.maxSteps} steps (onbehalf.maxSteps). Send a message to let the agent continue.` });
+  pushItem(conversation, deps, {
+    kind: 'notice',
+    id: deps.newId(),
+    text: `Stopped after ${deps.maxSteps} steps (onbehalf.maxSteps). Send a message to let the agent continue.`,
+  });
   return 'maxSteps';
 }
 
@@ -154,7 +158,10 @@ function modelTool(tool: ToolDefinition): Anthropic.Messages.Tool {
   return { name: tool.name, description: tool.description.slice(0, 1024), input_schema: tool.inputSchema as Anthropic.Messages.Tool.InputSchema };
 }
 
-export function buildRequest(conversation: Conversation, deps: Pick<AgentDeps, 'catalog' | 'model' | 'maxTokens' | 'systemPrompt' | 'readOnly'>): { params: Anthropic.Messages.MessageStreamParams; metrics: RequestMetrics } {
+export function buildRequest(
+  conversation: Conversation,
+  deps: Pick<AgentDeps, 'catalog' | 'model' | 'maxTokens' | 'systemPrompt' | 'readOnly'>,
+): { params: Anthropic.Messages.MessageStreamParams; metrics: RequestMetrics } {
   const loaded = conversation.loadedTools
     .map((name) => deps.catalog.get(name))
     .filter((t): t is ToolDefinition => t !== undefined && (!deps.readOnly || t.risk === 'read'));
@@ -183,7 +190,12 @@ const maxModelRetries = 2;
 /** A longer wait than this is an error with Retry, not a stalled chat. */
 const maxModelRetryWaitMs = 60_000;
 
-async function streamReplyWithRetries(conversation: Conversation, deps: AgentDeps, params: Anthropic.Messages.MessageStreamParams, signal: AbortSignal): Promise<StreamResult> {
+async function streamReplyWithRetries(
+  conversation: Conversation,
+  deps: AgentDeps,
+  params: Anthropic.Messages.MessageStreamParams,
+  signal: AbortSignal,
+): Promise<StreamResult> {
   for (let attempt = 0; ; attempt++) {
     const result = await streamReply(conversation, deps, params, signal, attempt < maxModelRetries ? attempt : undefined);
     if (result.kind !== 'wait') return result;

@@ -1,5 +1,12 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { InsecureUrlError, InvalidCredentialsError, ModelRequestRejectedError, RateLimitedError, ServiceUnavailableError, type OnBehalfError } from '../core/errors';
+import {
+  InsecureUrlError,
+  InvalidCredentialsError,
+  ModelRequestRejectedError,
+  RateLimitedError,
+  ServiceUnavailableError,
+  type OnBehalfError,
+} from '../core/errors';
 import { checkSecureUrl } from '../core/secureUrl';
 
 // Checks an Anthropic key before it replaces the stored one. Listing models is free and
@@ -7,7 +14,11 @@ import { checkSecureUrl } from '../core/secureUrl';
 
 /** An Anthropic client, refused when the base URL (where the key goes) is not https or loopback. */
 export function anthropicClient(apiKey: string, baseURL: string, options: { maxRetries: number; timeout?: number }): Anthropic {
-  checkSecureUrl(baseURL, 'The Anthropic base URL ("onbehalf.anthropic.baseUrl")', (problem) => new InsecureUrlError(problem, 'Fix "onbehalf.anthropic.baseUrl" in your user settings.'));
+  checkSecureUrl(
+    baseURL,
+    'The Anthropic base URL ("onbehalf.anthropic.baseUrl")',
+    (problem) => new InsecureUrlError(problem, 'Fix "onbehalf.anthropic.baseUrl" in your user settings.'),
+  );
   return new Anthropic({ apiKey, baseURL, ...options });
 }
 

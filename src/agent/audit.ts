@@ -73,13 +73,13 @@ export function parseAuditReference(text: string): AuditReference | undefined {
 }
 
 /** Whether `input` is the input a record (or a bare HMAC) was written for, under `key`. */
-export function auditInputMatches(key: Uint8Array, input: unknown, record: Pick<AuditRecord, 'inputHmac'> | { readonly inputSha256: string } | AuditReference | string): boolean {
+export function auditInputMatches(
+  key: Uint8Array,
+  input: unknown,
+  record: Pick<AuditRecord, 'inputHmac'> | { readonly inputSha256: string } | AuditReference | string,
+): boolean {
   const reference: AuditReference | undefined =
-    typeof record === 'string'
-      ? parseAuditReference(record)
-      : 'hash' in record
-        ? record
-        : parseAuditReference(JSON.stringify(record));
+    typeof record === 'string' ? parseAuditReference(record) : 'hash' in record ? record : parseAuditReference(JSON.stringify(record));
   if (!reference) return false;
   const actual = reference.kind === 'hmac' ? hmacInput(key, input) : hashInput(input);
   return timingSafeEqual(Buffer.from(actual, 'hex'), Buffer.from(reference.hash, 'hex'));
@@ -95,11 +95,24 @@ function stableStringify(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-export const auditCsvColumns = ['time', 'identifier', 'connection', 'tool', 'risk', 'decision', 'outcome', 'errorCode', 'durationMs', 'executionId', 'inputHmac', 'inputSha256'] as const;
+export const auditCsvColumns = [
+  'time',
+  'identifier',
+  'connection',
+  'tool',
+  'risk',
+  'decision',
+  'outcome',
+  'errorCode',
+  'durationMs',
+  'executionId',
+  'inputHmac',
+  'inputSha256',
+] as const;
 
 export function auditRecordsToCsv(records: readonly AuditRecord[]): string {
   const escape = (value: unknown) => {
-    const text = value === undefined || value === null ? '' : String(value);
+    const text = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
     // Quote always; neutralise spreadsheet formulas.
     const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
     return `"${safe.replace(/"/g, '""')}"`;
@@ -125,7 +138,9 @@ export function auditRecordsToMarkdown(label: string, records: readonly AuditRec
     '| --- | --- | --- | --- | --- | --- | --- | ---: | --- |',
   ];
   for (const r of [...records].reverse()) {
-    lines.push(`| ${time(r.time)} | ${cell(r.connection)} | ${cell(r.tool)} | ${cell(r.risk)} | ${cell(r.decision)} | ${cell(r.outcome)} | ${cell(r.errorCode)} | ${cell(r.durationMs)} ms | ${cell(r.executionId)} |`);
+    lines.push(
+      `| ${time(r.time)} | ${cell(r.connection)} | ${cell(r.tool)} | ${cell(r.risk)} | ${cell(r.decision)} | ${cell(r.outcome)} | ${cell(r.errorCode)} | ${cell(r.durationMs)} ms | ${cell(r.executionId)} |`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -139,7 +154,7 @@ export function auditRecordsToMarkdown(label: string, records: readonly AuditRec
  * between two letters or digits (never emphasis). Line breaks become spaces.
  */
 export function markdownText(value: unknown): string {
-  const text = String(value ?? '')
+  const text = (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : '')
     .replace(/[\r\n\t\u2028\u2029]/g, ' ')
     // VS Code's preview (markdown-it 12) folds escaped characters back into the text before
     // linkify looks at it, so escaping alone does not stop "http://…", "//…" or "a@b.c" from
@@ -148,7 +163,7 @@ export function markdownText(value: unknown): string {
     .replace(/:(?=\/)/g, ':\u200b')
     .replace(/\/(?=\/)/g, '/\u200b')
     .replace(/@/g, '\u200b@');
-  return text.replace(/[!-\/:-@\[-`{-~]/g, (ch, index: number) => {
+  return text.replace(/[!-/:-@[-`{-~]/g, (ch, index: number) => {
     if (ch === '-') return ch;
     if (ch === '_' && /[A-Za-z0-9]/.test(text[index - 1] ?? '') && /[A-Za-z0-9]/.test(text[index + 1] ?? '')) return ch;
     return `\\${ch}`;

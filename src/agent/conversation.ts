@@ -83,7 +83,13 @@ const storedConversationSchema = z.object({
   updatedAt: z.number(),
   messages: z.array(z.object({ role: z.enum(['user', 'assistant']), content: z.union([z.string(), z.array(z.record(z.string(), z.unknown()))]) })),
   items: z.array(z.object({ kind: z.enum(['user', 'assistant', 'tool', 'error', 'notice']), id: z.string() }).passthrough()),
-  usage: z.object({ inputTokens: z.number(), outputTokens: z.number(), cacheReadTokens: z.number(), cacheWriteTokens: z.number(), estimatedCostUsd: z.number() }),
+  usage: z.object({
+    inputTokens: z.number(),
+    outputTokens: z.number(),
+    cacheReadTokens: z.number(),
+    cacheWriteTokens: z.number(),
+    estimatedCostUsd: z.number(),
+  }),
   loadedTools: z.array(z.string()),
 });
 
@@ -118,7 +124,10 @@ export function settleInterruptedItems(conversation: Conversation): void {
   // A reply was on its way when the window went: streaming, a tool running or waiting, or nothing yet after the question.
   const interrupted =
     lastItem?.kind === 'user' ||
-    conversation.items.some((item) => (item.kind === 'assistant' && item.streaming) || (item.kind === 'tool' && (item.card.status === 'running' || item.card.status === 'awaitingApproval')));
+    conversation.items.some(
+      (item) =>
+        (item.kind === 'assistant' && item.streaming) || (item.kind === 'tool' && (item.card.status === 'running' || item.card.status === 'awaitingApproval')),
+    );
   conversation.items = conversation.items.map((item) => {
     if (item.kind === 'assistant' && item.streaming) return { ...item, streaming: false };
     if (item.kind === 'tool' && (item.card.status === 'running' || item.card.status === 'awaitingApproval')) {
@@ -133,11 +142,22 @@ export function settleInterruptedItems(conversation: Conversation): void {
     if (toolUses.length > 0) {
       conversation.messages.push({
         role: 'user',
-        content: toolUses.map((t) => ({ type: 'tool_result' as const, tool_use_id: t.id, is_error: true, content: 'Interrupted: the window reloaded before this call finished.' })),
+        content: toolUses.map((t) => ({
+          type: 'tool_result' as const,
+          tool_use_id: t.id,
+          is_error: true,
+          content: 'Interrupted: the window reloaded before this call finished.',
+        })),
       });
     }
   }
   if (interrupted) {
-    conversation.items.push({ kind: 'error', id: `interrupted-${conversation.items.length}`, message: 'The reply was interrupted by a window reload.', retryable: true, interrupted: true });
+    conversation.items.push({
+      kind: 'error',
+      id: `interrupted-${conversation.items.length}`,
+      message: 'The reply was interrupted by a window reload.',
+      retryable: true,
+      interrupted: true,
+    });
   }
 }

@@ -44,7 +44,9 @@ const cache = new Map<string, Compiled>();
 const maxCached = 1000;
 
 function schemaKey(schema: Record<string, unknown>): string {
-  return createHash('sha256').update(JSON.stringify(schema) ?? 'null').digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(schema) ?? 'null')
+    .digest('hex');
 }
 
 function compile(schema: Record<string, unknown>): Compiled {
@@ -64,7 +66,11 @@ function compile(schema: Record<string, unknown>): Compiled {
 
 export function checkToolInput(toolName: string, schema: Record<string, unknown>, input: unknown): InputCheck {
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
-    return { ok: false, code: 'invalid_input', problem: `Input for ${toolName} must be a JSON object, got ${Array.isArray(input) ? 'an array' : typeof input}.` };
+    return {
+      ok: false,
+      code: 'invalid_input',
+      problem: `Input for ${toolName} must be a JSON object, got ${Array.isArray(input) ? 'an array' : typeof input}.`,
+    };
   }
   const key = schemaKey(schema);
   let compiled = cache.get(key);

@@ -34,7 +34,15 @@ export const modelPrices: Readonly<Record<string, ModelPrice>> = {
 };
 
 /** The models the setting suggests, newest first; any other id is still accepted. */
-export const suggestedModels: readonly string[] = ['claude-sonnet-5-5', 'claude-opus-5-5', 'claude-haiku-5-5', 'claude-fable-5-2', 'claude-sonnet-5', 'claude-opus-5', 'claude-haiku-4-5'];
+export const suggestedModels: readonly string[] = [
+  'claude-sonnet-5-5',
+  'claude-opus-5-5',
+  'claude-haiku-5-5',
+  'claude-fable-5-2',
+  'claude-sonnet-5',
+  'claude-opus-5',
+  'claude-haiku-4-5',
+];
 
 export const defaultModel = 'claude-sonnet-5-5';
 
@@ -43,7 +51,10 @@ export const cacheReadFactor = 0.1;
 
 /** The price of a model id, a dated snapshot (`…-20251001`) of one, or the newest of its family. */
 export function priceFor(model: string): ModelPrice {
-  const id = model.trim().toLowerCase().replace(/-\d{8}$/, '');
+  const id = model
+    .trim()
+    .toLowerCase()
+    .replace(/-\d{8}$/, '');
   const exact = modelPrices[id];
   if (exact) return exact;
   const family = ['fable', 'opus', 'haiku', 'sonnet'].find((name) => id.includes(name)) ?? 'sonnet';

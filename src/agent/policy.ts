@@ -52,7 +52,13 @@ export class ApprovalPolicy {
     return this.ask(identifier, call, call.risk === 'write' && rule !== 'ask', signal, onAsking);
   }
 
-  private async ask(identifier: string, call: ToolCallRequest, canAlwaysAllow: boolean, signal: AbortSignal, onAsking?: (canAlwaysAllow: boolean) => void): Promise<PolicyDecision> {
+  private async ask(
+    identifier: string,
+    call: ToolCallRequest,
+    canAlwaysAllow: boolean,
+    signal: AbortSignal,
+    onAsking?: (canAlwaysAllow: boolean) => void,
+  ): Promise<PolicyDecision> {
     onAsking?.(canAlwaysAllow);
     const answer = await this.deps.askUser(call, { canAlwaysAllow }, signal);
     if (answer === 'deny') return { approved: false, source: 'denied', reason: 'You declined this call.' };

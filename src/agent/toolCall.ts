@@ -1,5 +1,13 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { ConnectionInactiveError, NotSignedInError, OnBehalfError, RateLimitedError, ServiceUnavailableError, ToolFailedError, messageOf } from '../core/errors';
+import {
+  ConnectionInactiveError,
+  NotSignedInError,
+  OnBehalfError,
+  RateLimitedError,
+  ServiceUnavailableError,
+  ToolFailedError,
+  messageOf,
+} from '../core/errors';
 import type { ToolBackend, ToolDefinition, ToolExecution } from '../core/toolBackend';
 import { connectionLabel } from '../shared/labels';
 import type { AuditRecord } from './audit';
@@ -56,13 +64,38 @@ interface Refusal {
 }
 
 /** The checks before any decision, in order; the validated input when all pass. */
-function checkCall(deps: ToolCallDeps, toolUse: Anthropic.Messages.ToolUseBlock, tool: ToolDefinition | undefined, inputBytes: number, signal: AbortSignal): Refusal | { readonly tool: ToolDefinition; readonly input: Record<string, unknown> } {
-  if (signal.aborted) return { status: 'cancelled', outcome: 'cancelled', errorCode: 'stopped', forUser: 'Stopped before it ran.', forModel: 'The user pressed Stop before this call ran.' };
+function checkCall(
+  deps: ToolCallDeps,
+  toolUse: Anthropic.Messages.ToolUseBlock,
+  tool: ToolDefinition | undefined,
+  inputBytes: number,
+  signal: AbortSignal,
+): Refusal | { readonly tool: ToolDefinition; readonly input: Record<string, unknown> } {
+  if (signal.aborted)
+    return {
+      status: 'cancelled',
+      outcome: 'cancelled',
+      errorCode: 'stopped',
+      forUser: 'Stopped before it ran.',
+      forModel: 'The user pressed Stop before this call ran.',
+    };
   if (!tool) {
-    return { status: 'failed', outcome: 'failure', errorCode: 'unknown_tool', forUser: 'No such tool in your connected accounts.', forModel: `There is no tool named "${toolUse.name}" in the user's connected accounts. Use ${searchToolName} to find the right one.` };
+    return {
+      status: 'failed',
+      outcome: 'failure',
+      errorCode: 'unknown_tool',
+      forUser: 'No such tool in your connected accounts.',
+      forModel: `There is no tool named "${toolUse.name}" in the user's connected accounts. Use ${searchToolName} to find the right one.`,
+    };
   }
   if (deps.readOnly && tool.risk !== 'read') {
-    return { status: 'denied', outcome: 'cancelled', errorCode: 'read_only', forUser: 'Read-only mode is on.', forModel: `${tool.name} changes data, and OnBehalf is in read-only mode (onbehalf.readOnly). Tell the user instead of retrying.` };
+    return {
+      status: 'denied',
+      outcome: 'cancelled',
+      errorCode: 'read_only',
+      forUser: 'Read-only mode is on.',
+      forModel: `${tool.name} changes data, and OnBehalf is in read-only mode (onbehalf.readOnly). Tell the user instead of retrying.`,
+    };
   }
   if (inputBytes > maxToolInputBytes) {
     const [size, limit] = [formatBytes(inputBytes), formatBytes(maxToolInputBytes)];
@@ -76,11 +109,18 @@ function checkCall(deps: ToolCallDeps, toolUse: Anthropic.Messages.ToolUseBlock,
   }
   const checked = checkToolInput(tool.name, tool.inputSchema, toolUse.input);
   if (checked.ok) return { tool, input: checked.input };
-  const forModel = checked.code === 'unchecked_schema' ? `${checked.problem} Tell the user; retrying will not help.` : `${checked.problem} Fix the input and call it again.`;
+  const forModel =
+    checked.code === 'unchecked_schema' ? `${checked.problem} Tell the user; retrying will not help.` : `${checked.problem} Fix the input and call it again.`;
   return { status: 'failed', outcome: 'failure', errorCode: checked.code, forUser: checked.problem, forModel };
 }
 
-export async function runToolUse(deps: ToolCallDeps, report: ToolCallReporter, toolUse: Anthropic.Messages.ToolUseBlock, signal: AbortSignal, conversation: Conversation): Promise<ToolCallRun> {
+export async function runToolUse(
+  deps: ToolCallDeps,
+  report: ToolCallReporter,
+  toolUse: Anthropic.Messages.ToolUseBlock,
+  signal: AbortSignal,
+  conversation: Conversation,
+): Promise<ToolCallRun> {
   const now = deps.now ?? Date.now;
   const inputText = safeStringify(toolUse.input);
   if (toolUse.name === searchToolName) return runSearch(conversation, deps, toolUse, inputText);
@@ -91,8 +131,17 @@ export async function runToolUse(deps: ToolCallDeps, report: ToolCallReporter, t
   // runs. Only an input that will be refused unseen is shown cut.
   const inputBytes = Buffer.byteLength(inputText, 'utf8');
   const cut = inputBytes > maxToolInputBytes;
-  const subject: ToolCallSubject = { toolUseId: toolUse.id, toolName: toolUse.name, connection: listed?.connection ?? 'unknown', risk: listed?.risk ?? 'write', inputText: cut ? boundToolResult(inputText, 16 * 1024).text : inputText };
-  const fail = (fields: Omit<ToolCallOutcome, keyof ToolCallSubject | 'endedAt'> & { endedAt?: number }, forModel: string): ToolCallRun => ({ outcome: { ...subject, ...fields, endedAt: fields.endedAt ?? now() }, forModel: errorResult(toolUse.id, forModel) });
+  const subject: ToolCallSubject = {
+    toolUseId: toolUse.id,
+    toolName: toolUse.name,
+    connection: listed?.connection ?? 'unknown',
+    risk: listed?.risk ?? 'write',
+    inputText: cut ? boundToolResult(inputText, 16 * 1024).text : inputText,
+  };
+  const fail = (fields: Omit<ToolCallOutcome, keyof ToolCallSubject | 'endedAt'> & { endedAt?: number }, forModel: string): ToolCallRun => ({
+    outcome: { ...subject, ...fields, endedAt: fields.endedAt ?? now() },
+    forModel: errorResult(toolUse.id, forModel),
+  });
   // Whose call this is, for the audit of calls refused before they run. Signed out, nobody's
   // log can take the record; the refusal is shown on the card and said to the model.
   const signedIn = await deps.currentIdentifier().then(
@@ -102,12 +151,20 @@ export async function runToolUse(deps: ToolCallDeps, report: ToolCallReporter, t
   const checked = checkCall(deps, toolUse, listed, inputBytes, signal);
   if ('errorCode' in checked) {
     const at = now();
-    const audit = signedIn.ok ? { identifier: signedIn.identifier, decision: 'denied' as const, outcome: checked.outcome, errorCode: checked.errorCode, input: toolUse.input } : undefined;
-    return fail({ status: checked.status, ...(audit ? { audit } : {}), error: { message: checked.forUser }, startedAt: at, endedAt: at, executed: false }, checked.forModel);
+    const audit = signedIn.ok
+      ? { identifier: signedIn.identifier, decision: 'denied' as const, outcome: checked.outcome, errorCode: checked.errorCode, input: toolUse.input }
+      : undefined;
+    return fail(
+      { status: checked.status, ...(audit ? { audit } : {}), error: { message: checked.forUser }, startedAt: at, endedAt: at, executed: false },
+      checked.forModel,
+    );
   }
   if (!signedIn.ok) {
     const error = signedIn.error;
-    return fail({ status: 'failed', error: { message: messageOf(error) }, startedAt: now(), executed: false }, NotSignedInError.is(error) ? 'The user is signed out, so no tool can run. Ask them to sign in.' : messageOf(error));
+    return fail(
+      { status: 'failed', error: { message: messageOf(error) }, startedAt: now(), executed: false },
+      NotSignedInError.is(error) ? 'The user is signed out, so no tool can run. Ask them to sign in.' : messageOf(error),
+    );
   }
   const { identifier } = signedIn;
   const { tool, input } = checked;
@@ -115,7 +172,11 @@ export async function runToolUse(deps: ToolCallDeps, report: ToolCallReporter, t
   // The card asks for approval only if the policy really asks; rules and "always" run at once.
   report.progress(subject, { stage: 'running' });
   const startedAt = now();
-  const audited = (decision: DecisionSource, outcome: AuditRecord['outcome'], extra: { errorCode?: string; executionId?: string; settled?: Promise<LateSettlement> } = {}) => ({ audit: { identifier, decision, outcome, input, ...extra }, startedAt });
+  const audited = (
+    decision: DecisionSource,
+    outcome: AuditRecord['outcome'],
+    extra: { errorCode?: string; executionId?: string; settled?: Promise<LateSettlement> } = {},
+  ) => ({ audit: { identifier, decision, outcome, input, ...extra }, startedAt });
 
   let decision: PolicyDecision;
   try {
@@ -126,8 +187,15 @@ export async function runToolUse(deps: ToolCallDeps, report: ToolCallReporter, t
   }
   if (!decision.approved) {
     return fail(
-      { status: signal.aborted ? 'cancelled' : 'denied', ...audited('denied', 'cancelled', { errorCode: signal.aborted ? 'stopped' : 'declined' }), error: { message: decision.reason ?? 'Declined.' }, executed: false },
-      signal.aborted ? 'The user pressed Stop before this call ran.' : `The user declined to run ${tool.name}. ${decision.reason ?? ''} Do not run it again unless the user asks; continue without it.`.trim(),
+      {
+        status: signal.aborted ? 'cancelled' : 'denied',
+        ...audited('denied', 'cancelled', { errorCode: signal.aborted ? 'stopped' : 'declined' }),
+        error: { message: decision.reason ?? 'Declined.' },
+        executed: false,
+      },
+      signal.aborted
+        ? 'The user pressed Stop before this call ran.'
+        : `The user declined to run ${tool.name}. ${decision.reason ?? ''} Do not run it again unless the user asks; continue without it.`.trim(),
     );
   }
 
@@ -136,11 +204,17 @@ export async function runToolUse(deps: ToolCallDeps, report: ToolCallReporter, t
   try {
     callIdentifier = await deps.currentIdentifier();
   } catch (error) {
-    return fail({ status: 'failed', ...audited(decision.source, 'failure', { errorCode: 'not_signed_in' }), error: { message: messageOf(error) }, executed: false }, 'The user signed out before this call ran, so it did not run.');
+    return fail(
+      { status: 'failed', ...audited(decision.source, 'failure', { errorCode: 'not_signed_in' }), error: { message: messageOf(error) }, executed: false },
+      'The user signed out before this call ran, so it did not run.',
+    );
   }
   if (callIdentifier !== identifier) {
     const changed = 'The signed-in account changed before this call ran, so it did not run.';
-    return fail({ status: 'failed', ...audited(decision.source, 'failure', { errorCode: 'identity_changed' }), error: { message: changed }, executed: false }, changed);
+    return fail(
+      { status: 'failed', ...audited(decision.source, 'failure', { errorCode: 'identity_changed' }), error: { message: changed }, executed: false },
+      changed,
+    );
   }
 
   report.progress(subject, { stage: 'running' });
@@ -150,7 +224,14 @@ export async function runToolUse(deps: ToolCallDeps, report: ToolCallReporter, t
     // Compact JSON for the model (fewer tokens); the card shows it pretty.
     const forModel = boundToolResult(result.data, maxToolResultBytes, false);
     return {
-      outcome: { ...subject, status: 'succeeded', ...audited(decision.source, 'success', { executionId: result.executionId }), endedAt: now(), executed: true, result },
+      outcome: {
+        ...subject,
+        status: 'succeeded',
+        ...audited(decision.source, 'success', { executionId: result.executionId }),
+        endedAt: now(),
+        executed: true,
+        result,
+      },
       forModel: { type: 'tool_result', tool_use_id: toolUse.id, content: forModel.text },
     };
   } catch (error) {
@@ -165,7 +246,8 @@ function executionFailure(connection: string, execution: Promise<ToolExecution>,
     // A request already sent cannot be recalled: the audit waits for what really happened.
     const settled = execution.then(
       (late): LateSettlement => ({ outcome: 'success', errorCode: 'stopped_waiting', ...(late.executionId ? { executionId: late.executionId } : {}) }),
-      (late: unknown): LateSettlement => (isAbort(late) ? { outcome: 'cancelled', errorCode: 'stopped' } : { outcome: 'failure', errorCode: errorCodeOf(late) }),
+      (late: unknown): LateSettlement =>
+        isAbort(late) ? { outcome: 'cancelled', errorCode: 'stopped' } : { outcome: 'failure', errorCode: errorCodeOf(late) },
     );
     const service = connectionLabel(connection);
     return {
@@ -176,7 +258,9 @@ function executionFailure(connection: string, execution: Promise<ToolExecution>,
       forModel: `The user pressed Stop while this call was running; it may still complete in ${service}. Do not repeat it unless the user asks.`,
     };
   }
-  const fix = ConnectionInactiveError.is(error) ? { kind: error.status === 'EXPIRED' || error.status === 'REVOKED' ? ('reauthorize' as const) : ('connect' as const), connection: error.connection } : undefined;
+  const fix = ConnectionInactiveError.is(error)
+    ? { kind: error.status === 'EXPIRED' || error.status === 'REVOKED' ? ('reauthorize' as const) : ('connect' as const), connection: error.connection }
+    : undefined;
   const retryable = ServiceUnavailableError.is(error) || RateLimitedError.is(error);
   return {
     status: 'failed' as const,
@@ -192,9 +276,21 @@ function runSearch(conversation: Conversation, deps: ToolCallDeps, toolUse: Anth
   const input = (toolUse.input && typeof toolUse.input === 'object' ? toolUse.input : {}) as Record<string, unknown>;
   const query = typeof input.query === 'string' ? input.query : '';
   // search_tools reaches no account: it is shown, not audited.
-  const base = { toolUseId: toolUse.id, toolName: searchToolName, connection: 'OnBehalf', risk: 'read' as const, inputText, startedAt: now, endedAt: now, executed: false };
+  const base = {
+    toolUseId: toolUse.id,
+    toolName: searchToolName,
+    connection: 'OnBehalf',
+    risk: 'read' as const,
+    inputText,
+    startedAt: now,
+    endedAt: now,
+    executed: false,
+  };
   if (!query.trim()) {
-    return { outcome: { ...base, status: 'failed', error: { message: 'A search needs a query.' } }, forModel: errorResult(toolUse.id, 'search_tools needs a non-empty "query".') };
+    return {
+      outcome: { ...base, status: 'failed', error: { message: 'A search needs a query.' } },
+      forModel: errorResult(toolUse.id, 'search_tools needs a non-empty "query".'),
+    };
   }
   const limit = typeof input.limit === 'number' ? input.limit : 8;
   const connection = typeof input.connection === 'string' && deps.catalog.connections().includes(input.connection) ? input.connection : undefined;

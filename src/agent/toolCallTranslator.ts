@@ -24,7 +24,10 @@ export interface ToolCallReporter {
 export function toolCallReporter(conversation: Conversation, sink: ToolCallSink): ToolCallReporter {
   return {
     progress(subject, progress) {
-      const card = progress.stage === 'awaitingApproval' ? { ...cardBase(subject), status: 'awaitingApproval' as const, canAlwaysAllow: progress.canAlwaysAllow } : { ...cardBase(subject), status: 'running' as const };
+      const card =
+        progress.stage === 'awaitingApproval'
+          ? { ...cardBase(subject), status: 'awaitingApproval' as const, canAlwaysAllow: progress.canAlwaysAllow }
+          : { ...cardBase(subject), status: 'running' as const };
       showCard(conversation, sink, card);
     },
     finished(outcome) {
@@ -46,7 +49,14 @@ export function toolCard(outcome: ToolCallOutcome): ToolCardView {
   // Pretty JSON for the card (the model gets compact JSON), and a chart when there is a series.
   const bounded = boundToolResult(result.data);
   const series = extractTimeSeries(result.data);
-  return { ...card, ...durationMs, output: bounded.text, outputBytes: bounded.bytes, outputTruncated: bounded.truncated, ...(series.length > 0 ? { series } : {}) };
+  return {
+    ...card,
+    ...durationMs,
+    output: bounded.text,
+    outputBytes: bounded.bytes,
+    outputTruncated: bounded.truncated,
+    ...(series.length > 0 ? { series } : {}),
+  };
 }
 
 function cardBase(subject: ToolCallSubject): Pick<ToolCardView, 'toolUseId' | 'toolName' | 'connection' | 'risk' | 'input'> {

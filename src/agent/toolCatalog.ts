@@ -12,7 +12,44 @@ interface IndexedTool {
   readonly length: number;
 }
 
-const stopWords = new Set(['a', 'an', 'the', 'of', 'to', 'in', 'on', 'for', 'and', 'or', 'by', 'with', 'my', 'me', 'i', 'is', 'are', 'do', 'does', 'how', 'what', 'which', 'this', 'that', 'it', 'as', 'at', 'be', 'from', 'we', 'our', 'did', 'have', 'had', 'many', 'each']);
+const stopWords = new Set([
+  'a',
+  'an',
+  'the',
+  'of',
+  'to',
+  'in',
+  'on',
+  'for',
+  'and',
+  'or',
+  'by',
+  'with',
+  'my',
+  'me',
+  'i',
+  'is',
+  'are',
+  'do',
+  'does',
+  'how',
+  'what',
+  'which',
+  'this',
+  'that',
+  'it',
+  'as',
+  'at',
+  'be',
+  'from',
+  'we',
+  'our',
+  'did',
+  'have',
+  'had',
+  'many',
+  'each',
+]);
 
 // Synonyms turn how people ask into how tools are named.
 const synonyms: Record<string, string[]> = {
@@ -73,7 +110,14 @@ export class ToolCatalog {
       this.tools.set(tool.name, tool);
       // Name words count three times: they are the most reliable signal.
       const nameWords = tokenize(tool.name.replace(/_/g, ' ')).slice(1);
-      const words = [...nameWords, ...nameWords, ...nameWords, ...tokenize(tool.connection), ...tokenize(tool.description), ...tokenize(Object.keys(propertiesOf(tool.inputSchema)).join(' '))];
+      const words = [
+        ...nameWords,
+        ...nameWords,
+        ...nameWords,
+        ...tokenize(tool.connection),
+        ...tokenize(tool.description),
+        ...tokenize(Object.keys(propertiesOf(tool.inputSchema)).join(' ')),
+      ];
       const terms = new Map<string, number>();
       for (const word of words) terms.set(word, (terms.get(word) ?? 0) + 1);
       for (const term of terms.keys()) this.documentFrequency.set(term, (this.documentFrequency.get(term) ?? 0) + 1);

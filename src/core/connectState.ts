@@ -57,9 +57,7 @@ export class ConnectStateStore {
   /** Pending (unconsumed, unexpired) connections for an identifier. */
   pendingFor(identifier: string): string[] {
     const now = this.now();
-    return [...this.records.values()]
-      .filter((r) => r.identifier === identifier && !r.consumed && now <= r.expiresAt)
-      .map((r) => r.connection);
+    return [...this.records.values()].filter((r) => r.identifier === identifier && !r.consumed && now <= r.expiresAt).map((r) => r.connection);
   }
 
   /** Forget everything, e.g. on sign-out, so no state survives into another identity. */

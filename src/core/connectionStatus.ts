@@ -1,14 +1,7 @@
 // Connection statuses as shown to the user. Scalekit's ConnectorStatus enum is
 // 1 ACTIVE, 2 EXPIRED, 3 PENDING_AUTH, 4 PENDING_VERIFICATION, 5 DISCONNECTED.
 
-export type ConnectionStatus =
-  | 'ACTIVE'
-  | 'EXPIRED'
-  | 'PENDING_AUTH'
-  | 'PENDING_VERIFICATION'
-  | 'DISCONNECTED'
-  | 'NOT_CONNECTED'
-  | 'UNKNOWN';
+export type ConnectionStatus = 'ACTIVE' | 'EXPIRED' | 'PENDING_AUTH' | 'PENDING_VERIFICATION' | 'DISCONNECTED' | 'NOT_CONNECTED' | 'UNKNOWN';
 
 const byNumber: Record<number, ConnectionStatus> = {
   1: 'ACTIVE',
@@ -71,12 +64,15 @@ export type Product = 'posthog' | 'asana';
  * connection counts by its name or, once active, by its tools' prefixes (Scalekit names
  * tools after the connector: posthogmcp_*, asana_*).
  */
-export function activeProducts(connections: readonly { name: string; status: ConnectionStatus; tools: readonly { name: string }[] }[]): Record<Product, boolean> {
+export function activeProducts(
+  connections: readonly { name: string; status: ConnectionStatus; tools: readonly { name: string }[] }[],
+): Record<Product, boolean> {
   const active = { posthog: false, asana: false };
   for (const connection of connections) {
     if (connection.status !== 'ACTIVE') continue;
     for (const product of ['posthog', 'asana'] as const) {
-      if (connection.name.toLowerCase().includes(product) || connection.tools.some((tool) => tool.name.toLowerCase().startsWith(product))) active[product] = true;
+      if (connection.name.toLowerCase().includes(product) || connection.tools.some((tool) => tool.name.toLowerCase().startsWith(product)))
+        active[product] = true;
     }
   }
   return active;

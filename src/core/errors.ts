@@ -17,7 +17,18 @@ export type ErrorKind =
   | 'verifyRejected'
   | 'toolFailed'
   | 'modelRequestRejected'
-  | 'enterpriseNotConfigured' | 'enterpriseNoSession' | 'enterpriseDiscovery' | 'enterpriseProfileUnsupported' | 'enterpriseInvalidGrant' | 'enterpriseInvalidTarget' | 'enterpriseInvalidClient' | 'enterpriseAccessDenied' | 'enterpriseInsufficientScope' | 'enterpriseTokenRejected' | 'enterpriseUnreachable' | 'enterpriseProtocol'
+  | 'enterpriseNotConfigured'
+  | 'enterpriseNoSession'
+  | 'enterpriseDiscovery'
+  | 'enterpriseProfileUnsupported'
+  | 'enterpriseInvalidGrant'
+  | 'enterpriseInvalidTarget'
+  | 'enterpriseInvalidClient'
+  | 'enterpriseAccessDenied'
+  | 'enterpriseInsufficientScope'
+  | 'enterpriseTokenRejected'
+  | 'enterpriseUnreachable'
+  | 'enterpriseProtocol'
   | 'insecureUrl'
   | 'badInput';
 
@@ -87,7 +98,10 @@ export class MissingCredentialsError extends OnBehalfError {
 
 export class InvalidCredentialsError extends OnBehalfError {
   readonly kind = 'invalidCredentials';
-  constructor(readonly credential: CredentialName, detail: string) {
+  constructor(
+    readonly credential: CredentialName,
+    detail: string,
+  ) {
     super(`The ${describeCredential(credential)} was rejected: ${detail}`, credentialHints[credential]);
   }
   static override is(value: unknown): value is InvalidCredentialsError {
@@ -97,7 +111,10 @@ export class InvalidCredentialsError extends OnBehalfError {
 
 export class ServiceUnavailableError extends OnBehalfError {
   readonly kind = 'serviceUnavailable';
-  constructor(readonly service: 'Scalekit' | 'Anthropic' | 'Identity provider', detail: string) {
+  constructor(
+    readonly service: 'Scalekit' | 'Anthropic' | 'Identity provider',
+    detail: string,
+  ) {
     super(`${service} is unreachable right now (${detail}).`, 'Check your network and the configured URL, then retry.');
   }
   static override is(value: unknown): value is ServiceUnavailableError {
@@ -107,7 +124,10 @@ export class ServiceUnavailableError extends OnBehalfError {
 
 export class RateLimitedError extends OnBehalfError {
   readonly kind = 'rateLimited';
-  constructor(readonly service: string, detail: string) {
+  constructor(
+    readonly service: string,
+    detail: string,
+  ) {
     super(`${service} is rate limiting requests (${detail}).`, 'Wait a moment, then retry.');
   }
   static override is(value: unknown): value is RateLimitedError {
@@ -128,7 +148,10 @@ export class ModelRequestRejectedError extends OnBehalfError {
 
 export class ConnectionInactiveError extends OnBehalfError {
   readonly kind = 'connectionInactive';
-  constructor(readonly connection: string, readonly status: string) {
+  constructor(
+    readonly connection: string,
+    readonly status: string,
+  ) {
     super(
       status === 'REVOKED'
         ? `${connection} no longer accepts your connection's authorization (it was revoked or expired there).`
@@ -163,7 +186,10 @@ export class ConnectStateError extends OnBehalfError {
 
 export class VerifyRejectedError extends OnBehalfError {
   readonly kind = 'verifyRejected';
-  constructor(readonly connection: string, detail: string) {
+  constructor(
+    readonly connection: string,
+    detail: string,
+  ) {
     super(`Scalekit did not confirm your ${connection} connection: ${detail}`, 'Start the connection again from the Connections view.');
   }
   static override is(value: unknown): value is VerifyRejectedError {
@@ -173,7 +199,12 @@ export class VerifyRejectedError extends OnBehalfError {
 
 export class ToolFailedError extends OnBehalfError {
   readonly kind = 'toolFailed';
-  constructor(readonly toolName: string, detail: string, readonly code?: string, readonly executionId?: string) {
+  constructor(
+    readonly toolName: string,
+    detail: string,
+    readonly code?: string,
+    readonly executionId?: string,
+  ) {
     super(`${toolName} failed: ${detail}`);
   }
   static override is(value: unknown): value is ToolFailedError {
@@ -236,7 +267,10 @@ export class OidcError extends OnBehalfError {
 
 /** A request ran over a limit; its message names the host and the limit. */
 export class HttpLimitError extends Error {
-  constructor(readonly reason: 'timeout' | 'tooLarge', message: string) {
+  constructor(
+    readonly reason: 'timeout' | 'tooLarge',
+    message: string,
+  ) {
     super(message);
     this.name = 'HttpLimitError';
   }

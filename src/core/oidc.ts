@@ -152,7 +152,10 @@ export class OidcClient {
 
   async verifyIdToken(idToken: string, expectedNonce: string | undefined, opts: { nonceOptional?: boolean } = {}): Promise<OidcTokens['claims']> {
     const discovery = await this.discover();
-    this.jwks ??= createRemoteJWKSet(new URL(discovery.jwks_uri), { timeoutDuration: this.limits.timeoutMs, [customFetch]: (url, options) => this.fetchFn(url, options) });
+    this.jwks ??= createRemoteJWKSet(new URL(discovery.jwks_uri), {
+      timeoutDuration: this.limits.timeoutMs,
+      [customFetch]: (url, options) => this.fetchFn(url, options),
+    });
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(idToken, this.jwks, { issuer: discovery.issuer, audience: this.clientId, clockTolerance: 30 }));
@@ -160,7 +163,8 @@ export class OidcClient {
       throw new OidcError(`The ID token failed verification: ${(error as Error).message}`);
     }
     const nonceMissingAndAllowed = opts.nonceOptional === true && payload.nonce === undefined;
-    if (!nonceMissingAndAllowed && payload.nonce !== expectedNonce) throw new OidcError('The ID token failed verification: its nonce does not match this sign-in.');
+    if (!nonceMissingAndAllowed && payload.nonce !== expectedNonce)
+      throw new OidcError('The ID token failed verification: its nonce does not match this sign-in.');
     if (typeof payload.sub !== 'string' || !payload.sub) throw new OidcError('The ID token has no subject.');
     return payload as OidcTokens['claims'];
   }
@@ -183,7 +187,11 @@ export class OidcClient {
   private async postForm(url: string, body: URLSearchParams): Promise<Record<string, unknown>> {
     let response: Response;
     try {
-      response = await this.fetchFn(url, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } });
+      response = await this.fetchFn(url, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      });
     } catch (error) {
       throw new ServiceUnavailableError('Identity provider', (error as Error).message);
     }

@@ -9,7 +9,10 @@
  * turn shorthand such as `127.1` into `127.0.0.1`.
  */
 export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const host = hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
   if (host === 'localhost' || host === '::1' || host === '0:0:0:0:0:0:0:1') return true;
   const mapped = /^(?:::|0:0:0:0:0:)ffff:([0-9a-f]{1,4}):[0-9a-f]{1,4}$/.exec(host);
   if (mapped) return parseInt(mapped[1]!, 16) >> 8 === 127;
@@ -27,7 +30,8 @@ export function insecureUrlProblem(value: string, what: string): string | undefi
   }
   if (url.protocol === 'https:') return undefined;
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return undefined;
-  if (url.protocol === 'http:') return `${what} must use https (${url.protocol}//${url.host}); plain http is allowed only for loopback addresses (127.0.0.0/8, ::1, localhost).`;
+  if (url.protocol === 'http:')
+    return `${what} must use https (${url.protocol}//${url.host}); plain http is allowed only for loopback addresses (127.0.0.0/8, ::1, localhost).`;
   return `${what} must use https (it uses ${url.protocol}).`;
 }
 

@@ -195,15 +195,17 @@ export class EnterprisePostHogClient {
           continue;
         }
         this.toolNames.set(name, tool.name);
-        sources.push(defineTool({
-          name,
-          description: tool.description ?? tool.title ?? tool.annotations?.title ?? '',
-          inputSchema: tool.inputSchema,
-          connection: this.connection,
-          // Always present for an MCP tool: with no annotations the MCP defaults apply
-          // (not read-only, destructive), and the risk classifier reads `{}` that way.
-          annotations: annotationsOf(tool.annotations ?? {}),
-        }));
+        sources.push(
+          defineTool({
+            name,
+            description: tool.description ?? tool.title ?? tool.annotations?.title ?? '',
+            inputSchema: tool.inputSchema,
+            connection: this.connection,
+            // Always present for an MCP tool: with no annotations the MCP defaults apply
+            // (not read-only, destructive), and the risk classifier reads `{}` that way.
+            annotations: annotationsOf(tool.annotations ?? {}),
+          }),
+        );
       }
       this.config.log?.(`enterprise: listed ${sources.length} PostHog tools`);
       return sources;
@@ -253,7 +255,10 @@ export class EnterprisePostHogClient {
 
   /** What this client holds in memory for the signed-in user (for tests and leak checks). */
   held(): { accessToken: boolean; mcpSession: boolean } {
-    return { accessToken: this.token !== undefined || this.pendingToken !== undefined, mcpSession: this.session !== undefined || this.pendingSession !== undefined };
+    return {
+      accessToken: this.token !== undefined || this.pendingToken !== undefined,
+      mcpSession: this.session !== undefined || this.pendingSession !== undefined,
+    };
   }
 
   // ---- internals -------------------------------------------------------------------
@@ -422,7 +427,9 @@ export class EnterprisePostHogClient {
         if (this.closed) throw new EnterpriseClosedError();
         this.identity ??= identity;
         this.token = token;
-        this.config.log?.(`enterprise: PostHog issued an access token${at.expiresIn ? ` for ${at.expiresIn}s` : ''}${at.scopes ? ` with scopes ${at.scopes.join(' ')}` : ''}`);
+        this.config.log?.(
+          `enterprise: PostHog issued an access token${at.expiresIn ? ` for ${at.expiresIn}s` : ''}${at.scopes ? ` with scopes ${at.scopes.join(' ')}` : ''}`,
+        );
         return token;
       } catch (error) {
         if (attempt === 0 && EnterpriseInvalidGrantError.is(error) && error.reason === 'replayed') {

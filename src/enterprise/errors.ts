@@ -101,7 +101,8 @@ const invalidGrantText: Record<InvalidGrantReason, { message: string; hint: stri
     hint: "Check that this computer's clock is correct. If it is, the identity provider's clock or its assertion lifetime is off: tell your IdP administrator.",
   },
   notYetValid: {
-    message: "PostHog refused the identity assertion (ID-JAG) as not yet valid: the identity provider's clock is ahead of PostHog's by more than the allowed 30 seconds",
+    message:
+      "PostHog refused the identity assertion (ID-JAG) as not yet valid: the identity provider's clock is ahead of PostHog's by more than the allowed 30 seconds",
     hint: "Ask your IdP administrator to check the identity provider's clock (NTP). Retrying will not help until the clocks agree.",
   },
   replayed: {
@@ -110,14 +111,14 @@ const invalidGrantText: Record<InvalidGrantReason, { message: string; hint: stri
   },
   badSignature: {
     message: "PostHog could not verify the identity provider's signature on the identity assertion (ID-JAG)",
-    hint: "Your IdP administrator must make sure PostHog trusts this identity provider and its current signing keys (JWKS).",
+    hint: 'Your IdP administrator must make sure PostHog trusts this identity provider and its current signing keys (JWKS).',
   },
   subjectToken: {
     message: 'Your identity provider refused your sign-in token (ID token) for the exchange; it may have expired or belong to another app',
     hint: 'Sign out of OnBehalf and sign in again with your company account.',
   },
   clientMismatch: {
-    message: "PostHog refused the identity assertion (ID-JAG) because it names a different client than the client id OnBehalf sent",
+    message: 'PostHog refused the identity assertion (ID-JAG) because it names a different client than the client id OnBehalf sent',
     hint: 'Clear "resourceClientId" in "onbehalf.enterprise.posthogMcp" (PostHog then takes the client from the ID-JAG), or set it to the client id your identity provider registered for PostHog.',
   },
   other: {
@@ -259,7 +260,10 @@ export class EnterpriseProtocolError extends OnBehalfError {
     readonly service: EnterpriseStage,
     detail: string,
   ) {
-    super(`The ${service} answered in a way OnBehalf does not understand: ${redact(detail)}`, 'Tell your administrator; the server may not implement enterprise-managed authorization correctly.');
+    super(
+      `The ${service} answered in a way OnBehalf does not understand: ${redact(detail)}`,
+      'Tell your administrator; the server may not implement enterprise-managed authorization correctly.',
+    );
   }
   static override is(value: unknown): value is EnterpriseProtocolError {
     return isErrorKind(value, 'enterpriseProtocol');

@@ -106,7 +106,11 @@ export function wellKnownUrl(base: string, suffix: string): string {
   return `${u.origin}/.well-known/${suffix}${path === '' || path === '/' ? '' : path}`;
 }
 
-async function getJson(fetchFn: FetchLike, url: string, service: EnterpriseStage): Promise<{ status: number; json: Record<string, unknown> | undefined; response: Response }> {
+async function getJson(
+  fetchFn: FetchLike,
+  url: string,
+  service: EnterpriseStage,
+): Promise<{ status: number; json: Record<string, unknown> | undefined; response: Response }> {
   let response: Response;
   try {
     response = await fetchFn(url, { headers: { accept: 'application/json' }, redirect: 'error' });
@@ -134,7 +138,12 @@ function stringArray(value: unknown): string[] | undefined {
  * `WWW-Authenticate: Bearer resource_metadata=`), else the path-aware and root well-known
  * URIs, else an unauthenticated probe of the MCP URL for that header.
  */
-export async function discoverEnterpriseAuthorization(mcpServerUrl: string, unboundedFetch: FetchLike, resourceMetadataHint?: string, limits: Partial<HttpLimits> = {}): Promise<EnterpriseDiscovery> {
+export async function discoverEnterpriseAuthorization(
+  mcpServerUrl: string,
+  unboundedFetch: FetchLike,
+  resourceMetadataHint?: string,
+  limits: Partial<HttpLimits> = {},
+): Promise<EnterpriseDiscovery> {
   // Every discovery request has a timeout and a response size limit (default 15 s, 1 MB).
   const fetchFn = limitedFetch(unboundedFetch, limits);
   const fail = (detail: string): Error => new EnterpriseDiscoveryError(detail);
@@ -151,7 +160,10 @@ export async function discoverEnterpriseAuthorization(mcpServerUrl: string, unbo
     } catch {
       throw new EnterpriseDiscoveryError(`the ${source} (${url}) is not a valid URL.`);
     }
-    if (resolved.origin !== mcpOrigin) throw new EnterpriseDiscoveryError(`the ${source} points to ${resolved.origin}, which is not on the MCP server's origin (${mcpOrigin}); OnBehalf did not follow it.`);
+    if (resolved.origin !== mcpOrigin)
+      throw new EnterpriseDiscoveryError(
+        `the ${source} points to ${resolved.origin}, which is not on the MCP server's origin (${mcpOrigin}); OnBehalf did not follow it.`,
+      );
     return resolved.href;
   };
   const candidates = resourceMetadataHint
@@ -278,7 +290,13 @@ export function tokenError(failure: OAuthFailure, ctx: TokenErrorContext): Error
   }
 }
 
-async function postForm(fetchFn: FetchLike, url: string, body: URLSearchParams, headers: Record<string, string>, ctx: TokenErrorContext): Promise<Record<string, unknown>> {
+async function postForm(
+  fetchFn: FetchLike,
+  url: string,
+  body: URLSearchParams,
+  headers: Record<string, string>,
+  ctx: TokenErrorContext,
+): Promise<Record<string, unknown>> {
   let response: Response;
   try {
     response = await fetchFn(url, {
@@ -350,13 +368,23 @@ export async function requestIdJag(fetchFn: FetchLike, req: IdJagRequest): Promi
     body.set('client_id', req.clientId);
     if (req.clientSecret) body.set('client_secret', req.clientSecret);
   }
-  const ctx: TokenErrorContext = { stage: 'identity provider', clientId: req.clientId, resource: req.resource, audience: req.audience, secrets: [req.clientSecret, req.idToken] };
+  const ctx: TokenErrorContext = {
+    stage: 'identity provider',
+    clientId: req.clientId,
+    resource: req.resource,
+    audience: req.audience,
+    secrets: [req.clientSecret, req.idToken],
+  };
   checkSecureUrl(req.tokenEndpoint, "The identity provider's token endpoint", (d) => new EnterpriseProtocolError('identity provider', d));
   const json = await postForm(limitedFetch(fetchFn, req.limits), req.tokenEndpoint, body, headers, ctx);
   if (json.issued_token_type !== ID_JAG_TOKEN_TYPE) {
-    throw new EnterpriseProtocolError('identity provider', `the token exchange returned issued_token_type ${String(json.issued_token_type)}, not ${ID_JAG_TOKEN_TYPE}.`);
+    throw new EnterpriseProtocolError(
+      'identity provider',
+      `the token exchange returned issued_token_type ${String(json.issued_token_type)}, not ${ID_JAG_TOKEN_TYPE}.`,
+    );
   }
-  if (typeof json.access_token !== 'string' || !json.access_token) throw new EnterpriseProtocolError('identity provider', 'the token exchange returned no ID-JAG (access_token).');
+  if (typeof json.access_token !== 'string' || !json.access_token)
+    throw new EnterpriseProtocolError('identity provider', 'the token exchange returned no ID-JAG (access_token).');
   return {
     idJag: json.access_token,
     scopes: typeof json.scope === 'string' ? splitScopes(json.scope) : undefined,
@@ -388,10 +416,17 @@ export async function redeemIdJag(fetchFn: FetchLike, req: AccessTokenRequest): 
   const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: req.idJag });
   if (req.clientId) body.set('client_id', req.clientId);
   if (req.scopes.length) body.set('scope', req.scopes.join(' '));
-  const ctx: TokenErrorContext = { stage: 'PostHog authorization server', clientId: req.clientId ?? '(from the ID-JAG)', resource: req.resource, audience: req.audience, secrets: [req.idJag] };
+  const ctx: TokenErrorContext = {
+    stage: 'PostHog authorization server',
+    clientId: req.clientId ?? '(from the ID-JAG)',
+    resource: req.resource,
+    audience: req.audience,
+    secrets: [req.idJag],
+  };
   checkSecureUrl(req.tokenEndpoint, "PostHog's token endpoint", (d) => new EnterpriseProtocolError('PostHog authorization server', d));
   const json = await postForm(limitedFetch(fetchFn, req.limits), req.tokenEndpoint, body, {}, ctx);
-  if (typeof json.access_token !== 'string' || !json.access_token) throw new EnterpriseProtocolError('PostHog authorization server', 'the token response has no access_token.');
+  if (typeof json.access_token !== 'string' || !json.access_token)
+    throw new EnterpriseProtocolError('PostHog authorization server', 'the token response has no access_token.');
   if (typeof json.token_type !== 'string' || json.token_type.toLowerCase() !== 'bearer') {
     throw new EnterpriseProtocolError('PostHog authorization server', `the token type is ${String(json.token_type)}, not Bearer.`);
   }

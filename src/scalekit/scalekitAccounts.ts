@@ -160,7 +160,11 @@ export class ScalekitAccounts {
 
 /** The client secret goes to the environment URL: https only, except loopback. */
 function requireSecureEnvironment(environmentUrl: string): void {
-  checkSecureUrl(environmentUrl, 'The Scalekit environment URL ("onbehalf.scalekit.environmentUrl")', (problem) => new InsecureUrlError(problem, 'Fix "onbehalf.scalekit.environmentUrl" in your user settings.'));
+  checkSecureUrl(
+    environmentUrl,
+    'The Scalekit environment URL ("onbehalf.scalekit.environmentUrl")',
+    (problem) => new InsecureUrlError(problem, 'Fix "onbehalf.scalekit.environmentUrl" in your user settings.'),
+  );
 }
 
 function toToolDefinition(definition: unknown, connection: string): ToolDefinition | undefined {
@@ -203,11 +207,29 @@ interface SdkErrorShape {
 }
 
 // gRPC codes, as numbers, so this module does not depend on @connectrpc directly.
-const grpc = { InvalidArgument: 3, DeadlineExceeded: 4, NotFound: 5, AlreadyExists: 6, PermissionDenied: 7, ResourceExhausted: 8, FailedPrecondition: 9, OutOfRange: 11, Unavailable: 14, Unauthenticated: 16 } as const;
-const refusedCodes = new Set<number>([grpc.InvalidArgument, grpc.NotFound, grpc.AlreadyExists, grpc.PermissionDenied, grpc.FailedPrecondition, grpc.OutOfRange]);
+const grpc = {
+  InvalidArgument: 3,
+  DeadlineExceeded: 4,
+  NotFound: 5,
+  AlreadyExists: 6,
+  PermissionDenied: 7,
+  ResourceExhausted: 8,
+  FailedPrecondition: 9,
+  OutOfRange: 11,
+  Unavailable: 14,
+  Unauthenticated: 16,
+} as const;
+const refusedCodes = new Set<number>([
+  grpc.InvalidArgument,
+  grpc.NotFound,
+  grpc.AlreadyExists,
+  grpc.PermissionDenied,
+  grpc.FailedPrecondition,
+  grpc.OutOfRange,
+]);
 
 function shapeOf(error: unknown): SdkErrorShape {
-  return error && typeof error === 'object' ? (error) : {};
+  return error && typeof error === 'object' ? error : {};
 }
 
 function isNotFound(error: unknown): boolean {
@@ -222,7 +244,12 @@ function isProviderUnauthorized(error: unknown): boolean {
 
 function isAccountProblem(error: unknown): boolean {
   const shape = shapeOf(error);
-  return shape.grpcStatus === grpc.Unauthenticated || shape.grpcStatus === grpc.PermissionDenied || shape.grpcStatus === grpc.NotFound || shape.grpcStatus === grpc.InvalidArgument;
+  return (
+    shape.grpcStatus === grpc.Unauthenticated ||
+    shape.grpcStatus === grpc.PermissionDenied ||
+    shape.grpcStatus === grpc.NotFound ||
+    shape.grpcStatus === grpc.InvalidArgument
+  );
 }
 
 const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ERR_NETWORK']);

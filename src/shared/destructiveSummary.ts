@@ -73,7 +73,10 @@ export function destructiveSummary(toolName: string, service: string, input: unk
     return `This will remove data in ${service}${what}.${also}`;
   }
   const verb = words[verbAt] === 'remove' ? 'remove' : 'delete';
-  const before = words.slice(0, verbAt).filter((w) => w !== 'bulk').join(' ');
+  const before = words
+    .slice(0, verbAt)
+    .filter((w) => w !== 'bulk')
+    .join(' ');
   const after = words.slice(verbAt + 1).join(' ');
   if (verb === 'remove' && before && after) return `This will remove ${after} from ${named(before)} in ${service}.${also}`;
   const thing = after || before || 'item';

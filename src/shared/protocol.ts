@@ -5,8 +5,16 @@ import { z } from 'zod';
 // `parseWebviewMessage` and rejects anything that does not match exactly. No message
 // carries an identity; the host derives it from the VS Code session.
 
-const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9_\-:.]+$/);
-const connectionName = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/);
+const id = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_\-:.]+$/);
+const connectionName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.-]+$/);
 
 export const maxUserMessageChars = 32_000;
 
@@ -23,7 +31,15 @@ export const webviewMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('connect'), connection: connectionName, reauthorize: z.boolean() }).strict(),
   z.object({ type: z.literal('runCommand'), command: z.enum(['signIn', 'setAnthropicKey', 'setScalekitSecret', 'showLog']) }).strict(),
   z.object({ type: z.literal('copy'), text: z.string().max(1_000_000) }).strict(),
-  z.object({ type: z.literal('openLink'), url: z.string().max(2048).regex(/^https?:\/\//) }).strict(),
+  z
+    .object({
+      type: z.literal('openLink'),
+      url: z
+        .string()
+        .max(2048)
+        .regex(/^https?:\/\//),
+    })
+    .strict(),
 ]);
 
 export type WebviewMessage = z.infer<typeof webviewMessageSchema>;

@@ -19,7 +19,8 @@ export interface ReviewField {
 export const shortValueChars = 200;
 const maxDepth = 3;
 
-const whoOrWhat = /(^|_)(ids?|gids?|uuids?|keys?|assignees?|owners?|users?|members?|followers?|emails?|projects?|workspaces?|teams?|parents?|sections?|portfolios?|goals?|tags?|cohorts?|dashboards?|flags?)$/;
+const whoOrWhat =
+  /(^|_)(ids?|gids?|uuids?|keys?|assignees?|owners?|users?|members?|followers?|emails?|projects?|workspaces?|teams?|parents?|sections?|portfolios?|goals?|tags?|cohorts?|dashboards?|flags?)$/;
 const camelWhoOrWhat = /[a-z](Id|Ids|Gid|Gids|Uuid|Key|Email)$/;
 
 function identifying(key: string): boolean {

@@ -34,7 +34,11 @@ export class AuditLog {
     if (!legacy) return;
     const from = path.join(this.directory, `${legacy}.jsonl`);
     const to = this.fileFor(identifier);
-    const present = async (file: string) => fs.stat(file).then(() => true, () => false);
+    const present = async (file: string) =>
+      fs.stat(file).then(
+        () => true,
+        () => false,
+      );
     if ((await present(to)) || !(await present(from))) return;
     for (const suffix of ['', ...Array.from({ length: keptRotations }, (_, i) => `.${i + 1}`)]) {
       await fs.rename(`${from}${suffix}`, `${to}${suffix}`).catch(() => undefined);
@@ -48,7 +52,7 @@ export class AuditLog {
    */
   append(identifier: Identifier, entry: AuditEntry): void {
     if (entry.identifier !== identifier) {
-      this.log.warn('An audit record naming another identity was not written to this identity\'s log.');
+      this.log.warn("An audit record naming another identity was not written to this identity's log.");
       return;
     }
     const file = this.fileFor(identifier);

@@ -76,13 +76,20 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
     const picks: (vscode.QuickPickItem & { filter: string })[] = [
       { label: 'All tool calls', description: `${records.length}`, filter: '' },
       { label: 'By connection', kind: vscode.QuickPickItemKind.Separator, filter: '' },
-      ...connections.map((c) => ({ label: `Connection: ${c}`, description: `${records.filter((r) => r.connection === c).length}`, filter: query({ connection: c }) })),
+      ...connections.map((c) => ({
+        label: `Connection: ${c}`,
+        description: `${records.filter((r) => r.connection === c).length}`,
+        filter: query({ connection: c }),
+      })),
       { label: 'By outcome', kind: vscode.QuickPickItemKind.Separator, filter: '' },
       ...outcomes.map((o) => ({ label: `Outcome: ${o}`, description: `${records.filter((r) => r.outcome === o).length}`, filter: query({ outcome: o }) })),
       ...(pairs.length > 0 ? [{ label: 'By connection and outcome', kind: vscode.QuickPickItemKind.Separator, filter: '' }] : []),
       ...pairs.map(({ c, o, n }) => ({ label: `${c} · ${o}`, description: `${n}`, filter: query({ connection: c, outcome: o }) })),
     ];
-    const picked = records.length === 0 ? picks[0] : await vscode.window.showQuickPick(picks, { title: 'Show Audit Log', placeHolder: 'Filter by connection, outcome, or both' });
+    const picked =
+      records.length === 0
+        ? picks[0]
+        : await vscode.window.showQuickPick(picks, { title: 'Show Audit Log', placeHolder: 'Filter by connection, outcome, or both' });
     if (!picked) return undefined;
     const uri = vscode.Uri.from({ scheme, path: documentPath, query: picked.filter });
     this.changed.fire(uri);
@@ -113,8 +120,14 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
     const params = new URLSearchParams(uri.query);
     const connection = params.get('connection');
     const outcome = params.get('outcome');
-    const records = (await this.audit.read(identity.identifier)).filter((r) => (!connection || r.connection === connection) && (!outcome || r.outcome === outcome));
-    return auditRecordsToMarkdown(identity.label, records, [connection && `connection ${connection}`, outcome && `outcome ${outcome}`].filter(Boolean).join(', '));
+    const records = (await this.audit.read(identity.identifier)).filter(
+      (r) => (!connection || r.connection === connection) && (!outcome || r.outcome === outcome),
+    );
+    return auditRecordsToMarkdown(
+      identity.label,
+      records,
+      [connection && `connection ${connection}`, outcome && `outcome ${outcome}`].filter(Boolean).join(', '),
+    );
   }
 
   async export(): Promise<vscode.Uri | undefined> {
@@ -184,6 +197,8 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
 }
 
 export async function writeAuditExport(target: vscode.Uri, records: readonly AuditRecord[]): Promise<void> {
-  const content = target.path.toLowerCase().endsWith('.csv') ? auditRecordsToCsv(records) : records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '');
+  const content = target.path.toLowerCase().endsWith('.csv')
+    ? auditRecordsToCsv(records)
+    : records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '');
   await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
 }

@@ -113,7 +113,11 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const identifier = await identity.requireIdentifier();
       const count = await deps.approvals.reset(identifier);
       log.info(`Reset ${count} "always allow" choices.`);
-      void vscode.window.showInformationMessage(count > 0 ? `Reset ${count} "Always allow" choice${count === 1 ? '' : 's'}. Write tools will ask again.` : 'There were no "Always allow" choices to reset.');
+      void vscode.window.showInformationMessage(
+        count > 0
+          ? `Reset ${count} "Always allow" choice${count === 1 ? '' : 's'}. Write tools will ask again.`
+          : 'There were no "Always allow" choices to reset.',
+      );
     }),
     vscode.commands.registerCommand(commands.showLog, () => deps.logChannel.show()),
   ];
@@ -138,16 +142,29 @@ async function pickConnection(arg: unknown, connections: ConnectionsService, tit
 function connectionNameFrom(arg: unknown): string | undefined {
   if (typeof arg === 'string') return arg;
   if (arg && typeof arg === 'object' && 'connection' in arg) {
-    const connection = (arg).connection;
-    if (connection && typeof connection === 'object' && typeof (connection as { name?: unknown }).name === 'string') return (connection as { name: string }).name;
+    const connection = arg.connection;
+    if (connection && typeof connection === 'object' && typeof (connection as { name?: unknown }).name === 'string')
+      return (connection as { name: string }).name;
   }
   return undefined;
 }
 
 const secretPrompts: Record<SecretName, { title: string; prompt: string; placeholder: string }> = {
-  anthropicApiKey: { title: 'Anthropic API Key', prompt: 'Paste your Anthropic API key. It is checked, then stored in VS Code SecretStorage only.', placeholder: 'sk-ant-…' },
-  scalekitClientSecret: { title: 'Scalekit Client Secret', prompt: 'Paste your Scalekit client secret. It is checked, then stored in VS Code SecretStorage only.', placeholder: 'Client secret from Scalekit → Developers → API credentials' },
-  enterpriseClientSecret: { title: 'Enterprise IdP Client Secret', prompt: "Paste OnBehalf's client secret at your IdP (for the ID-JAG token exchange). It is checked, then stored in VS Code SecretStorage only.", placeholder: 'Client secret from your IdP' },
+  anthropicApiKey: {
+    title: 'Anthropic API Key',
+    prompt: 'Paste your Anthropic API key. It is checked, then stored in VS Code SecretStorage only.',
+    placeholder: 'sk-ant-…',
+  },
+  scalekitClientSecret: {
+    title: 'Scalekit Client Secret',
+    prompt: 'Paste your Scalekit client secret. It is checked, then stored in VS Code SecretStorage only.',
+    placeholder: 'Client secret from Scalekit → Developers → API credentials',
+  },
+  enterpriseClientSecret: {
+    title: 'Enterprise IdP Client Secret',
+    prompt: "Paste OnBehalf's client secret at your IdP (for the ID-JAG token exchange). It is checked, then stored in VS Code SecretStorage only.",
+    placeholder: 'Client secret from your IdP',
+  },
 };
 
 /** Checks a new secret against its service; throws InvalidCredentialsError when it is refused. */
@@ -156,7 +173,11 @@ async function checkSecret(name: SecretName, secret: string, checkEnterpriseSecr
     case 'anthropicApiKey':
       return checkAnthropicKey(secret, settings.anthropicBaseUrl());
     case 'scalekitClientSecret':
-      return ScalekitAccounts.checkCredentials({ environmentUrl: settings.scalekitEnvironmentUrl(), clientId: settings.scalekitClientId(), clientSecret: secret });
+      return ScalekitAccounts.checkCredentials({
+        environmentUrl: settings.scalekitEnvironmentUrl(),
+        clientId: settings.scalekitClientId(),
+        clientSecret: secret,
+      });
     case 'enterpriseClientSecret':
       return checkEnterpriseSecret(secret);
   }
@@ -167,7 +188,10 @@ async function promptForSecret(name: SecretName, secrets: SecretStore, log: Logg
   const replacing = await secrets.has(name);
   if (name === 'scalekitClientSecret' && (!settings.scalekitEnvironmentUrl() || !settings.scalekitClientId())) {
     const open = 'Open Settings';
-    const choice = await vscode.window.showErrorMessage('Set "onbehalf.scalekit.environmentUrl" and "onbehalf.scalekit.clientId" first, so the secret can be checked.', open);
+    const choice = await vscode.window.showErrorMessage(
+      'Set "onbehalf.scalekit.environmentUrl" and "onbehalf.scalekit.clientId" first, so the secret can be checked.',
+      open,
+    );
     if (choice === open) await vscode.commands.executeCommand('workbench.action.openSettings', 'onbehalf.scalekit');
     return;
   }
@@ -177,12 +201,15 @@ async function promptForSecret(name: SecretName, secrets: SecretStore, log: Logg
     placeHolder: placeholder,
     password: true,
     ignoreFocusOut: true,
-    validateInput: (text) => (text.trim().length === 0 ? 'Enter a value, or press Escape to cancel.' : /\s/.test(text.trim()) ? 'A key has no spaces in it.' : undefined),
+    validateInput: (text) =>
+      text.trim().length === 0 ? 'Enter a value, or press Escape to cancel.' : /\s/.test(text.trim()) ? 'A key has no spaces in it.' : undefined,
   });
   if (value === undefined) return;
   const secret = value.trim();
   try {
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Checking the ${title}…` }, () => checkSecret(name, secret, checkEnterprise ?? (() => Promise.resolve())));
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Checking the ${title}…` }, () =>
+      checkSecret(name, secret, checkEnterprise ?? (() => Promise.resolve())),
+    );
   } catch (error) {
     if (InvalidCredentialsError.is(error)) {
       log.warn(`A new ${title} was rejected; the previous value is kept.`);

@@ -175,10 +175,20 @@ export class ConnectionsService extends DisposableOwner {
     const missing = missingScalekitSetting();
     if (missing) {
       const scalekitConfigured = Boolean(settings.scalekitEnvironmentUrl() || settings.scalekitClientId()) || (await this.hasScalekitSecret());
-      this.publish(generation, { identity, loading: false, problem: new MissingCredentialsError(missing), connections: names.map((name) => ({ name, status: 'UNKNOWN', tools: [] })), scalekitConfigured });
+      this.publish(generation, {
+        identity,
+        loading: false,
+        problem: new MissingCredentialsError(missing),
+        connections: names.map((name) => ({ name, status: 'UNKNOWN', tools: [] })),
+        scalekitConfigured,
+      });
       return;
     }
-    this.publish(generation, { identity, loading: true, connections: this.current.identity?.identifier === identity.identifier ? this.current.connections : [] });
+    this.publish(generation, {
+      identity,
+      loading: true,
+      connections: this.current.identity?.identifier === identity.identifier ? this.current.connections : [],
+    });
     try {
       const connections = await Promise.all(names.map((name) => this.loadConnection(identity.identifier, name)));
       this.publish(generation, { identity, loading: false, connections });
@@ -231,7 +241,6 @@ function missingScalekitSetting(): 'scalekitEnvironmentUrl' | 'scalekitClientId'
   if (!settings.scalekitClientId()) return 'scalekitClientId';
   return undefined;
 }
-
 
 export function describeStatus(status: ConnectionStatus): string {
   return statusLabel(status);

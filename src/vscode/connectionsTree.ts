@@ -79,7 +79,17 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
     const describe = (node: ConnectionsNode): unknown => {
       const item = this.getTreeItem(node);
       const children = item.collapsibleState === vscode.TreeItemCollapsibleState.None ? [] : this.getChildren(node).map(describe);
-      return [item.id, item.label, item.description, item.tooltip instanceof vscode.MarkdownString ? item.tooltip.value : item.tooltip, item.iconPath, item.contextValue, item.command, item.collapsibleState, children];
+      return [
+        item.id,
+        item.label,
+        item.description,
+        item.tooltip instanceof vscode.MarkdownString ? item.tooltip.value : item.tooltip,
+        item.iconPath,
+        item.contextValue,
+        item.command,
+        item.collapsibleState,
+        children,
+      ];
     };
     return JSON.stringify(this.getChildren().map(describe));
   }
@@ -127,7 +137,9 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
         item.id = 'identity';
         item.iconPath = new vscode.ThemeIcon(identity ? 'account' : 'sign-in');
         item.description = identity ? identity.provider : undefined;
-        item.tooltip = identity ? new vscode.MarkdownString(`Signed in as **${escapeMd(identity.label)}**\n\nIdentifier: \`${identity.identifier}\``) : 'Sign in to use OnBehalf';
+        item.tooltip = identity
+          ? new vscode.MarkdownString(`Signed in as **${escapeMd(identity.label)}**\n\nIdentifier: \`${identity.identifier}\``)
+          : 'Sign in to use OnBehalf';
         item.contextValue = identity ? 'identity.signedIn' : 'identity.signedOut';
         if (!identity) item.command = { command: commands.signIn, title: 'Sign In' };
         return item;
@@ -143,7 +155,10 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
       case 'connection': {
         const { connection } = node;
         const active = connection.status === 'ACTIVE';
-        const item = new vscode.TreeItem(connectionLabel(connection.name), active ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          connectionLabel(connection.name),
+          active ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+        );
         item.id = `connection:${connection.name}`;
         const [icon, color] = statusIcons[connection.status];
         item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
@@ -153,7 +168,11 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
         item.accessibilityInformation = { label: `${connectionLabel(connection.name)}, ${statusLabel(connection.status)}` };
         const action = nextActionFor(connection.status);
         if (action !== 'none' && connection.status !== 'UNKNOWN') {
-          item.command = { command: action === 'connect' ? commands.connect : commands.reauthorize, title: action === 'connect' ? 'Connect' : 'Re-authorize', arguments: [connection.name] };
+          item.command = {
+            command: action === 'connect' ? commands.connect : commands.reauthorize,
+            title: action === 'connect' ? 'Connect' : 'Re-authorize',
+            arguments: [connection.name],
+          };
         }
         return item;
       }
@@ -184,15 +203,23 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
 function enterpriseItem(snapshot: EnterpriseSnapshot): vscode.TreeItem {
   const status = snapshot.status;
   const hasTools = snapshot.tools.length > 0;
-  const item = new vscode.TreeItem(connectionLabel(enterpriseConnection), hasTools ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+  const item = new vscode.TreeItem(
+    connectionLabel(enterpriseConnection),
+    hasTools ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+  );
   item.id = 'enterprise:posthog';
   item.contextValue = 'enterprise';
   item.command = { command: commands.refresh, title: 'Refresh' };
   switch (status?.state) {
     case 'ready':
-      item.iconPath = new vscode.ThemeIcon(status.connected ? 'pass-filled' : 'circle-large-outline', status.connected ? new vscode.ThemeColor('testing.iconPassed') : undefined);
+      item.iconPath = new vscode.ThemeIcon(
+        status.connected ? 'pass-filled' : 'circle-large-outline',
+        status.connected ? new vscode.ThemeColor('testing.iconPassed') : undefined,
+      );
       item.description = status.connected ? `Connected · ${snapshot.tools.length} tools` : 'Not connected yet';
-      item.tooltip = new vscode.MarkdownString('PostHog MCP server through enterprise-managed authorization (ID-JAG): your IdP session is exchanged for a PostHog token, no per-user consent.');
+      item.tooltip = new vscode.MarkdownString(
+        'PostHog MCP server through enterprise-managed authorization (ID-JAG): your IdP session is exchanged for a PostHog token, no per-user consent.',
+      );
       break;
     case 'needs-oidc-sign-in':
       item.iconPath = new vscode.ThemeIcon('sign-in');

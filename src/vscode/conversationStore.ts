@@ -58,12 +58,14 @@ export class ConversationStore {
     const json = JSON.stringify(conversation);
     // Saves of one file run one after another, in call order: two at once shared one temp
     // file, and the second rename failed (ENOENT), failing the user's send.
-    const write = (this.writes.get(file) ?? Promise.resolve()).catch(() => undefined).then(async () => {
-      await fs.mkdir(folder, { recursive: true });
-      const temp = `${file}.${process.pid}.tmp`;
-      await fs.writeFile(temp, json, { encoding: 'utf8', mode: 0o600 });
-      await fs.rename(temp, file);
-    });
+    const write = (this.writes.get(file) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(async () => {
+        await fs.mkdir(folder, { recursive: true });
+        const temp = `${file}.${process.pid}.tmp`;
+        await fs.writeFile(temp, json, { encoding: 'utf8', mode: 0o600 });
+        await fs.rename(temp, file);
+      });
     this.writes.set(file, write);
     try {
       await write;

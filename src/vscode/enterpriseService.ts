@@ -19,7 +19,8 @@ import { tokenEndpointProblem } from '../enterprise/issuerBinding';
 
 export { enterpriseConnection };
 const toolPrefix = 'posthogent_';
-const tokenEndpointHint = 'Set "onbehalf.enterprise.posthogMcp.idpTokenEndpoint" in your user settings to the token endpoint of the issuer in "onbehalf.oidc.issuer".';
+const tokenEndpointHint =
+  'Set "onbehalf.enterprise.posthogMcp.idpTokenEndpoint" in your user settings to the token endpoint of the issuer in "onbehalf.oidc.issuer".';
 
 export interface EnterpriseSnapshot {
   /** Undefined when the enterprise connection is not configured. */
@@ -93,7 +94,11 @@ export class EnterpriseService extends DisposableOwner {
     const config = settings.enterprise();
     if (!config) return this.publish(generation, { status: undefined, tools: [], identifier: undefined });
     if (settings.identityProvider() !== 'oidc') {
-      return this.publish(generation, { status: { state: 'needs-oidc-sign-in', message: 'Enterprise PostHog needs "onbehalf.identity.provider" set to "oidc".' }, tools: [], identifier: undefined });
+      return this.publish(generation, {
+        status: { state: 'needs-oidc-sign-in', message: 'Enterprise PostHog needs "onbehalf.identity.provider" set to "oidc".' },
+        tools: [],
+        identifier: undefined,
+      });
     }
     const identity = await this.identity.current();
     if (superseded()) return;
@@ -104,10 +109,19 @@ export class EnterpriseService extends DisposableOwner {
     if (superseded()) return;
     if (problem) {
       this.log.warn(`Enterprise PostHog: ${problem}`);
-      return this.publish(generation, { status: { state: 'error', kind: 'enterpriseNotConfigured', message: problem, hint: tokenEndpointHint }, tools: [], identifier: undefined });
+      return this.publish(generation, {
+        status: { state: 'error', kind: 'enterpriseNotConfigured', message: problem, hint: tokenEndpointHint },
+        tools: [],
+        identifier: undefined,
+      });
     }
     // Nobody signed in: no client, so nothing of anyone is held.
-    if (!identity) return this.publish(generation, { status: { state: 'needs-oidc-sign-in', message: new EnterpriseNoSessionError().message }, tools: [], identifier: undefined });
+    if (!identity)
+      return this.publish(generation, {
+        status: { state: 'needs-oidc-sign-in', message: new EnterpriseNoSessionError().message },
+        tools: [],
+        identifier: undefined,
+      });
     const clientSecret = await this.secrets.get('enterpriseClientSecret');
     if (superseded()) return;
     const client = new EnterprisePostHogClient({
@@ -155,7 +169,10 @@ export class EnterpriseService extends DisposableOwner {
       .finally(() => this.live.delete(lease.client));
     let timer: ReturnType<typeof setTimeout> | undefined;
     // A server that never answers must not hold up the next user or deactivation.
-    const closed = await Promise.race([closing.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_TIMEOUT_MS)))]);
+    const closed = await Promise.race([
+      closing.then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_TIMEOUT_MS))),
+    ]);
     clearTimeout(timer);
     if (!closed) this.log.warn(`Enterprise PostHog: the previous MCP session did not close within ${CLOSE_TIMEOUT_MS / 1000} s; going on without it.`);
   }
@@ -179,7 +196,8 @@ export class EnterpriseService extends DisposableOwner {
     try {
       await probe.connect();
     } catch (error) {
-      if (isErrorKind(error, 'enterpriseInvalidClient')) throw new InvalidCredentialsError('enterpriseClientSecret', 'the identity provider did not accept this client secret.');
+      if (isErrorKind(error, 'enterpriseInvalidClient'))
+        throw new InvalidCredentialsError('enterpriseClientSecret', 'the identity provider did not accept this client secret.');
       throw new ServiceUnavailableError('Identity provider', messageOf(error));
     } finally {
       await probe.close().catch(() => undefined);

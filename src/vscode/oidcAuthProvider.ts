@@ -188,7 +188,9 @@ export class OidcAuthProvider extends DisposableOwner implements vscode.Authenti
     this.pending.delete(state);
     const error = params.get('error');
     if (error) {
-      pending.reject(new OidcError(error === 'access_denied' ? 'Sign-in was cancelled at the identity provider.' : `The identity provider returned "${error}".`));
+      pending.reject(
+        new OidcError(error === 'access_denied' ? 'Sign-in was cancelled at the identity provider.' : `The identity provider returned "${error}".`),
+      );
       return;
     }
     const code = params.get('code');
@@ -245,7 +247,9 @@ export class OidcAuthProvider extends DisposableOwner implements vscode.Authenti
     if (!raw) return [];
     try {
       const parsed = JSON.parse(raw) as unknown;
-      return Array.isArray(parsed) ? (parsed as StoredSession[]).filter((s) => s && typeof s.id === 'string' && s.account && typeof s.account.id === 'string') : [];
+      return Array.isArray(parsed)
+        ? (parsed as StoredSession[]).filter((s) => s && typeof s.id === 'string' && s.account && typeof s.account.id === 'string')
+        : [];
     } catch {
       this.log.warn('Stored OIDC sessions were unreadable and have been reset.');
       return [];

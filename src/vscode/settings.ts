@@ -38,7 +38,10 @@ export const settings = {
   connections(): string[] {
     const value = config().get<unknown>('connections', ['posthog', 'asana']);
     if (!Array.isArray(value)) return ['posthog', 'asana'];
-    const names = value.filter((v): v is string => typeof v === 'string').map((v) => v.trim()).filter((v) => /^[A-Za-z0-9_.-]{1,64}$/.test(v));
+    const names = value
+      .filter((v): v is string => typeof v === 'string')
+      .map((v) => v.trim())
+      .filter((v) => /^[A-Za-z0-9_.-]{1,64}$/.test(v));
     return [...new Set(names)];
   },
   model: (): string => config().get<string>('model', defaultModel).trim() || defaultModel,
@@ -50,10 +53,16 @@ export const settings = {
     const raw = config().get<unknown>('enterprise.posthogMcp', {});
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
     const value = raw as Record<string, unknown>;
-    const text = (key: string) => (typeof value[key] === 'string' ? (value[key]).trim() : '');
+    const text = (key: string) => (typeof value[key] === 'string' ? value[key].trim() : '');
     if (!text('idpTokenEndpoint') && !text('clientId')) return undefined; // Not set up: the feature is off.
     const scopes = Array.isArray(value.scopes) ? value.scopes.filter((s): s is string => typeof s === 'string') : [];
-    return { mcpServerUrl: text('mcpServerUrl'), idpTokenEndpoint: text('idpTokenEndpoint'), clientId: text('clientId'), resourceClientId: text('resourceClientId'), scopes };
+    return {
+      mcpServerUrl: text('mcpServerUrl'),
+      idpTokenEndpoint: text('idpTokenEndpoint'),
+      clientId: text('clientId'),
+      resourceClientId: text('resourceClientId'),
+      scopes,
+    };
   },
   readOnly: (): boolean => config().get<boolean>('readOnly', false) === true,
   toolRules(): Record<string, ToolRule> {

@@ -71,7 +71,11 @@ export class ChatApp implements ViewContext {
       this.list,
       this.working,
     );
-    this.jump = h('button', { class: 'icon-btn jump-latest', type: 'button', title: 'Jump to latest', 'aria-label': 'Jump to latest message', hidden: true }, icon('arrow-down'));
+    this.jump = h(
+      'button',
+      { class: 'icon-btn jump-latest', type: 'button', title: 'Jump to latest', 'aria-label': 'Jump to latest message', hidden: true },
+      icon('arrow-down'),
+    );
     this.jump.addEventListener('click', () => this.scrollToBottom());
     this.scroller.addEventListener('scroll', () => this.updateJump(), { passive: true });
     this.scroller.addEventListener('click', (e) => this.onContentClick(e));
@@ -79,12 +83,7 @@ export class ChatApp implements ViewContext {
       if (e.target instanceof Element && e.target.closest('a')) e.preventDefault();
     });
 
-    root.replaceChildren(
-      this.header.el,
-      this.blocker.el,
-      h('div', { class: 'messages-wrap' }, this.scroller, this.jump),
-      this.composer.el,
-    );
+    root.replaceChildren(this.header.el, this.blocker.el, h('div', { class: 'messages-wrap' }, this.scroller, this.jump), this.composer.el);
     root.classList.add('chat-root');
     // The host renders the sandbox flag into the page so the label shows before the first state.
     if (root.dataset['sandboxModel'] === 'true') this.header.setSandbox(true);

@@ -119,7 +119,12 @@ export class SeriesChart {
   constructor(private readonly series: readonly TimeSeriesView[]) {
     const xs: string[] = [];
     const seen = new Set<string>();
-    for (const s of series) for (const p of s.points) if (!seen.has(p.x)) { seen.add(p.x); xs.push(p.x); }
+    for (const s of series)
+      for (const p of s.points)
+        if (!seen.has(p.x)) {
+          seen.add(p.x);
+          xs.push(p.x);
+        }
     const grain = granularity(xs);
     this.labels = xs.map((x) => formatX(x, grain));
     this.xs = xs;

@@ -1,11 +1,11 @@
 // The input box: Enter sends, Shift+Enter inserts a newline, Stop while busy.
 // The text is cleared only after `send` was posted, and restored when the host
 // hands a draft back (or rejects the send).
-import type { WebviewMessage } from '../shared/protocol';
+import type { WebviewMessage, maxUserMessageChars as protocolMaxUserMessageChars } from '../shared/protocol';
 import { h, icon } from './dom';
 
 /** Same limit the host's schema enforces (checked at compile time against protocol.ts). */
-export const maxUserMessageChars: typeof import('../shared/protocol').maxUserMessageChars = 32_000;
+export const maxUserMessageChars: typeof protocolMaxUserMessageChars = 32_000;
 
 export class Composer {
   readonly el: HTMLElement;
@@ -32,7 +32,11 @@ export class Composer {
       spellcheck: 'true',
     });
     this.textarea.value = initialDraft;
-    this.sendBtn = h('button', { class: 'icon-btn send-btn', type: 'button', title: 'Send (Enter)', 'aria-label': 'Send', 'data-action': 'send' }, icon('send'));
+    this.sendBtn = h(
+      'button',
+      { class: 'icon-btn send-btn', type: 'button', title: 'Send (Enter)', 'aria-label': 'Send', 'data-action': 'send' },
+      icon('send'),
+    );
     this.stopBtn = h(
       'button',
       { class: 'button secondary stop-btn', type: 'button', title: 'Stop (Escape)', 'data-action': 'stop', hidden: true },

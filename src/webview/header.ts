@@ -23,11 +23,7 @@ export class Header {
       const id = this.select.value;
       if (id && id !== this.state?.activeConversationId) this.post({ type: 'switchConversation', conversationId: id });
     });
-    this.newBtn = h(
-      'button',
-      { class: 'icon-btn', type: 'button', title: 'New chat', 'aria-label': 'New chat', 'data-action': 'new-chat' },
-      icon('add'),
-    );
+    this.newBtn = h('button', { class: 'icon-btn', type: 'button', title: 'New chat', 'aria-label': 'New chat', 'data-action': 'new-chat' }, icon('add'));
     this.newBtn.addEventListener('click', () => this.post({ type: 'newConversation' }));
     this.deleteBtn = h(
       'button',
@@ -59,10 +55,7 @@ export class Header {
   update(state: ChatStateView): void {
     this.state = state;
     this.renderConversations(state);
-    this.identity.replaceChildren(
-      icon('account'),
-      h('span', { text: state.identityLabel ?? 'Not signed in', class: state.identityLabel ? '' : 'muted' }),
-    );
+    this.identity.replaceChildren(icon('account'), h('span', { text: state.identityLabel ?? 'Not signed in', class: state.identityLabel ? '' : 'muted' }));
     this.identity.title = state.identityLabel ? `Acting as ${state.identityLabel}` : 'Not signed in';
     this.model.textContent = state.modelLabel;
     this.model.hidden = !state.modelLabel;

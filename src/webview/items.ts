@@ -113,7 +113,10 @@ class ErrorItem implements ItemComponent {
   readonly el: HTMLElement;
   private key = '';
 
-  constructor(item: ItemOf<'error'>, private readonly ctx: ViewContext) {
+  constructor(
+    item: ItemOf<'error'>,
+    private readonly ctx: ViewContext,
+  ) {
     this.el = h('div', { class: 'msg msg-error', role: 'alert' });
     this.update(item);
   }
@@ -127,9 +130,7 @@ class ErrorItem implements ItemComponent {
     if (item.retryable) buttons.push(retryButton(this.ctx));
     this.el.replaceChildren(
       h('div', { class: 'error-line' }, icon('error'), h('span', { class: 'error-text', text: item.message })),
-      ...(buttons.length || item.fix
-        ? [h('div', { class: 'button-row' }, item.fix ? fixButtonRow(item.fix, this.ctx) : null, ...buttons)]
-        : []),
+      ...(buttons.length || item.fix ? [h('div', { class: 'button-row' }, item.fix ? fixButtonRow(item.fix, this.ctx) : null, ...buttons)] : []),
     );
   }
 

@@ -32,8 +32,35 @@ md.core.ruler.push('onbehalf_align_classes', (state) => {
 });
 
 const allowedTags = [
-  'a', 'p', 'br', 'hr', 'em', 'strong', 's', 'del', 'code', 'pre', 'blockquote', 'ul', 'ol', 'li',
-  'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'span', 'sup', 'sub',
+  'a',
+  'p',
+  'br',
+  'hr',
+  'em',
+  'strong',
+  's',
+  'del',
+  'code',
+  'pre',
+  'blockquote',
+  'ul',
+  'ol',
+  'li',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'table',
+  'thead',
+  'tbody',
+  'tr',
+  'th',
+  'td',
+  'span',
+  'sup',
+  'sub',
 ];
 const allowedAttrs = ['href', 'title', 'class', 'start'];
 
@@ -55,9 +82,7 @@ function installHooks(): void {
       }
     }
     if (el.hasAttribute('class')) {
-      const kept = (el.getAttribute('class') ?? '')
-        .split(/\s+/)
-        .filter((c) => /^(language-[\w+#.-]{1,40}|align-(left|right|center))$/.test(c));
+      const kept = (el.getAttribute('class') ?? '').split(/\s+/).filter((c) => /^(language-[\w+#.-]{1,40}|align-(left|right|center))$/.test(c));
       if (kept.length) el.setAttribute('class', kept.join(' '));
       else el.removeAttribute('class');
     }

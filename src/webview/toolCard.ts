@@ -44,7 +44,10 @@ export class ToolCardComponent {
   private chartKey = '';
   private card: ToolCardView;
 
-  constructor(card: ToolCardView, private readonly ctx: ViewContext) {
+  constructor(
+    card: ToolCardView,
+    private readonly ctx: ViewContext,
+  ) {
     this.card = card;
     this.el = h('div', { class: 'tool-card' });
     this.update(card);
@@ -116,12 +119,7 @@ export class ToolCardComponent {
     const card = this.card;
     const input = prettyJson(card.input);
     const sections: HTMLElement[] = [
-      h(
-        'section',
-        { class: 'tool-section' },
-        this.sectionHeader('Input', input, 'copy-input'),
-        h('pre', { class: 'tool-json', tabindex: '0', text: input }),
-      ),
+      h('section', { class: 'tool-section' }, this.sectionHeader('Input', input, 'copy-input'), h('pre', { class: 'tool-json', tabindex: '0', text: input })),
     ];
     if (card.output !== undefined) sections.push(this.outputSection(card.output));
     else if (card.status === 'running') sections.push(h('p', { class: 'muted tool-waiting', text: 'Waiting for the result…' }));
@@ -215,11 +213,7 @@ export class ToolCardComponent {
     const destructive = card.risk === 'destructive';
     const input = prettyJson(card.input);
     const what =
-      card.risk === 'read'
-        ? `read data from ${conn} as you`
-        : card.risk === 'write'
-          ? `change data in ${conn} as you`
-          : `make changes in ${conn} as you`;
+      card.risk === 'read' ? `read data from ${conn} as you` : card.risk === 'write' ? `change data in ${conn} as you` : `make changes in ${conn} as you`;
     const buttons: HTMLElement[] = [
       this.decisionButton('approve', destructive ? 'Approve deletion' : 'Approve', destructive ? 'button danger' : 'button primary', 'check'),
       this.decisionButton('deny', 'Deny', 'button secondary', 'close'),
@@ -232,12 +226,20 @@ export class ToolCardComponent {
       { class: `approval${destructive ? ' destructive' : ''}`, role: 'group', 'aria-label': `Approve ${card.toolName}?` },
       h('p', { class: 'approval-text' }, 'The agent wants to run ', h('code', { text: card.toolName }), ` to ${what}.`),
       destructive
-        ? h('p', { class: 'danger-text' }, icon('warning'), h('strong', { text: destructiveSummary(card.toolName, conn, parsedInput(card.input)) }), ' It cannot be undone here. Check the input below before approving.')
+        ? h(
+            'p',
+            { class: 'danger-text' },
+            icon('warning'),
+            h('strong', { text: destructiveSummary(card.toolName, conn, parsedInput(card.input)) }),
+            ' It cannot be undone here. Check the input below before approving.',
+          )
         : null,
       // The user approves exactly this input, so it is always shown whole (scrollable), never a
       // preview, and the fields that say who and what are listed first, long free text last.
       this.reviewList(input),
-      input.length > largeInputChars ? h('p', { class: 'muted approval-size', text: `Whole input: ${bytesLabel(new TextEncoder().encode(input).length)}. Scroll to review all of it.` }) : null,
+      input.length > largeInputChars
+        ? h('p', { class: 'muted approval-size', text: `Whole input: ${bytesLabel(new TextEncoder().encode(input).length)}. Scroll to review all of it.` })
+        : null,
       this.sectionHeader('Input', input, 'copy-approval-input'),
       h('pre', { class: 'tool-json approval-input', tabindex: '0', 'aria-label': 'Input', text: input }),
       h('div', { class: 'button-row' }, ...buttons),
@@ -257,12 +259,18 @@ export class ToolCardComponent {
         h('span', { class: 'approval-field-value', text: f.json ?? longValueLabel(f) }),
       ),
     );
-    if (fields.length > shown.length) rows.push(h('li', { class: 'approval-field muted', text: `and ${fields.length - shown.length} more fields, in full below` }));
+    if (fields.length > shown.length)
+      rows.push(h('li', { class: 'approval-field muted', text: `and ${fields.length - shown.length} more fields, in full below` }));
     return h('ul', { class: 'approval-fields', 'aria-label': 'Fields' }, ...rows);
   }
 
   private decisionButton(decision: 'approve' | 'deny' | 'always', label: string, cls: string, iconName: string): HTMLButtonElement {
-    const button = h('button', { class: cls, type: 'button', 'data-action': `decide-${decision}`, 'data-decision': decision }, icon(iconName), h('span', { text: label }));
+    const button = h(
+      'button',
+      { class: cls, type: 'button', 'data-action': `decide-${decision}`, 'data-decision': decision },
+      icon(iconName),
+      h('span', { text: label }),
+    );
     button.addEventListener('click', () => {
       this.ctx.post({ type: 'decide', toolUseId: this.card.toolUseId, decision });
       for (const b of Array.from(this.el.querySelectorAll<HTMLButtonElement>('[data-decision]'))) b.disabled = true;
@@ -308,7 +316,12 @@ function parsedInput(text: string): unknown {
 
 /** Runs the turn again; the app disables every Retry while a turn is running. */
 export function retryButton(ctx: ViewContext): HTMLButtonElement {
-  const button = h('button', { class: 'button secondary retry', type: 'button', 'data-action': 'retry', onclick: () => ctx.post({ type: 'retry' }) }, icon('refresh'), h('span', { text: 'Retry' }));
+  const button = h(
+    'button',
+    { class: 'button secondary retry', type: 'button', 'data-action': 'retry', onclick: () => ctx.post({ type: 'retry' }) },
+    icon('refresh'),
+    h('span', { text: 'Retry' }),
+  );
   button.disabled = ctx.busy;
   return button;
 }

@@ -93,7 +93,12 @@ export async function benchToolContext(): Promise<ToolContextFigures> {
               }
             },
           },
-          policy: new ApprovalPolicy({ ruleFor: () => 'allow', isAlwaysAllowed: () => true, rememberAlwaysAllowed: async () => undefined, askUser: async () => 'approve' }),
+          policy: new ApprovalPolicy({
+            ruleFor: () => 'allow',
+            isAlwaysAllowed: () => true,
+            rememberAlwaysAllowed: async () => undefined,
+            askUser: async () => 'approve',
+          }),
           audit: () => undefined,
           events: {
             onItem: (item) => {
@@ -155,9 +160,19 @@ export function printToolContext(f: ToolContextFigures): void {
   console.log(`${f.tasks.length} tasks over ${f.toolCount} tools. Naive (every schema, every request): ${kb(f.naiveToolBytes)} of tools per request.`);
   console.log('task'.padEnd(52), 'tool'.padEnd(40), 'reach', 'ok ', 'loaded'.padStart(9), 'request'.padStart(9), 'naive req'.padStart(10));
   for (const t of f.tasks) {
-    console.log(t.task.slice(0, 51).padEnd(52), t.tool.padEnd(40), (t.reachable ? 'yes' : 'NO').padEnd(5), (t.succeeded ? 'yes' : 'NO ').padEnd(3), kb(t.loadedToolBytes).padStart(9), kb(t.requestBytes).padStart(9), kb(t.naiveRequestBytes).padStart(10));
+    console.log(
+      t.task.slice(0, 51).padEnd(52),
+      t.tool.padEnd(40),
+      (t.reachable ? 'yes' : 'NO').padEnd(5),
+      (t.succeeded ? 'yes' : 'NO ').padEnd(3),
+      kb(t.loadedToolBytes).padStart(9),
+      kb(t.requestBytes).padStart(9),
+      kb(t.naiveRequestBytes).padStart(10),
+    );
   }
-  console.log(`Loaded tool context: mean ${kb(f.meanLoadedToolBytes)}, max ${kb(f.maxLoadedToolBytes)} = ${(f.loadedRatio * 100).toFixed(1)}% of naive (goal ≤ 10%).`);
+  console.log(
+    `Loaded tool context: mean ${kb(f.meanLoadedToolBytes)}, max ${kb(f.maxLoadedToolBytes)} = ${(f.loadedRatio * 100).toFixed(1)}% of naive (goal ≤ 10%).`,
+  );
   console.log(`Raw request bytes: mean ${kb(f.meanRequestBytes)} vs naive ${kb(f.meanNaiveRequestBytes)}.`);
   console.log(`Reachable: ${f.reachable}/${f.tasks.length}. Task success: ${f.succeeded}/${f.tasks.length}.`);
   console.log(`Host overhead per tool call (excluding the service): median ${f.hostOverheadMsPerCall.median} ms, p95 ${f.hostOverheadMsPerCall.p95} ms.`);

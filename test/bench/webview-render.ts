@@ -47,8 +47,11 @@ export interface BenchFigures {
 /** Deterministic markdown of about `bytes` characters. */
 export function sampleMarkdown(bytes: number): string {
   let seed = 42;
-  const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
-  const words = 'signups retention funnel insight cohort weekly daily task project sprint owner due metric event query chart growth churn active users dashboard'.split(' ');
+  const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+  const words =
+    'signups retention funnel insight cohort weekly daily task project sprint owner due metric event query chart growth churn active users dashboard'.split(
+      ' ',
+    );
   const sentence = () => {
     const n = 8 + Math.floor(rand() * 12);
     const ws: string[] = [];
@@ -71,9 +74,16 @@ export function sampleMarkdown(bytes: number): string {
     else if (r < 0.62) block = Array.from({ length: 3 + Math.floor(rand() * 4) }, () => `- ${sentence()}`).join('\n');
     else if (r < 0.72) block = Array.from({ length: 3 + Math.floor(rand() * 3) }, (_, i) => `${i + 1}. ${sentence()}`).join('\n');
     else if (r < 0.9) {
-      const lines = Array.from({ length: 6 + Math.floor(rand() * 10) }, (_, i) => (i % 5 === 4 ? '' : `  const v${i} = await query("${words[i % words.length]}", { days: ${i} });`));
+      const lines = Array.from({ length: 6 + Math.floor(rand() * 10) }, (_, i) =>
+        i % 5 === 4 ? '' : `  const v${i} = await query("${words[i % words.length]}", { days: ${i} });`,
+      );
       block = ['```ts', ...lines, '```'].join('\n');
-    } else block = ['| day | signups | active |', '|:--|--:|--:|', ...Array.from({ length: 5 }, (_, i) => `| 2024-05-0${i + 1} | ${Math.floor(rand() * 100)} | ${Math.floor(rand() * 900)} |`)].join('\n');
+    } else
+      block = [
+        '| day | signups | active |',
+        '|:--|--:|--:|',
+        ...Array.from({ length: 5 }, (_, i) => `| 2024-05-0${i + 1} | ${Math.floor(rand() * 100)} | ${Math.floor(rand() * 900)} |`),
+      ].join('\n');
     parts.push(block);
     size += block.length + 2;
   }
@@ -110,8 +120,13 @@ async function runOnce(page: Page, cdp: CDPSession, url: string, markdown: strin
       {
         type: 'state',
         state: {
-          identityLabel: 'bench@example.com', modelLabel: 'bench', sandboxModel: true, busy: true, blocker: null,
-          conversations: [{ id: 'c', title: 'Bench', updatedAt: 1 }], activeConversationId: 'c',
+          identityLabel: 'bench@example.com',
+          modelLabel: 'bench',
+          sandboxModel: true,
+          busy: true,
+          blocker: null,
+          conversations: [{ id: 'c', title: 'Bench', updatedAt: 1 }],
+          activeConversationId: 'c',
           items: [
             { kind: 'user', id: 'u', text: 'Write a long report.' },
             { kind: 'assistant', id: 'a', markdown: '', streaming: true },

@@ -7,8 +7,28 @@ import { join } from 'node:path';
 import { e2eSession, type E2ESession } from '../harness/e2e-session';
 import { identifierFor } from '../../src/core/identifier';
 import {
-  answerInputBox, connectFromTree, connectionsPane, dismissNotifications, ensureSignedOut, expandTreeRow, openOnBehalfView, openWalkthrough, runCommand, setSecretThroughCommand, signInAs, stepShots,
-  notification, treeDescription, treeRow, UI_TIMEOUT, waitForStatus, waitForStatusSettled, waitForTreeRow, waitForWalkthroughTicks, WALKTHROUGH_STEPS, type Shots,
+  answerInputBox,
+  connectFromTree,
+  connectionsPane,
+  dismissNotifications,
+  ensureSignedOut,
+  expandTreeRow,
+  openOnBehalfView,
+  openWalkthrough,
+  runCommand,
+  setSecretThroughCommand,
+  signInAs,
+  stepShots,
+  notification,
+  treeDescription,
+  treeRow,
+  UI_TIMEOUT,
+  waitForStatus,
+  waitForStatusSettled,
+  waitForTreeRow,
+  waitForWalkthroughTicks,
+  WALKTHROUGH_STEPS,
+  type Shots,
 } from './helpers';
 
 describe('connect (issue 3): sign in, keys, connect PostHog', function () {
@@ -33,7 +53,10 @@ describe('connect (issue 3): sign in, keys, connect PostHog', function () {
     const none = Object.fromEntries(WALKTHROUGH_STEPS.map((step) => [step, false]));
     assert.deepEqual(await waitForWalkthroughTicks(slide, none), none);
     const titles = await slide.locator('.getting-started-step h3.step-title').allTextContents();
-    assert.deepEqual(titles.map((t) => t.trim()), ['Sign in', 'Set keys', 'Connect PostHog', 'Connect Asana', 'Ask your first question']);
+    assert.deepEqual(
+      titles.map((t) => t.trim()),
+      ['Sign in', 'Set keys', 'Connect PostHog', 'Connect Asana', 'Ask your first question'],
+    );
     await shots('walkthrough-unticked');
     await runCommand(page, 'View: Close All Editors');
   });
@@ -46,8 +69,11 @@ describe('connect (issue 3): sign in, keys, connect PostHog', function () {
     await shots('signed-out-welcome');
     await signInAs(page, 'ada', shots);
     const identity = await waitForTreeRow(page, /^Signed in as Ada Lovelace/);
-    assert.match(await identity.textContent() ?? '', /ada@example\.com/);
-    assert.ok(session.world.idp.issued.codes.some((c) => c.sub === 'ada' && c.used), 'the IdP issued and saw redeemed a code for Ada');
+    assert.match((await identity.textContent()) ?? '', /ada@example\.com/);
+    assert.ok(
+      session.world.idp.issued.codes.some((c) => c.sub === 'ada' && c.used),
+      'the IdP issued and saw redeemed a code for Ada',
+    );
     await shots('signed-in-needs-keys');
   });
 
@@ -98,7 +124,11 @@ describe('connect (issue 3): sign in, keys, connect PostHog', function () {
     const posthog = treeRow(page, 'PostHog');
     await expandTreeRow(posthog);
     const groups = await Promise.all(['Read', 'Write', 'Destructive'].map((g) => waitForTreeRow(page, g, /^\d+$/).then(treeDescription)));
-    assert.equal(groups.map(Number).reduce((a, b) => a + b, 0), 199, `risk groups ${groups.join('/')} add up to the tool count`);
+    assert.equal(
+      groups.map(Number).reduce((a, b) => a + b, 0),
+      199,
+      `risk groups ${groups.join('/')} add up to the tool count`,
+    );
     await shots('posthog-connected');
   });
 });

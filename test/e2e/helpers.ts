@@ -218,9 +218,12 @@ export async function statusText(page: Page): Promise<string> {
 /** Waits until the OnBehalf status bar item's text matches. */
 export async function waitForStatus(page: Page, pattern: RegExp, timeoutMs = UI_TIMEOUT): Promise<string> {
   const item = statusItem(page);
-  await item.filter({ hasText: pattern }).waitFor({ state: 'visible', timeout: timeoutMs }).catch(async (error: unknown) => {
-    throw new Error(`status bar never matched ${String(pattern)}; it says "${await statusText(page)}" (${(error as Error).message.split('\n')[0] ?? ''})`);
-  });
+  await item
+    .filter({ hasText: pattern })
+    .waitFor({ state: 'visible', timeout: timeoutMs })
+    .catch(async (error: unknown) => {
+      throw new Error(`status bar never matched ${String(pattern)}; it says "${await statusText(page)}" (${(error as Error).message.split('\n')[0] ?? ''})`);
+    });
   return statusText(page);
 }
 
@@ -233,7 +236,9 @@ export function connectionsPane(page: Page): Locator {
 /** The tree row whose label (first text) matches, e.g. "PostHog" or /^Signed in as Ada/. */
 export function treeRow(page: Page, label: string | RegExp): Locator {
   const name = typeof label === 'string' ? new RegExp(`^${escapeRegExp(label)}$`) : label;
-  return connectionsPane(page).locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: name }) });
+  return connectionsPane(page)
+    .locator('.monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: name }) });
 }
 
 /** The row's description (the grey text after the label), e.g. "Connected · 199 tools". */
@@ -244,10 +249,15 @@ export async function treeDescription(row: Locator): Promise<string> {
 export async function waitForTreeRow(page: Page, label: string | RegExp, description?: RegExp, timeoutMs = UI_TIMEOUT): Promise<Locator> {
   const row = treeRow(page, label);
   const target = description ? row.filter({ has: page.locator('.label-description', { hasText: description }) }) : row;
-  await target.first().waitFor({ state: 'visible', timeout: timeoutMs }).catch(async (error: unknown) => {
-    const rows = await connectionsPane(page).locator('.monaco-list-row').allTextContents();
-    throw new Error(`no Connections row ${String(label)}${description ? ` with ${String(description)}` : ''}; rows: ${JSON.stringify(rows)} (${(error as Error).message.split('\n')[0] ?? ''})`);
-  });
+  await target
+    .first()
+    .waitFor({ state: 'visible', timeout: timeoutMs })
+    .catch(async (error: unknown) => {
+      const rows = await connectionsPane(page).locator('.monaco-list-row').allTextContents();
+      throw new Error(
+        `no Connections row ${String(label)}${description ? ` with ${String(description)}` : ''}; rows: ${JSON.stringify(rows)} (${(error as Error).message.split('\n')[0] ?? ''})`,
+      );
+    });
   return target.first();
 }
 
@@ -328,7 +338,13 @@ export async function ensureSignedOut(page: Page): Promise<void> {
 }
 
 /** F1 → the command → the password input box → Enter; waits for "<what> saved/rotated". */
-export async function setSecretThroughCommand(page: Page, command: 'OnBehalf: Set Scalekit Client Secret' | 'OnBehalf: Set Anthropic API Key', value: string, shots?: Shots, shotName?: string): Promise<void> {
+export async function setSecretThroughCommand(
+  page: Page,
+  command: 'OnBehalf: Set Scalekit Client Secret' | 'OnBehalf: Set Anthropic API Key',
+  value: string,
+  shots?: Shots,
+  shotName?: string,
+): Promise<void> {
   const what = command === 'OnBehalf: Set Scalekit Client Secret' ? 'Scalekit Client Secret' : 'Anthropic API Key';
   await runCommand(page, command);
   const title = new RegExp(`^(Set|Rotate) ${what}$`);
@@ -344,7 +360,9 @@ export async function setSecretThroughCommand(page: Page, command: 'OnBehalf: Se
   } else {
     await answerInputBox(page, title, value, { password: true });
   }
-  await notification(page, new RegExp(`${what} (saved|rotated)`)).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+  await notification(page, new RegExp(`${what} (saved|rotated)`))
+    .first()
+    .waitFor({ state: 'visible', timeout: UI_TIMEOUT });
 }
 
 /**
@@ -399,7 +417,10 @@ export async function sendChat(page: Page, text: string): Promise<FrameLocator> 
 
 /** The tool card for a tool, the last one if it ran more than once. */
 export function toolCard(chat: FrameLocator, toolName: string): Locator {
-  return chat.locator('.tool-card').filter({ has: chat.locator('.tool-name', { hasText: new RegExp(`^${escapeRegExp(toolName)}$`) }) }).last();
+  return chat
+    .locator('.tool-card')
+    .filter({ has: chat.locator('.tool-name', { hasText: new RegExp(`^${escapeRegExp(toolName)}$`) }) })
+    .last();
 }
 
 /**

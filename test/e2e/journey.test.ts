@@ -9,9 +9,34 @@ import { waitForWorkbench } from '../harness/browser';
 import { e2eSession, type E2ESession } from '../harness/e2e-session';
 import { identifierFor } from '../../src/core/identifier';
 import {
-  chatFrame, markdownPreview, collapsePane, connectFromTree, openOnBehalfView, dismissNotifications, ensureSignedOut, expandPane, expandTreeRow,
-  openWalkthrough, pickQuickItem, runCommand, sendChat, setSecretThroughCommand, signInAs, signOut, stepShots, toolCard, treeRow,
-  waitForChatIdle, waitForStatus, waitForStatusSettled, waitForTreeRow, waitForWalkthroughTicks, widenSidebar, UI_TIMEOUT, WALKTHROUGH_STEPS, type Shots,
+  chatFrame,
+  markdownPreview,
+  collapsePane,
+  connectFromTree,
+  openOnBehalfView,
+  dismissNotifications,
+  ensureSignedOut,
+  expandPane,
+  expandTreeRow,
+  openWalkthrough,
+  pickQuickItem,
+  runCommand,
+  sendChat,
+  setSecretThroughCommand,
+  signInAs,
+  signOut,
+  stepShots,
+  toolCard,
+  treeRow,
+  waitForChatIdle,
+  waitForStatus,
+  waitForStatusSettled,
+  waitForTreeRow,
+  waitForWalkthroughTicks,
+  widenSidebar,
+  UI_TIMEOUT,
+  WALKTHROUGH_STEPS,
+  type Shots,
 } from './helpers';
 
 const SIGNUPS_QUESTION = 'How many signups did we have each day last week?';
@@ -209,7 +234,7 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     assert.equal(await notice.count(), 0);
   });
 
-  it('6. Ada signs out; Grace signs in and sees none of Ada\'s conversations or connections', async () => {
+  it("6. Ada signs out; Grace signs in and sees none of Ada's conversations or connections", async () => {
     const { page } = session;
     // Ada's chat has a title before she leaves.
     const adaTitles = (await chat.locator('#conversation-select option').allTextContents()).filter((t) => t !== 'New chat');

@@ -34,7 +34,9 @@ export async function launchBrowser(viewport = { width: 1400, height: 900 }): Pr
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   return {
-    browser, context, page,
+    browser,
+    context,
+    page,
     close: async () => {
       await context.close().catch(() => undefined);
       await browser.close().catch(() => undefined);

@@ -3,9 +3,7 @@
 // this relies on; every number here was measured on the project's machines.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import {
-  closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync,
-} from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -79,8 +77,12 @@ export async function ensureCodeServer(): Promise<string> {
       break;
     } catch {
       if (isCodeServerInstalled()) return ENTRY;
-      let age = 0;
-      try { age = Date.now() - statSync(lock).mtimeMs; } catch { continue; }
+      let age: number;
+      try {
+        age = Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        continue;
+      }
       if (age > 15 * 60_000) {
         log(`removing a stale install lock ${lock}`);
         rmSync(lock, { recursive: true, force: true });
@@ -104,11 +106,17 @@ async function install(): Promise<string> {
   if (isCodeServerInstalled()) return ENTRY;
   const started = Date.now();
   log(`installing code-server@${CODE_SERVER_VERSION} into ${CACHE_DIR} (once, about 3 minutes)`);
-  const missingLibs = ['/usr/include/krb5.h', '/usr/include/X11/Xlib.h', '/usr/include/X11/extensions/XKBfile.h', '/usr/include/libsecret-1/libsecret/secret.h']
-    .filter((f) => !existsSync(f));
+  const missingLibs = [
+    '/usr/include/krb5.h',
+    '/usr/include/X11/Xlib.h',
+    '/usr/include/X11/extensions/XKBfile.h',
+    '/usr/include/libsecret-1/libsecret/secret.h',
+  ].filter((f) => !existsSync(f));
   if (missingLibs.length > 0) {
-    log(`warning: headers missing (${missingLibs.join(', ')}); native modules may fail to build. ` +
-      'Install: apt-get install -y libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev');
+    log(
+      `warning: headers missing (${missingLibs.join(', ')}); native modules may fail to build. ` +
+        'Install: apt-get install -y libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev',
+    );
   }
   rmSync(CACHE_DIR, { recursive: true, force: true });
   mkdirSync(CACHE_DIR, { recursive: true });
@@ -139,7 +147,9 @@ async function install(): Promise<string> {
   const logFile = join(dirname(CACHE_DIR), `code-server-${CODE_SERVER_VERSION}-install.log`);
   const fd = openSync(logFile, 'w');
   const child = spawn('npm', ['install', '--prefix', CACHE_DIR, '--no-save', '--loglevel', 'warn', `code-server@${CODE_SERVER_VERSION}`], {
-    cwd: CACHE_DIR, env, stdio: ['ignore', fd, fd],
+    cwd: CACHE_DIR,
+    env,
+    stdio: ['ignore', fd, fd],
   });
   const ticker = setInterval(() => log(`still installing... ${Math.round((Date.now() - started) / 1000)}s (log: ${logFile})`), 30_000);
   const [code] = (await once(child, 'exit')) as [number | null];
@@ -149,13 +159,15 @@ async function install(): Promise<string> {
     const tail = readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n');
     throw new Error(
       `installing code-server@${CODE_SERVER_VERSION} failed (npm exit ${code}). Last lines of ${logFile}:\n${tail}\n` +
-      'It needs: Node 20, the npm registry, apt packages libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev ripgrep, python3, make, g++.',
+        'It needs: Node 20, the npm registry, apt packages libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev ripgrep, python3, make, g++.',
     );
   }
   // A smoke check that the install is usable before it is marked good.
   const scratch = mkdtempSync(join(tmp, 'cs-version-'));
   const version = spawnSync(process.execPath, [ENTRY, '--version'], {
-    encoding: 'utf8', timeout: 60_000, env: { ...process.env, XDG_CONFIG_HOME: scratch, XDG_DATA_HOME: scratch },
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, XDG_CONFIG_HOME: scratch, XDG_DATA_HOME: scratch },
   });
   rmSync(scratch, { recursive: true, force: true });
   const versionLine = (version.stdout ?? '').split('\n').find((line) => line.startsWith(CODE_SERVER_VERSION));
@@ -171,7 +183,8 @@ async function install(): Promise<string> {
 export function runCodeServerCli(args: string[], env?: NodeJS.ProcessEnv): { status: number | null; output: string } {
   const scratch = mkdtempSync(join(tmpdir(), 'cs-cli-'));
   const result = spawnSync(process.execPath, [ENTRY, ...args], {
-    encoding: 'utf8', timeout: 180_000,
+    encoding: 'utf8',
+    timeout: 180_000,
     env: { ...process.env, XDG_CONFIG_HOME: scratch, XDG_DATA_HOME: scratch, ...env },
   });
   rmSync(scratch, { recursive: true, force: true });
@@ -236,13 +249,21 @@ let heldLock: string | undefined;
 function killLiveGroups(): void {
   if (heldLock !== undefined) rmSync(heldLock, { recursive: true, force: true });
   for (const pgid of liveGroups) {
-    try { process.kill(-pgid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   liveGroups.clear();
 }
 // Last resort when a harness dies without calling close(): never leave servers behind.
 process.on('exit', killLiveGroups);
-for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
+for (const [signal, number] of [
+  ['SIGINT', 2],
+  ['SIGTERM', 15],
+  ['SIGHUP', 1],
+] as const) {
   process.once(signal, () => {
     console.error(`[code-server] ${signal}: stopping ${liveGroups.size} code-server process group(s)`);
     killLiveGroups();
@@ -262,7 +283,9 @@ function groupAlive(pgid: number): boolean {
 async function waitForHttp(url: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited: number | null | undefined;
-  child.once('exit', (code) => { exited = code; });
+  child.once('exit', (code) => {
+    exited = code;
+  });
   while (Date.now() < deadline) {
     if (exited !== undefined) {
       throw new Error(`code-server exited with ${exited} before serving. Log ${logFile}:\n${readTail(logFile)}`);
@@ -270,7 +293,9 @@ async function waitForHttp(url: string, child: ChildProcess, logFile: string, ti
     try {
       const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) });
       if (response.ok) return;
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`code-server did not answer HTTP on ${url} within ${timeoutMs / 1000}s. Log ${logFile}:\n${readTail(logFile)}`);
@@ -292,10 +317,7 @@ export async function launchCodeServer(options: LaunchOptions): Promise<CodeServ
   const extensionsDir = options.extensionsDir ?? join(root, 'extensions');
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
   mkdirSync(extensionsDir, { recursive: true });
-  writeFileSync(
-    join(userDataDir, 'User', 'settings.json'),
-    JSON.stringify({ ...DEFAULT_SETTINGS, ...options.settings }, null, 2),
-  );
+  writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...options.settings }, null, 2));
   const configFile = join(root, 'config.yaml');
   writeFileSync(configFile, 'auth: none\ncert: false\n');
 
@@ -308,40 +330,57 @@ export async function launchCodeServer(options: LaunchOptions): Promise<CodeServ
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const fd = openSync(logFile, 'w');
-    const child = spawn(process.execPath, [
-      entry,
-      '--config', configFile,
-      '--auth', 'none',
-      '--bind-addr', `127.0.0.1:${port}`,
-      '--disable-telemetry',
-      '--disable-update-check',
-      '--disable-workspace-trust',
-      '--disable-getting-started-override',
-      '--user-data-dir', userDataDir,
-      '--extensions-dir', extensionsDir,
-      options.workspace,
-    ], {
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      env: {
-        ...process.env,
-        // Keep code-server's own state (logs, heartbeat) out of $HOME.
-        XDG_DATA_HOME: join(root, 'xdg-data'),
-        XDG_CONFIG_HOME: join(root, 'xdg-config'),
-        ...options.env,
+    const child = spawn(
+      process.execPath,
+      [
+        entry,
+        '--config',
+        configFile,
+        '--auth',
+        'none',
+        '--bind-addr',
+        `127.0.0.1:${port}`,
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--disable-workspace-trust',
+        '--disable-getting-started-override',
+        '--user-data-dir',
+        userDataDir,
+        '--extensions-dir',
+        extensionsDir,
+        options.workspace,
+      ],
+      {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        env: {
+          ...process.env,
+          // Keep code-server's own state (logs, heartbeat) out of $HOME.
+          XDG_DATA_HOME: join(root, 'xdg-data'),
+          XDG_CONFIG_HOME: join(root, 'xdg-config'),
+          ...options.env,
+        },
       },
-    });
+    );
     closeSync(fd);
     const pgid = child.pid;
     if (pgid === undefined) throw new Error('could not start code-server');
     liveGroups.add(pgid);
     const close = async (): Promise<void> => {
       if (!liveGroups.has(pgid)) return;
-      try { process.kill(-pgid, 'SIGTERM'); } catch { /* gone */ }
+      try {
+        process.kill(-pgid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
       const deadline = Date.now() + 5_000;
       while (groupAlive(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       if (groupAlive(pgid)) {
-        try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ }
+        try {
+          process.kill(-pgid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
       }
       liveGroups.delete(pgid);
       // root holds only what this launch made; caller-given folders live elsewhere.
@@ -357,7 +396,12 @@ export async function launchCodeServer(options: LaunchOptions): Promise<CodeServ
       continue;
     }
     return {
-      url, port, userDataDir, extensionsDir, logFile, close,
+      url,
+      port,
+      userDataDir,
+      extensionsDir,
+      logFile,
+      close,
       remoteUri: (absolutePath: string) => `vscode-remote://127.0.0.1:${port}${absolutePath.startsWith('/') ? '' : '/'}${absolutePath}`,
     };
   }
@@ -377,8 +421,11 @@ export function makeWorkspace(files: Record<string, string> = { 'README.md': '# 
 
 if (require.main === module) {
   // `node out/test/harness/code-server.js`: install only (run-all's setup step).
-  ensureCodeServer().then((entry) => console.log(`[code-server] ready: ${entry}`), (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  });
+  ensureCodeServer().then(
+    (entry) => console.log(`[code-server] ready: ${entry}`),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : String(err));
+      process.exit(1);
+    },
+  );
 }

@@ -36,7 +36,9 @@ export function extensionHostLogs(userDataDir: string): string {
     for (const name of readdirSync(logs, { recursive: true, encoding: 'utf8' })) {
       if (/exthost\d*[/\\]remoteexthost\.log$/.test(name)) text += readFileSync(join(logs, name), 'utf8');
     }
-  } catch { /* no logs yet */ }
+  } catch {
+    /* no logs yet */
+  }
   return text;
 }
 
@@ -72,7 +74,11 @@ async function start(): Promise<E2ESession> {
   browser = await launchBrowser();
   await openWorkbench(browser.page, world.workbenchUrl);
   return {
-    server, browser, page: browser.page, workspace, world,
+    server,
+    browser,
+    page: browser.page,
+    workspace,
+    world,
     waitForActivation: async (timeoutMs?: number) => {
       await waitForActivationInLogs(server.userDataDir, EXTENSION_ID, timeoutMs);
     },
@@ -99,7 +105,10 @@ export const mochaHooks = {
     if (test?.state !== 'failed' || current === undefined) return;
     const session = await current.catch(() => undefined);
     if (session === undefined) return;
-    const name = `e2e-FAILED-${test.fullTitle().replace(/[^a-z0-9]+/gi, '-').slice(0, 80)}`;
+    const name = `e2e-FAILED-${test
+      .fullTitle()
+      .replace(/[^a-z0-9]+/gi, '-')
+      .slice(0, 80)}`;
     const file = await screenshot(session.page, name).catch(() => undefined);
     if (file !== undefined) console.log(`      failure screenshot: ${file}`);
   },

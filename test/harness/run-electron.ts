@@ -21,9 +21,9 @@ async function main(): Promise<number> {
   } catch (err) {
     console.error(
       `electron: could not download VS Code ${VSCODE_VERSION} for @vscode/test-electron ` +
-      `(${err instanceof Error ? err.message : String(err)}).\n` +
-      'electron: this tier needs internet access to the VS Code download service. On a machine without it, ' +
-      'run the same suite with `npm run test:integration` (code-server, offline).',
+        `(${err instanceof Error ? err.message : String(err)}).\n` +
+        'electron: this tier needs internet access to the VS Code download service. On a machine without it, ' +
+        'run the same suite with `npm run test:integration` (code-server, offline).',
     );
     console.log('electron: 0 passed, 1 failed');
     return 1;
@@ -70,7 +70,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -51,7 +51,9 @@ async function main(): Promise<number> {
     browser = await launchBrowser();
     const { page } = browser;
     let resolveExit!: (code: number) => void;
-    const exited = new Promise<number>((resolve) => { resolveExit = resolve; });
+    const exited = new Promise<number>((resolve) => {
+      resolveExit = resolve;
+    });
 
     // The workbench hands every log line here, extension-host console output included, as
     // plain lines. Lines from index.ts's start marker to its summary line are the suite's
@@ -90,7 +92,7 @@ async function main(): Promise<number> {
       await screenshot(page, 'integration-timeout').catch(() => undefined);
       console.error(
         `integration: TIMEOUT after ${TIMEOUT_MS / 1000}s: the extension host never reported the end of the suite. ` +
-        `See ${workbenchLog}, ${server.logFile} and test-results/screenshots/integration-timeout.png`,
+          `See ${workbenchLog}, ${server.logFile} and test-results/screenshots/integration-timeout.png`,
       );
       summary = { passed: summary?.passed ?? 0, failed: Math.max(1, summary?.failed ?? 0) };
       return 1;
@@ -111,7 +113,7 @@ async function main(): Promise<number> {
     if (summary.skipped) console.error(`integration: FAILED ${summary.skipped} test(s) skipped; a skipped test proves nothing`);
     return code === 0 && summary.failed === 0 && !summary.skipped ? 0 : 1;
   } catch (err) {
-    console.error(`integration: harness error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    console.error(`integration: harness error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     summary = { passed: summary?.passed ?? 0, failed: Math.max(1, summary?.failed ?? 0) };
     return 1;
   } finally {

@@ -56,20 +56,41 @@ export async function runMochaTier(tier: string, config: string, timeoutMs: numb
       hung = true;
       console.error(
         `${tier}: WARNING mocha printed its results but had not exited ${EXIT_GRACE_MS / 1000}s later: ` +
-        'the tests leave open handles (servers, sockets, timers). Stopping it; the counts above stand. ' +
-        'Close them in after() hooks (or set "exit": true in the mocharc).',
+          'the tests leave open handles (servers, sockets, timers). Stopping it; the counts above stand. ' +
+          'Close them in after() hooks (or set "exit": true in the mocharc).',
       );
-      try { process.kill(-(child.pid ?? 0), 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-(child.pid ?? 0), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }, EXIT_GRACE_MS);
   };
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); process.stdout.write(chunk); watchEpilogue(); });
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); process.stderr.write(chunk); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    process.stdout.write(chunk);
+    watchEpilogue();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    process.stderr.write(chunk);
+  });
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     console.error(`${tier}: TIMEOUT after ${timeoutMs / 1000}s, stopping mocha`);
-    try { process.kill(-(child.pid ?? 0), 'SIGTERM'); } catch { /* gone */ }
-    setTimeout(() => { try { process.kill(-(child.pid ?? 0), 'SIGKILL'); } catch { /* gone */ } }, 10_000).unref();
+    try {
+      process.kill(-(child.pid ?? 0), 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+    setTimeout(() => {
+      try {
+        process.kill(-(child.pid ?? 0), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, 10_000).unref();
   }, timeoutMs);
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
   clearTimeout(timer);
@@ -106,8 +127,11 @@ if (require.main === module) {
     console.error('usage: node out/test/harness/run-mocha.js <tier> <mocharc> [timeoutMs]');
     process.exit(2);
   }
-  runMochaTier(tier, config, Number(timeout ?? 10 * 60_000)).then((code) => process.exit(code), (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
+  runMochaTier(tier, config, Number(timeout ?? 10 * 60_000)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

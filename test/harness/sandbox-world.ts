@@ -78,7 +78,10 @@ export interface SandboxWorld {
 }
 
 /** OnBehalf's settings for this world: identity through the IdP, Scalekit and (unless real Claude) Anthropic emulated. */
-export function sandboxSettings(emulators: { scalekit: ScalekitEmulator; anthropic: AnthropicEmulator; idp: IdpEmulator }, realClaude: boolean): Record<string, unknown> {
+export function sandboxSettings(
+  emulators: { scalekit: ScalekitEmulator; anthropic: AnthropicEmulator; idp: IdpEmulator },
+  realClaude: boolean,
+): Record<string, unknown> {
   return {
     'onbehalf.identity.provider': 'oidc',
     'onbehalf.oidc.issuer': emulators.idp.issuer,
@@ -155,15 +158,26 @@ export async function startSandboxWorld(options: SandboxWorldOptions): Promise<S
   try {
     const [scalekit, anthropic, idp] = await Promise.all([
       startScalekitEmulator({ host: SCALEKIT_HOST }),
-      startAnthropicEmulator({ host: HOST, apiKeys: [DEMO_ANTHROPIC_KEY], models: [SANDBOX_MODEL, 'claude-sonnet-5-5', 'claude-sonnet-4-6'], fallback: new ScriptedModel(options.streaming ?? { chunkSize: 12, delayMsPerChunk: 15 }) }),
+      startAnthropicEmulator({
+        host: HOST,
+        apiKeys: [DEMO_ANTHROPIC_KEY],
+        models: [SANDBOX_MODEL, 'claude-sonnet-5-5', 'claude-sonnet-4-6'],
+        fallback: new ScriptedModel(options.streaming ?? { chunkSize: 12, delayMsPerChunk: 15 }),
+      }),
       startIdpEmulator({ host: IDP_HOST }),
     ]);
-    closers.push(['the Scalekit emulator', () => scalekit.close()], ['the Anthropic emulator', () => anthropic.close()], ['the IdP emulator', () => idp.close()]);
+    closers.push(
+      ['the Scalekit emulator', () => scalekit.close()],
+      ['the Anthropic emulator', () => anthropic.close()],
+      ['the IdP emulator', () => idp.close()],
+    );
 
     const ownWorkspace = options.workspace === undefined;
-    const workspace = options.workspace ?? makeWorkspace({
-      'README.md': '# OnBehalf sandbox\n\nA scratch folder for the sandbox workbench. Open the OnBehalf view in the activity bar to start.\n',
-    });
+    const workspace =
+      options.workspace ??
+      makeWorkspace({
+        'README.md': '# OnBehalf sandbox\n\nA scratch folder for the sandbox workbench. Open the OnBehalf view in the activity bar to start.\n',
+      });
     if (ownWorkspace) closers.unshift(['the workspace folder', async () => rmSync(workspace, { recursive: true, force: true })]);
 
     const settings = sandboxSettings({ scalekit, anthropic, idp }, realClaude);
@@ -182,7 +196,14 @@ export async function startSandboxWorld(options: SandboxWorldOptions): Promise<S
     const url = `http://${HOST}:${port}`;
     const remote = `vscode-remote://${HOST}:${port}${REPO_ROOT}`;
     return {
-      scalekit, anthropic, idp, server, url, workspace, settings, realClaude,
+      scalekit,
+      anthropic,
+      idp,
+      server,
+      url,
+      workspace,
+      settings,
+      realClaude,
       workbenchUrl: workbenchUrl(url, workspace, [['extensionDevelopmentPath', remote]]),
       demoKeys: { scalekitClientSecret: scalekit.clientSecret, anthropicApiKey: realClaude ? undefined : DEMO_ANTHROPIC_KEY },
       close: closeAll,

@@ -34,7 +34,13 @@ async function main(): Promise<void> {
   try {
     console.log(`vsix: code-server --install-extension ${VSIX} --extensions-dir ${extensionsDir}`);
     const install = runCodeServerCli(['--install-extension', VSIX, '--extensions-dir', extensionsDir, '--user-data-dir', join(root, 'cli-user-data')]);
-    console.log(install.output.trim().split('\n').map((l) => `    ${l}`).join('\n'));
+    console.log(
+      install.output
+        .trim()
+        .split('\n')
+        .map((l) => `    ${l}`)
+        .join('\n'),
+    );
     const installed = existsSync(extensionsDir) ? readdirSync(extensionsDir).filter((d) => d.startsWith(`${EXTENSION_ID}-`)) : [];
     check('code-server --install-extension succeeds', install.status === 0 && /successfully installed/i.test(install.output), `exit ${install.status}`);
     check('the extension folder is in the extensions dir', installed.length === 1, installed.join(', ') || 'none');
@@ -59,7 +65,10 @@ async function main(): Promise<void> {
     const sidebar = browser.page.locator('.part.sidebar');
     for (const name of ['Connections', 'Chat']) {
       const header = sidebar.locator('.pane-header h3.title', { hasText: new RegExp(`^${name}$`, 'i') });
-      const visible = await header.waitFor({ state: 'visible', timeout: 15_000 }).then(() => true, () => false);
+      const visible = await header.waitFor({ state: 'visible', timeout: 15_000 }).then(
+        () => true,
+        () => false,
+      );
       check(`the ${name} view shows in the OnBehalf container`, visible);
     }
     // The extension's own log channel, created in activate(), has a log file by now.

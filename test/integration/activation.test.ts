@@ -57,10 +57,7 @@ describe('activation', () => {
     const views = Object.values((ext.packageJSON as Manifest).contributes?.views ?? {}).flat();
     assert.ok(views.length > 0, 'package.json declares no views');
     for (const view of views) {
-      await assert.doesNotReject(
-        Promise.resolve(vscode.commands.executeCommand(`${view.id}.focus`)),
-        `could not open the view ${view.id} (${view.name})`,
-      );
+      await assert.doesNotReject(Promise.resolve(vscode.commands.executeCommand(`${view.id}.focus`)), `could not open the view ${view.id} (${view.name})`);
     }
   });
 });

@@ -29,7 +29,11 @@ describe('approvals and the audit log', function () {
   let workspace = '';
 
   /** Sends a message whose scripted reply calls `tool`; answers the approval card if one appears. */
-  async function callTool(tool: string, input: Record<string, unknown>, answer?: 'approve' | 'deny' | 'always'): Promise<{ asked: boolean; canAlwaysAllow?: boolean; status: string }> {
+  async function callTool(
+    tool: string,
+    input: Record<string, unknown>,
+    answer?: 'approve' | 'deny' | 'always',
+  ): Promise<{ asked: boolean; canAlwaysAllow?: boolean; status: string }> {
     const id = `toolu_${Math.random().toString(36).slice(2)}`;
     emulators.anthropic.queue({ toolUse: { name: tool, input, id } }, { text: 'done' });
     const pending = onbehalf.chat.handleMessage({ type: 'send', text: `please run ${tool}` });
@@ -53,7 +57,6 @@ describe('approvals and the audit log', function () {
     await vscode.commands.executeCommand('onbehalf.resetApprovals');
   });
 
-
   beforeEach(async () => {
     await onbehalf.chat.handleMessage({ type: 'newConversation' });
     conversation().loadedTools = ['asana_workspaces_list', 'asana_task_create', 'asana_task_delete', 'asana_task_update'];
@@ -61,7 +64,11 @@ describe('approvals and the audit log', function () {
 
   it('reads run; writes ask with "always"; destructive always asks, without it', async () => {
     assert.deepEqual(await callTool('asana_workspaces_list', {}), { asked: false, status: 'succeeded' });
-    assert.deepEqual(await callTool('asana_task_create', { name: 'approved task', workspace_gid: workspace }, 'approve'), { asked: true, canAlwaysAllow: true, status: 'succeeded' });
+    assert.deepEqual(await callTool('asana_task_create', { name: 'approved task', workspace_gid: workspace }, 'approve'), {
+      asked: true,
+      canAlwaysAllow: true,
+      status: 'succeeded',
+    });
     const task = [...emulators.scalekit.data.asana.tasks.values()].find((t) => t.name === 'approved task')!;
     assert.ok(task);
     assert.deepEqual(await callTool('asana_task_delete', { task_gid: task.gid }, 'deny'), { asked: true, canAlwaysAllow: false, status: 'denied' });
@@ -72,12 +79,20 @@ describe('approvals and the audit log', function () {
 
   it('an approval is for one call only; "always allow" lasts, per identity; Reset clears it', async () => {
     assert.equal((await callTool('asana_task_create', { name: 'one', workspace_gid: workspace }, 'approve')).asked, true);
-    assert.equal((await callTool('asana_task_create', { name: 'two', workspace_gid: workspace }, 'always')).asked, true, 'asked again: approval was for one call');
+    assert.equal(
+      (await callTool('asana_task_create', { name: 'two', workspace_gid: workspace }, 'always')).asked,
+      true,
+      'asked again: approval was for one call',
+    );
     assert.deepEqual(await callTool('asana_task_create', { name: 'three', workspace_gid: workspace }), { asked: false, status: 'succeeded' });
     await signInAs(onbehalf, browser, 'grace');
     await onbehalf.chat.handleMessage({ type: 'newConversation' });
     conversation().loadedTools = ['asana_task_create'];
-    assert.equal((await callTool('asana_task_create', { name: 'grace one', workspace_gid: workspace }, 'deny')).asked, true, "Ada's rule does not apply to Grace");
+    assert.equal(
+      (await callTool('asana_task_create', { name: 'grace one', workspace_gid: workspace }, 'deny')).asked,
+      true,
+      "Ada's rule does not apply to Grace",
+    );
     await signInAs(onbehalf, browser, 'ada');
     await onbehalf.chat.handleMessage({ type: 'newConversation' });
     conversation().loadedTools = ['asana_task_create'];
@@ -97,7 +112,10 @@ describe('approvals and the audit log', function () {
     await onbehalf.chat.handleMessage({ type: 'send', text: 'search' });
     await onbehalf.chat.whenIdle();
     const second = emulators.anthropic.requests.at(-1)!;
-    assert.ok(second.toolNames.every((n) => n === 'search_tools' || !/create|delete|update/.test(n)), `read-only request carried ${second.toolNames.join(', ')}`);
+    assert.ok(
+      second.toolNames.every((n) => n === 'search_tools' || !/create|delete|update/.test(n)),
+      `read-only request carried ${second.toolNames.join(', ')}`,
+    );
     await setSetting('readOnly', undefined);
   });
 
@@ -157,7 +175,10 @@ describe('approvals and the audit log', function () {
       assert.equal(emulators.scalekit.executions.length, executionsBefore, 'no execution');
       assert.ok(![...emulators.scalekit.data.asana.tasks.values()].some((t) => t.name === 'read-only bypass'), 'no task created');
       const records = (await onbehalf.auditRecords()).slice(auditBefore);
-      assert.deepEqual(records.map((r) => [r.tool, r.decision, r.outcome, r.errorCode, r.identifier]), [['asana_task_create', 'denied', 'cancelled', 'read_only', oidcIdentifier('ada')]]);
+      assert.deepEqual(
+        records.map((r) => [r.tool, r.decision, r.outcome, r.errorCode, r.identifier]),
+        [['asana_task_create', 'denied', 'cancelled', 'read_only', oidcIdentifier('ada')]],
+      );
     } finally {
       await setSetting('readOnly', undefined);
     }
@@ -169,11 +190,14 @@ describe('approvals and the audit log', function () {
     emulators.scalekit.injectFault({ kind: 'toolError', code: 'forbidden', times: 1 });
     await callTool('asana_workspaces_list', {});
     const records = (await onbehalf.auditRecords()).slice(-3);
-    assert.deepEqual(records.map((r) => [r.tool, r.decision, r.outcome]), [
-      ['asana_workspaces_list', 'auto', 'success'],
-      ['asana_task_create', 'denied', 'cancelled'],
-      ['asana_workspaces_list', 'auto', 'failure'],
-    ]);
+    assert.deepEqual(
+      records.map((r) => [r.tool, r.decision, r.outcome]),
+      [
+        ['asana_workspaces_list', 'auto', 'success'],
+        ['asana_task_create', 'denied', 'cancelled'],
+        ['asana_workspaces_list', 'auto', 'failure'],
+      ],
+    );
     for (const r of records) {
       assert.equal(r.identifier, ada());
       assert.equal(r.connection, 'asana');
@@ -194,14 +218,17 @@ describe('approvals and the audit log', function () {
     assert.equal(readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').length, all.length);
   });
 
-  it('Show Audit Log opens a readable table of this identity\'s calls', async () => {
+  it("Show Audit Log opens a readable table of this identity's calls", async () => {
     const shown = vscode.commands.executeCommand('onbehalf.showAuditLog');
     await new Promise((resolve) => setTimeout(resolve, 500));
     await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
     await shown;
     // It opens rendered, in the Markdown preview.
     const tab = await waitFor('audit preview tab', () => vscode.window.tabGroups.activeTabGroup.activeTab);
-    assert.ok(tab.input instanceof vscode.TabInputWebview && /markdown\.preview/.test(tab.input.viewType), `the active tab is a Markdown preview (${tab.label})`);
+    assert.ok(
+      tab.input instanceof vscode.TabInputWebview && /markdown\.preview/.test(tab.input.viewType),
+      `the active tab is a Markdown preview (${tab.label})`,
+    );
     assert.match(tab.label, /Audit Log/);
     const document = await waitFor('audit document', () => vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'onbehalf-audit'));
     const text = document.getText();
@@ -230,8 +257,12 @@ describe('approvals and the audit log', function () {
       await new Promise((resolve) => setTimeout(resolve, 500));
       await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
       await shown;
-      await waitFor('audit preview tab', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && /Audit Log/.test(t.label)));
-      const document = await waitFor('audit document', () => vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'onbehalf-audit' && d.getText().includes('leak')));
+      await waitFor('audit preview tab', () =>
+        vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && /Audit Log/.test(t.label)),
+      );
+      const document = await waitFor('audit document', () =>
+        vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'onbehalf-audit' && d.getText().includes('leak')),
+      );
       // VS Code's own Markdown engine, as the preview uses it.
       const html = await vscode.commands.executeCommand<string>('markdown.api.render', document.getText());
       assert.doesNotMatch(html, /<(img|a|script|iframe|svg|video|audio|source|object|embed)\b/i, html);

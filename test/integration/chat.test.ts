@@ -32,7 +32,6 @@ describe('chat and the agent loop', function () {
   };
   const cards = () => conversation().items.flatMap((i) => (i.kind === 'tool' ? [i.card] : []));
 
-
   beforeEach(async () => {
     emulators.anthropic.reset();
     await onbehalf.chat.handleMessage({ type: 'newConversation' });
@@ -47,7 +46,10 @@ describe('chat and the agent loop', function () {
     const before = emulators.scalekit.executions.length;
     await send('How many signups did we have each day last week?');
     const executions = emulators.scalekit.executions.slice(before);
-    assert.deepEqual(executions.map((e) => [e.toolName, e.identifier, e.ok]), [['posthogmcp_query_run', ada(), true]]);
+    assert.deepEqual(
+      executions.map((e) => [e.toolName, e.identifier, e.ok]),
+      [['posthogmcp_query_run', ada(), true]],
+    );
     const card = cards().find((c) => c.toolName === 'posthogmcp_query_run')!;
     assert.equal(card.status, 'succeeded');
     assert.ok(card.series?.[0]?.points.length === 7, 'chart series');
@@ -63,9 +65,23 @@ describe('chat and the agent loop', function () {
 
   it('runs several tools in one turn', async () => {
     conversation().loadedTools = ['asana_workspaces_list', 'posthogmcp_feature_flag_get_all'];
-    emulators.anthropic.queue({ toolUse: [{ name: 'asana_workspaces_list', input: {} }, { name: 'posthogmcp_feature_flag_get_all', input: {} }] }, { text: 'Both done.' });
+    emulators.anthropic.queue(
+      {
+        toolUse: [
+          { name: 'asana_workspaces_list', input: {} },
+          { name: 'posthogmcp_feature_flag_get_all', input: {} },
+        ],
+      },
+      { text: 'Both done.' },
+    );
     await send('workspaces and flags please');
-    assert.deepEqual(cards().map((c) => [c.toolName, c.status]), [['asana_workspaces_list', 'succeeded'], ['posthogmcp_feature_flag_get_all', 'succeeded']]);
+    assert.deepEqual(
+      cards().map((c) => [c.toolName, c.status]),
+      [
+        ['asana_workspaces_list', 'succeeded'],
+        ['posthogmcp_feature_flag_get_all', 'succeeded'],
+      ],
+    );
   });
 
   it('shows a tool error on its card and lets the model carry on', async () => {
@@ -155,7 +171,10 @@ describe('chat and the agent loop', function () {
     await signInAs(onbehalf, browser, 'grace');
     await waitFor('chat reloaded for Grace', () => onbehalf.chat.activeConversation()?.id !== adaId);
     const posted = await waitFor('state posted for Grace', () => {
-      const last = onbehalf.chat.postedMessages().filter((m) => m.type === 'state').at(-1);
+      const last = onbehalf.chat
+        .postedMessages()
+        .filter((m) => m.type === 'state')
+        .at(-1);
       return last && last.type === 'state' && last.state.identityLabel?.startsWith('Grace') ? last.state : undefined;
     });
     assert.ok(!posted.conversations.some((c) => c.id === adaId), "Ada's conversation is not listed for Grace");
@@ -167,8 +186,8 @@ describe('chat and the agent loop', function () {
     assert.ok(conversation().items.some((i) => i.kind === 'user' && i.text === 'a message from Ada'));
     const root = join(onbehalf.globalStoragePath, 'conversations');
     assert.ok(existsSync(join(root, storageKeyFor(ada()))), 'stored under Ada');
-    assert.ok(existsSync(join(root, storageKeyFor(ada()), `${adaId}.json`)), 'the file is in Ada\'s folder');
-    assert.ok(!existsSync(join(root, storageKeyFor(grace()), `${adaId}.json`)), 'and not in Grace\'s');
+    assert.ok(existsSync(join(root, storageKeyFor(ada()), `${adaId}.json`)), "the file is in Ada's folder");
+    assert.ok(!existsSync(join(root, storageKeyFor(grace()), `${adaId}.json`)), "and not in Grace's");
   });
 
   it('a chat page that never says ready is rebuilt in a new frame, and then works', async function () {

@@ -6,7 +6,23 @@ import * as vscode from 'vscode';
 import type { ConnectionsNode } from '../../src/vscode/connectionsTree';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { ConnectStateError } from '../../src/core/errors';
-import { api, type Browser, configure, connectThroughConsent, type Emulators, extensionLogText, handlerUriFromCallback, installBrowser, oidcIdentifier, resetSettings, signInAs, startEmulators, statusOf, stopEmulators, waitFor } from './support';
+import {
+  api,
+  type Browser,
+  configure,
+  connectThroughConsent,
+  type Emulators,
+  extensionLogText,
+  handlerUriFromCallback,
+  installBrowser,
+  oidcIdentifier,
+  resetSettings,
+  signInAs,
+  startEmulators,
+  statusOf,
+  stopEmulators,
+  waitFor,
+} from './support';
 
 const ada = () => oidcIdentifier('ada');
 const grace = () => oidcIdentifier('grace');
@@ -72,7 +88,11 @@ describe('identity, connections and the connect flow', function () {
     const groups = labels(onbehalf, asana);
     assert.equal(groups.length, 3);
     const counts = groups.map((g) => Number(/— (\d+)$/.exec(g)?.[1]));
-    assert.equal(counts.reduce((a, b) => a + b, 0), 210, `groups: ${groups.join(', ')}`);
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      210,
+      `groups: ${groups.join(', ')}`,
+    );
     assert.match(groups.join(','), /Read — \d+,Write — \d+,Destructive — \d+/);
     emulators.scalekit.removeAccount(ada(), 'asana');
     await onbehalf.refreshConnections();
@@ -150,7 +170,10 @@ describe('identity, connections and the connect flow', function () {
 
     it('a forged state', async () => {
       const { callback } = await startPendingConnect();
-      await expectRefused(withQuery(callback, (q) => q.set('state', 'forged-by-attacker')), 'unknown');
+      await expectRefused(
+        withQuery(callback, (q) => q.set('state', 'forged-by-attacker')),
+        'unknown',
+      );
     });
 
     it('a callback without auth_request_id says so plainly and logs which parameters came back', async () => {
@@ -168,7 +191,10 @@ describe('identity, connections and the connect flow', function () {
 
     it('a missing state', async () => {
       const { callback } = await startPendingConnect();
-      await expectRefused(withQuery(callback, (q) => q.delete('state')), 'malformed');
+      await expectRefused(
+        withQuery(callback, (q) => q.delete('state')),
+        'malformed',
+      );
     });
 
     it('a replayed state', async () => {
@@ -185,9 +211,12 @@ describe('identity, connections and the connect flow', function () {
       const outcome = await onbehalf.routeUri(callback);
       assert.equal(outcome.ok, false);
       assert.ok(ConnectStateError.is((outcome as { error: unknown }).error));
-      assert.equal(((outcome as { error: ConnectStateError }).error).problem, 'otherIdentity');
+      assert.equal((outcome as { error: ConnectStateError }).error.problem, 'otherIdentity');
       const verifies = emulators.scalekit.rpcLog.filter((r) => r.method === 'VerifyConnectedAccountUser');
-      assert.ok(verifies.every((r) => r.identifier !== grace()), 'no verify was sent as Grace');
+      assert.ok(
+        verifies.every((r) => r.identifier !== grace()),
+        'no verify was sent as Grace',
+      );
       assert.equal(emulators.scalekit.getAccount(ada(), 'asana')?.status, 'PENDING_VERIFICATION');
       await signInAs(onbehalf, browser, 'ada');
     });

@@ -7,7 +7,18 @@ import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { startAnthropicEmulator } from '../emulators/anthropic/server';
 import { startEnterpriseWorld, type EnterpriseWorld } from '../emulators/posthog-mcp/harness';
 import { startScalekitEmulator } from '../emulators/scalekit/server';
-import { api, extensionLogText, oidcIdentifier, installBrowser, resetSettings, setSetting, signInAs, useSignedInWorld, waitFor, type Emulators } from './support';
+import {
+  api,
+  extensionLogText,
+  oidcIdentifier,
+  installBrowser,
+  resetSettings,
+  setSetting,
+  signInAs,
+  useSignedInWorld,
+  waitFor,
+  type Emulators,
+} from './support';
 import { startAnthropicEmulator as startAnthropic, type AnthropicEmulator } from '../emulators/anthropic/server';
 import type { ChatStateView } from '../../src/shared/protocol';
 
@@ -34,7 +45,11 @@ describe('enterprise PostHog through ID-JAG', function () {
   before(async () => {
     ({ onbehalf, emulators } = world);
     await onbehalf.storeSecret('enterpriseClientSecret', enterprise.clientSecret);
-    await setSetting('enterprise.posthogMcp', { mcpServerUrl: enterprise.posthog.mcpUrl, idpTokenEndpoint: `${enterprise.idp.issuer}/token`, clientId: enterprise.clientId });
+    await setSetting('enterprise.posthogMcp', {
+      mcpServerUrl: enterprise.posthog.mcpUrl,
+      idpTokenEndpoint: `${enterprise.idp.issuer}/token`,
+      clientId: enterprise.clientId,
+    });
   });
 
   after(async () => {
@@ -63,7 +78,9 @@ describe('enterprise PostHog through ID-JAG', function () {
       { text: 'Listed, and asked before deleting.' },
     );
     const pending = onbehalf.chat.handleMessage({ type: 'send', text: 'list flags then delete flag 1' });
-    await waitFor('destructive approval card', () => conversation.items.some((i) => i.kind === 'tool' && i.id === 'toolu_delete_flag' && i.card.status === 'awaitingApproval'));
+    await waitFor('destructive approval card', () =>
+      conversation.items.some((i) => i.kind === 'tool' && i.id === 'toolu_delete_flag' && i.card.status === 'awaitingApproval'),
+    );
     const card = conversation.items.find((i) => i.kind === 'tool' && i.id === 'toolu_delete_flag')!;
     assert.ok(card.kind === 'tool' && card.card.risk === 'destructive' && card.card.canAlwaysAllow === false);
     await onbehalf.chat.handleMessage({ type: 'decide', toolUseId: 'toolu_delete_flag', decision: 'deny' });
@@ -72,10 +89,13 @@ describe('enterprise PostHog through ID-JAG', function () {
     const calls = enterprise.posthog.toolCalls.map((c) => (c as { name?: string; tool?: string }).name ?? (c as { tool?: string }).tool);
     assert.ok(calls.includes('feature-flag-get-all') && !calls.includes('delete-feature-flag'), JSON.stringify(calls));
     const audit = (await onbehalf.auditRecords()).slice(-2);
-    assert.deepEqual(audit.map((r) => [r.connection, r.tool, r.decision, r.outcome]), [
-      ['posthog-enterprise', 'posthogent_feature_flag_get_all', 'auto', 'success'],
-      ['posthog-enterprise', 'posthogent_delete_feature_flag', 'denied', 'cancelled'],
-    ]);
+    assert.deepEqual(
+      audit.map((r) => [r.connection, r.tool, r.decision, r.outcome]),
+      [
+        ['posthog-enterprise', 'posthogent_feature_flag_get_all', 'auto', 'success'],
+        ['posthog-enterprise', 'posthogent_delete_feature_flag', 'denied', 'cancelled'],
+      ],
+    );
   });
 
   it('a rejected access token (expired or revoked) leads to a fresh exchange, never a reused ID-JAG', async () => {
@@ -99,8 +119,18 @@ describe('enterprise PostHog through ID-JAG', function () {
   it('turns each documented error into its own actionable message in the tree', async () => {
     // The status's own message and hint are checked, not its JSON (which holds the kind's name).
     const cases: [error: string, kind: string, message: RegExp, hint: RegExp][] = [
-      ['access_denied', 'enterpriseAccessDenied', /^PostHog denied access for your account \(it said: "forced access_denied"\)\.$/, /add your account to the organization/],
-      ['invalid_client', 'enterpriseInvalidClient', /^PostHog does not accept OnBehalf's client id ".+" for enterprise-managed authorization/, /register this client id/],
+      [
+        'access_denied',
+        'enterpriseAccessDenied',
+        /^PostHog denied access for your account \(it said: "forced access_denied"\)\.$/,
+        /add your account to the organization/,
+      ],
+      [
+        'invalid_client',
+        'enterpriseInvalidClient',
+        /^PostHog does not accept OnBehalf's client id ".+" for enterprise-managed authorization/,
+        /register this client id/,
+      ],
       ['invalid_target', 'enterpriseInvalidTarget', /^PostHog's authorization server does not issue tokens for \S+/, /MCP server URL setting/],
       ['invalid_grant', 'enterpriseInvalidGrant', /^The identity assertion \(ID-JAG\) was refused as an invalid grant/, /^Retry\. If it keeps failing/],
     ];
@@ -170,7 +200,11 @@ describe('enterprise PostHog through ID-JAG', function () {
   const openStreamsOf = (sub: string) => enterprise.posthog.openStreams().filter((s) => s.sub === sub).length;
   const sessionsOf = (sub: string) => enterprise.posthog.sessions().filter((s) => s.sub === sub);
   const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500));
-  const enterpriseConfig = () => ({ mcpServerUrl: enterprise.posthog.mcpUrl, idpTokenEndpoint: `${enterprise.idp.issuer}/token`, clientId: enterprise.clientId });
+  const enterpriseConfig = () => ({
+    mcpServerUrl: enterprise.posthog.mcpUrl,
+    idpTokenEndpoint: `${enterprise.idp.issuer}/token`,
+    clientId: enterprise.clientId,
+  });
 
   it('rebuilding (Refresh) keeps one client and does not pile up subscriptions', async () => {
     await waitFor('enterprise connected', () => connected(), 30_000);
@@ -191,32 +225,57 @@ describe('enterprise PostHog through ID-JAG', function () {
     try {
       await setSetting('enterprise.posthogMcp', { ...enterpriseConfig(), scopes: ['feature_flag:read'] });
       await waitFor('the old session ended', () => enterprise.posthog.deletes.some((d) => d.sessionId === old!.sessionId), 15_000);
-      await waitFor('reconnected with one new stream', () => connected() && enterprise.posthog.initializations.length === 1 && openStreamsOf('ada') === 1, 30_000);
-      assert.deepEqual(enterprise.posthog.deletes.map((d) => [d.sub, d.requestedBy, d.status]), [['ada', 'ada', 200]]);
-      assert.deepEqual(sessionsOf('ada').map((x) => x.sessionId).includes(old!.sessionId), false);
+      await waitFor(
+        'reconnected with one new stream',
+        () => connected() && enterprise.posthog.initializations.length === 1 && openStreamsOf('ada') === 1,
+        30_000,
+      );
+      assert.deepEqual(
+        enterprise.posthog.deletes.map((d) => [d.sub, d.requestedBy, d.status]),
+        [['ada', 'ada', 200]],
+      );
+      assert.deepEqual(
+        sessionsOf('ada')
+          .map((x) => x.sessionId)
+          .includes(old!.sessionId),
+        false,
+      );
     } finally {
       await setSetting('enterprise.posthogMcp', enterpriseConfig());
       await waitFor('connected with the original setting', () => connected(), 30_000);
     }
   });
 
-  it('an identity switch ends the previous user\'s MCP session (DELETE) and leaves nothing of theirs open', async () => {
+  it("an identity switch ends the previous user's MCP session (DELETE) and leaves nothing of theirs open", async () => {
     const { browser } = world;
-    await waitFor('connected as ada with a stream', () => connected() && onbehalf.enterprise().identifier === oidcIdentifier('ada') && openStreamsOf('ada') === 1, 30_000);
+    await waitFor(
+      'connected as ada with a stream',
+      () => connected() && onbehalf.enterprise().identifier === oidcIdentifier('ada') && openStreamsOf('ada') === 1,
+      30_000,
+    );
     await settle();
     const old = enterprise.posthog.openStreams().find((x) => x.sub === 'ada')!;
     enterprise.posthog.resetLogs();
     try {
       await signInAs(onbehalf, browser, 'grace');
       await waitFor('connected as grace', () => connected() && onbehalf.enterprise().identifier === oidcIdentifier('grace'), 30_000);
-      await waitFor('ada\'s session ended', () => enterprise.posthog.deletes.some((d) => d.sessionId === old.sessionId), 15_000).catch((error: unknown) => {
-        throw new Error(`${String(error)}; ${old.sessionId}; deletes ${JSON.stringify(enterprise.posthog.deletes)}; sessions ${JSON.stringify(enterprise.posthog.sessions())}`);
+      await waitFor("ada's session ended", () => enterprise.posthog.deletes.some((d) => d.sessionId === old.sessionId), 15_000).catch((error: unknown) => {
+        throw new Error(
+          `${String(error)}; ${old.sessionId}; deletes ${JSON.stringify(enterprise.posthog.deletes)}; sessions ${JSON.stringify(enterprise.posthog.sessions())}`,
+        );
       });
       await waitFor('no stream of ada', () => openStreamsOf('ada') === 0, 10_000);
       await settle();
-      assert.deepEqual(enterprise.posthog.deletes.map((d) => [d.sub, d.status]), [['ada', 200]]);
+      assert.deepEqual(
+        enterprise.posthog.deletes.map((d) => [d.sub, d.status]),
+        [['ada', 200]],
+      );
       assert.deepEqual(sessionsOf('ada'), [], 'no session of ada left on the server');
-      assert.deepEqual(enterprise.posthog.initializations.map((i) => i.sub), ['grace'], 'one MCP initialize, as grace');
+      assert.deepEqual(
+        enterprise.posthog.initializations.map((i) => i.sub),
+        ['grace'],
+        'one MCP initialize, as grace',
+      );
       const held = onbehalf.enterpriseHeld();
       assert.deepEqual([held.clients, held.tokens], [1, 1], JSON.stringify(held));
     } finally {
@@ -239,7 +298,7 @@ describe('enterprise PostHog through ID-JAG', function () {
       assert.equal(enterprise.posthog.initializations.length, 1, `MCP initialize calls for one sign-in: ${enterprise.posthog.initializations.length}`);
       assert.equal(enterprise.grant.exchanges - exchanges, 1, 'one token exchange');
       assert.equal(enterprise.posthog.counters.jwtBearerGrants, 1, 'one jwt-bearer grant');
-      await waitFor('ada\'s stream open', () => openStreamsOf('ada') === 1, 10_000);
+      await waitFor("ada's stream open", () => openStreamsOf('ada') === 1, 10_000);
       const connectedHeld = onbehalf.enterpriseHeld();
       assert.deepEqual([connectedHeld.clients, connectedHeld.tokens, connectedHeld.sessions], [1, 1, 1], JSON.stringify(connectedHeld));
 
@@ -249,8 +308,12 @@ describe('enterprise PostHog through ID-JAG', function () {
         throw new Error(`${String(error)}; still open: ${JSON.stringify(enterprise.posthog.openStreams())}`);
       });
       await settle();
-      assert.deepEqual(sessionsOf('ada'), [], 'ada\'s session was ended on the server');
-      assert.deepEqual(enterprise.posthog.deletes.map((d) => [d.sub, d.status]), [['ada', 200]], 'one DELETE, for ada\'s session');
+      assert.deepEqual(sessionsOf('ada'), [], "ada's session was ended on the server");
+      assert.deepEqual(
+        enterprise.posthog.deletes.map((d) => [d.sub, d.status]),
+        [['ada', 200]],
+        "one DELETE, for ada's session",
+      );
       const held = onbehalf.enterpriseHeld();
       assert.deepEqual([held.clients, held.tokens, held.sessions], [0, 0, 0], `nothing of ada held: ${JSON.stringify(held)}`);
     } finally {
@@ -280,7 +343,11 @@ describe('enterprise-only setup (no Scalekit configured)', function () {
     await setSetting('anthropic.baseUrl', anthropic.url);
     await onbehalf.storeSecret('anthropicApiKey', 'sk-ant-enterprise-only');
     await onbehalf.storeSecret('enterpriseClientSecret', enterprise.clientSecret);
-    await setSetting('enterprise.posthogMcp', { mcpServerUrl: enterprise.posthog.mcpUrl, idpTokenEndpoint: `${enterprise.idp.issuer}/token`, clientId: enterprise.clientId });
+    await setSetting('enterprise.posthogMcp', {
+      mcpServerUrl: enterprise.posthog.mcpUrl,
+      idpTokenEndpoint: `${enterprise.idp.issuer}/token`,
+      clientId: enterprise.clientId,
+    });
     const browser = installBrowser(onbehalf);
     await signInAs(onbehalf, browser, 'ada');
     await vscode.commands.executeCommand('onbehalf.chat.focus');
@@ -297,7 +364,15 @@ describe('enterprise-only setup (no Scalekit configured)', function () {
 
   it('with the enterprise connection active, nothing asks for Scalekit: tree, status bar and chat', async () => {
     await waitFor('enterprise connected', () => onbehalf.enterprise().status?.state === 'ready' && onbehalf.enterprise().tools.length > 0, 30_000);
-    await waitFor('the tree shows who and the enterprise connection only', () => onbehalf.treeChildren().map((n) => n.kind).join() === 'identity,enterprise', 10_000).catch(() => {
+    await waitFor(
+      'the tree shows who and the enterprise connection only',
+      () =>
+        onbehalf
+          .treeChildren()
+          .map((n) => n.kind)
+          .join() === 'identity,enterprise',
+      10_000,
+    ).catch(() => {
       throw new Error(`tree: ${JSON.stringify(onbehalf.treeChildren().map((n) => [n.kind, String(onbehalf.treeItem(n).label)]))}`);
     });
     await waitFor('status bar settled', () => !/Set keys|loading/.test(onbehalf.statusBar().text), 10_000).catch(() => {

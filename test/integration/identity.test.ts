@@ -32,7 +32,11 @@ describe('identity changes: nothing of the previous identity stays shown', funct
   };
 
   /** Sends a message whose scripted reply calls `tool`; answers the approval card if one appears. */
-  async function callTool(tool: string, input: Record<string, unknown>, answer: 'approve' | 'deny' | 'always' = 'deny'): Promise<{ asked: boolean; status: string }> {
+  async function callTool(
+    tool: string,
+    input: Record<string, unknown>,
+    answer: 'approve' | 'deny' | 'always' = 'deny',
+  ): Promise<{ asked: boolean; status: string }> {
     const id = `toolu_${Math.random().toString(36).slice(2)}`;
     emulators.anthropic.queue({ toolUse: { name: tool, input, id } }, { text: 'done' });
     const pending = onbehalf.chat.handleMessage({ type: 'send', text: `please run ${tool}` });
@@ -72,7 +76,8 @@ describe('identity changes: nothing of the previous identity stays shown', funct
       }
       if (hit(tab.label)) found.push(`tab "${tab.label}"`);
       if (input instanceof vscode.TabInputText) {
-        const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === input.uri.toString()) ?? (await vscode.workspace.openTextDocument(input.uri));
+        const document =
+          vscode.workspace.textDocuments.find((d) => d.uri.toString() === input.uri.toString()) ?? (await vscode.workspace.openTextDocument(input.uri));
         const marker = hit(document.getText());
         if (marker) found.push(`tab "${tab.label}" (${input.uri.toString()}) shows ${marker}`);
       }
@@ -103,7 +108,9 @@ describe('identity changes: nothing of the previous identity stays shown', funct
     await new Promise((resolve) => setTimeout(resolve, 500));
     await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
     await shown;
-    await waitFor('audit preview tab', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && /Audit Log/.test(t.label)));
+    await waitFor('audit preview tab', () =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && /Audit Log/.test(t.label)),
+    );
     const source = await waitFor('audit document', () => vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'onbehalf-audit'));
     assert.match(source.getText(), /OnBehalf audit log: Ada Lovelace/);
     await vscode.window.showTextDocument(source, { preview: false, viewColumn: vscode.ViewColumn.Beside });
@@ -128,7 +135,9 @@ describe('identity changes: nothing of the previous identity stays shown', funct
     await new Promise((resolve) => setTimeout(resolve, 500));
     await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
     await again;
-    const graceDocument = await waitFor('audit document for Grace', () => vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'onbehalf-audit' && /Grace Hopper/.test(d.getText())));
+    const graceDocument = await waitFor('audit document for Grace', () =>
+      vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'onbehalf-audit' && /Grace Hopper/.test(d.getText())),
+    );
     assert.ok(!markers.some((m) => graceDocument.getText().includes(m)));
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
@@ -142,9 +151,15 @@ describe('identity changes: nothing of the previous identity stays shown', funct
     conversation().loadedTools = ['asana_task_create'];
     const workspace = emulators.scalekit.data.asana.workspace.gid;
     assert.equal((await callTool('asana_task_create', { name: 'issuer one', workspace_gid: workspace }, 'always')).asked, true);
-    assert.deepEqual(await callTool('asana_task_create', { name: 'issuer one again', workspace_gid: workspace }), { asked: false, status: 'succeeded' }, 'always-allow holds for Ada at the first issuer');
+    assert.deepEqual(
+      await callTool('asana_task_create', { name: 'issuer one again', workspace_gid: workspace }),
+      { asked: false, status: 'succeeded' },
+      'always-allow holds for Ada at the first issuer',
+    );
     const firstConversation = conversation().id;
-    await waitFor('conversation saved', () => filesUnder(join(onbehalf.globalStoragePath, 'conversations')).some((f) => f.endsWith(`${firstConversation}.json`)));
+    await waitFor('conversation saved', () =>
+      filesUnder(join(onbehalf.globalStoragePath, 'conversations')).some((f) => f.endsWith(`${firstConversation}.json`)),
+    );
     const firstAudit = await onbehalf.auditFile();
 
     // The issuer setting changes to another IdP that has a user with the same sub, "ada".
@@ -159,13 +174,20 @@ describe('identity changes: nothing of the previous identity stays shown', funct
     assert.notEqual(onbehalf.chat.activeConversation()?.id, firstConversation);
     await onbehalf.chat.handleMessage({ type: 'newConversation' });
     conversation().loadedTools = ['asana_task_create'];
-    assert.equal((await callTool('asana_task_create', { name: 'issuer two', workspace_gid: workspace }, 'deny')).asked, true, "the first issuer's always-allow does not apply");
+    assert.equal(
+      (await callTool('asana_task_create', { name: 'issuer two', workspace_gid: workspace }, 'deny')).asked,
+      true,
+      "the first issuer's always-allow does not apply",
+    );
     assert.notEqual(await onbehalf.auditFile(), firstAudit, 'another audit file');
     const identity = (await onbehalf.currentIdentity())!;
     assert.equal(identity.accountId, 'ada', 'the same sub');
     assert.notEqual(identity.identifier, first, 'a different identifier');
     assert.equal(identity.identifier, second);
-    assert.ok((await onbehalf.auditRecords()).every((r) => r.identifier === second), 'only the new identity in its audit');
+    assert.ok(
+      (await onbehalf.auditRecords()).every((r) => r.identifier === second),
+      'only the new identity in its audit',
+    );
 
     // Back at the first issuer, Ada's session there is still signed in, with her conversation.
     await setSetting('oidc.issuer', firstIssuer);

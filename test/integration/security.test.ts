@@ -10,7 +10,21 @@ import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { startScalekitEmulator } from '../emulators/scalekit/server';
 import { startAnthropicEmulator } from '../emulators/anthropic/server';
 import { startEnterpriseWorld } from '../emulators/posthog-mcp/harness';
-import { filesUnder, handlerUriFromCallback, idpLoginRedirect, oidcIdentifier, setSetting, tapWire, type WireRequest, signInAs, statusOf, useSignedInWorld, waitFor, type Browser, type Emulators } from './support';
+import {
+  filesUnder,
+  handlerUriFromCallback,
+  idpLoginRedirect,
+  oidcIdentifier,
+  setSetting,
+  tapWire,
+  type WireRequest,
+  signInAs,
+  statusOf,
+  useSignedInWorld,
+  waitFor,
+  type Browser,
+  type Emulators,
+} from './support';
 
 const ada = () => oidcIdentifier('ada');
 const grace = () => oidcIdentifier('grace');
@@ -85,7 +99,9 @@ describe('security and reliability suites', function () {
    */
   async function forgedOidcCallbacks(record: (name: string, refused: boolean) => void): Promise<void> {
     const callbackUri = (params: Record<string, string> | string) =>
-      vscode.Uri.parse(`${vscode.env.uriScheme}://onbehalf.onbehalf/oidc-callback?${typeof params === 'string' ? params : new URLSearchParams(params).toString()}`);
+      vscode.Uri.parse(
+        `${vscode.env.uriScheme}://onbehalf.onbehalf/oidc-callback?${typeof params === 'string' ? params : new URLSearchParams(params).toString()}`,
+      );
     const pendingSignIn = async () => {
       const openedBefore = browser.opened.length;
       let settled: { ok: boolean; identifier?: string; error?: string } | undefined;
@@ -117,8 +133,11 @@ describe('security and reliability suites', function () {
       let pending = await pendingSignIn();
       const genuineState = pending.url.searchParams.get('state')!;
       const wrongStates: [string, string][] = [
-        ['forged', 'forged'], ['random', randomBytes(24).toString('base64url')], ['state + x', `${genuineState}x`],
-        ['upper-cased', genuineState.toUpperCase()], ['empty', ''],
+        ['forged', 'forged'],
+        ['random', randomBytes(24).toString('base64url')],
+        ['state + x', `${genuineState}x`],
+        ['upper-cased', genuineState.toUpperCase()],
+        ['empty', ''],
       ];
       for (const [name, state] of wrongStates) {
         const code = await graceCode(pending.url, (q) => q.set('state', state || 'attacker'));
@@ -140,7 +159,10 @@ describe('security and reliability suites', function () {
         const code = await graceCode(pending.url, (q) => q.set('nonce', randomBytes(24).toString('base64url')));
         await onbehalf.routeUri(callbackUri({ code, state: genuineState }));
         await pending.signing;
-        record('oidc callback while pending: wrong nonce', (await still('nonce')) && pending.settled()?.ok === false && /nonce/i.test(pending.settled()?.error ?? ''));
+        record(
+          'oidc callback while pending: wrong nonce',
+          (await still('nonce')) && pending.settled()?.ok === false && /nonce/i.test(pending.settled()?.error ?? ''),
+        );
       }
       // c) The genuine state with a foreign code: from another authorization request (its own
       //    PKCE challenge), carrying this sign-in's nonce: the PKCE verifier must refuse it.
@@ -172,7 +194,6 @@ describe('security and reliability suites', function () {
     await waitFor('connections loaded for Ada', () => onbehalf.connections().identity?.identifier === ada() && !onbehalf.connections().loading);
   }
 
-
   beforeEach(async () => {
     emulators.anthropic.reset();
     emulators.scalekit.clearFaults();
@@ -192,12 +213,26 @@ describe('security and reliability suites', function () {
 
     // 1. Webview messages carrying identity fields.
     const shapes: Record<string, unknown>[] = [
-      { type: 'ready' }, { type: 'send', text: 'hello' }, { type: 'stop' }, { type: 'retry' }, { type: 'newConversation' },
-      { type: 'switchConversation', conversationId: 'c1' }, { type: 'deleteConversation', conversationId: 'c1' },
-      { type: 'decide', toolUseId: 't1', decision: 'approve' }, { type: 'connect', connection: 'asana', reauthorize: false },
-      { type: 'runCommand', command: 'signIn' }, { type: 'copy', text: 'x' }, { type: 'openLink', url: 'https://example.com' },
+      { type: 'ready' },
+      { type: 'send', text: 'hello' },
+      { type: 'stop' },
+      { type: 'retry' },
+      { type: 'newConversation' },
+      { type: 'switchConversation', conversationId: 'c1' },
+      { type: 'deleteConversation', conversationId: 'c1' },
+      { type: 'decide', toolUseId: 't1', decision: 'approve' },
+      { type: 'connect', connection: 'asana', reauthorize: false },
+      { type: 'runCommand', command: 'signIn' },
+      { type: 'copy', text: 'x' },
+      { type: 'openLink', url: 'https://example.com' },
     ];
-    const fields: Record<string, unknown>[] = [{ identifier: grace() }, { user: 'grace' }, { userId: 'grace' }, { account: { id: 'grace' } }, { onBehalfOf: grace() }];
+    const fields: Record<string, unknown>[] = [
+      { identifier: grace() },
+      { user: 'grace' },
+      { userId: 'grace' },
+      { account: { id: 'grace' } },
+      { onBehalfOf: grace() },
+    ];
     for (const shape of shapes) {
       for (const field of fields) {
         const before = rejectedCount();
@@ -274,7 +309,11 @@ describe('security and reliability suites', function () {
       record(`setting ${key}=${JSON.stringify(value)}`, (who === ada() || who === undefined) && fresh.every((e) => e.identifier === ada()));
       await setSetting(key, original);
       await onbehalf.refreshConnections();
-      await waitFor('Ada again', async () => (await onbehalf.currentIdentity())?.identifier === ada() && onbehalf.connections().identity?.identifier === ada() && !onbehalf.connections().loading);
+      await waitFor(
+        'Ada again',
+        async () =>
+          (await onbehalf.currentIdentity())?.identifier === ada() && onbehalf.connections().identity?.identifier === ada() && !onbehalf.connections().loading,
+      );
     }
     // Workspace overrides are tested with a real .vscode/settings.json in workspace-settings.test.ts.
 
@@ -298,7 +337,9 @@ describe('security and reliability suites', function () {
     await signInAs(onbehalf, browser, 'ada');
 
     const spoofed = emulators.scalekit.executions.slice(executionsBefore).filter((e) => e.identifier !== ada());
-    console.log(`    figure: identifier spoofing: ${attempts} attempts, ${refused} refused or run as the signed-in user, ${spoofed.length} ran as another user`);
+    console.log(
+      `    figure: identifier spoofing: ${attempts} attempts, ${refused} refused or run as the signed-in user, ${spoofed.length} ran as another user`,
+    );
     assert.ok(attempts >= 50, `${attempts} attempts`);
     assert.equal(spoofed.length, 0);
     assert.deepEqual(notRefused, []);
@@ -367,7 +408,9 @@ describe('security and reliability suites', function () {
     } finally {
       beacon.close();
     }
-    console.log(`    figure: CSP: ${pages.length} rendered webview page(s) checked, the live view's options (scripts on, command URIs off, roots dist/ and media/), ${attacks.length} injected attacks in the live page: ${hits.length} loaded or ran`);
+    console.log(
+      `    figure: CSP: ${pages.length} rendered webview page(s) checked, the live view's options (scripts on, command URIs off, roots dist/ and media/), ${attacks.length} injected attacks in the live page: ${hits.length} loaded or ran`,
+    );
   });
 
   it('faults leave the conversation intact with a clear message and Retry', async () => {
@@ -381,7 +424,10 @@ describe('security and reliability suites', function () {
     emulators.anthropic.queue({ toolUse: { name: 'asana_workspaces_list', input: {} } }, { text: 'Scalekit is down.' });
     await send('workspaces');
     const down = lastCard();
-    assert.ok(down?.kind === 'tool' && down.card.status === 'failed' && /unreachable/i.test(down.card.error ?? '') && down.card.retryable === true, JSON.stringify(down));
+    assert.ok(
+      down?.kind === 'tool' && down.card.status === 'failed' && /unreachable/i.test(down.card.error ?? '') && down.card.retryable === true,
+      JSON.stringify(down),
+    );
     // Retry answers the same message again once Scalekit is back; the message is kept, the failed try is replaced.
     emulators.anthropic.queue({ toolUse: { name: 'asana_workspaces_list', input: {} } }, { text: 'Here are your workspaces.' });
     await onbehalf.chat.handleMessage({ type: 'retry' });
@@ -389,7 +435,10 @@ describe('security and reliability suites', function () {
     const retried = lastCard();
     assert.ok(retried?.kind === 'tool' && retried.card.status === 'succeeded', JSON.stringify(retried));
     assert.equal(conversation().items.filter((i) => i.kind === 'user' && i.text === 'workspaces').length, 1, 'the message is kept once');
-    assert.ok(!conversation().items.some((i) => i.kind === 'tool' && i.card.status === 'failed' && i.card.toolName === 'asana_workspaces_list'), 'the failed try is gone');
+    assert.ok(
+      !conversation().items.some((i) => i.kind === 'tool' && i.card.status === 'failed' && i.card.toolName === 'asana_workspaces_list'),
+      'the failed try is gone',
+    );
     figures.push('Scalekit unavailable');
 
     // Model 429 and 529: inline error, Retry works, the user's message is kept.
@@ -416,7 +465,12 @@ describe('security and reliability suites', function () {
       { text: 'both fine' },
     );
     await send('two calls');
-    assert.deepEqual(conversation().items.flatMap((i) => (i.kind === 'tool' ? [i.card.status] : [])).slice(-2), ['succeeded', 'succeeded']);
+    assert.deepEqual(
+      conversation()
+        .items.flatMap((i) => (i.kind === 'tool' ? [i.card.status] : []))
+        .slice(-2),
+      ['succeeded', 'succeeded'],
+    );
     // The user's Asana grant revoked between two calls: the second card offers Connect.
     emulators.anthropic.queue(
       { toolUse: { name: 'asana_workspaces_list', input: {} } },
@@ -446,8 +500,13 @@ describe('security and reliability suites', function () {
     const postedBefore = onbehalf.chat.postedMessages().length;
     await send('huge');
     const huge = lastCard();
-    assert.ok(huge?.kind === "tool" && huge.card.outputTruncated === true, JSON.stringify(huge).slice(0, 600));
-    const largest = Math.max(...onbehalf.chat.postedMessages().slice(postedBefore).map((m) => JSON.stringify(m).length));
+    assert.ok(huge?.kind === 'tool' && huge.card.outputTruncated === true, JSON.stringify(huge).slice(0, 600));
+    const largest = Math.max(
+      ...onbehalf.chat
+        .postedMessages()
+        .slice(postedBefore)
+        .map((m) => JSON.stringify(m).length),
+    );
     assert.ok(largest < 200 * 1024, `largest message to the webview: ${largest} bytes`);
     figures.push(`10 MB result (largest webview message ${Math.round(largest / 1024)} KB)`);
 
@@ -461,7 +520,9 @@ describe('security and reliability suites', function () {
 
     // Every request the model saw was a valid transcript.
     for (const request of emulators.anthropic.requests) assert.ok(emulators.anthropic.toolResultIdsMatch(request));
-    console.log(`    figure: faults: ${figures.length} of 6 kinds handled (${figures.join('; ')}); window reload mid-stream is covered in the unit tier (settleInterruptedItems)`);
+    console.log(
+      `    figure: faults: ${figures.length} of 6 kinds handled (${figures.join('; ')}); window reload mid-stream is covered in the unit tier (settleInterruptedItems)`,
+    );
   });
 
   it('fuzz: random webview messages and random URI callbacks cause 0 crashes and 0 tool calls', async () => {
@@ -478,12 +539,45 @@ describe('security and reliability suites', function () {
     const consentPages = () => browser.opened.slice(openedBefore).filter((u) => u.startsWith(`${emulators.scalekit.url}/connect/`));
     const random = (n: number) => Math.floor(Math.random() * n);
     const values: (() => unknown)[] = [
-      () => null, () => undefined, () => random(1e9), () => -1, () => NaN, () => true, () => '', () => 'x'.repeat(random(100_000)),
-      () => randomBytes(random(64)).toString('latin1'), () => [], () => ({}), () => ({ __proto__: { polluted: true } }),
-      () => ({ toString: 'no' }), () => '<img src=x onerror=alert(1)>', () => '../../etc/passwd', () => 'oidc:grace',
-      () => 'javascript:alert(1)', () => 'command:workbench.action.terminal.new', () => 'file:///etc/passwd',
+      () => null,
+      () => undefined,
+      () => random(1e9),
+      () => -1,
+      () => NaN,
+      () => true,
+      () => '',
+      () => 'x'.repeat(random(100_000)),
+      () => randomBytes(random(64)).toString('latin1'),
+      () => [],
+      () => ({}),
+      () => ({ __proto__: { polluted: true } }),
+      () => ({ toString: 'no' }),
+      () => '<img src=x onerror=alert(1)>',
+      () => '../../etc/passwd',
+      () => 'oidc:grace',
+      () => 'javascript:alert(1)',
+      () => 'command:workbench.action.terminal.new',
+      () => 'file:///etc/passwd',
     ];
-    const types = ['ready', 'send', 'stop', 'retry', 'newConversation', 'switchConversation', 'deleteConversation', 'decide', 'connect', 'runCommand', 'copy', 'openLink', 'SEND', 'eval', '', 'constructor', '__proto__'];
+    const types = [
+      'ready',
+      'send',
+      'stop',
+      'retry',
+      'newConversation',
+      'switchConversation',
+      'deleteConversation',
+      'decide',
+      'connect',
+      'runCommand',
+      'copy',
+      'openLink',
+      'SEND',
+      'eval',
+      '',
+      'constructor',
+      '__proto__',
+    ];
     const keys = ['text', 'conversationId', 'toolUseId', 'decision', 'connection', 'reauthorize', 'command', 'url', 'identifier', 'type', 'constructor'];
     // Well-formed messages, interleaved with the hostile ones: each must do exactly its job.
     const validSends: string[] = [];
@@ -512,17 +606,30 @@ describe('security and reliability suites', function () {
       },
     ];
     const nearValid: Record<string, unknown>[] = [
-      { type: 'send', text: 'hostile send' }, { type: 'openLink', url: 'https://app.posthog.example/hostile' }, { type: 'connect', connection: 'asana', reauthorize: false },
-      { type: 'copy', text: 'hostile copy' }, { type: 'runCommand', command: 'signIn' }, { type: 'retry' }, { type: 'connect', connection: 'asana', reauthorize: true },
+      { type: 'send', text: 'hostile send' },
+      { type: 'openLink', url: 'https://app.posthog.example/hostile' },
+      { type: 'connect', connection: 'asana', reauthorize: false },
+      { type: 'copy', text: 'hostile copy' },
+      { type: 'runCommand', command: 'signIn' },
+      { type: 'retry' },
+      { type: 'connect', connection: 'asana', reauthorize: true },
     ];
     const badValues: [string, unknown][] = [
-      ['url', 'javascript:alert(1)'], ['url', 'command:workbench.action.terminal.new'], ['url', 'file:///etc/passwd'], ['url', 'vscode://onbehalf.onbehalf/verify?state=x'],
-      ['connection', '../etc'], ['connection', 'oidc:grace'], ['command', 'workbench.action.terminal.new'], ['text', ''], ['text', 'x'.repeat(2_000_000)], ['reauthorize', 'yes'],
+      ['url', 'javascript:alert(1)'],
+      ['url', 'command:workbench.action.terminal.new'],
+      ['url', 'file:///etc/passwd'],
+      ['url', 'vscode://onbehalf.onbehalf/verify?state=x'],
+      ['connection', '../etc'],
+      ['connection', 'oidc:grace'],
+      ['command', 'workbench.action.terminal.new'],
+      ['text', ''],
+      ['text', 'x'.repeat(2_000_000)],
+      ['reauthorize', 'yes'],
     ];
     let messages = 0;
     const rejectedBefore = rejectedCount();
     for (let i = 0; i < 400; i++) {
-      if (i % 20 === 10) await valid[(i / 20) % valid.length | 0]!();
+      if (i % 20 === 10) await valid[((i / 20) % valid.length) | 0]!();
       const pick = <T>(list: readonly T[]) => list[random(list.length)]!;
       let message: unknown;
       if (i % 5 === 0) message = pick(values)();
@@ -548,7 +655,8 @@ describe('security and reliability suites', function () {
     for (let i = 0; i < 150; i++) {
       const path = ['/verify', '/oidc-callback', '/', '/../verify', `/${randomBytes(4).toString('hex')}`][random(5)]!;
       const query = new URLSearchParams();
-      for (const key of ['state', 'auth_request_id', 'code', 'error', 'identifier', 'iss']) if (random(2)) query.set(key, randomBytes(random(40)).toString('base64url'));
+      for (const key of ['state', 'auth_request_id', 'code', 'error', 'identifier', 'iss'])
+        if (random(2)) query.set(key, randomBytes(random(40)).toString('base64url'));
       callbacks++;
       await onbehalf.routeUri(vscode.Uri.from({ scheme: vscode.env.uriScheme, authority: 'onbehalf.onbehalf', path, query: query.toString() }));
     }
@@ -561,10 +669,18 @@ describe('security and reliability suites', function () {
     const hostileLinks = browser.opened.length - openedBefore - validLinks.length - consentPages().length;
     assert.equal(hostileToolCalls, 0, 'no tool call');
     assert.equal(hostileModelCalls, 0, 'no model call beyond the valid sends');
-    assert.deepEqual(browser.opened.slice(openedBefore).filter((u) => !consentPages().includes(u)), validLinks, 'only the valid links were opened');
+    assert.deepEqual(
+      browser.opened.slice(openedBefore).filter((u) => !consentPages().includes(u)),
+      validLinks,
+      'only the valid links were opened',
+    );
     assert.equal(hostileConnects, 0, 'no consent page beyond the valid connects');
     const consentFor = consentPages().map((u) => emulators.scalekit.getAuthRequest(new URL(u).pathname.split('/').pop()!)?.identifier);
-    assert.deepEqual(consentFor, validConnects.map(() => ada()), "the consent pages were for Ada's own account");
+    assert.deepEqual(
+      consentFor,
+      validConnects.map(() => ada()),
+      "the consent pages were for Ada's own account",
+    );
     assert.equal((await onbehalf.currentIdentity())?.identifier, identity);
     assert.equal(JSON.stringify(onbehalf.connections().connections.map((c) => c.status)), statuses);
     browser.consent = 'allow';
@@ -576,7 +692,9 @@ describe('security and reliability suites', function () {
     await send('are you ok?');
     assert.equal(conversation().items.at(-1)?.kind, 'assistant');
     const validCount = validSends.length + validLinks.length + validConnects.length;
-    console.log(`    figure: fuzz: ${messages} hostile webview messages (${rejected} rejected and logged) interleaved with ${validCount} valid ones (${validSends.length} send, ${validLinks.length} openLink, ${validConnects.length} connect: all did their job), ${callbacks} URI callbacks; 0 crashes, ${hostileToolCalls} tool calls, ${hostileModelCalls} model calls, ${hostileLinks} links opened, ${hostileConnects} consent pages from hostile input`);
+    console.log(
+      `    figure: fuzz: ${messages} hostile webview messages (${rejected} rejected and logged) interleaved with ${validCount} valid ones (${validSends.length} send, ${validLinks.length} openLink, ${validConnects.length} connect: all did their job), ${callbacks} URI callbacks; 0 crashes, ${hostileToolCalls} tool calls, ${hostileModelCalls} model calls, ${hostileLinks} links opened, ${hostileConnects} consent pages from hostile input`,
+    );
     assert.ok(rejected >= 300, `${rejected} rejections`);
   });
 
@@ -605,7 +723,11 @@ describe('security and reliability suites', function () {
     enterprisePorts.idp = Number(new URL(emulators.idp.issuer).port);
     try {
       await onbehalf.storeSecret('enterpriseClientSecret', canary.enterpriseSecret);
-      await setSetting('enterprise.posthogMcp', { mcpServerUrl: enterprise.posthog.mcpUrl, idpTokenEndpoint: `${emulators.idp.issuer}/token`, clientId: enterprise.clientId });
+      await setSetting('enterprise.posthogMcp', {
+        mcpServerUrl: enterprise.posthog.mcpUrl,
+        idpTokenEndpoint: `${emulators.idp.issuer}/token`,
+        clientId: enterprise.clientId,
+      });
       await waitFor('enterprise exchange refused', () => onbehalf.enterprise().status?.state === 'error', 30_000);
       assert.ok(idpTokenLog() > tokenCallsBefore, 'the exchange reached the IdP');
     } finally {
@@ -615,10 +737,17 @@ describe('security and reliability suites', function () {
     await new Promise((resolve) => setTimeout(resolve, 1500)); // let the log and audit writers flush
 
     const needles = [canary.anthropicKey, canary.wrongAnthropicKey, canary.scalekitSecret, canary.wrongScalekitSecret, canary.enterpriseSecret];
-    const tokens = emulators.idp.issued.tokens.flatMap((t) => [t.accessToken, t.idToken, t.refreshToken].filter((v): v is string => typeof v === 'string' && v.length > 20));
+    const tokens = emulators.idp.issued.tokens.flatMap((t) =>
+      [t.accessToken, t.idToken, t.refreshToken].filter((v): v is string => typeof v === 'string' && v.length > 20),
+    );
     const places: [string, string][] = [
       ['settings', JSON.stringify(vscode.workspace.getConfiguration('onbehalf'))],
-      ['settings inspect', JSON.stringify(['anthropic.baseUrl', 'scalekit.environmentUrl', 'scalekit.clientId'].map((k) => vscode.workspace.getConfiguration('onbehalf').inspect(k)))],
+      [
+        'settings inspect',
+        JSON.stringify(
+          ['anthropic.baseUrl', 'scalekit.environmentUrl', 'scalekit.clientId'].map((k) => vscode.workspace.getConfiguration('onbehalf').inspect(k)),
+        ),
+      ],
       ['globalState/workspaceState', JSON.stringify(onbehalf.storedState())],
       ['webview HTML', onbehalf.chat.renderedHtml().join('\n')],
       ['webview messages', JSON.stringify(onbehalf.chat.postedMessages())],
@@ -639,7 +768,11 @@ describe('security and reliability suites', function () {
     const portOf = (url: string) => Number(new URL(url).port);
     const own: [string, string[], (r: WireRequest) => boolean][] = [
       ['Anthropic key', [canary.anthropicKey, canary.wrongAnthropicKey], (r) => r.port === portOf(emulators.anthropic.url) && r.path.startsWith('/v1/')],
-      ['Scalekit secret', [canary.scalekitSecret, canary.wrongScalekitSecret], (r) => r.port === emulators.scalekit.port && r.protocol === 'http/1.1' && r.method === 'POST' && r.path === '/oauth/token'],
+      [
+        'Scalekit secret',
+        [canary.scalekitSecret, canary.wrongScalekitSecret],
+        (r) => r.port === emulators.scalekit.port && r.protocol === 'http/1.1' && r.method === 'POST' && r.path === '/oauth/token',
+      ],
       ['enterprise IdP client secret', [canary.enterpriseSecret], (r) => r.port === enterprisePorts.idp && r.method === 'POST' && /\/token$/.test(r.path)],
     ];
     const requests = wire.requests();
@@ -655,7 +788,9 @@ describe('security and reliability suites', function () {
       }
     }
     const hosts = new Set(requests.map((r) => `${r.host}:${r.port}`));
-    console.log(`    figure: secret leaks: ${needles.length} canaries + ${tokens.length} IdP tokens, ${places.length} places scanned (${scannedFiles} files incl. logs, audit, conversations), ${hits.length} hits; on the wire ${requests.length} requests to ${hosts.size} host:ports recorded, ${delivered.length} canary deliveries each to its own service, ${misdirected.length} misdirected`);
+    console.log(
+      `    figure: secret leaks: ${needles.length} canaries + ${tokens.length} IdP tokens, ${places.length} places scanned (${scannedFiles} files incl. logs, audit, conversations), ${hits.length} hits; on the wire ${requests.length} requests to ${hosts.size} host:ports recorded, ${delivered.length} canary deliveries each to its own service, ${misdirected.length} misdirected`,
+    );
     assert.ok(scannedFiles >= 3, 'log, audit and conversation files were scanned');
     assert.deepEqual(hits, []);
     assert.deepEqual(misdirected, []);

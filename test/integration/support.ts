@@ -55,7 +55,19 @@ export async function configure(emulators: Emulators): Promise<void> {
 
 export async function resetSettings(): Promise<void> {
   const target = vscode.ConfigurationTarget.Global;
-  for (const key of ['identity.provider', 'oidc.issuer', 'oidc.clientId', 'scalekit.environmentUrl', 'scalekit.clientId', 'anthropic.baseUrl', 'connections', 'readOnly', 'toolRules', 'model', 'maxSteps']) {
+  for (const key of [
+    'identity.provider',
+    'oidc.issuer',
+    'oidc.clientId',
+    'scalekit.environmentUrl',
+    'scalekit.clientId',
+    'anthropic.baseUrl',
+    'connections',
+    'readOnly',
+    'toolRules',
+    'model',
+    'maxSteps',
+  ]) {
     await config().update(key, undefined, target);
   }
 }
@@ -72,7 +84,12 @@ export function handlerUriFromCallback(callback: string): vscode.Uri {
   for (const [key, value] of url.searchParams) {
     if (!key.startsWith('vscode-')) query.append(key, value);
   }
-  return vscode.Uri.from({ scheme: url.searchParams.get('vscode-scheme')!, authority: url.searchParams.get('vscode-authority')!, path: url.searchParams.get('vscode-path')!, query: query.toString() });
+  return vscode.Uri.from({
+    scheme: url.searchParams.get('vscode-scheme')!,
+    authority: url.searchParams.get('vscode-authority')!,
+    path: url.searchParams.get('vscode-path')!,
+    query: query.toString(),
+  });
 }
 
 export interface Browser {
@@ -154,7 +171,15 @@ export function oidcIdentifier(user: string, issuer = vscode.workspace.getConfig
 export async function signInAs(onbehalf: OnBehalfTestApi, browser: Browser, user: string): Promise<void> {
   browser.user = user;
   const timeout = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error(`sign-in as ${user} did not finish; opened ${JSON.stringify(browser.opened.slice(-2))}, delivered ${JSON.stringify(browser.delivered.slice(-2).map((d) => [d.uri.toString(true), d.ok, String(d.error)]))}`)), 15_000),
+    setTimeout(
+      () =>
+        reject(
+          new Error(
+            `sign-in as ${user} did not finish; opened ${JSON.stringify(browser.opened.slice(-2))}, delivered ${JSON.stringify(browser.delivered.slice(-2).map((d) => [d.uri.toString(true), d.ok, String(d.error)]))}`,
+          ),
+        ),
+      15_000,
+    ),
   );
   await Promise.race([onbehalf.signIn(), timeout]);
   const identifier = oidcIdentifier(user);
@@ -174,7 +199,10 @@ export async function connectThroughConsent(onbehalf: OnBehalfTestApi, browser: 
 /** Updates a user setting and waits until the extension host sees the new value. */
 export async function setSetting(key: string, value: unknown): Promise<void> {
   await vscode.workspace.getConfiguration('onbehalf').update(key, value, vscode.ConfigurationTarget.Global);
-  await waitFor(`setting ${key}`, () => JSON.stringify(vscode.workspace.getConfiguration('onbehalf').inspect(key)?.globalValue) === JSON.stringify(value) || undefined);
+  await waitFor(
+    `setting ${key}`,
+    () => JSON.stringify(vscode.workspace.getConfiguration('onbehalf').inspect(key)?.globalValue) === JSON.stringify(value) || undefined,
+  );
 }
 
 export interface SignedInWorld {
@@ -232,7 +260,9 @@ export function filesUnder(dir: string): string[] {
 
 /** Everything the extension wrote to its log channel so far. */
 export function extensionLogText(onbehalf: OnBehalfTestApi): string {
-  return filesUnder(onbehalf.logPath).map((file) => readFileSync(file, 'utf8')).join('\n');
+  return filesUnder(onbehalf.logPath)
+    .map((file) => readFileSync(file, 'utf8'))
+    .join('\n');
 }
 
 // The real module object (an ES namespace import would be a read-only copy).
@@ -266,11 +296,20 @@ export interface WireTap {
  * decoded, body chunks as written). TLS connections are recorded by wrapping tls.connect.
  */
 export function tapWire(): WireTap {
-  interface Conn { host: string; port: number; chunks: Buffer[]; h2: boolean }
+  interface Conn {
+    host: string;
+    port: number;
+    chunks: Buffer[];
+    h2: boolean;
+  }
   const conns: Conn[] = [];
   const h2Requests: WireRequest[] = [];
   const toBuffer = (chunk: unknown, encoding?: unknown): Buffer =>
-    Buffer.isBuffer(chunk) ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk) : Buffer.from(String(chunk), typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+    Buffer.isBuffer(chunk)
+      ? chunk
+      : chunk instanceof Uint8Array
+        ? Buffer.from(chunk)
+        : Buffer.from(String(chunk), typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
   const track = (socket: NetSocket): Conn => {
     const conn: Conn = { host: '', port: 0, chunks: [], h2: false };
     conns.push(conn);
@@ -303,7 +342,9 @@ export function tapWire(): WireTap {
   // The prototype every client session shares.
   const probe = http2.connect('http://127.0.0.1:9');
   probe.on('error', () => undefined);
-  const sessionProto = Object.getPrototypeOf(probe) as { request: (this: http2.ClientHttp2Session, headers?: http2.OutgoingHttpHeaders, ...rest: unknown[]) => http2.ClientHttp2Stream };
+  const sessionProto = Object.getPrototypeOf(probe) as {
+    request: (this: http2.ClientHttp2Session, headers?: http2.OutgoingHttpHeaders, ...rest: unknown[]) => http2.ClientHttp2Stream;
+  };
   probe.destroy();
   const request = sessionProto.request;
   sessionProto.request = function (this: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders = {}, ...rest: unknown[]) {
@@ -317,7 +358,9 @@ export function tapWire(): WireTap {
       path: String(headers[':path'] ?? '/'),
       text: '',
     };
-    const headerText = Object.entries(headers).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`).join('\r\n');
+    const headerText = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`)
+      .join('\r\n');
     const update = () => (record.text = decodeForScan(`${headerText}\r\n\r\n${Buffer.concat(chunks).toString('latin1')}`));
     for (const name of ['write', 'end'] as const) {
       const original = stream[name] as (...args: unknown[]) => unknown;
@@ -343,7 +386,8 @@ export function tapWire(): WireTap {
           const to = starts[index + 1]?.index ?? bytes.length;
           h1.push({ host: conn.host, port: conn.port, protocol: 'http/1.1', method: start[1]!, path: start[2]!, text: decodeForScan(bytes.slice(from, to)) });
         }
-        if (starts.length === 0 && bytes.length > 0) h1.push({ host: conn.host, port: conn.port, protocol: 'http/1.1', method: '?', path: '?', text: decodeForScan(bytes) });
+        if (starts.length === 0 && bytes.length > 0)
+          h1.push({ host: conn.host, port: conn.port, protocol: 'http/1.1', method: '?', path: '?', text: decodeForScan(bytes) });
       }
       return [...h1, ...h2Requests];
     },

@@ -39,11 +39,15 @@ async function startAttacker(): Promise<Attacker> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
-describe('workspace settings cannot override the user\'s settings', function () {
+describe("workspace settings cannot override the user's settings", function () {
   this.timeout(180_000);
   let enterprise: EnterpriseWorld;
   const world = useSignedInWorld({
@@ -114,17 +118,25 @@ describe('workspace settings cannot override the user\'s settings', function () 
     // this very file was read (application-scoped keys never show up as workspace values).
     writeFileSync(settingsFile(), JSON.stringify({ 'search.exclude': { [`**/${marker}`]: true }, ...values }, null, 2));
     await Promise.race([changed, new Promise((resolve) => setTimeout(resolve, 20_000))]);
-    await waitFor('VS Code read the workspace settings', () => {
-      const value = vscode.workspace.getConfiguration('search').inspect<Record<string, boolean>>('exclude')?.workspaceValue;
-      return value?.[`**/${marker}`] === true;
-    }, 20_000);
+    await waitFor(
+      'VS Code read the workspace settings',
+      () => {
+        const value = vscode.workspace.getConfiguration('search').inspect<Record<string, boolean>>('exclude')?.workspaceValue;
+        return value?.[`**/${marker}`] === true;
+      },
+      20_000,
+    );
   }
 
   async function removeWorkspaceSettings(): Promise<void> {
     if (existsSync(settingsFile())) rmSync(settingsFile());
     if (createdDir) rmSync(settingsDir(), { recursive: true, force: true });
     createdDir = false;
-    await waitFor('VS Code dropped the workspace settings', () => vscode.workspace.getConfiguration('search').inspect('exclude')?.workspaceValue === undefined, 20_000);
+    await waitFor(
+      'VS Code dropped the workspace settings',
+      () => vscode.workspace.getConfiguration('search').inspect('exclude')?.workspaceValue === undefined,
+      20_000,
+    );
   }
 
   before(async () => {
@@ -135,7 +147,7 @@ describe('workspace settings cannot override the user\'s settings', function () 
     assert.ok(!existsSync(settingsFile()), 'the test workspace has no settings file of its own');
     await onbehalf.storeSecret('enterpriseClientSecret', enterprise.clientSecret);
     await setSetting('enterprise.posthogMcp', userEnterprise());
-    await waitFor('the user\'s own enterprise connection', () => /^Connected · \d+ tools/.test(describeEnterprise()), 30_000);
+    await waitFor("the user's own enterprise connection", () => /^Connected · \d+ tools/.test(describeEnterprise()), 30_000);
     // The user's own rule: updating a task is denied.
     await setSetting('toolRules', { asana_task_update: 'deny' });
   });
@@ -200,14 +212,16 @@ describe('workspace settings cannot override the user\'s settings', function () 
     it(`${form}: writes still ask, the user's deny and read-only hold, nothing reaches the attacker`, async () => {
       const before = attacker.requests.length;
       await writeWorkspaceSettings(values());
-      const seen = ['toolRules', 'readOnly', 'enterprise.posthogMcp', 'anthropic.baseUrl'].map((key) => `${key}=${JSON.stringify(vscode.workspace.getConfiguration('onbehalf').inspect(key)?.workspaceValue)}`);
+      const seen = ['toolRules', 'readOnly', 'enterprise.posthogMcp', 'anthropic.baseUrl'].map(
+        (key) => `${key}=${JSON.stringify(vscode.workspace.getConfiguration('onbehalf').inspect(key)?.workspaceValue)}`,
+      );
       console.log(`    VS Code's workspace values (${form}): ${seen.join(', ')}`);
       // What would make the extension act on the file: the config-change rebuild of the
       // enterprise service, an explicit refresh of connections and enterprise, chat messages.
       await vscode.commands.executeCommand('onbehalf.refresh');
       await onbehalf.refreshConnections();
-      assert.equal((await onbehalf.currentIdentity())?.identifier, oidcIdentifier('ada'), 'the identity provider is still the user\'s');
-      assert.equal(statusOf(onbehalf, 'asana'), 'ACTIVE', 'connections still come from the user\'s Scalekit environment');
+      assert.equal((await onbehalf.currentIdentity())?.identifier, oidcIdentifier('ada'), "the identity provider is still the user's");
+      assert.equal(statusOf(onbehalf, 'asana'), 'ACTIVE', "connections still come from the user's Scalekit environment");
       await freshConversation();
 
       // Read-only (the user's true against the workspace's false): no write tool reaches the model.
@@ -216,34 +230,49 @@ describe('workspace settings cannot override the user\'s settings', function () 
       await onbehalf.chat.handleMessage({ type: 'send', text: 'find a way to create a task' });
       await onbehalf.chat.whenIdle();
       const offered = emulators.anthropic.requests.at(-1)!.toolNames;
-      assert.ok(offered.includes('search_tools') && offered.every((n) => n === 'search_tools' || !/create|delete|update/.test(n)), `the user's read-only mode holds; the model was offered ${offered.join(', ')}`);
+      assert.ok(
+        offered.includes('search_tools') && offered.every((n) => n === 'search_tools' || !/create|delete|update/.test(n)),
+        `the user's read-only mode holds; the model was offered ${offered.join(', ')}`,
+      );
       await setSetting('readOnly', false);
       await freshConversation();
-      assert.deepEqual(await callTool('asana_task_create', { name: 'asks', workspace_gid: workspace }, 'deny'), { asked: true, status: 'denied' }, 'a write still asks');
-      assert.deepEqual(await callTool('asana_task_update', { task_gid: '1', name: 'x' }), { asked: false, status: 'denied' }, 'the user\'s deny holds');
+      assert.deepEqual(
+        await callTool('asana_task_create', { name: 'asks', workspace_gid: workspace }, 'deny'),
+        { asked: true, status: 'denied' },
+        'a write still asks',
+      );
+      assert.deepEqual(await callTool('asana_task_update', { task_gid: '1', name: 'x' }), { asked: false, status: 'denied' }, "the user's deny holds");
       assert.ok(![...emulators.scalekit.data.asana.tasks.values()].some((t) => t.name === 'asks'), 'no task was created');
 
       await vscode.commands.executeCommand('onbehalf.refresh');
-      await waitFor('the user\'s enterprise connection, untouched', () => /^Connected · \d+ tools/.test(describeEnterprise()), 30_000);
+      await waitFor("the user's enterprise connection, untouched", () => /^Connected · \d+ tools/.test(describeEnterprise()), 30_000);
       // Give anything the file set off time to reach the network.
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      assert.deepEqual(attacker.requests.slice(before).map((r) => `${r.method} ${r.url}`), [], 'the attacker server received requests');
+      assert.deepEqual(
+        attacker.requests.slice(before).map((r) => `${r.method} ${r.url}`),
+        [],
+        'the attacker server received requests',
+      );
     });
   }
 
-  it('the user\'s own enterprise token endpoint off the OIDC issuer is refused, shown in the tree, and never contacted', async () => {
+  it("the user's own enterprise token endpoint off the OIDC issuer is refused, shown in the tree, and never contacted", async () => {
     const before = attacker.requests.length;
     try {
       await setSetting('enterprise.posthogMcp', { ...userEnterprise(), idpTokenEndpoint: `${a()}/token` });
       await waitFor('an enterprise error in the tree', () => onbehalf.enterprise().status?.state === 'error', 30_000);
       await vscode.commands.executeCommand('onbehalf.refresh');
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      assert.deepEqual(attacker.requests.slice(before).map((r) => `${r.method} ${r.url}`), [], 'the mismatched token endpoint was contacted');
+      assert.deepEqual(
+        attacker.requests.slice(before).map((r) => `${r.method} ${r.url}`),
+        [],
+        'the mismatched token endpoint was contacted',
+      );
       assert.match(describeEnterprise(), /token endpoint/i);
       assert.match(describeEnterprise(), /issuer/i);
     } finally {
       await setSetting('enterprise.posthogMcp', userEnterprise());
     }
-    await waitFor('the user\'s enterprise connection again', () => /^Connected · \d+ tools/.test(describeEnterprise()), 30_000);
+    await waitFor("the user's enterprise connection again", () => /^Connected · \d+ tools/.test(describeEnterprise()), 30_000);
   });
 });

@@ -114,9 +114,15 @@ describe('chat webview: composer, header, banner', function () {
     assert.match(usage, /10k cache/);
     assert.match(usage, /free \(sandbox\)/, 'the sandbox costs nothing');
     assert.doesNotMatch(usage, /\$/);
-    await deliver(chat.page, stateMsg({ sandboxModel: true, usage: { inputTokens: 20_000, outputTokens: 1_000, cacheReadTokens: 0, cacheWriteTokens: 0, estimatedCostUsd: 0.09 } }));
+    await deliver(
+      chat.page,
+      stateMsg({ sandboxModel: true, usage: { inputTokens: 20_000, outputTokens: 1_000, cacheReadTokens: 0, cacheWriteTokens: 0, estimatedCostUsd: 0.09 } }),
+    );
     await chat.page.locator('.usage', { hasText: '20k in' }).waitFor();
-    await deliver(chat.page, stateMsg({ sandboxModel: false, usage: { inputTokens: 12_345, outputTokens: 678, cacheReadTokens: 0, cacheWriteTokens: 0, estimatedCostUsd: 0.0734 } }));
+    await deliver(
+      chat.page,
+      stateMsg({ sandboxModel: false, usage: { inputTokens: 12_345, outputTokens: 678, cacheReadTokens: 0, cacheWriteTokens: 0, estimatedCostUsd: 0.0734 } }),
+    );
     await chat.page.getByText('Sandbox model').waitFor({ state: 'hidden' });
     assert.match((await chat.page.locator('.usage').textContent()) ?? '', /est\. \$0\.07/, 'a real model shows an estimate');
     assert.match((await chat.page.locator('.usage').getAttribute('title')) ?? '', /an estimate, not a bill/);
@@ -173,16 +179,30 @@ describe('chat webview: composer, header, banner', function () {
     const jump = chat.page.getByRole('button', { name: 'Jump to latest message' });
     // A short view: the welcome with a blocker banner overflows, but it has no "latest".
     await chat.page.setViewportSize({ width: 300, height: 320 });
-    await deliver(chat.page, stateMsg({ items: [], blocker: { kind: 'connect', message: 'Connect PostHog so the agent can query your insights.', connection: 'posthog' } }));
+    await deliver(
+      chat.page,
+      stateMsg({ items: [], blocker: { kind: 'connect', message: 'Connect PostHog so the agent can query your insights.', connection: 'posthog' } }),
+    );
     await settle(chat.page);
-    await chat.page.locator('.messages').evaluate((el) => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); });
+    await chat.page.locator('.messages').evaluate((el) => {
+      el.scrollTop = 0;
+      el.dispatchEvent(new Event('scroll'));
+    });
     await settle(chat.page);
     assert.equal(await jump.isVisible(), false, 'no jump arrow over the welcome');
     // A long conversation scrolled to the top: the arrow offers the way back down.
-    const items = Array.from({ length: 30 }, (_, i) => ({ kind: 'assistant' as const, id: `a${i}`, markdown: `Answer number ${i}, long enough to take a line or two of the view.`, streaming: false }));
+    const items = Array.from({ length: 30 }, (_, i) => ({
+      kind: 'assistant' as const,
+      id: `a${i}`,
+      markdown: `Answer number ${i}, long enough to take a line or two of the view.`,
+      streaming: false,
+    }));
     await deliver(chat.page, stateMsg({ items }));
     await settle(chat.page);
-    await chat.page.locator('.messages').evaluate((el) => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); });
+    await chat.page.locator('.messages').evaluate((el) => {
+      el.scrollTop = 0;
+      el.dispatchEvent(new Event('scroll'));
+    });
     await jump.waitFor({ state: 'visible', timeout: 5_000 });
     await jump.click();
     await jump.waitFor({ state: 'hidden', timeout: 5_000 });
@@ -190,10 +210,23 @@ describe('chat webview: composer, header, banner', function () {
   });
 
   it('ignores unknown or malformed host messages without throwing', async () => {
-    for (const junk of [null, 42, 'state', {}, { type: 'bogus' }, { type: 'state', state: 5 }, { type: 'state', state: { items: 'x' } },
-      { type: 'item', item: { kind: 'weird', id: 'x' } }, { type: 'item' }, { type: 'textDelta' }, { type: 'textDelta', itemId: 3, text: 'x' },
-      { type: 'busy', busy: 'yes' }, { type: 'usage', usage: null }, { type: 'rejected' },
-      { type: 'state', state: { items: [{ kind: 'user' }, null], conversations: [], usage: { inputTokens: 0, outputTokens: 0 } } }]) {
+    for (const junk of [
+      null,
+      42,
+      'state',
+      {},
+      { type: 'bogus' },
+      { type: 'state', state: 5 },
+      { type: 'state', state: { items: 'x' } },
+      { type: 'item', item: { kind: 'weird', id: 'x' } },
+      { type: 'item' },
+      { type: 'textDelta' },
+      { type: 'textDelta', itemId: 3, text: 'x' },
+      { type: 'busy', busy: 'yes' },
+      { type: 'usage', usage: null },
+      { type: 'rejected' },
+      { type: 'state', state: { items: [{ kind: 'user' }, null], conversations: [], usage: { inputTokens: 0, outputTokens: 0 } } },
+    ]) {
       await chat.page.evaluate((d) => (globalThis as unknown as { postMessage(d: unknown, o: string): void }).postMessage(d, '*'), junk);
     }
     await settle(chat.page);

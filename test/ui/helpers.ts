@@ -128,7 +128,6 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
-
 /**
  * Registers the usual hooks: one browser and fixture server per suite, a fresh chat page
  * per test (after `prepare`), and the clean-up checks after each. Returns a live view.

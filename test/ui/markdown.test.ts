@@ -67,7 +67,9 @@ describe('chat webview: streamed markdown', function () {
     assert.ok((await msg.locator('.md-done > *').count()) > 3);
 
     await deliver(chat.page, { type: 'item', item: { kind: 'assistant', id: 'a1', markdown: answer, streaming: false } }, { type: 'busy', busy: false });
-    await chat.page.waitForFunction(() => !(globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector('.msg-assistant[aria-busy]'));
+    await chat.page.waitForFunction(
+      () => !(globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector('.msg-assistant[aria-busy]'),
+    );
     // The live region is the message log.
     assert.equal(await chat.page.locator('main.messages').getAttribute('aria-live'), 'polite');
   });
@@ -113,7 +115,7 @@ describe('chat webview: streamed markdown', function () {
     await deliver(chat.page, { type: 'item', item: { kind: 'assistant', id: 's1', markdown: '', streaming: true } });
     let seed = 7;
     const parts: string[] = [];
-    for (let i = 0; i < md.length; ) {
+    for (let i = 0; i < md.length;) {
       seed = (seed * 48271) % 2147483647;
       const n = 1 + (seed % 120);
       parts.push(md.slice(i, i + n));
@@ -167,7 +169,10 @@ describe('chat webview: streamed markdown', function () {
     assert.equal(await chat.page.evaluate('window.__pwned'), undefined, 'no payload ran');
     assert.equal(await msg.locator('script, img, svg, iframe, [onerror], [onload]').count(), 0);
     const hrefs = await msg.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''));
-    assert.ok(hrefs.every((href) => /^https:\/\//.test(href)), `only https links survive: ${JSON.stringify(hrefs)}`);
+    assert.ok(
+      hrefs.every((href) => /^https:\/\//.test(href)),
+      `only https links survive: ${JSON.stringify(hrefs)}`,
+    );
     // The raw HTML is shown as text, harmlessly.
     assert.match((await msg.textContent()) ?? '', /<script>window.__pwned = 1<\/script>/);
     // http(s) links go to the host; nothing navigated.
@@ -183,13 +188,15 @@ describe('chat webview: streamed markdown', function () {
     await chat.page.getByRole('link', { name: 'the insight' }).click({ modifiers: ['Control'] });
     await chat.page.getByRole('link', { name: 'https://asana.example/0/1' }).focus();
     await chat.page.keyboard.press('Enter');
-    await chat.page.waitForFunction(() => (globalThis as unknown as { __posted: { type: string }[] }).__posted.filter((m) => m.type === 'openLink').length === 3);
+    await chat.page.waitForFunction(
+      () => (globalThis as unknown as { __posted: { type: string }[] }).__posted.filter((m) => m.type === 'openLink').length === 3,
+    );
     assert.equal(chat.context.pages().length, 1, 'no new window');
     assert.match(chat.page.url(), /\/chat\.html/);
   });
 
   it('code block Copy posts the code', async () => {
-    const code = 'SELECT count() FROM events\nWHERE event = \'signed_up\'';
+    const code = "SELECT count() FROM events\nWHERE event = 'signed_up'";
     await stream(chat.page, 'c1', `Here:\n\n\`\`\`sql\n${code}\n\`\`\`\n\nThat is all.`, 6);
     const block = chat.page.locator('.code-block');
     assert.equal(await block.locator('.code-lang').textContent(), 'sql');

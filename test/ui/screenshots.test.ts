@@ -141,7 +141,12 @@ describe('chat webview: screenshots', function () {
       chat = await openChat(harness, { theme, height: 700 });
       await deliver(
         chat.page,
-        stateMsg({ identityLabel: null, conversations: [], activeConversationId: null, blocker: { kind: 'connect', message: 'Connect PostHog so the agent can query your insights.', connection: 'posthog' } }),
+        stateMsg({
+          identityLabel: null,
+          conversations: [],
+          activeConversationId: null,
+          blocker: { kind: 'connect', message: 'Connect PostHog so the agent can query your insights.', connection: 'posthog' },
+        }),
       );
       await chat.page.getByText('Ask OnBehalf').waitFor();
       await settle(chat.page);

@@ -47,7 +47,10 @@ describe('chat webview: tool cards, charts, errors', function () {
     assert.equal((await waitForPosted(chat.page, 'copy')).text, output);
 
     // Re-rendering the same card keeps it open and expanded (UI state survives updates).
-    await deliver(chat.page, { type: 'item', item: toolItem({ status: 'succeeded', output, outputBytes: 1_800_000, outputTruncated: true, durationMs: 1300 }) });
+    await deliver(chat.page, {
+      type: 'item',
+      item: toolItem({ status: 'succeeded', output, outputBytes: 1_800_000, outputTruncated: true, durationMs: 1300 }),
+    });
     await card.locator('.tool-duration', { hasText: '1.3 s' }).waitFor();
     assert.equal(await outputPre.textContent(), output);
     assert.equal(await card.locator('details').getAttribute('open'), '');
@@ -105,8 +108,25 @@ describe('chat webview: tool cards, charts, errors', function () {
       stateMsg({
         busy: true,
         items: [
-          toolItem({ toolUseId: 'toolu_e', toolName: 'posthogent_create_feature_flag', connection: 'posthog-enterprise', risk: 'write', status: 'awaitingApproval', canAlwaysAllow: true, input: '{"key":"beta"}', durationMs: undefined }),
-          toolItem({ toolUseId: 'toolu_f', toolName: 'posthogent_delete_feature_flag', connection: 'posthog-enterprise', risk: 'destructive', status: 'awaitingApproval', input: '{"id":1}', durationMs: undefined }),
+          toolItem({
+            toolUseId: 'toolu_e',
+            toolName: 'posthogent_create_feature_flag',
+            connection: 'posthog-enterprise',
+            risk: 'write',
+            status: 'awaitingApproval',
+            canAlwaysAllow: true,
+            input: '{"key":"beta"}',
+            durationMs: undefined,
+          }),
+          toolItem({
+            toolUseId: 'toolu_f',
+            toolName: 'posthogent_delete_feature_flag',
+            connection: 'posthog-enterprise',
+            risk: 'destructive',
+            status: 'awaitingApproval',
+            input: '{"id":1}',
+            durationMs: undefined,
+          }),
         ],
       }),
     );
@@ -151,7 +171,17 @@ describe('chat webview: tool cards, charts, errors', function () {
       chat.page,
       stateMsg({
         busy: true,
-        items: [toolItem({ toolUseId: 'toolu_pad', toolName: 'asana_task_create', connection: 'asana', risk: 'write', status: 'awaitingApproval', input: exact, durationMs: undefined })],
+        items: [
+          toolItem({
+            toolUseId: 'toolu_pad',
+            toolName: 'asana_task_create',
+            connection: 'asana',
+            risk: 'write',
+            status: 'awaitingApproval',
+            input: exact,
+            durationMs: undefined,
+          }),
+        ],
       }),
     );
     const card = chat.page.locator('.tool-card');
@@ -160,8 +190,16 @@ describe('chat webview: tool cards, charts, errors', function () {
     // The fields that matter come first, in full, before the long free text.
     const fields = approval.locator('.approval-fields');
     await fields.waitFor();
-    const rows = await fields.locator('.approval-field').evaluateAll((els) => els.map((el) => [el.querySelector('.approval-field-key')?.textContent ?? '', el.querySelector('.approval-field-value')?.textContent ?? '']));
-    assert.deepEqual(rows.map((r) => r[0]), ['assignee', 'projects', 'name', 'notes'], JSON.stringify(rows).slice(0, 300));
+    const rows = await fields
+      .locator('.approval-field')
+      .evaluateAll((els) =>
+        els.map((el) => [el.querySelector('.approval-field-key')?.textContent ?? '', el.querySelector('.approval-field-value')?.textContent ?? '']),
+      );
+    assert.deepEqual(
+      rows.map((r) => r[0]),
+      ['assignee', 'projects', 'name', 'notes'],
+      JSON.stringify(rows).slice(0, 300),
+    );
     assert.deepEqual(rows[0], ['assignee', '"1201999"']);
     assert.match(rows[3]![1], /^20 KB of text, in full below$/);
     assert.equal(await fields.locator('.approval-field', { hasText: 'assignee' }).isVisible(), true);
@@ -169,7 +207,11 @@ describe('chat webview: tool cards, charts, errors', function () {
     const pre = approval.locator('.approval-input');
     assert.equal(await pre.textContent(), exact);
     const scroll = await pre.evaluate((el) => {
-      const node = el as unknown as { scrollHeight: number; clientHeight: number; ownerDocument: { defaultView: { getComputedStyle(e: unknown): { overflowY: string } } } };
+      const node = el as unknown as {
+        scrollHeight: number;
+        clientHeight: number;
+        ownerDocument: { defaultView: { getComputedStyle(e: unknown): { overflowY: string } } };
+      };
       return { overflow: node.ownerDocument.defaultView.getComputedStyle(el).overflowY, scrollable: node.scrollHeight > node.clientHeight };
     });
     assert.deepEqual(scroll, { overflow: 'auto', scrollable: true });
@@ -187,7 +229,14 @@ describe('chat webview: tool cards, charts, errors', function () {
       stateMsg({
         items: [
           toolItem({ toolUseId: 't1', status: 'failed', error: 'PostHog is not connected for this user.', fix: { kind: 'connect', connection: 'posthog' } }),
-          toolItem({ toolUseId: 't2', toolName: 'asana_list_tasks', connection: 'asana', status: 'failed', error: 'Token expired.', fix: { kind: 'reauthorize', connection: 'asana' } }),
+          toolItem({
+            toolUseId: 't2',
+            toolName: 'asana_list_tasks',
+            connection: 'asana',
+            status: 'failed',
+            error: 'Token expired.',
+            fix: { kind: 'reauthorize', connection: 'asana' },
+          }),
         ],
       }),
     );
@@ -221,10 +270,7 @@ describe('chat webview: tool cards, charts, errors', function () {
   });
 
   it('draws a chart for a time series, with a text alternative', async () => {
-    await deliver(
-      chat.page,
-      stateMsg({ items: [toolItem({ output: JSON.stringify({ results: signupSeries }), series: signupSeries })] }),
-    );
+    await deliver(chat.page, stateMsg({ items: [toolItem({ output: JSON.stringify({ results: signupSeries }), series: signupSeries })] }));
     const chart = chat.page.locator('.tool-card figure.chart');
     await chart.waitFor();
     const canvas = chart.locator('canvas');
@@ -232,7 +278,11 @@ describe('chat webview: tool cards, charts, errors', function () {
     assert.equal(await canvas.getAttribute('aria-label'), 'signed_up per day: 7 points, total 123');
     // Chart.js sized and drew on the canvas.
     const drawn = await canvas.evaluate((c) => {
-      const el = c as unknown as { width: number; height: number; getContext(t: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
+      const el = c as unknown as {
+        width: number;
+        height: number;
+        getContext(t: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+      };
       const data = el.getContext('2d').getImageData(0, 0, el.width, el.height).data;
       let painted = 0;
       for (let i = 3; i < data.length; i += 4) if ((data[i] ?? 0) > 0) painted++;
@@ -276,7 +326,15 @@ describe('chat webview: tool cards, charts, errors', function () {
   it('tool output is shown as text, never as HTML', async () => {
     await deliver(
       chat.page,
-      stateMsg({ items: [toolItem({ output: '{"name":"<img src=x onerror=window.__pwned=1>","html":"<script>window.__pwned=2</script>"}', error: '<b onmouseover=alert(1)>boom</b>', status: 'failed' })] }),
+      stateMsg({
+        items: [
+          toolItem({
+            output: '{"name":"<img src=x onerror=window.__pwned=1>","html":"<script>window.__pwned=2</script>"}',
+            error: '<b onmouseover=alert(1)>boom</b>',
+            status: 'failed',
+          }),
+        ],
+      }),
     );
     const card = chat.page.locator('.tool-card');
     await card.locator('summary').click();

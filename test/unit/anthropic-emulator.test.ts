@@ -13,14 +13,7 @@ import Anthropic, {
 } from '@anthropic-ai/sdk';
 import type { ContentBlock, MessageParam, Tool, ToolUnion } from '@anthropic-ai/sdk/resources/messages';
 import { startAnthropicEmulator, toolResultIdsMatch, type AnthropicEmulator } from '../emulators/anthropic/server';
-import {
-  ScriptedModel,
-  SIGNUPS_TRENDS_QUERY,
-  classify,
-  parseTaskName,
-  summarise,
-  HELP_TEXT,
-} from '../emulators/anthropic/scripted-model';
+import { ScriptedModel, SIGNUPS_TRENDS_QUERY, classify, parseTaskName, summarise, HELP_TEXT } from '../emulators/anthropic/scripted-model';
 import { bm25Search, regexSearch, type RequestTool } from '../emulators/anthropic/tool-search';
 
 const KEY = 'sk-ant-emulator-test';
@@ -153,9 +146,7 @@ describe('Anthropic emulator (real @anthropic-ai/sdk)', function () {
     assert.ok(md.usage.output_tokens > 0);
 
     const toolEvents = parseSse(await (await send()).text());
-    const jsonDeltas = toolEvents
-      .filter((e) => e.event === 'content_block_delta')
-      .map((e) => (e.data.delta as { type: string; partial_json: string }));
+    const jsonDeltas = toolEvents.filter((e) => e.event === 'content_block_delta').map((e) => e.data.delta as { type: string; partial_json: string });
     assert.ok(jsonDeltas.every((d) => d.type === 'input_json_delta'));
     assert.ok(jsonDeltas.filter((d) => d.partial_json !== '').length >= 3, 'tool input split into several chunks');
     assert.deepEqual(JSON.parse(jsonDeltas.map((d) => d.partial_json).join('')), { name: 'Write launch notes' });
@@ -207,9 +198,7 @@ describe('Anthropic emulator (real @anthropic-ai/sdk)', function () {
         { toolUse: { name: 'asana_task_create', input: { name: 'Follow up' }, id: 'toolu_fixed' } },
       ],
     });
-    const msg = await client.messages
-      .stream({ model: MODEL, max_tokens: 256, tools: [queryRunTool, createTaskTool], messages: ask('both') })
-      .finalMessage();
+    const msg = await client.messages.stream({ model: MODEL, max_tokens: 256, tools: [queryRunTool, createTaskTool], messages: ask('both') }).finalMessage();
     assert.deepEqual(
       msg.content.map((b) => b.type),
       ['text', 'tool_use', 'tool_use'],
@@ -229,10 +218,7 @@ describe('Anthropic emulator (real @anthropic-ai/sdk)', function () {
   describe('errors', () => {
     it('429 surfaces as RateLimitError with retry-after (maxRetries 0)', async () => {
       emu.queue({ error: 429, retryAfter: 3 });
-      const err = await expectReject(
-        client.messages.stream({ model: MODEL, max_tokens: 16, messages: ask('x') }).finalMessage(),
-        RateLimitError,
-      );
+      const err = await expectReject(client.messages.stream({ model: MODEL, max_tokens: 16, messages: ask('x') }).finalMessage(), RateLimitError);
       assert.equal(err.status, 429);
       assert.equal(err.type, 'rate_limit_error');
       assert.equal(err.headers?.get('retry-after'), '3');
@@ -475,18 +461,12 @@ describe('Anthropic emulator (real @anthropic-ai/sdk)', function () {
 
     it('refuses a toolSearch turn when the request carries no tool search tool', async () => {
       emu.queue({ toolSearch: { query: 'x' } });
-      const err = await expectReject(
-        client.messages.create({ model: MODEL, max_tokens: 64, tools: [queryRunTool], messages: ask('x') }),
-        InternalServerError,
-      );
+      const err = await expectReject(client.messages.create({ model: MODEL, max_tokens: 64, tools: [queryRunTool], messages: ask('x') }), InternalServerError);
       assert.match(err.message, /no tool_search_tool/);
     });
 
     it('rejects a request whose tools are all deferred (400, as the API does)', async () => {
-      await expectReject(
-        client.messages.create({ model: MODEL, max_tokens: 64, tools: deferredCatalog.slice(0, 3), messages: ask('x') }),
-        BadRequestError,
-      );
+      await expectReject(client.messages.create({ model: MODEL, max_tokens: 64, tools: deferredCatalog.slice(0, 3), messages: ask('x') }), BadRequestError);
     });
 
     it('search helpers: regex (case-sensitive unless (?i)) and bm25', () => {
@@ -553,7 +533,10 @@ describe('ScriptedModel (sandbox model)', () => {
   it('searches first when the tool is deferred behind tool search', () => {
     const tools = [{ type: 'tool_search_tool_regex_20251119', name: 'tool_search_tool_regex' }, { ...queryRunTool, defer_loading: true }, createTaskTool];
     const turn = model.decide({ messages: [user('signups last week?')], tools });
-    assert.deepEqual(turn.content?.map((b) => Object.keys(b)[0]), ['toolSearch', 'toolUse']);
+    assert.deepEqual(
+      turn.content?.map((b) => Object.keys(b)[0]),
+      ['toolSearch', 'toolUse'],
+    );
   });
 
   it('uses a discover_tools tool when the target is missing, then calls the found tool', () => {

@@ -98,7 +98,10 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       await sk.actions.listConnectedAccounts({ identifier: ADA });
       assert.equal(emu.tokenRequests, 1, 'one token serves both calls');
       // The SDK sends its first RPC without a token and fetches one on Unauthenticated.
-      assert.deepEqual(emu.rpcLog.map((e) => e.code), ['Unauthenticated', 'ok', 'ok']);
+      assert.deepEqual(
+        emu.rpcLog.map((e) => e.code),
+        ['Unauthenticated', 'ok', 'ok'],
+      );
 
       const wrong = new ScalekitClient(emu.url, emu.clientId, 'wrong-secret');
       let failure: unknown;
@@ -152,10 +155,10 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
 
       const ada = await sk.actions.listConnectedAccounts({ identifier: ADA });
       assert.equal(ada.totalSize, 2);
-      assert.deepEqual(
-        ada.connectedAccounts.map((a) => [a.connector, a.status]).sort(),
-        [['asana', ConnectorStatus.EXPIRED], ['posthog', ConnectorStatus.ACTIVE]],
-      );
+      assert.deepEqual(ada.connectedAccounts.map((a) => [a.connector, a.status]).sort(), [
+        ['asana', ConnectorStatus.EXPIRED],
+        ['posthog', ConnectorStatus.ACTIVE],
+      ]);
       const posthogOnly = await sk.actions.listConnectedAccounts({ connectionName: 'posthog' });
       assert.deepEqual(posthogOnly.connectedAccounts.map((a) => a.identifier).sort(), [GRACE, ADA].sort());
 
@@ -170,7 +173,10 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       await sk.actions.deleteConnectedAccount({ connectionName: 'asana', identifier: ADA });
       assert.equal(emu.getAccount(ADA, 'asana'), undefined);
       const after = await sk.actions.listConnectedAccounts({ identifier: ADA });
-      assert.deepEqual(after.connectedAccounts.map((a) => a.connector), ['posthog']);
+      assert.deepEqual(
+        after.connectedAccounts.map((a) => a.connector),
+        ['posthog'],
+      );
       await rejectsWith(sk.actions.deleteConnectedAccount({ connectionName: 'asana', identifier: ADA }), ScalekitNotFoundException);
     });
   });
@@ -298,13 +304,19 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       const ph = await collect(ADA, ['posthog'], 100);
       assert.equal(ph.totalSize, 199);
       assert.equal(ph.pages, 2);
-      assert.deepEqual(ph.all.map((t) => t.name), names(posthogFixture));
+      assert.deepEqual(
+        ph.all.map((t) => t.name),
+        names(posthogFixture),
+      );
       assert.ok(ph.all.every((t) => t.connectedAccountId === posthog.id));
 
       const both = await collect(ADA, ['posthog', 'asana'], 50);
       assert.equal(both.totalSize, 409);
       assert.equal(both.pages, 9);
-      assert.deepEqual(both.all.map((t) => t.name), [...names(posthogFixture), ...names(asanaFixture)]);
+      assert.deepEqual(
+        both.all.map((t) => t.name),
+        [...names(posthogFixture), ...names(asanaFixture)],
+      );
       assert.equal(new Set(both.all.map((t) => t.name)).size, 409);
 
       const create = both.all.find((t) => t.name === 'asana_task_create');
@@ -319,10 +331,7 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       assert.equal(first.tools.length, 30);
       const big = await sk.tools.listScopedTools(ADA, { filter: { connectionNames: ['posthog'] }, pageSize: 500 });
       assert.equal(big.tools.length, 100);
-      await rejectsWith(
-        sk.tools.listScopedTools(ADA, { filter: { connectionNames: ['posthog'] }, pageToken: 'garbage' }),
-        ScalekitBadRequestException,
-      );
+      await rejectsWith(sk.tools.listScopedTools(ADA, { filter: { connectionNames: ['posthog'] }, pageToken: 'garbage' }), ScalekitBadRequestException);
     });
 
     it('returns no tools for connections whose account is not ACTIVE', async () => {
@@ -348,7 +357,8 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
     it('answers a last-week signups TrendsQuery with 7 daily points ending today', async () => {
       const res = await sk.actions.executeTool({
         toolName: 'posthogmcp_query_run',
-        identifier: ADA, connector: 'posthog',
+        identifier: ADA,
+        connector: 'posthog',
         toolInput: { query: JSON.stringify({ kind: 'TrendsQuery', series: [{ event: 'signed_up' }], dateRange: { date_from: '-7d' } }) },
       });
       const result = rec(arr(rec(res.data).results)[0]);
@@ -358,7 +368,10 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       const seeded = emu.data.posthog.events.get('signed_up')?.total.slice(0, 7).reverse();
       assert.deepEqual(data, seeded);
       assert.ok(data.every((n) => n > 0));
-      assert.equal(result.count, data.reduce((a, b) => a + b, 0));
+      assert.equal(
+        result.count,
+        data.reduce((a, b) => a + b, 0),
+      );
       assert.equal(result.label, 'signed_up');
 
       const last = emu.executions[emu.executions.length - 1];
@@ -372,7 +385,8 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       // The HogQL fallback agrees with the trends numbers.
       const sql = await sk.actions.executeTool({
         toolName: 'posthogmcp_query_run',
-        identifier: ADA, connector: 'posthog',
+        identifier: ADA,
+        connector: 'posthog',
         toolInput: { query: "SELECT count() FROM events WHERE event = 'signed_up' AND timestamp > now() - INTERVAL 7 DAY" },
       });
       assert.deepEqual(rec(sql.data).results, [[result.count]]);
@@ -381,20 +395,52 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
     it('serves insights, feature flags and persons from the seeded project, and really creates flags', async () => {
       const insights = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_insights_list', identifier: ADA, connector: 'posthog', toolInput: {} })).data);
       assert.equal(insights.count, 5);
-      const q = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_insight_query', identifier: ADA, connector: 'posthog', toolInput: { insightId: 'sgnUpD7x', output_format: 'json' } })).data);
+      const q = rec(
+        (
+          await sk.actions.executeTool({
+            toolName: 'posthogmcp_insight_query',
+            identifier: ADA,
+            connector: 'posthog',
+            toolInput: { insightId: 'sgnUpD7x', output_format: 'json' },
+          })
+        ).data,
+      );
       assert.equal(arr(rec(arr(q.results)[0]).data).length, 30);
 
-      const created = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_create_feature_flag', identifier: ADA, connector: 'posthog', toolInput: { key: 'checkout-v2', name: 'New checkout', active: true } })).data);
+      const created = rec(
+        (
+          await sk.actions.executeTool({
+            toolName: 'posthogmcp_create_feature_flag',
+            identifier: ADA,
+            connector: 'posthog',
+            toolInput: { key: 'checkout-v2', name: 'New checkout', active: true },
+          })
+        ).data,
+      );
       assert.equal(created.key, 'checkout-v2');
-      const flags = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_feature_flag_get_all', identifier: ADA, connector: 'posthog', toolInput: { search: 'checkout' } })).data);
-      assert.deepEqual(arr(flags.results).map((f) => rec(f).key), ['checkout-v2']);
+      const flags = rec(
+        (
+          await sk.actions.executeTool({
+            toolName: 'posthogmcp_feature_flag_get_all',
+            identifier: ADA,
+            connector: 'posthog',
+            toolInput: { search: 'checkout' },
+          })
+        ).data,
+      );
+      assert.deepEqual(
+        arr(flags.results).map((f) => rec(f).key),
+        ['checkout-v2'],
+      );
       const dup = await rejectsWith(
         sk.actions.executeTool({ toolName: 'posthogmcp_create_feature_flag', identifier: ADA, connector: 'posthog', toolInput: { key: 'checkout-v2' } }),
         ScalekitToolException,
       );
       assert.match(dup.toolErrorMessage, /already a feature flag/);
 
-      const persons = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_persons_list', identifier: ADA, connector: 'posthog', toolInput: { limit: 10 } })).data);
+      const persons = rec(
+        (await sk.actions.executeTool({ toolName: 'posthogmcp_persons_list', identifier: ADA, connector: 'posthog', toolInput: { limit: 10 } })).data,
+      );
       assert.equal(persons.count, 200);
       assert.equal(arr(persons.results).length, 10);
     });
@@ -404,7 +450,8 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       assert.ok(project);
       const res = await sk.actions.executeTool({
         toolName: 'asana_task_create',
-        identifier: ADA, connector: 'asana',
+        identifier: ADA,
+        connector: 'asana',
         toolInput: { name: 'Write the PostHog launch recap', projects: project.gid, assignee: 'me', due_on: '2026-03-20' },
       });
       const task = rec(rec(res.data).data);
@@ -413,13 +460,28 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       assert.equal(rec(task.assignee).name, 'Ada Lovelace');
       assert.equal(emu.data.asana.tasks.get(gid)?.name, 'Write the PostHog launch recap');
 
-      const got = rec(rec((await sk.actions.executeTool({ toolName: 'asana_task_get', identifier: ADA, connector: 'asana', toolInput: { task_gid: gid } })).data).data);
+      const got = rec(
+        rec((await sk.actions.executeTool({ toolName: 'asana_task_get', identifier: ADA, connector: 'asana', toolInput: { task_gid: gid } })).data).data,
+      );
       assert.equal(got.due_on, '2026-03-20');
-      const inProject = arr(rec((await sk.actions.executeTool({ toolName: 'asana_project_tasks_list', identifier: ADA, connector: 'asana', toolInput: { project_gid: project.gid } })).data).data);
+      const inProject = arr(
+        rec(
+          (await sk.actions.executeTool({ toolName: 'asana_project_tasks_list', identifier: ADA, connector: 'asana', toolInput: { project_gid: project.gid } }))
+            .data,
+        ).data,
+      );
       assert.ok(inProject.some((t) => rec(t).gid === gid));
 
-      await sk.actions.executeTool({ toolName: 'asana_story_create', identifier: ADA, connector: 'asana', toolInput: { task_gid: gid, text: 'Draft is ready.' } });
-      const stories = arr(rec((await sk.actions.executeTool({ toolName: 'asana_task_stories_list', identifier: ADA, connector: 'asana', toolInput: { task_gid: gid } })).data).data);
+      await sk.actions.executeTool({
+        toolName: 'asana_story_create',
+        identifier: ADA,
+        connector: 'asana',
+        toolInput: { task_gid: gid, text: 'Draft is ready.' },
+      });
+      const stories = arr(
+        rec((await sk.actions.executeTool({ toolName: 'asana_task_stories_list', identifier: ADA, connector: 'asana', toolInput: { task_gid: gid } })).data)
+          .data,
+      );
       assert.ok(stories.some((s) => rec(s).text === 'Draft is ready.'));
 
       await sk.actions.executeTool({ toolName: 'asana_task_delete', identifier: ADA, connector: 'asana', toolInput: { task_gid: gid } });
@@ -427,7 +489,10 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
     });
 
     it('rejects missing required parameters with a tool error naming them', async () => {
-      const err = await rejectsWith(sk.actions.executeTool({ toolName: 'asana_task_get', identifier: ADA, connector: 'asana', toolInput: {} }), ScalekitToolException);
+      const err = await rejectsWith(
+        sk.actions.executeTool({ toolName: 'asana_task_get', identifier: ADA, connector: 'asana', toolInput: {} }),
+        ScalekitToolException,
+      );
       assert.match(err.toolErrorMessage, /Missing required parameter for asana_task_get: task_gid/);
       assert.equal(err.toolErrorCode, 'INVALID_INPUT');
       assert.ok(err.executionId.startsWith('exec_'));
@@ -435,10 +500,21 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
     });
 
     it('answers any catalog tool without a specific handler plausibly', async () => {
-      const res = rec((await sk.actions.executeTool({ toolName: 'posthogmcp_survey_get', identifier: ADA, connector: 'posthog', toolInput: { id: 'sv-1' } })).data);
+      const res = rec(
+        (await sk.actions.executeTool({ toolName: 'posthogmcp_survey_get', identifier: ADA, connector: 'posthog', toolInput: { id: 'sv-1' } })).data,
+      );
       assert.equal(res.id, 'sv-1');
       assert.equal(res.name, 'Survey sv-1');
-      const goals = rec((await sk.actions.executeTool({ toolName: 'asana_goals_list', identifier: ADA, connector: 'asana', toolInput: { workspace_gid: emu.data.asana.workspace.gid } })).data);
+      const goals = rec(
+        (
+          await sk.actions.executeTool({
+            toolName: 'asana_goals_list',
+            identifier: ADA,
+            connector: 'asana',
+            toolInput: { workspace_gid: emu.data.asana.workspace.gid },
+          })
+        ).data,
+      );
       assert.equal(arr(goals.data).length, 3);
       assert.equal(rec(arr(goals.data)[0]).resource_type, 'goal');
     });
@@ -505,9 +581,15 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
       assert.equal(missing.toolErrorCode, 'CONNECTED_ACCOUNT_NOT_FOUND');
       assert.match(missing.toolErrorMessage, /not found/);
       // Tool errors are never retried and never refresh the token.
-      assert.deepEqual(emu.rpcLog.filter((e) => e.method === 'ExecuteTool').map((e) => e.code), ['Unauthenticated', 'Unauthenticated']);
+      assert.deepEqual(
+        emu.rpcLog.filter((e) => e.method === 'ExecuteTool').map((e) => e.code),
+        ['Unauthenticated', 'Unauthenticated'],
+      );
       assert.equal(emu.tokenRequests, 1);
-      assert.deepEqual(emu.executions.map((e) => e.ok), [false, false]);
+      assert.deepEqual(
+        emu.executions.map((e) => e.ok),
+        [false, false],
+      );
     });
   });
 
@@ -593,7 +675,10 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
     it('toolError with toolName only hits that tool', async () => {
       emu.injectFault({ kind: 'toolError', code: 'forbidden', toolName: 'posthogmcp_insights_list' });
       await run();
-      await rejectsWith(sk.actions.executeTool({ toolName: 'posthogmcp_insights_list', identifier: ADA, connector: 'posthog', toolInput: {} }), ScalekitToolForbiddenException);
+      await rejectsWith(
+        sk.actions.executeTool({ toolName: 'posthogmcp_insights_list', identifier: ADA, connector: 'posthog', toolInput: {} }),
+        ScalekitToolForbiddenException,
+      );
     });
 
     it('latency delays the matching RPC measurably', async () => {

@@ -61,10 +61,12 @@ export class ChatController extends DisposableOwner {
     this.turns = new TurnRunner(deps.secrets, deps.log);
     this.register(deps.identity.onDidChange(() => void this.reloadForIdentity()));
     this.register(deps.enterprise.onDidChange(() => this.postState()));
-    this.register(deps.connections.onDidChange(() => {
-      this.postState();
-      void this.continueAfterReconnect();
-    }));
+    this.register(
+      deps.connections.onDidChange(() => {
+        this.postState();
+        void this.continueAfterReconnect();
+      }),
+    );
     this.register(deps.secrets.onDidChange(() => void this.refreshKeyState()));
     this.register({ dispose: () => this.endSession() });
     void this.refreshKeyState();

@@ -34,7 +34,9 @@ export function chatState({ session: live, connections, enterprise, hasAnthropic
     sandboxModel: isSandboxModel(model),
     busy: live?.busy ?? false,
     blocker: blockerFor(connections, enterprise, hasAnthropicKey),
-    conversations: (session?.conversations ?? []).filter((c) => c.messages.length > 0 || c.id === activeId).map((c) => ({ id: c.id, title: c.title, updatedAt: c.updatedAt })),
+    conversations: (session?.conversations ?? [])
+      .filter((c) => c.messages.length > 0 || c.id === activeId)
+      .map((c) => ({ id: c.id, title: c.title, updatedAt: c.updatedAt })),
     activeConversationId: conversation?.id ?? null,
     items: conversation?.items ?? [],
     usage: conversation?.usage ?? emptyUsage,
@@ -53,7 +55,9 @@ function blockerFor(snapshot: ConnectionsSnapshot, enterprise: EnterpriseSnapsho
     case 'configureScalekit':
       return { kind: 'setScalekitSecret', message: 'Set up Scalekit so the agent can reach your accounts.' };
     case 'connect':
-      return snapshot.connections.some((c) => c.status === 'ACTIVE') ? null : { kind: 'connect', connection: step.connection, message: `Connect ${connectionLabel(step.connection)} so the agent can work there as you.` };
+      return snapshot.connections.some((c) => c.status === 'ACTIVE')
+        ? null
+        : { kind: 'connect', connection: step.connection, message: `Connect ${connectionLabel(step.connection)} so the agent can work there as you.` };
     case 'none':
       return null;
   }

@@ -113,7 +113,9 @@ export class ChatViewProvider extends DisposableOwner implements vscode.WebviewV
   }
 
   private async recover(attempt: number): Promise<void> {
-    this.log.warn(`The chat did not load within ${LOAD_TIMEOUT_MS / 1000} s; hiding and showing the view so VS Code builds a new frame (${attempt} of ${LOAD_RECOVERIES}).`);
+    this.log.warn(
+      `The chat did not load within ${LOAD_TIMEOUT_MS / 1000} s; hiding and showing the view so VS Code builds a new frame (${attempt} of ${LOAD_RECOVERIES}).`,
+    );
     try {
       // Hides the view inside its container and shows it again, wherever the user moved it.
       await vscode.commands.executeCommand(viewCommands.toggleChatVisibility);

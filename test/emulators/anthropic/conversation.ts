@@ -16,7 +16,7 @@ type BodyLike = { messages?: unknown; tools?: unknown };
 type RequestOrBody = RecordedRequest | BodyLike;
 
 function bodyOf(r: RequestOrBody): BodyLike {
-  return 'body' in r && r.body && typeof r.body === 'object' ? (r.body) : (r as BodyLike);
+  return 'body' in r && r.body && typeof r.body === 'object' ? r.body : (r as BodyLike);
 }
 
 export function messagesOf(r: RequestOrBody): LooseMessage[] {

@@ -17,11 +17,7 @@ export const SIGNUPS_TRENDS_QUERY = JSON.stringify({
   dateRange: { date_from: '-7d' },
 });
 
-export type Intent =
-  | { kind: 'signups' }
-  | { kind: 'create-task'; name: string }
-  | { kind: 'list-tasks' }
-  | { kind: 'help' };
+export type Intent = { kind: 'signups' } | { kind: 'create-task'; name: string } | { kind: 'list-tasks' } | { kind: 'help' };
 
 interface IntentPlan {
   tool: string;
@@ -44,7 +40,10 @@ export function parseTaskName(text: string): string {
   if (quoted?.[1]?.trim()) return quoted[1].trim();
   const after = /\btask\b\s*(?::|-|called|named|titled|to|for|that says)?\s*(.+)$/is.exec(text);
   let name = (after?.[1] ?? '').trim();
-  name = name.replace(/^(called|named|titled)\s+/i, '').replace(/[.!?\s]+$/, '').trim();
+  name = name
+    .replace(/^(called|named|titled)\s+/i, '')
+    .replace(/[.!?\s]+$/, '')
+    .trim();
   if (!name) return 'New task';
   return name.charAt(0).toUpperCase() + name.slice(1);
 }
@@ -89,10 +88,7 @@ export function findDiscoveryTool(tools: readonly RequestTool[]): RequestTool | 
 function discoveryInput(tool: RequestTool, keywords: string): Record<string, unknown> {
   const schema = (tool.input_schema ?? {}) as { properties?: Record<string, { type?: unknown }>; required?: unknown };
   const props = schema.properties ?? {};
-  const key =
-    ['query', 'q', 'search', 'keywords', 'text'].find((k) => k in props) ??
-    Object.keys(props).find((k) => props[k]?.type === 'string') ??
-    'query';
+  const key = ['query', 'q', 'search', 'keywords', 'text'].find((k) => k in props) ?? Object.keys(props).find((k) => props[k]?.type === 'string') ?? 'query';
   return { [key]: keywords };
 }
 
@@ -159,7 +155,7 @@ export function findTrendSeries(value: unknown, depth = 0): Series | undefined {
     return {
       label: typeof o.label === 'string' ? o.label : 'count',
       days: days.map((d) => String(d)),
-      data: o.data as number[],
+      data: o.data,
     };
   }
   for (const v of Object.values(o)) {
@@ -306,9 +302,7 @@ function workspaceRecovery(
   request: RecordedRequest | { messages?: unknown },
 ): ReplyTurn | undefined {
   if (intent.kind !== 'list-tasks') return undefined;
-  const failed = exchanges.findIndex(
-    (e) => e.use.name === ASANA_LIST_TOOL && e.result?.is_error === true && /workspace/i.test(toolResultText(e.result)),
-  );
+  const failed = exchanges.findIndex((e) => e.use.name === ASANA_LIST_TOOL && e.result?.is_error === true && /workspace/i.test(toolResultText(e.result)));
   if (failed < 0) return undefined;
   const last = exchanges.at(-1);
   // The retry ran (or is running): the usual summary takes over.
@@ -324,7 +318,12 @@ function workspaceRecovery(
   if (callable(tools, ASANA_WORKSPACES_TOOL, request)) return { toolUse: { name: ASANA_WORKSPACES_TOOL, input } };
   const variant = toolSearchVariantOf(tools);
   if (variant && deferredTools(tools).some((t) => t.name === ASANA_WORKSPACES_TOOL)) {
-    return { content: [{ toolSearch: { query: variant === 'regex' ? '(?i)asana_workspaces_list' : 'list workspaces' } }, { toolUse: { name: ASANA_WORKSPACES_TOOL, input } }] };
+    return {
+      content: [
+        { toolSearch: { query: variant === 'regex' ? '(?i)asana_workspaces_list' : 'list workspaces' } },
+        { toolUse: { name: ASANA_WORKSPACES_TOOL, input } },
+      ],
+    };
   }
   const discovery = findDiscoveryTool(tools);
   const searched = exchanges.slice(failed).some((e) => e.use.name === discovery?.name);

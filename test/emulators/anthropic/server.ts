@@ -4,26 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import type { ContentBlock, Message, StopReason, Usage } from '@anthropic-ai/sdk/resources/messages';
-import {
-  blocksOf,
-  textOf,
-  toolInventory,
-  toolResultIdsMatch as idsMatch,
-  validateMessagesRequest,
-  type LooseMessage,
-} from './conversation';
+import { blocksOf, textOf, toolInventory, toolResultIdsMatch as idsMatch, validateMessagesRequest, type LooseMessage } from './conversation';
 import { TOOL_SEARCH_NAMES, searchTools, type RequestTool } from './tool-search';
 import { listenOn } from '../listen';
-import type {
-  BlockSpec,
-  ErrorTurn,
-  RecordedRequest,
-  ReplyTurn,
-  ScriptedTurn,
-  TurnFunction,
-  TurnSource,
-  UsageSpec,
-} from './types';
+import type { BlockSpec, ErrorTurn, RecordedRequest, ReplyTurn, ScriptedTurn, TurnFunction, TurnSource, UsageSpec } from './types';
 
 export type * from './types';
 export { toolResultIdsMatch, toolResultMismatches, lastUserText } from './conversation';
@@ -73,7 +57,18 @@ export interface AnthropicEmulator {
   close(): Promise<void>;
 }
 
-const DEFAULT_MODELS = ['claude-sonnet-5-5', 'claude-opus-5-5', 'claude-haiku-5-5', 'claude-fable-5-2', 'claude-sonnet-5', 'claude-opus-5', 'claude-sonnet-4-6', 'claude-opus-4-8', 'claude-haiku-4-5', 'claude-sonnet-4-5'];
+const DEFAULT_MODELS = [
+  'claude-sonnet-5-5',
+  'claude-opus-5-5',
+  'claude-haiku-5-5',
+  'claude-fable-5-2',
+  'claude-sonnet-5',
+  'claude-opus-5',
+  'claude-sonnet-4-6',
+  'claude-opus-4-8',
+  'claude-haiku-4-5',
+  'claude-sonnet-4-5',
+];
 
 const ERROR_TYPES: Record<number, string> = {
   400: 'invalid_request_error',
@@ -281,9 +276,7 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
       } else {
         const search = spec.toolSearch;
         if (!request.toolSearch) {
-          throw new ScriptError(
-            'scripted toolSearch, but the request carries no tool_search_tool_regex_20251119 / tool_search_tool_bm25_20251119 tool',
-          );
+          throw new ScriptError('scripted toolSearch, but the request carries no tool_search_tool_regex_20251119 / tool_search_tool_bm25_20251119 tool');
         }
         if (search.variant && search.variant !== request.toolSearch) {
           throw new ScriptError(`scripted toolSearch variant "${search.variant}", but the request carries the ${request.toolSearch} tool`);
@@ -317,8 +310,7 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
     if (firstThinking) {
       for (const block of content) if (block.type === 'tool_use') thinkingByToolUse.set(block.id, firstThinking.signature);
     }
-    const stopReason: StopReason =
-      turn.stopReason ?? (content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
+    const stopReason: StopReason = turn.stopReason ?? (content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
     const usage = buildUsage(request, turn.usage, outputChars);
     const message: Message = {
       id: newId('msg'),
@@ -423,13 +415,7 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
     return events;
   }
 
-  async function handleMessages(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    raw: Buffer,
-    pathname: string,
-    requestId: string,
-  ): Promise<void> {
+  async function handleMessages(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer, pathname: string, requestId: string): Promise<void> {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {
       if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;

@@ -21,9 +21,7 @@ export interface ToolSearchHit {
   score: number;
 }
 
-export type ToolSearchOutcome =
-  | { ok: true; hits: ToolSearchHit[] }
-  | { ok: false; errorCode: 'invalid_tool_input'; message: string };
+export type ToolSearchOutcome = { ok: true; hits: ToolSearchHit[] } | { ok: false; errorCode: 'invalid_tool_input'; message: string };
 
 export const TOOL_SEARCH_TYPES: Record<string, ToolSearchVariant> = {
   tool_search_tool_regex_20251119: 'regex',
@@ -124,8 +122,35 @@ export function tokenize(text: string): string[] {
 }
 
 const STOPWORDS = new Set([
-  'a', 'an', 'the', 'and', 'or', 'of', 'to', 'in', 'on', 'for', 'by', 'with', 'is', 'are', 'be', 'it', 'this',
-  'that', 'from', 'as', 'at', 'if', 'use', 'you', 'your', 'can', 'no', 'not', 'description',
+  'a',
+  'an',
+  'the',
+  'and',
+  'or',
+  'of',
+  'to',
+  'in',
+  'on',
+  'for',
+  'by',
+  'with',
+  'is',
+  'are',
+  'be',
+  'it',
+  'this',
+  'that',
+  'from',
+  'as',
+  'at',
+  'if',
+  'use',
+  'you',
+  'your',
+  'can',
+  'no',
+  'not',
+  'description',
 ]);
 
 /** BM25 variant (k1 = 1.2, b = 0.75) over the deferred tools; the tool name counts twice. */
@@ -161,11 +186,6 @@ export function bm25Search(tools: readonly RequestTool[], query: string, maxResu
   return { ok: true, hits: hits.slice(0, maxResults) };
 }
 
-export function searchTools(
-  tools: readonly RequestTool[] | undefined,
-  variant: ToolSearchVariant,
-  query: string,
-  maxResults = 5,
-): ToolSearchOutcome {
+export function searchTools(tools: readonly RequestTool[] | undefined, variant: ToolSearchVariant, query: string, maxResults = 5): ToolSearchOutcome {
   return variant === 'regex' ? regexSearch(tools ?? [], query, maxResults) : bm25Search(tools ?? [], query, maxResults);
 }

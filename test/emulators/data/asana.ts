@@ -90,34 +90,85 @@ interface ProjectSeed {
 
 const PROJECTS: ProjectSeed[] = [
   {
-    name: 'Website Relaunch', team: 'Marketing', color: 'light-blue',
+    name: 'Website Relaunch',
+    team: 'Marketing',
+    color: 'light-blue',
     notes: 'New marketing site with the refreshed brand, launching next month.',
     sections: ['Backlog', 'In progress', 'Review', 'Done'],
-    tasks: ['Write homepage copy', 'Design pricing page', 'Migrate blog posts', 'Set up redirects from old URLs', 'Add PostHog snippet to every page', 'Run accessibility audit', 'Compress hero images', 'Draft launch announcement', 'Review legal footer'],
+    tasks: [
+      'Write homepage copy',
+      'Design pricing page',
+      'Migrate blog posts',
+      'Set up redirects from old URLs',
+      'Add PostHog snippet to every page',
+      'Run accessibility audit',
+      'Compress hero images',
+      'Draft launch announcement',
+      'Review legal footer',
+    ],
   },
   {
-    name: 'Mobile App v2', team: 'Engineering', color: 'dark-green',
+    name: 'Mobile App v2',
+    team: 'Engineering',
+    color: 'dark-green',
     notes: 'Second major version of the iOS and Android apps.',
     sections: ['To do', 'Doing', 'Done'],
-    tasks: ['Implement offline mode', 'Fix login crash on Android 14', 'Add push notification settings', 'Update onboarding screens', 'Upgrade React Native', 'Write release notes', 'Submit build for review', 'Instrument signup funnel events'],
+    tasks: [
+      'Implement offline mode',
+      'Fix login crash on Android 14',
+      'Add push notification settings',
+      'Update onboarding screens',
+      'Upgrade React Native',
+      'Write release notes',
+      'Submit build for review',
+      'Instrument signup funnel events',
+    ],
   },
   {
-    name: 'Q3 Growth Experiments', team: 'Product', color: 'dark-orange',
+    name: 'Q3 Growth Experiments',
+    team: 'Product',
+    color: 'dark-orange',
     notes: 'Experiments to lift signup-to-paid conversion.',
     sections: ['Ideas', 'Running', 'Concluded'],
-    tasks: ['Test annual plan discount', 'Shorten signup form', 'Referral credit experiment', 'Pricing page social proof', 'Trial length 14 vs 30 days', 'Analyze signup drop-off', 'Onboarding email sequence A/B'],
+    tasks: [
+      'Test annual plan discount',
+      'Shorten signup form',
+      'Referral credit experiment',
+      'Pricing page social proof',
+      'Trial length 14 vs 30 days',
+      'Analyze signup drop-off',
+      'Onboarding email sequence A/B',
+    ],
   },
   {
-    name: 'Onboarding Revamp', team: 'Product', color: 'purple',
+    name: 'Onboarding Revamp',
+    team: 'Product',
+    color: 'purple',
     notes: 'Make the first session lead to the first success faster.',
     sections: ['To do', 'In progress', 'Done'],
-    tasks: ['Interview five new customers', 'Map current onboarding steps', 'Design checklist widget', 'Roll out new-onboarding-flow flag to 50%', 'Measure activation rate weekly', 'Remove legacy tour'],
+    tasks: [
+      'Interview five new customers',
+      'Map current onboarding steps',
+      'Design checklist widget',
+      'Roll out new-onboarding-flow flag to 50%',
+      'Measure activation rate weekly',
+      'Remove legacy tour',
+    ],
   },
   {
-    name: 'Infrastructure', team: 'Engineering', color: 'dark-teal',
+    name: 'Infrastructure',
+    team: 'Engineering',
+    color: 'dark-teal',
     notes: 'Platform reliability, cost and security work.',
     sections: ['Backlog', 'This sprint', 'Done'],
-    tasks: ['Rotate database credentials', 'Set up error budget alerts', 'Move CI to larger runners', 'Patch OpenSSL on build hosts', 'Reduce log retention costs', 'Quarterly disaster recovery drill'],
+    tasks: [
+      'Rotate database credentials',
+      'Set up error budget alerts',
+      'Move CI to larger runners',
+      'Patch OpenSSL on build hosts',
+      'Reduce log retention costs',
+      'Quarterly disaster recovery drill',
+    ],
   },
 ];
 
@@ -177,10 +228,18 @@ export class AsanaStore {
     if (!team) throw new Error(`unknown team ${seed.team}`);
     const owner = team.members[0] ?? '';
     const project: AsanaProject = {
-      gid: this.gid(), name: seed.name, notes: seed.notes, color: seed.color, archived: false,
-      team: team.gid, owner, members: [...team.members],
-      created_at: isoAt(this.clock, rng.int(60, 120)), modified_at: isoAt(this.clock, rng.int(0, 5)),
-      due_on: isoDay(dayStart(this.clock, -rng.int(20, 60))), start_on: isoDay(dayStart(this.clock, rng.int(30, 60))),
+      gid: this.gid(),
+      name: seed.name,
+      notes: seed.notes,
+      color: seed.color,
+      archived: false,
+      team: team.gid,
+      owner,
+      members: [...team.members],
+      created_at: isoAt(this.clock, rng.int(60, 120)),
+      modified_at: isoAt(this.clock, rng.int(0, 5)),
+      due_on: isoDay(dayStart(this.clock, -rng.int(20, 60))),
+      start_on: isoDay(dayStart(this.clock, rng.int(30, 60))),
     };
     this.projects.push(project);
     const sections = seed.sections.map((name) => {
@@ -194,23 +253,42 @@ export class AsanaStore {
       const assignee = rng.chance(0.85) ? rng.pick(team.members) : null;
       const createdDaysAgo = rng.int(10, 50);
       const task: AsanaTask = {
-        gid: this.gid(), name, notes: `${name}. Part of ${seed.name}.`, assignee,
-        completed: done, completed_at: done ? isoAt(this.clock, rng.int(1, 9), 15) : null,
-        created_at: isoAt(this.clock, createdDaysAgo), modified_at: isoAt(this.clock, rng.int(0, 9)),
-        due_on: rng.chance(0.8) ? isoDay(dayStart(this.clock, rng.int(-21, 6))) : null, start_on: null,
-        followers: assignee ? [assignee] : [], memberships: [{ project: project.gid, section: section.gid }],
-        parent: null, tags: [], created_by: owner,
+        gid: this.gid(),
+        name,
+        notes: `${name}. Part of ${seed.name}.`,
+        assignee,
+        completed: done,
+        completed_at: done ? isoAt(this.clock, rng.int(1, 9), 15) : null,
+        created_at: isoAt(this.clock, createdDaysAgo),
+        modified_at: isoAt(this.clock, rng.int(0, 9)),
+        due_on: rng.chance(0.8) ? isoDay(dayStart(this.clock, rng.int(-21, 6))) : null,
+        start_on: null,
+        followers: assignee ? [assignee] : [],
+        memberships: [{ project: project.gid, section: section.gid }],
+        parent: null,
+        tags: [],
+        created_by: owner,
       };
       this.tasks.set(task.gid, task);
       this.stories.push({
-        gid: this.gid(), task: task.gid, type: 'system', resource_subtype: 'added_to_project',
-        text: `added to ${seed.name}`, created_by: owner, created_at: task.created_at,
+        gid: this.gid(),
+        task: task.gid,
+        type: 'system',
+        resource_subtype: 'added_to_project',
+        text: `added to ${seed.name}`,
+        created_by: owner,
+        created_at: task.created_at,
       });
       const comments = rng.int(0, 2);
       for (let c = 0; c < comments; c++) {
         this.stories.push({
-          gid: this.gid(), task: task.gid, type: 'comment', resource_subtype: 'comment_added',
-          text: rng.pick(COMMENTS), created_by: rng.pick(team.members), created_at: isoAt(this.clock, rng.int(0, createdDaysAgo), 11 + c),
+          gid: this.gid(),
+          task: task.gid,
+          type: 'comment',
+          resource_subtype: 'comment_added',
+          text: rng.pick(COMMENTS),
+          created_by: rng.pick(team.members),
+          created_at: isoAt(this.clock, rng.int(0, createdDaysAgo), 11 + c),
         });
       }
     });
@@ -294,10 +372,20 @@ export class AsanaStore {
 
   // ---- writes -----------------------------------------------------------
 
-  createTask(input: {
-    name: string; notes?: string; assignee?: string | null; due_on?: string; start_on?: string;
-    projects?: string[]; followers?: string[]; parent?: string; section?: string;
-  }, me: AsanaUser): AsanaTask {
+  createTask(
+    input: {
+      name: string;
+      notes?: string;
+      assignee?: string | null;
+      due_on?: string;
+      start_on?: string;
+      projects?: string[];
+      followers?: string[];
+      parent?: string;
+      section?: string;
+    },
+    me: AsanaUser,
+  ): AsanaTask {
     const now = new Date(this.clock()).toISOString();
     const projects = (input.projects ?? []).map((gid) => this.requireProject(gid));
     const section = input.section ? this.requireSection(input.section) : undefined;
@@ -311,18 +399,35 @@ export class AsanaStore {
       if (d !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(d)) throw new ToolFailure('invalid_input', `due_on: Invalid date: ${d}. Use YYYY-MM-DD.`);
     }
     const task: AsanaTask = {
-      gid: this.gid(), name: input.name, notes: input.notes ?? '', assignee,
-      completed: false, completed_at: null, created_at: now, modified_at: now,
-      due_on: input.due_on ?? null, start_on: input.start_on ?? null,
+      gid: this.gid(),
+      name: input.name,
+      notes: input.notes ?? '',
+      assignee,
+      completed: false,
+      completed_at: null,
+      created_at: now,
+      modified_at: now,
+      due_on: input.due_on ?? null,
+      start_on: input.start_on ?? null,
       followers: [...followers],
       memberships: projects.map((p) => ({
         project: p.gid,
         section: section && section.project === p.gid ? section.gid : (this.sections.find((s) => s.project === p.gid)?.gid ?? null),
       })),
-      parent: input.parent ?? null, tags: [], created_by: me.gid,
+      parent: input.parent ?? null,
+      tags: [],
+      created_by: me.gid,
     };
     this.tasks.set(task.gid, task);
-    this.stories.push({ gid: this.gid(), task: task.gid, type: 'system', resource_subtype: 'created', text: 'created this task', created_by: me.gid, created_at: now });
+    this.stories.push({
+      gid: this.gid(),
+      task: task.gid,
+      type: 'system',
+      resource_subtype: 'created',
+      text: 'created this task',
+      created_by: me.gid,
+      created_at: now,
+    });
     return task;
   }
 
@@ -330,8 +435,13 @@ export class AsanaStore {
     this.requireTask(taskGid);
     if (!text.trim()) throw new ToolFailure('invalid_input', 'text: Missing input');
     const story: AsanaStory = {
-      gid: this.gid(), task: taskGid, type: 'comment', resource_subtype: 'comment_added', text,
-      created_by: me.gid, created_at: new Date(this.clock()).toISOString(),
+      gid: this.gid(),
+      task: taskGid,
+      type: 'comment',
+      resource_subtype: 'comment_added',
+      text,
+      created_by: me.gid,
+      created_at: new Date(this.clock()).toISOString(),
     };
     this.stories.push(story);
     return story;
@@ -379,22 +489,45 @@ export class AsanaStore {
 
   fullUser(u: AsanaUser): JsonRecord {
     return {
-      gid: u.gid, resource_type: 'user', name: u.name, email: u.email, photo: null,
+      gid: u.gid,
+      resource_type: 'user',
+      name: u.name,
+      email: u.email,
+      photo: null,
       workspaces: [this.compactWorkspace()],
     };
   }
 
   fullTeam(t: AsanaTeam): JsonRecord {
-    return { gid: t.gid, resource_type: 'team', name: t.name, description: t.description, organization: this.compactWorkspace(), visibility: 'request_to_join' };
+    return {
+      gid: t.gid,
+      resource_type: 'team',
+      name: t.name,
+      description: t.description,
+      organization: this.compactWorkspace(),
+      visibility: 'request_to_join',
+    };
   }
 
   fullProject(p: AsanaProject): JsonRecord {
     return {
-      gid: p.gid, resource_type: 'project', name: p.name, notes: p.notes, color: p.color, archived: p.archived,
-      created_at: p.created_at, modified_at: p.modified_at, due_on: p.due_on, start_on: p.start_on,
-      owner: this.compactUser(p.owner), team: { gid: p.team, resource_type: 'team', name: this.teams.find((t) => t.gid === p.team)?.name ?? '' },
-      members: p.members.map((m) => this.compactUser(m)), workspace: this.compactWorkspace(),
-      default_view: 'list', privacy_setting: 'public_to_workspace', public: true,
+      gid: p.gid,
+      resource_type: 'project',
+      name: p.name,
+      notes: p.notes,
+      color: p.color,
+      archived: p.archived,
+      created_at: p.created_at,
+      modified_at: p.modified_at,
+      due_on: p.due_on,
+      start_on: p.start_on,
+      owner: this.compactUser(p.owner),
+      team: { gid: p.team, resource_type: 'team', name: this.teams.find((t) => t.gid === p.team)?.name ?? '' },
+      members: p.members.map((m) => this.compactUser(m)),
+      workspace: this.compactWorkspace(),
+      default_view: 'list',
+      privacy_setting: 'public_to_workspace',
+      public: true,
       permalink_url: `https://app.asana.com/0/${p.gid}/list`,
     };
   }
@@ -406,16 +539,28 @@ export class AsanaStore {
   fullTask(t: AsanaTask): JsonRecord {
     const firstProject = t.memberships[0]?.project ?? '0';
     return {
-      gid: t.gid, resource_type: 'task', resource_subtype: 'default_task', name: t.name, notes: t.notes,
-      assignee: this.compactUser(t.assignee), assignee_status: t.assignee ? 'inbox' : null,
-      completed: t.completed, completed_at: t.completed_at, created_at: t.created_at, modified_at: t.modified_at,
-      due_on: t.due_on, due_at: null, start_on: t.start_on,
+      gid: t.gid,
+      resource_type: 'task',
+      resource_subtype: 'default_task',
+      name: t.name,
+      notes: t.notes,
+      assignee: this.compactUser(t.assignee),
+      assignee_status: t.assignee ? 'inbox' : null,
+      completed: t.completed,
+      completed_at: t.completed_at,
+      created_at: t.created_at,
+      modified_at: t.modified_at,
+      due_on: t.due_on,
+      due_at: null,
+      start_on: t.start_on,
       followers: t.followers.map((f) => this.compactUser(f)),
       projects: t.memberships.map((m) => this.compactProject(m.project)),
       memberships: t.memberships.map((m) => ({ project: this.compactProject(m.project), section: this.compactSection(m.section) })),
       parent: t.parent && this.tasks.has(t.parent) ? this.compactTask(this.requireTask(t.parent)) : null,
       num_subtasks: [...this.tasks.values()].filter((x) => x.parent === t.gid).length,
-      tags: [], workspace: this.compactWorkspace(), created_by: this.compactUser(t.created_by),
+      tags: [],
+      workspace: this.compactWorkspace(),
+      created_by: this.compactUser(t.created_by),
       permalink_url: `https://app.asana.com/0/${firstProject}/${t.gid}`,
     };
   }
@@ -423,8 +568,13 @@ export class AsanaStore {
   fullStory(s: AsanaStory): JsonRecord {
     const task = this.tasks.get(s.task);
     return {
-      gid: s.gid, resource_type: 'story', type: s.type, resource_subtype: s.resource_subtype, text: s.text,
-      created_at: s.created_at, created_by: this.compactUser(s.created_by),
+      gid: s.gid,
+      resource_type: 'story',
+      type: s.type,
+      resource_subtype: s.resource_subtype,
+      text: s.text,
+      created_at: s.created_at,
+      created_by: this.compactUser(s.created_by),
       target: task ? this.compactTask(task) : { gid: s.task, resource_type: 'task' },
     };
   }

@@ -50,7 +50,9 @@ function filterTasks(ctx: ToolContext, input: JsonRecord): AsanaTask[] {
 
 export const asanaHandlers: Record<string, ToolHandler> = {
   asana_workspaces_list: (input, { data }) => ({
-    data: [pickFields({ ...data.asana.compactWorkspace(), is_organization: true, email_domains: ['acme.example'] }, input.opt_fields, data.asana.compactWorkspace())],
+    data: [
+      pickFields({ ...data.asana.compactWorkspace(), is_organization: true, email_domains: ['acme.example'] }, input.opt_fields, data.asana.compactWorkspace()),
+    ],
     next_page: null,
   }),
 
@@ -77,7 +79,10 @@ export const asanaHandlers: Record<string, ToolHandler> = {
 
   asana_workspace_teams_list: (input, { data }) => {
     data.asana.requireWorkspace(requireString(input, 'workspace_gid'));
-    return { data: data.asana.teams.map((t) => pickFields(data.asana.fullTeam(t), input.opt_fields, { gid: t.gid, resource_type: 'team', name: t.name })), next_page: null };
+    return {
+      data: data.asana.teams.map((t) => pickFields(data.asana.fullTeam(t), input.opt_fields, { gid: t.gid, resource_type: 'team', name: t.name })),
+      next_page: null,
+    };
   },
 
   asana_team_get: (input, { data }) => {
@@ -92,7 +97,10 @@ export const asanaHandlers: Record<string, ToolHandler> = {
 
   asana_user_teams_list: (input, ctx) => {
     const user = ctx.data.asana.requireUser(requireString(input, 'user_gid'), me(ctx));
-    return { data: ctx.data.asana.teams.filter((t) => t.members.includes(user.gid)).map((t) => ({ gid: t.gid, resource_type: 'team', name: t.name })), next_page: null };
+    return {
+      data: ctx.data.asana.teams.filter((t) => t.members.includes(user.gid)).map((t) => ({ gid: t.gid, resource_type: 'team', name: t.name })),
+      next_page: null,
+    };
   },
 
   asana_team_projects_list: (input, { data }) => {
@@ -130,9 +138,18 @@ export const asanaHandlers: Record<string, ToolHandler> = {
     const team = str(input.team) ? store.requireTeam(str(input.team) as string) : store.teams[0];
     const now = new Date(store.clock()).toISOString();
     const project = {
-      gid: store.newGid(), name: requireString(input, 'name'), notes: str(input.notes) ?? '', color: str(input.color) ?? 'none',
-      archived: false, team: team?.gid ?? '', owner: me(ctx).gid, members: [me(ctx).gid], created_at: now, modified_at: now,
-      due_on: str(input.due_on) ?? null, start_on: str(input.start_on) ?? null,
+      gid: store.newGid(),
+      name: requireString(input, 'name'),
+      notes: str(input.notes) ?? '',
+      color: str(input.color) ?? 'none',
+      archived: false,
+      team: team?.gid ?? '',
+      owner: me(ctx).gid,
+      members: [me(ctx).gid],
+      created_at: now,
+      modified_at: now,
+      due_on: str(input.due_on) ?? null,
+      start_on: str(input.start_on) ?? null,
     };
     store.projects.push(project);
     store.sections.push({ gid: store.newGid(), name: 'Untitled section', project: project.gid, created_at: now });
@@ -162,7 +179,10 @@ export const asanaHandlers: Record<string, ToolHandler> = {
   asana_sections_list: (input, { data }) => {
     const project = data.asana.requireProject(requireString(input, 'project_gid'));
     const sections = data.asana.sections.filter((s) => s.project === project.gid);
-    return { data: sections.map((s) => pickFields(data.asana.fullSection(s), input.opt_fields, { gid: s.gid, resource_type: 'section', name: s.name })), next_page: null };
+    return {
+      data: sections.map((s) => pickFields(data.asana.fullSection(s), input.opt_fields, { gid: s.gid, resource_type: 'section', name: s.name })),
+      next_page: null,
+    };
   },
 
   asana_section_get: (input, { data }) => {
@@ -224,7 +244,15 @@ export const asanaHandlers: Record<string, ToolHandler> = {
   asana_user_task_list_for_user_get: (input, ctx) => {
     const user = ctx.data.asana.requireUser(requireString(input, 'user_gid'), me(ctx));
     ctx.data.asana.requireWorkspace(requireString(input, 'workspace_gid'));
-    return { data: { gid: `9${user.gid.slice(1)}`, resource_type: 'user_task_list', name: 'My Tasks', owner: ctx.data.asana.compactUser(user.gid), workspace: ctx.data.asana.compactWorkspace() } };
+    return {
+      data: {
+        gid: `9${user.gid.slice(1)}`,
+        resource_type: 'user_task_list',
+        name: 'My Tasks',
+        owner: ctx.data.asana.compactUser(user.gid),
+        workspace: ctx.data.asana.compactWorkspace(),
+      },
+    };
   },
 
   asana_task_get: (input, { data }) => taskOut(data.asana, data.asana.requireTask(requireString(input, 'task_gid')), input.opt_fields),
@@ -233,31 +261,44 @@ export const asanaHandlers: Record<string, ToolHandler> = {
     const store = ctx.data.asana;
     const ws = str(input.workspace_gid);
     if (ws) store.requireWorkspace(ws);
-    const task = store.createTask({
-      name: requireString(input, 'name'),
-      notes: str(input.notes),
-      assignee: str(input.assignee) ?? null,
-      due_on: str(input.due_on),
-      start_on: str(input.start_on),
-      projects: list(input.projects),
-      followers: list(input.followers),
-    }, me(ctx));
+    const task = store.createTask(
+      {
+        name: requireString(input, 'name'),
+        notes: str(input.notes),
+        assignee: str(input.assignee) ?? null,
+        due_on: str(input.due_on),
+        start_on: str(input.start_on),
+        projects: list(input.projects),
+        followers: list(input.followers),
+      },
+      me(ctx),
+    );
     return taskOut(store, task, input.opt_fields);
   },
 
   asana_subtask_create: (input, ctx) => {
     const store = ctx.data.asana;
     const parent = store.requireTask(requireString(input, 'task_gid'));
-    const task = store.createTask({
-      name: requireString(input, 'name'), notes: str(input.notes), assignee: str(input.assignee) ?? null,
-      due_on: str(input.due_on), parent: parent.gid,
-    }, me(ctx));
+    const task = store.createTask(
+      {
+        name: requireString(input, 'name'),
+        notes: str(input.notes),
+        assignee: str(input.assignee) ?? null,
+        due_on: str(input.due_on),
+        parent: parent.gid,
+      },
+      me(ctx),
+    );
     return taskOut(store, task, input.opt_fields);
   },
 
   asana_task_subtasks_list: (input, { data }) => {
     const parent = data.asana.requireTask(requireString(input, 'task_gid'));
-    return taskList(data.asana, [...data.asana.tasks.values()].filter((t) => t.parent === parent.gid), input.opt_fields);
+    return taskList(
+      data.asana,
+      [...data.asana.tasks.values()].filter((t) => t.parent === parent.gid),
+      input.opt_fields,
+    );
   },
 
   asana_task_update: (input, ctx) => {
@@ -336,7 +377,15 @@ export const asanaHandlers: Record<string, ToolHandler> = {
     return {
       data: data.asana.storiesFor(task.gid).map((s) => {
         const full = data.asana.fullStory(s);
-        return pickFields(full, input.opt_fields, { gid: s.gid, resource_type: 'story', created_at: s.created_at, created_by: full.created_by, resource_subtype: s.resource_subtype, text: s.text, type: s.type });
+        return pickFields(full, input.opt_fields, {
+          gid: s.gid,
+          resource_type: 'story',
+          created_at: s.created_at,
+          created_by: full.created_by,
+          resource_subtype: s.resource_subtype,
+          text: s.text,
+          type: s.type,
+        });
       }),
       next_page: null,
     };
@@ -350,7 +399,8 @@ export const asanaHandlers: Record<string, ToolHandler> = {
     let hits: JsonRecord[];
     if (type === 'user') hits = data.asana.users.filter((u) => u.name.toLowerCase().includes(q)).map((u) => data.asana.compactUser(u.gid) ?? {});
     else if (type === 'project') hits = data.asana.projects.filter((p) => p.name.toLowerCase().includes(q)).map((p) => data.asana.compactProject(p.gid));
-    else if (type === 'team') hits = data.asana.teams.filter((t) => t.name.toLowerCase().includes(q)).map((t) => ({ gid: t.gid, resource_type: 'team', name: t.name }));
+    else if (type === 'team')
+      hits = data.asana.teams.filter((t) => t.name.toLowerCase().includes(q)).map((t) => ({ gid: t.gid, resource_type: 'team', name: t.name }));
     else hits = [...data.asana.tasks.values()].filter((t) => t.name.toLowerCase().includes(q)).map((t) => data.asana.compactTask(t));
     return { data: hits.slice(0, count) };
   },

@@ -63,9 +63,7 @@ export const asanamcpHandlers: Record<string, ToolHandler> = {
   asanamcp_get_my_tasks: (input, ctx) => {
     const status = str(input.completion_status) ?? 'incomplete';
     const user = me(ctx);
-    const tasks = [...ctx.data.asana.tasks.values()].filter(
-      (t) => t.assignee === user.gid && (status === 'all' || (status === 'completed') === t.completed),
-    );
+    const tasks = [...ctx.data.asana.tasks.values()].filter((t) => t.assignee === user.gid && (status === 'all' || (status === 'completed') === t.completed));
     return { data: tasks.map((t) => ({ gid: t.gid, name: t.name, completed: t.completed, due_on: t.due_on })) };
   },
 
@@ -77,10 +75,17 @@ export const asanamcpHandlers: Record<string, ToolHandler> = {
       const name = str(raw.name) ?? str(raw.task_name) ?? str(raw.taskName);
       if (!name) throw new ToolFailure('invalid_input', `tasks[${i}].name is required.`);
       const project = str(raw.project) ?? str(raw.project_id);
-      const task = ctx.data.asana.createTask({
-        name, notes: str(raw.notes) ?? str(raw.description), assignee: str(raw.assignee) ?? null,
-        due_on: str(raw.due_on) ?? str(raw.due_date), projects: project ? [project] : [], section: str(raw.section),
-      }, me(ctx));
+      const task = ctx.data.asana.createTask(
+        {
+          name,
+          notes: str(raw.notes) ?? str(raw.description),
+          assignee: str(raw.assignee) ?? null,
+          due_on: str(raw.due_on) ?? str(raw.due_date),
+          projects: project ? [project] : [],
+          section: str(raw.section),
+        },
+        me(ctx),
+      );
       return { gid: task.gid, name: task.name, permalink_url: ctx.data.asana.fullTask(task).permalink_url };
     });
     return { data: created };
@@ -125,16 +130,20 @@ function searchTasks(input: JsonRecord, ctx: ToolContext): JsonRecord {
   const completed = bool(input.completed);
   const project = str(input.project);
   const section = str(input.section);
-  const tasks = [...store.tasks.values()].filter((t) =>
-    (!assignee || t.assignee === assignee) &&
-    (!text || `${t.name} ${t.notes}`.toLowerCase().includes(text)) &&
-    (completed === undefined || t.completed === completed) &&
-    (!project || t.memberships.some((m) => m.project === project)) &&
-    (!section || t.memberships.some((m) => m.section === section)),
+  const tasks = [...store.tasks.values()].filter(
+    (t) =>
+      (!assignee || t.assignee === assignee) &&
+      (!text || `${t.name} ${t.notes}`.toLowerCase().includes(text)) &&
+      (completed === undefined || t.completed === completed) &&
+      (!project || t.memberships.some((m) => m.project === project)) &&
+      (!section || t.memberships.some((m) => m.section === section)),
   );
   return {
     data: tasks.map((t) => ({
-      gid: t.gid, name: t.name, completed: t.completed, due_on: t.due_on,
+      gid: t.gid,
+      name: t.name,
+      completed: t.completed,
+      due_on: t.due_on,
       assignee: store.compactUser(t.assignee),
     })),
   };

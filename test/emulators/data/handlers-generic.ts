@@ -9,9 +9,16 @@ import type { JsonRecord, ToolContext } from './tool-context';
 type Verb = 'list' | 'get' | 'create' | 'update' | 'delete' | 'action';
 
 const TAIL_VERBS: Array<[string[], Verb]> = [
-  [['get', 'all'], 'list'], [['partial', 'update'], 'update'], [['list'], 'list'], [['search'], 'list'],
-  [['get'], 'get'], [['retrieve'], 'get'], [['create'], 'create'], [['update'], 'update'],
-  [['delete'], 'delete'], [['destroy'], 'delete'],
+  [['get', 'all'], 'list'],
+  [['partial', 'update'], 'update'],
+  [['list'], 'list'],
+  [['search'], 'list'],
+  [['get'], 'get'],
+  [['retrieve'], 'get'],
+  [['create'], 'create'],
+  [['update'], 'update'],
+  [['delete'], 'delete'],
+  [['destroy'], 'delete'],
 ];
 const HEAD_VERBS: Record<string, Verb> = { create: 'create', update: 'update', delete: 'delete', get: 'get', list: 'list', search: 'list' };
 
@@ -71,9 +78,7 @@ export function genericHandler(input: JsonRecord, ctx: ToolContext): JsonRecord 
   const base = stableNumber(ctx.toolName);
   const idOf = (n: number) => (isAsana ? String(1_300_000_000_000_000 + base * 10 + n) : base + n);
   const record = (n: number): JsonRecord =>
-    isAsana
-      ? { gid: idOf(n), resource_type: kind, name: `${name} ${n}` }
-      : { id: idOf(n), name: `${name} ${n}`, created_at: now };
+    isAsana ? { gid: idOf(n), resource_type: kind, name: `${name} ${n}` } : { id: idOf(n), name: `${name} ${n}`, created_at: now };
   const wrap = (value: unknown): JsonRecord => (isAsana ? { data: value } : (value as JsonRecord));
 
   switch (verb) {

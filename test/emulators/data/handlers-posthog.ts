@@ -7,19 +7,38 @@ import { type JsonRecord, type ToolHandler, bool, list, num, page, str } from '.
 
 function insightSummary(i: Insight): JsonRecord {
   return {
-    id: i.id, short_id: i.short_id, name: i.name, description: i.description, favorited: i.favorited,
-    saved: i.saved, dashboards: i.dashboards, tags: i.tags, created_at: i.created_at,
-    last_modified_at: i.last_modified_at, created_by: i.created_by, query: i.query,
+    id: i.id,
+    short_id: i.short_id,
+    name: i.name,
+    description: i.description,
+    favorited: i.favorited,
+    saved: i.saved,
+    dashboards: i.dashboards,
+    tags: i.tags,
+    created_at: i.created_at,
+    last_modified_at: i.last_modified_at,
+    created_by: i.created_by,
+    query: i.query,
   };
 }
 
 function flagRecord(f: FeatureFlag): JsonRecord {
   const group = Array.isArray(f.filters.groups) ? f.filters.groups[0] : undefined;
   return {
-    id: f.id, key: f.key, name: f.name, active: f.active, filters: f.filters, tags: f.tags,
+    id: f.id,
+    key: f.key,
+    name: f.name,
+    active: f.active,
+    filters: f.filters,
+    tags: f.tags,
     rollout_percentage: isRecord(group) ? (group.rollout_percentage ?? null) : null,
-    created_at: f.created_at, updated_at: f.updated_at, created_by: f.created_by, version: f.version,
-    deleted: f.deleted, ensure_experience_continuity: false, evaluation_runtime: 'all',
+    created_at: f.created_at,
+    updated_at: f.updated_at,
+    created_by: f.created_by,
+    version: f.version,
+    deleted: f.deleted,
+    ensure_experience_continuity: false,
+    evaluation_runtime: 'all',
   };
 }
 
@@ -60,12 +79,19 @@ export const posthogHandlers: Record<string, ToolHandler> = {
     const store = data.posthog;
     const now = new Date(store.clock()).toISOString();
     const insight: Insight = {
-      id: store.newId(), short_id: `em${String(store.insights.length + 1).padStart(6, '0')}`,
-      name: str(input.name) ?? 'Untitled insight', description: str(input.description) ?? '',
+      id: store.newId(),
+      short_id: `em${String(store.insights.length + 1).padStart(6, '0')}`,
+      name: str(input.name) ?? 'Untitled insight',
+      description: str(input.description) ?? '',
       query: isRecord(query) ? query : { kind: 'HogQLQuery', query: String(query) },
-      favorited: bool(input.favorited) ?? false, saved: true, deleted: false,
-      dashboards: list(input.dashboards).map(Number), tags: list(input.tags),
-      created_at: now, last_modified_at: now, created_by: store.me,
+      favorited: bool(input.favorited) ?? false,
+      saved: true,
+      deleted: false,
+      dashboards: list(input.dashboards).map(Number),
+      tags: list(input.tags),
+      created_at: now,
+      last_modified_at: now,
+      created_by: store.me,
     };
     store.insights.push(insight);
     return insightSummary(insight);
@@ -97,8 +123,19 @@ export const posthogHandlers: Record<string, ToolHandler> = {
     const all = data.posthog.dashboards.filter((d) => !d.deleted);
     const { slice, next } = page(all, input.limit, input.offset, 100);
     return {
-      count: all.length, next, previous: null,
-      results: slice.map((d) => ({ id: d.id, name: d.name, description: d.description, pinned: d.pinned, tags: d.tags, created_at: d.created_at, created_by: d.created_by, tile_count: d.tiles.length })),
+      count: all.length,
+      next,
+      previous: null,
+      results: slice.map((d) => ({
+        id: d.id,
+        name: d.name,
+        description: d.description,
+        pinned: d.pinned,
+        tags: d.tags,
+        created_at: d.created_at,
+        created_by: d.created_by,
+        tile_count: d.tiles.length,
+      })),
     };
   },
 
@@ -106,7 +143,13 @@ export const posthogHandlers: Record<string, ToolHandler> = {
     const d = data.posthog.dashboards.find((x) => !x.deleted && String(x.id) === String(input.id));
     if (!d) throw new ToolFailure('not_found', `Dashboard ${String(input.id)} not found.`);
     return {
-      id: d.id, name: d.name, description: d.description, pinned: d.pinned, tags: d.tags, created_at: d.created_at, created_by: d.created_by,
+      id: d.id,
+      name: d.name,
+      description: d.description,
+      pinned: d.pinned,
+      tags: d.tags,
+      created_at: d.created_at,
+      created_by: d.created_by,
       tiles: d.tiles.map((insightId, i) => {
         const insight = data.posthog.findInsight(insightId);
         return { id: d.id * 100 + i, insight: insight ? { id: insight.id, short_id: insight.short_id, name: insight.name } : null };
@@ -178,43 +221,64 @@ export const posthogHandlers: Record<string, ToolHandler> = {
     const all = [...data.posthog.events.values()].filter((e) => !q || e.name.toLowerCase().includes(q));
     const { slice, next } = page(all, input.limit, input.offset, 100);
     return {
-      count: all.length, next, previous: null,
+      count: all.length,
+      next,
+      previous: null,
       results: slice.map((e, i) => ({
-        id: `evt-${i + 1}`, name: e.name, description: e.description,
+        id: `evt-${i + 1}`,
+        name: e.name,
+        description: e.description,
         volume_30_day: e.total.slice(0, 30).reduce((a, b) => a + b, 0),
-        query_usage_30_day: 10 + i * 3, last_seen_at: new Date(data.clock()).toISOString(), tags: [],
+        query_usage_30_day: 10 + i * 3,
+        last_seen_at: new Date(data.clock()).toISOString(),
+        tags: [],
       })),
     };
   },
 
   posthogmcp_projects_get: (_input, { data }) => ({
-    results: [{ id: data.posthog.project.id, uuid: data.posthog.project.uuid, name: data.posthog.project.name, organization: data.posthog.project.organization, timezone: data.posthog.project.timezone }],
+    results: [
+      {
+        id: data.posthog.project.id,
+        uuid: data.posthog.project.uuid,
+        name: data.posthog.project.name,
+        organization: data.posthog.project.organization,
+        timezone: data.posthog.project.timezone,
+      },
+    ],
   }),
 
   posthogmcp_organization_get: (_input, { data }) => ({
-    id: data.posthog.project.uuid, name: data.posthog.project.organization, membership_level: 8,
+    id: data.posthog.project.uuid,
+    name: data.posthog.project.organization,
+    membership_level: 8,
     teams: [{ id: data.posthog.project.id, name: data.posthog.project.name }],
   }),
 
   posthogmcp_org_members_list: (_input, { data }) => ({
-    count: data.posthog.members.length, next: null, previous: null,
+    count: data.posthog.members.length,
+    next: null,
+    previous: null,
     results: data.posthog.members.map((u) => ({ id: u.uuid, user: u, level: 8, joined_at: '2024-01-15T09:00:00Z' })),
   }),
 
   posthogmcp_entity_search: (input, { data }) => {
     const q = (str(input.query) ?? '').toLowerCase();
     const hits: JsonRecord[] = [];
-    for (const i of data.posthog.insights) if (!i.deleted && i.name.toLowerCase().includes(q)) hits.push({ type: 'insight', id: i.id, short_id: i.short_id, name: i.name });
+    for (const i of data.posthog.insights)
+      if (!i.deleted && i.name.toLowerCase().includes(q)) hits.push({ type: 'insight', id: i.id, short_id: i.short_id, name: i.name });
     for (const d of data.posthog.dashboards) if (!d.deleted && d.name.toLowerCase().includes(q)) hits.push({ type: 'dashboard', id: d.id, name: d.name });
-    for (const f of data.posthog.liveFlags()) if (f.key.includes(q) || f.name.toLowerCase().includes(q)) hits.push({ type: 'feature_flag', id: f.id, name: f.key });
+    for (const f of data.posthog.liveFlags())
+      if (f.key.includes(q) || f.name.toLowerCase().includes(q)) hits.push({ type: 'feature_flag', id: f.id, name: f.key });
     return { count: hits.length, results: hits };
   },
 
   posthogmcp_properties_list: (input, { data }) => {
     const type = str(input.type) ?? 'event';
-    const names = type === 'person'
-      ? ['email', 'name', 'plan', '$geoip_country_code', '$browser', 'signup_source']
-      : ['$current_url', '$browser', '$os', '$device_type', '$geoip_country_code', '$referrer', '$pathname'];
+    const names =
+      type === 'person'
+        ? ['email', 'name', 'plan', '$geoip_country_code', '$browser', 'signup_source']
+        : ['$current_url', '$browser', '$os', '$device_type', '$geoip_country_code', '$referrer', '$pathname'];
     const { slice, next } = page(names, input.limit, input.offset, 100);
     void data;
     return { count: names.length, next, previous: null, results: slice.map((name) => ({ name, property_type: 'String', is_numerical: false })) };
@@ -223,7 +287,9 @@ export const posthogHandlers: Record<string, ToolHandler> = {
   posthogmcp_query_generate_hogql_from_question: (input) => {
     const question = (str(input.question) ?? str(input.query) ?? '').toLowerCase();
     const event = question.includes('sign') ? 'signed_up' : '$pageview';
-    return { query: `SELECT toDate(timestamp) AS day, count() FROM events WHERE event = '${event}' AND timestamp > now() - INTERVAL 7 DAY GROUP BY day ORDER BY day` };
+    return {
+      query: `SELECT toDate(timestamp) AS day, count() FROM events WHERE event = '${event}' AND timestamp > now() - INTERVAL 7 DAY GROUP BY day ORDER BY day`,
+    };
   },
 
   posthogmcp_switch_project: (input, { data }) => {

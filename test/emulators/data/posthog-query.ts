@@ -92,7 +92,7 @@ function buckets(range: DayRange, interval: string, clock: Clock): Bucket[] {
 function hashFraction(text: string, min: number, max: number): number {
   let h = 2166136261;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return min + ((h >>> 0) % 1000) / 1000 * (max - min);
+  return min + (((h >>> 0) % 1000) / 1000) * (max - min);
 }
 
 /** A deterministic share for a set of property filters (each filter keeps 15–75%). */
@@ -106,12 +106,45 @@ function filterFactor(...filterLists: unknown[]): number {
 }
 
 const BREAKDOWN_VALUES: Record<string, Array<[string, number]>> = {
-  $browser: [['Chrome', 0.56], ['Safari', 0.24], ['Firefox', 0.12], ['Edge', 0.08]],
-  $os: [['Mac OS X', 0.41], ['Windows', 0.33], ['iOS', 0.14], ['Android', 0.09], ['Linux', 0.03]],
-  $device_type: [['Desktop', 0.71], ['Mobile', 0.25], ['Tablet', 0.04]],
-  $geoip_country_code: [['US', 0.38], ['GB', 0.14], ['DE', 0.12], ['IN', 0.11], ['BR', 0.08], ['FR', 0.07], ['CA', 0.1]],
-  plan: [['free', 0.62], ['pro', 0.29], ['enterprise', 0.09]],
-  signup_source: [['organic', 0.4], ['google-ads', 0.25], ['referral', 0.17], ['newsletter', 0.1], ['producthunt', 0.08]],
+  $browser: [
+    ['Chrome', 0.56],
+    ['Safari', 0.24],
+    ['Firefox', 0.12],
+    ['Edge', 0.08],
+  ],
+  $os: [
+    ['Mac OS X', 0.41],
+    ['Windows', 0.33],
+    ['iOS', 0.14],
+    ['Android', 0.09],
+    ['Linux', 0.03],
+  ],
+  $device_type: [
+    ['Desktop', 0.71],
+    ['Mobile', 0.25],
+    ['Tablet', 0.04],
+  ],
+  $geoip_country_code: [
+    ['US', 0.38],
+    ['GB', 0.14],
+    ['DE', 0.12],
+    ['IN', 0.11],
+    ['BR', 0.08],
+    ['FR', 0.07],
+    ['CA', 0.1],
+  ],
+  plan: [
+    ['free', 0.62],
+    ['pro', 0.29],
+    ['enterprise', 0.09],
+  ],
+  signup_source: [
+    ['organic', 0.4],
+    ['google-ads', 0.25],
+    ['referral', 0.17],
+    ['newsletter', 0.1],
+    ['producthunt', 0.08],
+  ],
 };
 
 function eventCount(store: PostHogStore, event: string | null, daysAgo: number, unique: boolean): number {
@@ -154,9 +187,7 @@ function trendsQuery(store: PostHogStore, source: JsonRecord): JsonRecord {
   const bks = buckets(range, interval, clock);
   const breakdownFilter = isRecord(source.breakdownFilter) ? source.breakdownFilter : {};
   const breakdown = typeof breakdownFilter.breakdown === 'string' ? breakdownFilter.breakdown : undefined;
-  const breakdownValues: Array<[string | undefined, number]> = breakdown
-    ? (BREAKDOWN_VALUES[breakdown] ?? [['(none)', 1]])
-    : [[undefined, 1]];
+  const breakdownValues: Array<[string | undefined, number]> = breakdown ? (BREAKDOWN_VALUES[breakdown] ?? [['(none)', 1]]) : [[undefined, 1]];
   const trendsFilter = isRecord(source.trendsFilter) ? source.trendsFilter : {};
   const display = typeof trendsFilter.display === 'string' ? trendsFilter.display : 'ActionsLineGraph';
   const results: JsonRecord[] = [];
@@ -167,9 +198,7 @@ function trendsQuery(store: PostHogStore, source: JsonRecord): JsonRecord {
     const unique = math === 'dau' || math === 'weekly_active' || math === 'monthly_active' || math === 'unique_session';
     const factor = filterFactor(node.properties, source.properties);
     for (const [value, share] of breakdownValues) {
-      const data = bks.map((b) =>
-        Math.round(b.days.reduce((sum, d) => sum + eventCount(store, event, d, unique), 0) * factor * share),
-      );
+      const data = bks.map((b) => Math.round(b.days.reduce((sum, d) => sum + eventCount(store, event, d, unique), 0) * factor * share));
       const name = event ?? 'All events';
       const customName = typeof node.custom_name === 'string' ? node.custom_name : undefined;
       const item: JsonRecord = {
@@ -263,20 +292,48 @@ export function hogqlQuery(store: PostHogStore, sql: string): JsonRecord {
   if (fromPersons) {
     if (/count\(/i.test(q)) return { ...base, columns: ['count()'], types: [['count()', 'UInt64']], results: [[store.persons.length]] };
     const rows = store.persons.slice(0, Math.min(limit, 100)).map((p) => [p.uuid, p.properties.email, p.properties.name, p.created_at]);
-    return { ...base, columns: ['id', 'email', 'name', 'created_at'], types: [['id', 'UUID'], ['email', 'String'], ['name', 'String'], ['created_at', 'DateTime']], results: rows };
+    return {
+      ...base,
+      columns: ['id', 'email', 'name', 'created_at'],
+      types: [
+        ['id', 'UUID'],
+        ['email', 'String'],
+        ['name', 'String'],
+        ['created_at', 'DateTime'],
+      ],
+      results: rows,
+    };
   }
   if (/group by/i.test(q) && /(toDate|toStartOfDay|toStartOfInterval|\bday\b)/i.test(q)) {
     const rows: unknown[][] = [];
     for (let d = Math.min(days, MAX_RANGE_DAYS) - 1; d >= 0; d--) rows.push([isoDay(dayStart(store.clock, d)), eventCount(store, event, d, unique)]);
-    return { ...base, columns: ['day', 'count'], types: [['day', 'Date'], ['count', 'UInt64']], results: rows.slice(0, limit) };
+    return {
+      ...base,
+      columns: ['day', 'count'],
+      types: [
+        ['day', 'Date'],
+        ['count', 'UInt64'],
+      ],
+      results: rows.slice(0, limit),
+    };
   }
   if (/group by\s+event/i.test(q)) {
-    const rows = [...store.events.keys()].map((name) => {
-      let sum = 0;
-      for (let d = 0; d < days; d++) sum += eventCount(store, name, d, unique);
-      return [name, sum];
-    }).sort((a, b) => Number(b[1]) - Number(a[1]));
-    return { ...base, columns: ['event', 'count'], types: [['event', 'String'], ['count', 'UInt64']], results: rows.slice(0, limit) };
+    const rows = [...store.events.keys()]
+      .map((name) => {
+        let sum = 0;
+        for (let d = 0; d < days; d++) sum += eventCount(store, name, d, unique);
+        return [name, sum];
+      })
+      .sort((a, b) => Number(b[1]) - Number(a[1]));
+    return {
+      ...base,
+      columns: ['event', 'count'],
+      types: [
+        ['event', 'String'],
+        ['count', 'UInt64'],
+      ],
+      results: rows.slice(0, limit),
+    };
   }
   if (/count\(|uniq\(/i.test(q)) {
     let sum = 0;
@@ -284,7 +341,17 @@ export function hogqlQuery(store: PostHogStore, sql: string): JsonRecord {
     return { ...base, columns: ['count()'], types: [['count()', 'UInt64']], results: [[sum]] };
   }
   const rows = sampleEventRows(store, event, Math.min(limit, 100));
-  return { ...base, columns: ['uuid', 'event', 'timestamp', 'distinct_id'], types: [['uuid', 'UUID'], ['event', 'String'], ['timestamp', 'DateTime'], ['distinct_id', 'String']], results: rows };
+  return {
+    ...base,
+    columns: ['uuid', 'event', 'timestamp', 'distinct_id'],
+    types: [
+      ['uuid', 'UUID'],
+      ['event', 'String'],
+      ['timestamp', 'DateTime'],
+      ['distinct_id', 'String'],
+    ],
+    results: rows,
+  };
 }
 
 /** Runs any supported query node (object or JSON string; a non-JSON string is HogQL). */

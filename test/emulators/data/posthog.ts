@@ -111,12 +111,48 @@ const EVENT_SHAPES: EventShape[] = [
 ];
 
 const FIRST_NAMES = [
-  'Ada', 'Grace', 'Alan', 'Katherine', 'Linus', 'Margaret', 'Dennis', 'Barbara', 'Ken', 'Frances',
-  'Tim', 'Radia', 'Edsger', 'Hedy', 'John', 'Annie', 'Donald', 'Karen', 'Guido', 'Sophie',
+  'Ada',
+  'Grace',
+  'Alan',
+  'Katherine',
+  'Linus',
+  'Margaret',
+  'Dennis',
+  'Barbara',
+  'Ken',
+  'Frances',
+  'Tim',
+  'Radia',
+  'Edsger',
+  'Hedy',
+  'John',
+  'Annie',
+  'Donald',
+  'Karen',
+  'Guido',
+  'Sophie',
 ];
 const LAST_NAMES = [
-  'Lovelace', 'Hopper', 'Turing', 'Johnson', 'Torvalds', 'Hamilton', 'Ritchie', 'Liskov', 'Thompson', 'Allen',
-  'Berners-Lee', 'Perlman', 'Dijkstra', 'Lamarr', 'McCarthy', 'Easley', 'Knuth', 'Jones', 'van Rossum', 'Wilson',
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Johnson',
+  'Torvalds',
+  'Hamilton',
+  'Ritchie',
+  'Liskov',
+  'Thompson',
+  'Allen',
+  'Berners-Lee',
+  'Perlman',
+  'Dijkstra',
+  'Lamarr',
+  'McCarthy',
+  'Easley',
+  'Knuth',
+  'Jones',
+  'van Rossum',
+  'Wilson',
 ];
 const PLANS = ['free', 'free', 'free', 'pro', 'pro', 'enterprise'];
 const COUNTRIES = ['US', 'US', 'GB', 'DE', 'IN', 'BR', 'FR', 'CA'];
@@ -216,29 +252,54 @@ export class PostHogStore {
         dateRange: { date_from: dateFrom },
       },
     });
-    const add = (id: number, shortId: string, name: string, description: string, query: Record<string, unknown>, dashboards: number[], daysAgo: number): void => {
+    const add = (
+      id: number,
+      shortId: string,
+      name: string,
+      description: string,
+      query: Record<string, unknown>,
+      dashboards: number[],
+      daysAgo: number,
+    ): void => {
       this.insights.push({
-        id, short_id: shortId, name, description, query, dashboards,
-        favorited: id === 101, saved: true, deleted: false, tags: [],
-        created_at: isoAt(this.clock, daysAgo), last_modified_at: isoAt(this.clock, Math.max(0, daysAgo - 5)),
+        id,
+        short_id: shortId,
+        name,
+        description,
+        query,
+        dashboards,
+        favorited: id === 101,
+        saved: true,
+        deleted: false,
+        tags: [],
+        created_at: isoAt(this.clock, daysAgo),
+        last_modified_at: isoAt(this.clock, Math.max(0, daysAgo - 5)),
         created_by: this.me,
       });
     };
     add(101, 'sgnUpD7x', 'Daily signups', 'New accounts per day.', trends('signed_up', '-30d'), [11], 80);
     add(102, 'pvWk3Lq9', 'Pageviews (last 14 days)', 'Total pageviews per day.', trends('$pageview', '-14d'), [12, 13], 75);
     add(103, 'dauTr8Mn', 'Daily active users', 'Unique persons with a pageview per day.', trends('$pageview', '-30d', 'dau'), [12], 70);
-    add(104, 'fnlSgP2k', 'Signup to subscription funnel', 'Pageview, then signup, then a paid subscription.', {
-      kind: 'InsightVizNode',
-      source: {
-        kind: 'FunnelsQuery',
-        series: [
-          { kind: 'EventsNode', event: '$pageview', name: '$pageview' },
-          { kind: 'EventsNode', event: 'signed_up', name: 'signed_up' },
-          { kind: 'EventsNode', event: 'subscription_started', name: 'subscription_started' },
-        ],
-        dateRange: { date_from: '-30d' },
+    add(
+      104,
+      'fnlSgP2k',
+      'Signup to subscription funnel',
+      'Pageview, then signup, then a paid subscription.',
+      {
+        kind: 'InsightVizNode',
+        source: {
+          kind: 'FunnelsQuery',
+          series: [
+            { kind: 'EventsNode', event: '$pageview', name: '$pageview' },
+            { kind: 'EventsNode', event: 'signed_up', name: 'signed_up' },
+            { kind: 'EventsNode', event: 'subscription_started', name: 'subscription_started' },
+          ],
+          dateRange: { date_from: '-30d' },
+        },
       },
-    }, [11], 60);
+      [11],
+      60,
+    );
     add(105, 'ftUse5Qw', 'Feature usage this week', 'How often product features were used.', trends('feature_used', '-7d'), [11], 20);
     const dash = (id: number, name: string, description: string, tiles: number[], pinned: boolean): void => {
       this.dashboards.push({ id, name, description, tiles, pinned, deleted: false, tags: [], created_at: isoAt(this.clock, 85), created_by: this.me });
@@ -251,9 +312,17 @@ export class PostHogStore {
   private seedFlags(): void {
     const flag = (id: number, key: string, name: string, active: boolean, rollout: number, daysAgo: number, properties: unknown[] = []): void => {
       this.featureFlags.push({
-        id, key, name, active, deleted: false, tags: [], version: 1,
+        id,
+        key,
+        name,
+        active,
+        deleted: false,
+        tags: [],
+        version: 1,
         filters: { groups: [{ properties, rollout_percentage: rollout }], multivariate: null, payloads: {} },
-        created_at: isoAt(this.clock, daysAgo), updated_at: isoAt(this.clock, Math.min(daysAgo, 10)), created_by: this.me,
+        created_at: isoAt(this.clock, daysAgo),
+        updated_at: isoAt(this.clock, Math.min(daysAgo, 10)),
+        created_by: this.me,
       });
     };
     flag(201, 'new-onboarding-flow', 'Redesigned onboarding checklist', true, 50, 40);

@@ -38,7 +38,11 @@ export function bool(value: unknown): boolean | undefined {
 /** Splits "a, b,c" (or an array) into trimmed non-empty strings. */
 export function list(value: unknown): string[] {
   if (Array.isArray(value)) return value.map((v) => String(v).trim()).filter(Boolean);
-  if (typeof value === 'string') return value.split(',').map((v) => v.trim()).filter(Boolean);
+  if (typeof value === 'string')
+    return value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean);
   return [];
 }
 

@@ -429,8 +429,7 @@ export async function startIdpEmulator(opts: IdpEmulatorOptions = {}): Promise<I
     if (!validRedirectUri(redirectUri)) throw new OAuthError('invalid_request', 'redirect_uri is not an allowed absolute URI');
     const state = q.get('state') ?? undefined;
     // From here errors go back to the client through the redirect (RFC 6749 §4.1.2.1).
-    const bounce = (error: string, description: string): void =>
-      redirectWith(res, redirectUri, { error, error_description: description, state, iss: issuer });
+    const bounce = (error: string, description: string): void => redirectWith(res, redirectUri, { error, error_description: description, state, iss: issuer });
     if (q.get('response_type') !== 'code') return bounce('unsupported_response_type', 'response_type must be "code"');
     const scope = q.get('scope') ?? '';
     if (!scope.split(/\s+/).includes('openid')) return bounce('invalid_scope', 'scope must include "openid"');

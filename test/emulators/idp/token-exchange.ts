@@ -95,7 +95,7 @@ export function installIdJagGrant(idp: IdpEmulator, options: IdJagGrantOptions =
   let forced: OAuthError | undefined;
   let tamper: IdJagTamper | undefined;
   let foreignKey: Promise<CryptoKey> | undefined;
-  const alg = (idp.jwk.alg) ?? 'RS256';
+  const alg = idp.jwk.alg ?? 'RS256';
   const kid = idp.jwk.kid ?? '';
 
   const handle = async (params: URLSearchParams, ctx: GrantContext): Promise<{ body: Record<string, unknown> }> => {
@@ -167,7 +167,13 @@ export function installIdJagGrant(idp: IdpEmulator, options: IdJagGrantOptions =
       const previous = issued[issued.length - 1];
       if (!previous) throw new OAuthError('server_error', 'nothing issued yet to replay', 500);
       entry.replayed = true;
-      return { access_token: previous.token, issued_token_type: ID_JAG_TOKEN_TYPE, token_type: 'N_A', expires_in: ttl, scope: String(previous.claims.scope ?? '') };
+      return {
+        access_token: previous.token,
+        issued_token_type: ID_JAG_TOKEN_TYPE,
+        token_type: 'N_A',
+        expires_in: ttl,
+        scope: String(previous.claims.scope ?? ''),
+      };
     }
 
     let iat = Math.floor(idp.now() / 1000) + (t?.skewSeconds ?? 0);

@@ -24,7 +24,17 @@ import * as http from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, exportJWK, generateKeyPair, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import {
+  SignJWT,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import { createEmulatorData, type EmulatorData } from '../data/world';
 import { registerPostHogTools, type ToolAnnotationsSpec, type ToolCallRecord } from './tools';
 import { listenOn } from '../listen';
@@ -366,16 +376,20 @@ export async function startPostHogMcpEmulator(options: PostHogMcpEmulatorOptions
     seenJtis.set(jtiKey, ((claims.exp ?? nowS) + skew) * 1000);
 
     const clientId = String(claims.client_id);
-    if (!options.clientIds.includes(clientId)) throw new TokenError('invalid_client', `the ID-JAG client_id "${clientId}" is not registered for enterprise-managed authorization`, 401);
+    if (!options.clientIds.includes(clientId))
+      throw new TokenError('invalid_client', `the ID-JAG client_id "${clientId}" is not registered for enterprise-managed authorization`, 401);
     // PostHog compares an optional client_id parameter with the ID-JAG's claim and words the
     // refusal this way (PostHog's enterprise-managed authorization token view).
     if (presented !== undefined && presented !== clientId) throw new TokenError('invalid_grant', "ID-JAG client_id doesn't match the authenticating client");
     const resource = typeof claims.resource === 'string' ? claims.resource : '';
-    if (resource !== mcpUrl && resource !== otherApiUrl) throw new TokenError('invalid_target', `this authorization server does not serve the resource "${resource}"`);
+    if (resource !== mcpUrl && resource !== otherApiUrl)
+      throw new TokenError('invalid_target', `this authorization server does not serve the resource "${resource}"`);
     const sub = String(claims.sub);
     if (options.deniedSubjects?.includes(sub)) throw new TokenError('access_denied', 'this user is not a member of any PostHog organization', 403);
 
-    const assertionScopes = String(claims.scope ?? '').split(/\s+/).filter(Boolean);
+    const assertionScopes = String(claims.scope ?? '')
+      .split(/\s+/)
+      .filter(Boolean);
     const requested = form.get('scope')?.split(/\s+/).filter(Boolean);
     const scope = assertionScopes.filter((s) => scopesSupported.includes(s) && (!requested || requested.includes(s)));
 
@@ -421,7 +435,12 @@ export async function startPostHogMcpEmulator(options: PostHogMcpEmulatorOptions
     if (description) parts.push(`error_description=${quote(description)}`);
     if (scope) parts.push(`scope=${quote(scope)}`);
     parts.push(`resource_metadata=${quote(prmUrl(resource))}`);
-    sendJson(res, status, { error: error ?? 'unauthorized', error_description: description ?? 'a Bearer access token is required' }, { 'www-authenticate': `Bearer ${parts.join(', ')}` });
+    sendJson(
+      res,
+      status,
+      { error: error ?? 'unauthorized', error_description: description ?? 'a Bearer access token is required' },
+      { 'www-authenticate': `Bearer ${parts.join(', ')}` },
+    );
   }
 
   async function authenticate(req: http.IncomingMessage, res: http.ServerResponse, resource: string): Promise<AuthResult> {
@@ -530,7 +549,13 @@ export async function startPostHogMcpEmulator(options: PostHogMcpEmulatorOptions
     }
     if (parseError) return sendJson(res, 400, { jsonrpc: '2.0', id: null, error: { code: ErrorCode.ParseError, message: 'Parse error' } });
     const authed = Object.assign(req, {
-      auth: { token: auth.token.token, clientId: auth.token.clientId, scopes: auth.token.scope, expiresAt: Math.floor(auth.token.expiresAt / 1000), extra: { sub } },
+      auth: {
+        token: auth.token.token,
+        clientId: auth.token.clientId,
+        scopes: auth.token.scope,
+        expiresAt: Math.floor(auth.token.expiresAt / 1000),
+        extra: { sub },
+      },
     });
     const recordInitialize = (server: McpServer): void => {
       if (rpcMethod !== 'initialize') return;

@@ -166,7 +166,13 @@ function handlerKey(name: string): string {
 
 function actingPostHogUser(user: ActingUser): PostHogUser {
   const local = (user.email ?? user.sub).split('@')[0] ?? user.sub;
-  return { id: 5000 + [...user.sub].reduce((a, c) => a + c.charCodeAt(0), 0), uuid: `user-${user.sub}`, first_name: local, last_name: '', email: user.email ?? '' };
+  return {
+    id: 5000 + [...user.sub].reduce((a, c) => a + c.charCodeAt(0), 0),
+    uuid: `user-${user.sub}`,
+    first_name: local,
+    last_name: '',
+    email: user.email ?? '',
+  };
 }
 
 export function registerPostHogTools(server: McpServer, opts: RegisterToolsOptions): void {
@@ -178,7 +184,13 @@ export function registerPostHogTools(server: McpServer, opts: RegisterToolsOptio
     const run = async (args: JsonRecord): Promise<CallToolResult> => {
       let result: CallToolResult;
       try {
-        const data = handler(args, { toolName: handlerKey(spec.name), connector: 'posthogmcp', identifier: `enterprise:${opts.user.sub}`, schema: {}, data: opts.data });
+        const data = handler(args, {
+          toolName: handlerKey(spec.name),
+          connector: 'posthogmcp',
+          identifier: `enterprise:${opts.user.sub}`,
+          schema: {},
+          data: opts.data,
+        });
         if (spec.name === 'create-feature-flag') {
           // PostHog records who acted: with ID-JAG that is the signed-in user, not a bot.
           const flag = opts.data.posthog.featureFlags.find((f) => f.id === data.id);
@@ -193,7 +205,10 @@ export function registerPostHogTools(server: McpServer, opts: RegisterToolsOptio
       opts.onCall?.({ name: spec.name, sub: opts.user.sub, email: opts.user.email, args, isError: result.isError === true });
       return result;
     };
-    server.registerTool(spec.name, { title: spec.title, description: spec.description, inputSchema: spec.inputSchema, ...(annotations ? { annotations } : {}) }, (async (args: JsonRecord) =>
-      run(args)));
+    server.registerTool(
+      spec.name,
+      { title: spec.title, description: spec.description, inputSchema: spec.inputSchema, ...(annotations ? { annotations } : {}) },
+      async (args: JsonRecord) => run(args),
+    );
   }
 }

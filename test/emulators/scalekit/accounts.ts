@@ -122,7 +122,12 @@ export class AccountStore {
     const now = this.clock();
     const account: Account = {
       id: `ca_${String(++this.seq).padStart(6, '0')}${randomBytes(4).toString('hex')}`,
-      identifier, connectionName, connector, status, createdAt: now, updatedAt: now,
+      identifier,
+      connectionName,
+      connector,
+      status,
+      createdAt: now,
+      updatedAt: now,
     };
     if (status === 'ACTIVE') account.accessToken = this.newProviderToken();
     this.accounts.set(this.key(identifier, connectionName), account);

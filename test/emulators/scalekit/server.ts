@@ -14,11 +14,7 @@ import type { JsonObject } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import {
-  ConnectedAccountService,
-  ConnectorStatus,
-  ConnectorType,
-} from '@scalekit-sdk/node/lib/pkg/grpc/scalekit/v1/connected_accounts/connected_accounts_pb';
+import { ConnectedAccountService, ConnectorStatus, ConnectorType } from '@scalekit-sdk/node/lib/pkg/grpc/scalekit/v1/connected_accounts/connected_accounts_pb';
 import { ErrorInfoSchema } from '@scalekit-sdk/node/lib/pkg/grpc/scalekit/v1/errdetails/errdetails_pb';
 import { ToolService } from '@scalekit-sdk/node/lib/pkg/grpc/scalekit/v1/tools/tools_pb';
 import { CONNECTOR_KEYS, type CatalogTool, findTool, isConnectorKey, toolsOf } from '../data/catalog';
@@ -268,8 +264,13 @@ function sendHtml(res: http.ServerResponse, status: number, html: string): void 
 
 function viewOf(a: Account): AccountView {
   const view: AccountView = {
-    id: a.id, identifier: a.identifier, connectionName: a.connectionName, connector: a.connector,
-    status: a.status, createdAt: a.createdAt, updatedAt: a.updatedAt,
+    id: a.id,
+    identifier: a.identifier,
+    connectionName: a.connectionName,
+    connector: a.connector,
+    status: a.status,
+    createdAt: a.createdAt,
+    updatedAt: a.updatedAt,
   };
   if (a.lastUsedAt !== undefined) view.lastUsedAt = a.lastUsedAt;
   return view;
@@ -281,7 +282,10 @@ function padResult(data: Record<string, unknown>, bytes: number): Record<string,
   let size = JSON.stringify(data).length;
   for (let i = 0; size < bytes; i++) {
     const row = {
-      index: i, event: '$pageview', distinct_id: `user_${100000 + i}`, timestamp: `2026-01-01T00:${String(i % 60).padStart(2, '0')}:00Z`,
+      index: i,
+      event: '$pageview',
+      distinct_id: `user_${100000 + i}`,
+      timestamp: `2026-01-01T00:${String(i % 60).padStart(2, '0')}:00Z`,
       properties: { $current_url: `/pricing?ref=row${i}`, $browser: 'Chrome', $os: 'Mac OS X', plan: 'pro' },
     };
     rows.push(row);
@@ -484,13 +488,16 @@ class ScalekitEmulatorServer implements ScalekitEmulator {
       },
       listConnectedAccounts: (req) => {
         const names = req.connectionNames.length > 0 ? req.connectionNames : undefined;
-        const matches = this.accounts.all().filter((a) =>
-          (!req.identifier || a.identifier === req.identifier) &&
-          (!req.connector || a.connectionName === req.connector) &&
-          (!names || names.includes(a.connectionName)) &&
-          (!req.provider || a.connector === req.provider.toLowerCase()) &&
-          (!req.query || a.identifier.toLowerCase().includes(req.query.toLowerCase())),
-        );
+        const matches = this.accounts
+          .all()
+          .filter(
+            (a) =>
+              (!req.identifier || a.identifier === req.identifier) &&
+              (!req.connector || a.connectionName === req.connector) &&
+              (!names || names.includes(a.connectionName)) &&
+              (!req.provider || a.connector === req.provider.toLowerCase()) &&
+              (!req.query || a.identifier.toLowerCase().includes(req.query.toLowerCase())),
+          );
         const fp = fingerprint(`accounts|${req.identifier ?? ''}|${req.connector ?? ''}|${req.connectionNames.join(',')}|${req.provider}|${req.query}`);
         const offset = decodePageToken(req.pageToken, fp);
         const size = pageSizeOf(req.pageSize);
@@ -499,9 +506,16 @@ class ScalekitEmulatorServer implements ScalekitEmulator {
           connectedAccounts: slice.map((a) => {
             const m = this.connectedAccountMessage(a);
             return {
-              identifier: m.identifier, provider: m.provider, status: m.status, authorizationType: m.authorizationType,
-              tokenExpiresAt: m.tokenExpiresAt, updatedAt: m.updatedAt, connector: m.connector, lastUsedAt: m.lastUsedAt,
-              id: m.id, connectionId: m.connectionId,
+              identifier: m.identifier,
+              provider: m.provider,
+              status: m.status,
+              authorizationType: m.authorizationType,
+              tokenExpiresAt: m.tokenExpiresAt,
+              updatedAt: m.updatedAt,
+              connector: m.connector,
+              lastUsedAt: m.lastUsedAt,
+              id: m.id,
+              connectionId: m.connectionId,
             };
           }),
           totalSize: matches.length,
@@ -570,10 +584,11 @@ class ScalekitEmulatorServer implements ScalekitEmulator {
         const connectors = [...new Set(Object.values(this.connections))];
         const all = connectors.flatMap((c) => toolsOf(c).map((tool) => ({ tool, connector: c })));
         const q = f?.query?.toLowerCase();
-        const matches = all.filter(({ tool, connector }) =>
-          (!f?.provider || connector === f.provider.toLowerCase()) &&
-          (!f || f.toolName.length === 0 || f.toolName.includes(tool.name)) &&
-          (!q || tool.name.toLowerCase().includes(q) || tool.description.toLowerCase().includes(q)),
+        const matches = all.filter(
+          ({ tool, connector }) =>
+            (!f?.provider || connector === f.provider.toLowerCase()) &&
+            (!f || f.toolName.length === 0 || f.toolName.includes(tool.name)) &&
+            (!q || tool.name.toLowerCase().includes(q) || tool.description.toLowerCase().includes(q)),
         );
         const fp = fingerprint(`tools|${f?.provider ?? ''}|${(f?.toolName ?? []).join(',')}|${q ?? ''}`);
         const offset = decodePageToken(req.pageToken, fp);
@@ -602,7 +617,11 @@ class ScalekitEmulatorServer implements ScalekitEmulator {
   }
 
   private async executeTool(req: {
-    toolName: string; identifier?: string; params?: JsonObject; connectedAccountId?: string; connector?: string;
+    toolName: string;
+    identifier?: string;
+    params?: JsonObject;
+    connectedAccountId?: string;
+    connector?: string;
   }): Promise<{ data: JsonObject; executionId: string }> {
     const started = Date.now();
     const found = findTool(req.toolName);
@@ -639,7 +658,14 @@ class ScalekitEmulatorServer implements ScalekitEmulator {
     const executionId = `exec_${String(++this.executionSeq).padStart(6, '0')}_${randomBytes(4).toString('hex')}`;
     const input: Record<string, unknown> = { ...(req.params ?? {}) };
     const record: ExecutionRecord = {
-      executionId, toolName: req.toolName, identifier, connector, input, ok: false, at: this.clock(), durationMs: 0,
+      executionId,
+      toolName: req.toolName,
+      identifier,
+      connector,
+      input,
+      ok: false,
+      at: this.clock(),
+      durationMs: 0,
     };
     if (connectionName !== undefined) record.connectionName = connectionName;
 
@@ -653,9 +679,17 @@ class ScalekitEmulatorServer implements ScalekitEmulator {
     };
 
     if (!account) {
-      fail('unauthorized', `No connected account for identifier "${identifier}" on connection "${String(connectionName)}": the connected account was not found. Connect it first.`, 'CONNECTED_ACCOUNT_NOT_FOUND');
+      fail(
+        'unauthorized',
+        `No connected account for identifier "${identifier}" on connection "${String(connectionName)}": the connected account was not found. Connect it first.`,
+        'CONNECTED_ACCOUNT_NOT_FOUND',
+      );
     } else if (account.status !== 'ACTIVE') {
-      fail('unauthorized', `The connected account for identifier "${identifier}" on connection "${account.connectionName}" is ${account.status}, not ACTIVE. Re-authorize it.`, `CONNECTED_ACCOUNT_${account.status}`);
+      fail(
+        'unauthorized',
+        `The connected account for identifier "${identifier}" on connection "${account.connectionName}" is ${account.status}, not ACTIVE. Re-authorize it.`,
+        `CONNECTED_ACCOUNT_${account.status}`,
+      );
     }
 
     const injected = this.faults.takeFirst(['toolError'] as const, (f) => !f.toolName || f.toolName === req.toolName);
@@ -701,7 +735,9 @@ class ScalekitEmulatorServer implements ScalekitEmulator {
     let clientSecret = form.get('client_secret') ?? '';
     const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (basic) {
-      const [id, secret] = Buffer.from(basic[1] as string, 'base64').toString('utf8').split(':');
+      const [id, secret] = Buffer.from(basic[1] as string, 'base64')
+        .toString('utf8')
+        .split(':');
       clientId = decodeURIComponent(id ?? '');
       clientSecret = decodeURIComponent(secret ?? '');
     }
@@ -775,8 +811,14 @@ class ScalekitEmulatorServer implements ScalekitEmulator {
     try {
       if (route === 'state' && req.method === 'GET') {
         return sendJson(res, 200, {
-          url: this.url, connections: this.connections, accounts: this.listAccounts(), executions: this.executions,
-          rpcLog: this.rpcLog, tokenRequests: this.tokenRequests, tokensIssued: this.tokensIssued, faults: this.activeFaults(),
+          url: this.url,
+          connections: this.connections,
+          accounts: this.listAccounts(),
+          executions: this.executions,
+          rpcLog: this.rpcLog,
+          tokenRequests: this.tokenRequests,
+          tokensIssued: this.tokensIssued,
+          faults: this.activeFaults(),
         });
       }
       if (route === 'accounts' && req.method === 'POST') {
@@ -830,7 +872,12 @@ class ScalekitEmulatorServer implements ScalekitEmulator {
     const r = this.accounts.authRequest(authRequestId);
     if (!r) return undefined;
     const view: AuthRequestView = {
-      id: r.id, accountId: r.accountId, identifier: r.identifier, connectionName: r.connectionName, phase: r.phase, expiresAt: r.expiresAt,
+      id: r.id,
+      accountId: r.accountId,
+      identifier: r.identifier,
+      connectionName: r.connectionName,
+      phase: r.phase,
+      expiresAt: r.expiresAt,
     };
     if (r.state !== undefined) view.state = r.state;
     if (r.userVerifyUrl !== undefined) view.userVerifyUrl = r.userVerifyUrl;

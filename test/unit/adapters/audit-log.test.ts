@@ -16,8 +16,15 @@ const nobody = identifierFor('github', 'nobody');
 
 function record(identifier: Identifier, n: number): AuditEntry {
   return {
-    time: new Date(1_700_000_000_000 + n * 1000).toISOString(), identifier, connection: 'asana', tool: `asana_tool_${n}`, risk: 'read',
-    decision: 'auto', outcome: 'success', durationMs: n, input: { n },
+    time: new Date(1_700_000_000_000 + n * 1000).toISOString(),
+    identifier,
+    connection: 'asana',
+    tool: `asana_tool_${n}`,
+    risk: 'read',
+    decision: 'auto',
+    outcome: 'success',
+    durationMs: n,
+    input: { n },
   };
 }
 
@@ -53,9 +60,17 @@ describe('AuditLog (files on disk)', () => {
     const tools = (await audit.read(ada)).map((r) => r.tool);
     assert.equal(tools.at(-1), 'asana_tool_39', 'the newest record is last');
     const numbers = tools.map((t) => Number(t.split('_').at(-1)));
-    assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b), 'oldest first, no gaps out of order');
+    assert.deepEqual(
+      numbers,
+      [...numbers].sort((a, b) => a - b),
+      'oldest first, no gaps out of order',
+    );
     assert.ok(numbers[0]! > 0, 'the oldest records fell off past three rotations');
-    assert.deepEqual(numbers, Array.from({ length: numbers.length }, (_, i) => numbers[0]! + i), 'contiguous');
+    assert.deepEqual(
+      numbers,
+      Array.from({ length: numbers.length }, (_, i) => numbers[0]! + i),
+      'contiguous',
+    );
   });
 
   it('keeps each identity in its own file and skips a damaged line with a warning', async () => {
@@ -66,8 +81,14 @@ describe('AuditLog (files on disk)', () => {
     appendFileSync(audit.fileFor(ada), '{not json\n');
     audit.append(ada, record(ada, 3));
     await audit.flush();
-    assert.deepEqual((await audit.read(ada)).map((r) => r.tool), ['asana_tool_1', 'asana_tool_3']);
-    assert.deepEqual((await audit.read(grace)).map((r) => r.identifier), [grace]);
+    assert.deepEqual(
+      (await audit.read(ada)).map((r) => r.tool),
+      ['asana_tool_1', 'asana_tool_3'],
+    );
+    assert.deepEqual(
+      (await audit.read(grace)).map((r) => r.identifier),
+      [grace],
+    );
     assert.deepEqual(await audit.read(nobody), []);
     assert.ok(warnings.some((w) => /unreadable audit line/.test(w)));
   });
@@ -90,7 +111,10 @@ describe('AuditLog (files on disk)', () => {
     const audit = new AuditLog(blocked, log, keyFor);
     assert.doesNotThrow(() => audit.append(ada, record(ada, 1)));
     await audit.flush();
-    assert.ok(warnings.some((w) => /Could not write the audit log/.test(w)), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => /Could not write the audit log/.test(w)),
+      warnings.join('\n'),
+    );
   });
 
   it("never writes a record naming another identity into this identity's file", async () => {

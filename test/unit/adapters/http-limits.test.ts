@@ -20,7 +20,16 @@ describe('HTTP limits: timeout and response size (OIDC and enterprise)', functio
       if (url.includes('huge')) {
         const issuer = `${base}/huge`;
         res.writeHead(200, { 'content-type': 'application/json' });
-        return void res.end(JSON.stringify({ issuer, authorization_endpoint: `${issuer}/a`, token_endpoint: `${issuer}/t`, jwks_uri: `${issuer}/j`, resource: `${base}/huge/mcp`, padding: huge }));
+        return void res.end(
+          JSON.stringify({
+            issuer,
+            authorization_endpoint: `${issuer}/a`,
+            token_endpoint: `${issuer}/t`,
+            jwks_uri: `${issuer}/j`,
+            resource: `${base}/huge/mcp`,
+            padding: huge,
+          }),
+        );
       }
       if (url === '/ok/.well-known/openid-configuration') {
         const issuer = `${base}/ok`;
@@ -63,14 +72,29 @@ describe('HTTP limits: timeout and response size (OIDC and enterprise)', functio
 
   it('an enterprise token exchange that never answers times out', async () => {
     await assert.rejects(
-      requestIdJag(fetch, { tokenEndpoint: `${base}/stall/token`, clientId: 'c', idToken: 'id', audience: 'https://as.example', resource: 'https://mcp.example/mcp', scopes: [], limits: { timeoutMs: 300 } }),
+      requestIdJag(fetch, {
+        tokenEndpoint: `${base}/stall/token`,
+        clientId: 'c',
+        idToken: 'id',
+        audience: 'https://as.example',
+        resource: 'https://mcp.example/mcp',
+        scopes: [],
+        limits: { timeoutMs: 300 },
+      }),
       timedOut,
     );
   });
 
   it('an enterprise token exchange with a huge body is refused', async () => {
     await assert.rejects(
-      requestIdJag(fetch, { tokenEndpoint: `${base}/huge/token`, clientId: 'c', idToken: 'id', audience: 'https://as.example', resource: 'https://mcp.example/mcp', scopes: [] }),
+      requestIdJag(fetch, {
+        tokenEndpoint: `${base}/huge/token`,
+        clientId: 'c',
+        idToken: 'id',
+        audience: 'https://as.example',
+        resource: 'https://mcp.example/mcp',
+        scopes: [],
+      }),
       tooLarge,
     );
   });

@@ -19,14 +19,27 @@ function recordingFetch(discovery: Record<string, unknown>) {
 
 describe('insecure URLs are refused before anything is sent', () => {
   it('an http OIDC issuer is refused without fetching its discovery document', async () => {
-    const { calls, fetchFn } = recordingFetch({ issuer: 'http://idp.example.com', authorization_endpoint: 'http://idp.example.com/a', token_endpoint: 'http://idp.example.com/t', jwks_uri: 'http://idp.example.com/j' });
-    await assert.rejects(new OidcClient('http://idp.example.com', 'client', fetchFn).discover(), (e: Error) => httpsMessage.test(e.message) && /OIDC issuer/.test(e.message));
+    const { calls, fetchFn } = recordingFetch({
+      issuer: 'http://idp.example.com',
+      authorization_endpoint: 'http://idp.example.com/a',
+      token_endpoint: 'http://idp.example.com/t',
+      jwks_uri: 'http://idp.example.com/j',
+    });
+    await assert.rejects(
+      new OidcClient('http://idp.example.com', 'client', fetchFn).discover(),
+      (e: Error) => httpsMessage.test(e.message) && /OIDC issuer/.test(e.message),
+    );
     assert.deepEqual(calls, []);
   });
 
   for (const field of ['token_endpoint', 'jwks_uri', 'authorization_endpoint'] as const) {
     it(`an https issuer publishing an http ${field} is refused`, async () => {
-      const discovery: Record<string, unknown> = { issuer: 'https://idp.example.com', authorization_endpoint: 'https://idp.example.com/a', token_endpoint: 'https://idp.example.com/t', jwks_uri: 'https://idp.example.com/j' };
+      const discovery: Record<string, unknown> = {
+        issuer: 'https://idp.example.com',
+        authorization_endpoint: 'https://idp.example.com/a',
+        token_endpoint: 'https://idp.example.com/t',
+        jwks_uri: 'https://idp.example.com/j',
+      };
       discovery[field] = 'http://idp.example.com/x';
       const { fetchFn } = recordingFetch(discovery);
       await assert.rejects(new OidcClient('https://idp.example.com', 'client', fetchFn).discover(), (e: Error) => httpsMessage.test(e.message));
@@ -34,17 +47,28 @@ describe('insecure URLs are refused before anything is sent', () => {
   }
 
   it('a loopback http issuer is still accepted (the emulators)', async () => {
-    const { fetchFn } = recordingFetch({ issuer: 'http://127.0.0.1:9', authorization_endpoint: 'http://127.0.0.1:9/a', token_endpoint: 'http://127.0.0.1:9/t', jwks_uri: 'http://127.0.0.1:9/j' });
+    const { fetchFn } = recordingFetch({
+      issuer: 'http://127.0.0.1:9',
+      authorization_endpoint: 'http://127.0.0.1:9/a',
+      token_endpoint: 'http://127.0.0.1:9/t',
+      jwks_uri: 'http://127.0.0.1:9/j',
+    });
     assert.equal((await new OidcClient('http://127.0.0.1:9', 'client', fetchFn).discover()).token_endpoint, 'http://127.0.0.1:9/t');
   });
 
   it('an http Scalekit environment URL is refused, for the credential check and for calls', async () => {
     const credentials = { environmentUrl: 'http://scalekit.invalid', clientId: 'skc_1', clientSecret: 'secret' };
-    await assert.rejects(ScalekitAccounts.checkCredentials(credentials), (e: Error) => httpsMessage.test(e.message) && /Scalekit environment URL/.test(e.message));
+    await assert.rejects(
+      ScalekitAccounts.checkCredentials(credentials),
+      (e: Error) => httpsMessage.test(e.message) && /Scalekit environment URL/.test(e.message),
+    );
     await assert.rejects(new ScalekitAccounts(async () => credentials).status('oidc:ada', 'asana'), (e: Error) => httpsMessage.test(e.message));
   });
 
   it('an http Anthropic base URL is refused', async () => {
-    await assert.rejects(checkAnthropicKey('sk-ant-x', 'http://anthropic.invalid'), (e: Error) => httpsMessage.test(e.message) && /Anthropic base URL/.test(e.message));
+    await assert.rejects(
+      checkAnthropicKey('sk-ant-x', 'http://anthropic.invalid'),
+      (e: Error) => httpsMessage.test(e.message) && /Anthropic base URL/.test(e.message),
+    );
   });
 });

@@ -67,7 +67,10 @@ describe('OIDC client (against the IdP emulator)', () => {
       const request = await client.createAuthRequest(redirect, []);
       const back = await signInThroughLoginPage(request.url, 'grace');
       idp.tamperNextIdToken(tamper);
-      await assert.rejects(client.exchangeCode(request, back.searchParams.get('code')!), (error: unknown) => OidcError.is(error) && /failed verification/.test(error.message));
+      await assert.rejects(
+        client.exchangeCode(request, back.searchParams.get('code')!),
+        (error: unknown) => OidcError.is(error) && /failed verification/.test(error.message),
+      );
     });
   }
 
@@ -76,7 +79,10 @@ describe('OIDC client (against the IdP emulator)', () => {
     const request = await client.createAuthRequest(redirect, []);
     const back = await signInThroughLoginPage(request.url, 'ada');
     idp.tamperNextIdToken({ omit: ['nonce'] });
-    await assert.rejects(client.exchangeCode(request, back.searchParams.get('code')!), (error: unknown) => OidcError.is(error) && /nonce does not match/.test(error.message));
+    await assert.rejects(
+      client.exchangeCode(request, back.searchParams.get('code')!),
+      (error: unknown) => OidcError.is(error) && /nonce does not match/.test(error.message),
+    );
   });
 
   it('refuses a renewed ID token that carries a different nonce', async () => {
@@ -85,7 +91,10 @@ describe('OIDC client (against the IdP emulator)', () => {
     const back = await signInThroughLoginPage(request.url, 'ada');
     const tokens = await client.exchangeCode(request, back.searchParams.get('code')!);
     idp.tamperNextIdToken({ nonce: 'replayed-from-elsewhere' });
-    await assert.rejects(client.refresh(tokens.refreshToken!, { sub: 'ada', nonce: request.nonce }), (error: unknown) => OidcError.is(error) && /nonce does not match/.test(error.message));
+    await assert.rejects(
+      client.refresh(tokens.refreshToken!, { sub: 'ada', nonce: request.nonce }),
+      (error: unknown) => OidcError.is(error) && /nonce does not match/.test(error.message),
+    );
   });
 
   it('tolerates 30 seconds of clock skew on expiry, and no more', async () => {
@@ -97,7 +106,10 @@ describe('OIDC client (against the IdP emulator)', () => {
     const late = await client.createAuthRequest(redirect, []);
     const lateBack = await signInThroughLoginPage(late.url, 'ada');
     idp.tamperNextIdToken({ expiredSecondsAgo: 45 });
-    await assert.rejects(client.exchangeCode(late, lateBack.searchParams.get('code')!), (error: unknown) => OidcError.is(error) && /failed verification/.test(error.message));
+    await assert.rejects(
+      client.exchangeCode(late, lateBack.searchParams.get('code')!),
+      (error: unknown) => OidcError.is(error) && /failed verification/.test(error.message),
+    );
   });
 
   it('refuses an ID token with no subject', async () => {
@@ -105,7 +117,10 @@ describe('OIDC client (against the IdP emulator)', () => {
     const request = await client.createAuthRequest(redirect, []);
     const back = await signInThroughLoginPage(request.url, 'ada');
     idp.tamperNextIdToken({ omit: ['sub'] });
-    await assert.rejects(client.exchangeCode(request, back.searchParams.get('code')!), (error: unknown) => OidcError.is(error) && /no subject/.test(error.message));
+    await assert.rejects(
+      client.exchangeCode(request, back.searchParams.get('code')!),
+      (error: unknown) => OidcError.is(error) && /no subject/.test(error.message),
+    );
   });
 
   it('refuses a token answer with no ID token, at sign-in and at renewal', async () => {
@@ -113,25 +128,47 @@ describe('OIDC client (against the IdP emulator)', () => {
     const request = await honest.createAuthRequest(redirect, await honest.signInScopes([]));
     const back = await signInThroughLoginPage(request.url, 'ada');
     const tokens = await honest.exchangeCode(request, back.searchParams.get('code')!);
-    const stripped = new OidcClient(idp.issuer, idp.clientId, rewriting(/\/token$/, (body) => without(body, 'id_token')));
-    await assert.rejects(stripped.refresh(tokens.refreshToken!, { sub: 'ada' }), (error: unknown) => OidcError.is(error) && /no ID token when refreshing/.test(error.message));
+    const stripped = new OidcClient(
+      idp.issuer,
+      idp.clientId,
+      rewriting(/\/token$/, (body) => without(body, 'id_token')),
+    );
+    await assert.rejects(
+      stripped.refresh(tokens.refreshToken!, { sub: 'ada' }),
+      (error: unknown) => OidcError.is(error) && /no ID token when refreshing/.test(error.message),
+    );
     const again = await stripped.createAuthRequest(redirect, []);
     const back2 = await signInThroughLoginPage(again.url, 'ada');
-    await assert.rejects(stripped.exchangeCode(again, back2.searchParams.get('code')!), (error: unknown) => OidcError.is(error) && /returned no ID token/.test(error.message));
+    await assert.rejects(
+      stripped.exchangeCode(again, back2.searchParams.get('code')!),
+      (error: unknown) => OidcError.is(error) && /returned no ID token/.test(error.message),
+    );
   });
 
   it('refuses a discovery document that names another issuer, or lacks an endpoint', async () => {
-    const other = new OidcClient(idp.issuer, idp.clientId, rewriting(/openid-configuration$/, (body) => ({ ...body, issuer: 'https://evil.example' })));
+    const other = new OidcClient(
+      idp.issuer,
+      idp.clientId,
+      rewriting(/openid-configuration$/, (body) => ({ ...body, issuer: 'https://evil.example' })),
+    );
     await assert.rejects(other.discover(), (error: unknown) => OidcError.is(error) && /different issuer \(https:\/\/evil\.example\)/.test(error.message));
     await assert.rejects(other.createAuthRequest(redirect, []), /different issuer/);
     for (const field of ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri']) {
-      const client = new OidcClient(idp.issuer, idp.clientId, rewriting(/openid-configuration$/, (body) => without(body, field)));
+      const client = new OidcClient(
+        idp.issuer,
+        idp.clientId,
+        rewriting(/openid-configuration$/, (body) => without(body, field)),
+      );
       await assert.rejects(client.discover(), (error: unknown) => OidcError.is(error) && /discovery document at .* is incomplete/.test(error.message), field);
     }
     // Trailing slashes on either side name the same issuer.
     const slashed = new OidcClient(`${idp.issuer}/`, idp.clientId);
     assert.equal((await slashed.discover()).issuer, idp.issuer);
-    const theirs = new OidcClient(idp.issuer, idp.clientId, rewriting(/openid-configuration$/, (body) => ({ ...body, issuer: `${String(body.issuer)}//` })));
+    const theirs = new OidcClient(
+      idp.issuer,
+      idp.clientId,
+      rewriting(/openid-configuration$/, (body) => ({ ...body, issuer: `${String(body.issuer)}//` })),
+    );
     assert.equal((await theirs.discover()).issuer, `${idp.issuer}//`);
   });
 
@@ -168,17 +205,27 @@ describe('OIDC client (against the IdP emulator)', () => {
     const before = Date.now();
     const tokens = await client.exchangeCode(request, back.searchParams.get('code')!);
     const after = Date.now();
-    assert.ok(tokens.expiresAt !== undefined && tokens.expiresAt >= before + 120_000 && tokens.expiresAt <= after + 120_000, `expiresAt ${tokens.expiresAt} in [${before + 120_000}, ${after + 120_000}]`);
+    assert.ok(
+      tokens.expiresAt !== undefined && tokens.expiresAt >= before + 120_000 && tokens.expiresAt <= after + 120_000,
+      `expiresAt ${tokens.expiresAt} in [${before + 120_000}, ${after + 120_000}]`,
+    );
     assert.match(tokens.accessToken, /\S{16,}/);
     assert.equal(tokens.claims.name !== undefined, true);
     const beforeRenew = Date.now();
     const renewed = await client.refresh(tokens.refreshToken!, { sub: 'ada' });
     const afterRenew = Date.now();
-    assert.ok(renewed.expiresAt !== undefined && renewed.expiresAt >= beforeRenew + 120_000 && renewed.expiresAt <= afterRenew + 120_000, `renewed expiresAt ${renewed.expiresAt}`);
+    assert.ok(
+      renewed.expiresAt !== undefined && renewed.expiresAt >= beforeRenew + 120_000 && renewed.expiresAt <= afterRenew + 120_000,
+      `renewed expiresAt ${renewed.expiresAt}`,
+    );
     assert.match(renewed.accessToken, /\S{16,}/);
     assert.notEqual(renewed.accessToken, tokens.accessToken);
     // An answer without expires_in, access_token or refresh_token leaves them out (or empty), and keeps the old refresh token.
-    const bare = new OidcClient(idp.issuer, idp.clientId, rewriting(/\/token$/, (body) => without(without(without(body, 'expires_in'), 'access_token'), 'refresh_token')));
+    const bare = new OidcClient(
+      idp.issuer,
+      idp.clientId,
+      rewriting(/\/token$/, (body) => without(without(without(body, 'expires_in'), 'access_token'), 'refresh_token')),
+    );
     const kept = await bare.refresh(renewed.refreshToken!, { sub: 'ada' });
     assert.equal(kept.expiresAt, undefined);
     assert.equal(kept.accessToken, '');
@@ -190,9 +237,17 @@ describe('OIDC client (against the IdP emulator)', () => {
   });
 
   it('offers no offline_access when the issuer does not list it, and asks for each scope once', async () => {
-    const plain = new OidcClient(idp.issuer, idp.clientId, rewriting(/openid-configuration$/, (body) => ({ ...body, scopes_supported: ['openid', 'profile'] })));
+    const plain = new OidcClient(
+      idp.issuer,
+      idp.clientId,
+      rewriting(/openid-configuration$/, (body) => ({ ...body, scopes_supported: ['openid', 'profile'] })),
+    );
     assert.deepEqual(await plain.signInScopes(['openid', 'profile']), ['openid', 'profile']);
-    const unlisted = new OidcClient(idp.issuer, idp.clientId, rewriting(/openid-configuration$/, (body) => without(body, 'scopes_supported')));
+    const unlisted = new OidcClient(
+      idp.issuer,
+      idp.clientId,
+      rewriting(/openid-configuration$/, (body) => without(body, 'scopes_supported')),
+    );
     assert.deepEqual(await unlisted.signInScopes(['openid']), ['openid']);
     const offering = new OidcClient(idp.issuer, idp.clientId);
     assert.deepEqual(await offering.signInScopes(['openid', 'offline_access', 'openid']), ['openid', 'offline_access']);
@@ -200,18 +255,35 @@ describe('OIDC client (against the IdP emulator)', () => {
 
   it('says what the identity provider refused, with its reason or its HTTP status', async () => {
     const client = new OidcClient(idp.issuer, idp.clientId);
-    await assert.rejects(client.refresh('not-a-refresh-token', { sub: 'ada' }), (error: unknown) => OidcError.is(error) && /^The identity provider refused the sign-in \(invalid_grant: .+\)\.$/.test(error.message));
-    const broken = new OidcClient(idp.issuer, idp.clientId, async (input, init) => (/\/token$/.test(input) ? new Response('oops', { status: 502 }) : fetch(input, init)));
-    await assert.rejects(broken.refresh('x', { sub: 'ada' }), (error: unknown) => OidcError.is(error) && error.message === 'The identity provider refused the sign-in (HTTP 502).');
-    const terse = new OidcClient(idp.issuer, idp.clientId, async (input, init) => (/\/token$/.test(input) ? Response.json({ error: 'invalid_client' }, { status: 401 }) : fetch(input, init)));
-    await assert.rejects(terse.refresh('x', { sub: 'ada' }), (error: unknown) => OidcError.is(error) && error.message === 'The identity provider refused the sign-in (invalid_client).');
+    await assert.rejects(
+      client.refresh('not-a-refresh-token', { sub: 'ada' }),
+      (error: unknown) => OidcError.is(error) && /^The identity provider refused the sign-in \(invalid_grant: .+\)\.$/.test(error.message),
+    );
+    const broken = new OidcClient(idp.issuer, idp.clientId, async (input, init) =>
+      /\/token$/.test(input) ? new Response('oops', { status: 502 }) : fetch(input, init),
+    );
+    await assert.rejects(
+      broken.refresh('x', { sub: 'ada' }),
+      (error: unknown) => OidcError.is(error) && error.message === 'The identity provider refused the sign-in (HTTP 502).',
+    );
+    const terse = new OidcClient(idp.issuer, idp.clientId, async (input, init) =>
+      /\/token$/.test(input) ? Response.json({ error: 'invalid_client' }, { status: 401 }) : fetch(input, init),
+    );
+    await assert.rejects(
+      terse.refresh('x', { sub: 'ada' }),
+      (error: unknown) => OidcError.is(error) && error.message === 'The identity provider refused the sign-in (invalid_client).',
+    );
     const down = new OidcClient(idp.issuer, idp.clientId, async (input, init) => {
       if (/\/token$/.test(input)) throw new Error('connect ECONNREFUSED');
       return fetch(input, init);
     });
     await assert.rejects(down.refresh('x', { sub: 'ada' }), (error: unknown) => ServiceUnavailableError.is(error) && /ECONNREFUSED/.test(error.message));
     const down404 = new OidcClient(`${idp.issuer}/nope`, 'x');
-    await assert.rejects(down404.discover(), (error: unknown) => OidcError.is(error) && error.message === `The identity provider answered 404 for ${idp.issuer}/nope/.well-known/openid-configuration.`);
+    await assert.rejects(
+      down404.discover(),
+      (error: unknown) =>
+        OidcError.is(error) && error.message === `The identity provider answered 404 for ${idp.issuer}/nope/.well-known/openid-configuration.`,
+    );
   });
 
   it('sends the token request as a form, with the code, verifier, redirect and client id', async () => {
@@ -229,7 +301,13 @@ describe('OIDC client (against the IdP emulator)', () => {
     assert.equal(headers['content-type'], 'application/x-www-form-urlencoded');
     assert.equal(headers['accept'], 'application/json');
     const form = post.init!.body as URLSearchParams;
-    assert.deepEqual(Object.fromEntries(form), { grant_type: 'authorization_code', code: back.searchParams.get('code'), redirect_uri: redirect, client_id: idp.clientId, code_verifier: request.codeVerifier });
+    assert.deepEqual(Object.fromEntries(form), {
+      grant_type: 'authorization_code',
+      code: back.searchParams.get('code'),
+      redirect_uri: redirect,
+      client_id: idp.clientId,
+      code_verifier: request.codeVerifier,
+    });
     const get = sent.find((s) => s.url.endsWith('/.well-known/openid-configuration'))!;
     assert.equal((get.init!.headers as Record<string, string>)['accept'], 'application/json');
     // Discovery is fetched once per client.
@@ -275,7 +353,10 @@ describe('OIDC client (against the IdP emulator)', () => {
     // The emulator rotates refresh tokens: the new one works, the old one is spent.
     assert.notEqual(renewed.refreshToken, first.refreshToken);
     await client.refresh(renewed.refreshToken!, { sub: 'ada' });
-    await assert.rejects(client.refresh(first.refreshToken, { sub: 'ada' }), (error: unknown) => OidcError.is(error) && /invalid_grant|revoked/.test(error.message));
+    await assert.rejects(
+      client.refresh(first.refreshToken, { sub: 'ada' }),
+      (error: unknown) => OidcError.is(error) && /invalid_grant|revoked/.test(error.message),
+    );
   });
 
   it('refuses a renewed ID token for another user, or one that fails verification', async () => {
@@ -288,6 +369,9 @@ describe('OIDC client (against the IdP emulator)', () => {
     const back2 = await signInThroughLoginPage(again.url, 'grace');
     const second = await client.exchangeCode(again, back2.searchParams.get('code')!);
     idp.tamperNextIdToken({ aud: 'someone-else' });
-    await assert.rejects(client.refresh(second.refreshToken!, { sub: 'grace' }), (error: unknown) => OidcError.is(error) && /failed verification/.test(error.message));
+    await assert.rejects(
+      client.refresh(second.refreshToken!, { sub: 'grace' }),
+      (error: unknown) => OidcError.is(error) && /failed verification/.test(error.message),
+    );
   });
 });

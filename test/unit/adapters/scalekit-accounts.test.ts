@@ -1,6 +1,13 @@
 import * as assert from 'node:assert/strict';
 import { ScalekitAccounts } from '../../../src/scalekit/scalekitAccounts';
-import { ConnectionInactiveError, InvalidCredentialsError, RateLimitedError, ServiceUnavailableError, ToolFailedError, VerifyRejectedError } from '../../../src/core/errors';
+import {
+  ConnectionInactiveError,
+  InvalidCredentialsError,
+  RateLimitedError,
+  ServiceUnavailableError,
+  ToolFailedError,
+  VerifyRejectedError,
+} from '../../../src/core/errors';
 import { startScalekitEmulator, type ScalekitEmulator } from '../../emulators/scalekit/server';
 
 // The adapter over the real @scalekit-sdk/node, against the gRPC emulator.
@@ -58,10 +65,16 @@ describe('Scalekit adapter', function () {
   it('maps inactive accounts, tool errors, rate limits and outages to typed errors', async () => {
     emu.activateAccount('oidc:ada', 'asana');
     emu.expireAccount('oidc:ada', 'asana');
-    await assert.rejects(accounts.executeTool('oidc:ada', 'asana', 'asana_workspaces_list', {}), (e: unknown) => ConnectionInactiveError.is(e) && e.status === 'EXPIRED');
+    await assert.rejects(
+      accounts.executeTool('oidc:ada', 'asana', 'asana_workspaces_list', {}),
+      (e: unknown) => ConnectionInactiveError.is(e) && e.status === 'EXPIRED',
+    );
     emu.activateAccount('oidc:ada', 'asana');
     emu.injectFault({ kind: 'toolError', code: 'other', message: 'upstream broke', times: 1 });
-    await assert.rejects(accounts.executeTool('oidc:ada', 'asana', 'asana_workspaces_list', {}), (e: unknown) => ToolFailedError.is(e) && /upstream broke/.test(e.message));
+    await assert.rejects(
+      accounts.executeTool('oidc:ada', 'asana', 'asana_workspaces_list', {}),
+      (e: unknown) => ToolFailedError.is(e) && /upstream broke/.test(e.message),
+    );
     emu.injectFault({ kind: 'toolError', code: 'rate_limit', times: 1 });
     await assert.rejects(accounts.executeTool('oidc:ada', 'asana', 'asana_workspaces_list', {}), (e: unknown) => RateLimitedError.is(e));
     emu.injectFault({ kind: 'resourceExhausted', rpc: 'GetConnectedAccountAuth', times: 1 });
@@ -73,7 +86,10 @@ describe('Scalekit adapter', function () {
   it('says Scalekit is unreachable when nothing listens, and rejects a bad secret', async () => {
     const down = new ScalekitAccounts(async () => ({ environmentUrl: 'http://127.0.0.1:1', clientId: 'x', clientSecret: 'y' }));
     await assert.rejects(down.status('oidc:ada', 'posthog'), (e: unknown) => ServiceUnavailableError.is(e));
-    await assert.rejects(ScalekitAccounts.checkCredentials({ environmentUrl: emu.url, clientId: emu.clientId, clientSecret: 'wrong-secret' }), (e: unknown) => InvalidCredentialsError.is(e) && !e.message.includes('wrong-secret'));
+    await assert.rejects(
+      ScalekitAccounts.checkCredentials({ environmentUrl: emu.url, clientId: emu.clientId, clientSecret: 'wrong-secret' }),
+      (e: unknown) => InvalidCredentialsError.is(e) && !e.message.includes('wrong-secret'),
+    );
     await ScalekitAccounts.checkCredentials({ environmentUrl: emu.url, clientId: emu.clientId, clientSecret: emu.clientSecret });
   });
 });

@@ -49,12 +49,18 @@ describe('data kept under the earlier storage keys', () => {
     mkdirSync(join(dir, 'conversations', legacy), { recursive: true });
     writeFileSync(join(dir, 'conversations', legacy, 'c-old.json'), JSON.stringify(conversation));
     const conversations = new ConversationStore(join(dir, 'conversations'), log);
-    assert.deepEqual((await conversations.list(identifier)).map((c) => c.title), ['Before the upgrade']);
+    assert.deepEqual(
+      (await conversations.list(identifier)).map((c) => c.title),
+      ['Before the upgrade'],
+    );
 
     mkdirSync(join(dir, 'audit'), { recursive: true });
     writeFileSync(join(dir, 'audit', `${legacy}.jsonl`), `${JSON.stringify({ tool: 'asana_tasks_list', identifier })}\n`);
     const audit = new AuditLog(join(dir, 'audit'), log, async () => Buffer.alloc(32, 1));
-    assert.deepEqual((await audit.read(identifier)).map((r) => r.tool), ['asana_tasks_list']);
+    assert.deepEqual(
+      (await audit.read(identifier)).map((r) => r.tool),
+      ['asana_tasks_list'],
+    );
 
     const state = new MemoryMemento();
     await state.update('onbehalf.alwaysAllowedTools', { [legacy]: ['asana_task_create'] });

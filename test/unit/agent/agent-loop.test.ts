@@ -35,7 +35,8 @@ describe('agent loop (real SDKs against the emulators)', function () {
     assert.equal(card.status, 'succeeded');
     assert.equal(card.risk, 'read');
     assert.ok(card.series && card.series.length > 0 && card.series[0]!.points.length >= 7, 'a time series for the chart');
-    for (const request of world.anthropic.requests) assert.ok(world.anthropic.toolResultIdsMatch(request), `request ${request.index} has unmatched tool_result ids`);
+    for (const request of world.anthropic.requests)
+      assert.ok(world.anthropic.toolResultIdsMatch(request), `request ${request.index} has unmatched tool_result ids`);
     // The search loaded the tool: it was not sent on the first request, and was on the second.
     assert.ok(!world.anthropic.requests[0]!.toolNames.includes('posthogmcp_query_run'));
     assert.ok(world.anthropic.requests[1]!.toolNames.includes('posthogmcp_query_run'));
@@ -48,13 +49,22 @@ describe('agent loop (real SDKs against the emulators)', function () {
 
   it('runs several tools from one reply, in order, each with its own result', async () => {
     world.anthropic.queue(
-      { toolUse: [{ name: 'asana_workspaces_list', input: {} }, { name: 'asana_users_list', input: { workspace_gid: world.scalekit.data.asana.workspace.gid } }, { name: 'posthogmcp_feature_flag_get_all', input: {} }] },
+      {
+        toolUse: [
+          { name: 'asana_workspaces_list', input: {} },
+          { name: 'asana_users_list', input: { workspace_gid: world.scalekit.data.asana.workspace.gid } },
+          { name: 'posthogmcp_feature_flag_get_all', input: {} },
+        ],
+      },
       { text: 'Done.' },
     );
     world.conversation.loadedTools = ['asana_workspaces_list', 'asana_users_list', 'posthogmcp_feature_flag_get_all'];
     ask(world, 'Overview please');
     assert.equal(await runAgentTurn(world.conversation, world.deps(), new AbortController().signal), 'completed');
-    assert.deepEqual(world.scalekit.executions.map((e) => e.toolName), ['asana_workspaces_list', 'asana_users_list', 'posthogmcp_feature_flag_get_all']);
+    assert.deepEqual(
+      world.scalekit.executions.map((e) => e.toolName),
+      ['asana_workspaces_list', 'asana_users_list', 'posthogmcp_feature_flag_get_all'],
+    );
     const second = world.anthropic.requests[1]!;
     assert.ok(world.anthropic.toolResultIdsMatch(second));
     const results = (second.body.messages.at(-1)!.content as { type: string }[]).filter((b) => b.type === 'tool_result');
@@ -109,7 +119,10 @@ describe('agent loop (real SDKs against the emulators)', function () {
     ask(world, 'create a task');
     const controller = new AbortController();
     const deps = world.deps();
-    const slowPolicy = { decide: (id: string, call: Parameters<typeof deps.policy.decide>[1], signal: AbortSignal) => new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))) };
+    const slowPolicy = {
+      decide: (id: string, call: Parameters<typeof deps.policy.decide>[1], signal: AbortSignal) =>
+        new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
+    };
     setTimeout(() => controller.abort(), 100);
     const outcome = await runAgentTurn(world.conversation, { ...deps, policy: slowPolicy as unknown as typeof deps.policy }, controller.signal);
     assert.equal(outcome, 'stopped');
@@ -135,7 +148,10 @@ describe('agent loop (real SDKs against the emulators)', function () {
     // The request was sent and Scalekit runs it: the record says so once it lands.
     const deadline = Date.now() + 5_000;
     while (world.audit.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(world.audit.map((r) => [r.tool, r.outcome, r.errorCode]), [['asana_workspaces_list', 'success', 'stopped_waiting']]);
+    assert.deepEqual(
+      world.audit.map((r) => [r.tool, r.outcome, r.errorCode]),
+      [['asana_workspaces_list', 'success', 'stopped_waiting']],
+    );
     assert.ok(world.audit[0]!.executionId, 'with the execution id Scalekit returned');
   });
 
@@ -167,7 +183,11 @@ describe('agent loop (real SDKs against the emulators)', function () {
 
   it('refuses malformed tool input without calling the service', async () => {
     world.conversation.loadedTools = ['posthogmcp_query_run'];
-    world.anthropic.queue({ toolUse: { name: 'posthogmcp_query_run', input: { query: 42, extra: { deep: [1, 2] } } } }, { toolUse: { name: 'posthogmcp_query_run', input: [] as unknown as object } }, { text: 'ok' });
+    world.anthropic.queue(
+      { toolUse: { name: 'posthogmcp_query_run', input: { query: 42, extra: { deep: [1, 2] } } } },
+      { toolUse: { name: 'posthogmcp_query_run', input: [] as unknown as object } },
+      { text: 'ok' },
+    );
     ask(world, 'query');
     await runAgentTurn(world.conversation, world.deps(), new AbortController().signal);
     assert.equal(world.scalekit.executions.length, 0);
@@ -175,10 +195,13 @@ describe('agent loop (real SDKs against the emulators)', function () {
     assert.equal(firstResult.is_error, true);
     assert.match(String(firstResult.content), /does not match its schema/);
     // Refused calls are audited too, one record each, without the raw input.
-    assert.deepEqual(world.audit.map((r) => [r.tool, r.decision, r.outcome, r.errorCode, r.identifier]), [
-      ['posthogmcp_query_run', 'denied', 'failure', 'invalid_input', 'oidc:ada'],
-      ['posthogmcp_query_run', 'denied', 'failure', 'invalid_input', 'oidc:ada'],
-    ]);
+    assert.deepEqual(
+      world.audit.map((r) => [r.tool, r.decision, r.outcome, r.errorCode, r.identifier]),
+      [
+        ['posthogmcp_query_run', 'denied', 'failure', 'invalid_input', 'oidc:ada'],
+        ['posthogmcp_query_run', 'denied', 'failure', 'invalid_input', 'oidc:ada'],
+      ],
+    );
     assert.ok(!JSON.stringify(world.audit).includes('deep'), 'no raw input in the audit');
   });
 
@@ -192,14 +215,27 @@ describe('agent loop (real SDKs against the emulators)', function () {
     ask(world, 'create a task');
     const deps = world.deps();
     const onItem = deps.events.onItem;
-    await runAgentTurn(world.conversation, { ...deps, events: { ...deps.events, onItem: (item) => {
-      if (item.kind === 'tool' && item.card.status === 'awaitingApproval') shown = item.card.input;
-      onItem(item);
-    } } }, new AbortController().signal);
+    await runAgentTurn(
+      world.conversation,
+      {
+        ...deps,
+        events: {
+          ...deps.events,
+          onItem: (item) => {
+            if (item.kind === 'tool' && item.card.status === 'awaitingApproval') shown = item.card.input;
+            onItem(item);
+          },
+        },
+      },
+      new AbortController().signal,
+    );
     assert.ok(shown !== undefined, 'an approval card was shown');
     assert.ok(!shown.includes('OnBehalf cut'), `the approval card input was cut: ...${shown.slice(-200)}`);
     assert.equal(shown, JSON.stringify(input, null, 2), 'the card carries exactly the JSON that runs');
-    assert.deepEqual(world.scalekit.executions.map((e) => [e.toolName, e.input]), [['asana_task_create', input]]);
+    assert.deepEqual(
+      world.scalekit.executions.map((e) => [e.toolName, e.input]),
+      [['asana_task_create', input]],
+    );
   });
 
   it('refuses an input too large to show for approval, says why, and audits it', async () => {
@@ -217,7 +253,10 @@ describe('agent loop (real SDKs against the emulators)', function () {
     const result = (world.anthropic.requests[1]!.body.messages.at(-1)!.content as { is_error?: boolean; content?: string }[])[0]!;
     assert.equal(result.is_error, true);
     assert.match(String(result.content), /too large/);
-    assert.deepEqual(world.audit.map((r) => [r.tool, r.decision, r.outcome, r.errorCode]), [['asana_task_create', 'denied', 'failure', 'input_too_large']]);
+    assert.deepEqual(
+      world.audit.map((r) => [r.tool, r.decision, r.outcome, r.errorCode]),
+      [['asana_task_create', 'denied', 'failure', 'input_too_large']],
+    );
   });
 
   it('read-only mode refuses a write before it runs, and audits the refusal', async () => {
@@ -230,7 +269,10 @@ describe('agent loop (real SDKs against the emulators)', function () {
     await runAgentTurn(world.conversation, world.deps({ readOnly: true }), new AbortController().signal);
     assert.equal(world.scalekit.executions.length, 0);
     assert.equal(lastCard(world, 'asana_task_create').status, 'denied');
-    assert.deepEqual(world.audit.map((r) => [r.tool, r.risk, r.decision, r.outcome, r.errorCode]), [['asana_task_create', 'write', 'denied', 'cancelled', 'read_only']]);
+    assert.deepEqual(
+      world.audit.map((r) => [r.tool, r.risk, r.decision, r.outcome, r.errorCode]),
+      [['asana_task_create', 'write', 'denied', 'cancelled', 'read_only']],
+    );
   });
 
   it('answers an unknown tool with a pointer to search_tools', async () => {
@@ -246,13 +288,19 @@ describe('agent loop (real SDKs against the emulators)', function () {
     const result = (world.anthropic.requests[1]!.body.messages.at(-1)!.content as { is_error?: boolean; content?: string }[])[0]!;
     assert.equal(result.is_error, true);
     assert.match(String(result.content), /search_tools/);
-    assert.deepEqual(world.audit.map((r) => [r.tool, r.connection, r.outcome, r.errorCode]), [['posthogmcp_made_up', 'unknown', 'failure', 'unknown_tool']]);
+    assert.deepEqual(
+      world.audit.map((r) => [r.tool, r.connection, r.outcome, r.errorCode]),
+      [['posthogmcp_made_up', 'unknown', 'failure', 'unknown_tool']],
+    );
   });
 
   it('denied writes go back as a declined error, and the agent carries on', async () => {
     world.conversation.loadedTools = ['asana_task_create'];
     world.answers.push('deny');
-    world.anthropic.queue({ toolUse: { name: 'asana_task_create', input: { name: 'Write docs', workspace: '1' } } }, { text: 'Understood, I did not create it.' });
+    world.anthropic.queue(
+      { toolUse: { name: 'asana_task_create', input: { name: 'Write docs', workspace: '1' } } },
+      { text: 'Understood, I did not create it.' },
+    );
     ask(world, 'create a task');
     assert.equal(await runAgentTurn(world.conversation, world.deps(), new AbortController().signal), 'completed');
     assert.deepEqual(world.asked, ['asana_task_create']);
@@ -277,7 +325,10 @@ describe('agent loop (real SDKs against the emulators)', function () {
     ask(world, 'what does my task say?');
     await runAgentTurn(world.conversation, world.deps(), new AbortController().signal);
     assert.deepEqual(world.asked, ['asana_task_delete'], 'the delete asked the user');
-    assert.deepEqual(world.scalekit.executions.map((e) => e.toolName), ['asana_task_get']);
+    assert.deepEqual(
+      world.scalekit.executions.map((e) => e.toolName),
+      ['asana_task_get'],
+    );
     assert.ok(world.scalekit.data.asana.tasks.has(task.gid), 'the task still exists');
   });
 
@@ -326,7 +377,9 @@ describe('agent loop (real SDKs against the emulators)', function () {
     const card = lastCard(world, 'asana_task_create');
     assert.equal(card.status, 'failed');
     assert.match(card.error ?? '', /not signed in/i);
-    const result = (world.anthropic.requests[requestsBefore + 1]!.body.messages.at(-1)!.content as { type: string; is_error?: boolean; content?: string }[])[0]!;
+    const result = (
+      world.anthropic.requests[requestsBefore + 1]!.body.messages.at(-1)!.content as { type: string; is_error?: boolean; content?: string }[]
+    )[0]!;
     assert.equal(result.type, 'tool_result');
     assert.equal(result.is_error, true);
     assert.equal(result.content, 'The user is signed out, so no tool can run. Ask them to sign in.');
@@ -345,7 +398,9 @@ describe('agent loop (real SDKs against the emulators)', function () {
   });
 
   it('keeps the loaded tool context under 10% of sending every schema', async () => {
-    const naive = Buffer.byteLength(JSON.stringify(world.catalog.all().map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema }))));
+    const naive = Buffer.byteLength(
+      JSON.stringify(world.catalog.all().map((t) => ({ name: t.name, description: t.description, input_schema: t.inputSchema }))),
+    );
     world.anthropic.queue({ toolUse: { name: searchToolName, input: { query: 'create asana task' } } }, { text: 'ok' });
     ask(world, 'make a task');
     await runAgentTurn(world.conversation, world.deps(), new AbortController().signal);

@@ -6,7 +6,17 @@ import { auditInputMatches, hmacInput, parseAuditReference, sealAuditEntry, type
 // a small input (a task name, an id) cannot be recovered by hashing guesses, yet whoever
 // holds the key can check a given input against a record.
 
-const entry: AuditEntry = { time: 't', identifier: 'oidc:0123456789abcdef:ada', connection: 'asana', tool: 'asana_task_create', risk: 'write', decision: 'user-approved', outcome: 'success', durationMs: 5, input: { workspace_gid: '1', name: 'pay rise for Ada' } };
+const entry: AuditEntry = {
+  time: 't',
+  identifier: 'oidc:0123456789abcdef:ada',
+  connection: 'asana',
+  tool: 'asana_task_create',
+  risk: 'write',
+  decision: 'user-approved',
+  outcome: 'success',
+  durationMs: 5,
+  input: { workspace_gid: '1', name: 'pay rise for Ada' },
+};
 
 describe('audit input HMAC', () => {
   it('is HMAC-SHA256 over the canonical JSON: key order does not matter, the key does', () => {

@@ -30,7 +30,18 @@ const hostile = [
 ];
 
 function record(tool: string, extra: Partial<AuditRecord> = {}): AuditRecord {
-  return { time: '2026-11-23T16:46:48.774Z', identifier: 'oidc:0123456789abcdef:ada', connection: 'asana', tool, risk: 'write', decision: 'denied', outcome: 'cancelled', durationMs: 0, inputHmac: 'ab', ...extra };
+  return {
+    time: '2026-11-23T16:46:48.774Z',
+    identifier: 'oidc:0123456789abcdef:ada',
+    connection: 'asana',
+    tool,
+    risk: 'write',
+    decision: 'denied',
+    outcome: 'cancelled',
+    durationMs: 0,
+    inputHmac: 'ab',
+    ...extra,
+  };
 }
 
 describe('audit log Markdown', () => {
@@ -55,7 +66,13 @@ describe('audit log Markdown', () => {
     const tool = '![x](http://127.0.0.1:9/leak) <b>hi</b>';
     const html = preview.render(auditRecordsToMarkdown('Ada', [record(tool)], ''));
     const row = /<tbody>\s*<tr>([\s\S]*?)<\/tr>/.exec(html)?.[1] ?? '';
-    const cells = [...row.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => m[1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&'));
+    const cells = [...row.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) =>
+      m[1]!
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&quot;/g, '"')
+        .replace(/&amp;/g, '&'),
+    );
     // Zero-width spaces (which keep linkify off "://" and "@") are the only difference.
     assert.equal(cells[2]!.replace(/\u200b/g, ''), tool, 'the tool cell reads as the name');
   });

@@ -57,11 +57,17 @@ describe('tool catalog search', () => {
     const asanaOnly = catalog.search('list', { connection: 'asana', limit: 20 });
     assert.ok(asanaOnly.length > 0, 'the asana filter keeps asana tools');
     assert.ok(asanaOnly.every((t) => t.connection === 'asana'));
-    assert.ok(catalog.search('list', { limit: 20 }).some((t) => t.connection === 'posthog'), 'without the filter, posthog tools match too');
+    assert.ok(
+      catalog.search('list', { limit: 20 }).some((t) => t.connection === 'posthog'),
+      'without the filter, posthog tools match too',
+    );
     const readOnly = catalog.search('delete task create', { allowedRisks: ['read'], limit: 20 });
     assert.ok(readOnly.length > 0, 'read tools still match in read-only mode');
     assert.ok(readOnly.every((t) => t.risk === 'read'));
-    assert.ok(catalog.search('delete task create', { limit: 20 }).some((t) => t.risk !== 'read'), 'without the filter, writes match too');
+    assert.ok(
+      catalog.search('delete task create', { limit: 20 }).some((t) => t.risk !== 'read'),
+      'without the filter, writes match too',
+    );
   });
 
   it('returns nothing for an empty or stop-word query, and caps the limit', () => {
@@ -175,7 +181,17 @@ describe('audit, bounds, series, pricing, input checks', () => {
   });
 
   it('writes CSV with a header, quoting, and formula neutralising', () => {
-    const record: AuditRecord = { time: 't', identifier: 'oidc:ada', connection: 'asana', tool: '=HYPERLINK("x")', risk: 'write', decision: 'user-approved', outcome: 'success', durationMs: 5, inputHmac: 'ab' };
+    const record: AuditRecord = {
+      time: 't',
+      identifier: 'oidc:ada',
+      connection: 'asana',
+      tool: '=HYPERLINK("x")',
+      risk: 'write',
+      decision: 'user-approved',
+      outcome: 'success',
+      durationMs: 5,
+      inputHmac: 'ab',
+    };
     const csv = auditRecordsToCsv([record]);
     const lines = csv.trim().split('\r\n');
     assert.equal(lines[0], 'time,identifier,connection,tool,risk,decision,outcome,errorCode,durationMs,executionId,inputHmac,inputSha256');
@@ -195,14 +211,26 @@ describe('audit, bounds, series, pricing, input checks', () => {
 
   it('finds trends series, and ignores data that is not one', () => {
     const series = extractTimeSeries({ results: [{ label: 'signed_up', days: ['2026-11-16', '2026-11-17'], data: [3, 5] }] });
-    assert.deepEqual(series, [{ label: 'signed_up', points: [{ x: '2026-11-16', y: 3 }, { x: '2026-11-17', y: 5 }] }]);
+    assert.deepEqual(series, [
+      {
+        label: 'signed_up',
+        points: [
+          { x: '2026-11-16', y: 3 },
+          { x: '2026-11-17', y: 5 },
+        ],
+      },
+    ]);
     assert.deepEqual(extractTimeSeries({ results: [{ label: 'x', days: ['a'], data: [1, 2] }] }), []);
     assert.deepEqual(extractTimeSeries({ data: [{ gid: '1', name: 'task' }] }), []);
     assert.deepEqual(extractTimeSeries('text'), []);
   });
 
   it('estimates cost from usage', () => {
-    const usage = addUsage(emptyUsage, { input_tokens: 1_000_000, output_tokens: 100_000, cache_read_input_tokens: 1_000_000, cache_creation_input_tokens: 0 }, 'claude-sonnet-4-6');
+    const usage = addUsage(
+      emptyUsage,
+      { input_tokens: 1_000_000, output_tokens: 100_000, cache_read_input_tokens: 1_000_000, cache_creation_input_tokens: 0 },
+      'claude-sonnet-4-6',
+    );
     assert.equal(usage.estimatedCostUsd, 3 + 1.5 + 0.3);
     assert.equal(usage.inputTokens, 1_000_000);
   });

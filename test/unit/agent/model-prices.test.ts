@@ -25,7 +25,11 @@ describe('model prices (the estimate meter)', () => {
   });
 
   it('costs cache writes at 1.25× and cache reads at 0.1× the input price', () => {
-    const usage = addUsage(emptyUsage, { input_tokens: 1_000_000, output_tokens: 1_000_000, cache_creation_input_tokens: 1_000_000, cache_read_input_tokens: 1_000_000 }, 'claude-sonnet-5-5');
+    const usage = addUsage(
+      emptyUsage,
+      { input_tokens: 1_000_000, output_tokens: 1_000_000, cache_creation_input_tokens: 1_000_000, cache_read_input_tokens: 1_000_000 },
+      'claude-sonnet-5-5',
+    );
     assert.equal(usage.estimatedCostUsd, 2 + 10 + 2.5 + 0.2);
   });
 

@@ -21,20 +21,39 @@ describe('tool call outcomes: cards and audit records', function () {
   it('an approved write: running, awaiting approval, running, succeeded; one audit record as the signed-in identifier', async () => {
     world.conversation.loadedTools = ['asana_task_create'];
     world.answers.push('approve');
-    world.anthropic.queue({ toolUse: { name: 'asana_task_create', input: { name: 'Write docs', workspace: world.scalekit.data.asana.workspace.gid } } }, { text: 'Done.' });
+    world.anthropic.queue(
+      { toolUse: { name: 'asana_task_create', input: { name: 'Write docs', workspace: world.scalekit.data.asana.workspace.gid } } },
+      { text: 'Done.' },
+    );
     ask(world, 'create a task');
     await runAgentTurn(world.conversation, world.deps({ now: () => 1_000 }), new AbortController().signal);
     const cards = toolCards(world, 'asana_task_create');
-    assert.deepEqual(cards.map((c) => c.status), ['running', 'awaitingApproval', 'running', 'succeeded']);
+    assert.deepEqual(
+      cards.map((c) => c.status),
+      ['running', 'awaitingApproval', 'running', 'succeeded'],
+    );
     assert.equal(cards[1]!.canAlwaysAllow, true);
     assert.equal(cards[3]!.durationMs, 0);
     assert.match(cards[3]!.output ?? '', /Write docs/);
     assert.equal(world.audit.length, 1);
     const { inputHmac, executionId, ...record } = world.audit[0]!;
     assert.ok(inputHmac && executionId);
-    assert.deepEqual(record, { time: new Date(1_000).toISOString(), identifier: 'oidc:ada', connection: 'asana', tool: 'asana_task_create', risk: 'write', decision: 'user-approved', outcome: 'success', durationMs: 0 });
+    assert.deepEqual(record, {
+      time: new Date(1_000).toISOString(),
+      identifier: 'oidc:ada',
+      connection: 'asana',
+      tool: 'asana_task_create',
+      risk: 'write',
+      decision: 'user-approved',
+      outcome: 'success',
+      durationMs: 0,
+    });
     const conversationCard = world.conversation.items.find((i) => i.kind === 'tool' && i.card.toolName === 'asana_task_create');
-    assert.deepEqual(conversationCard, [...world.items].reverse().find((i) => i.kind === 'tool'), 'the conversation keeps the last card');
+    assert.deepEqual(
+      conversationCard,
+      [...world.items].reverse().find((i) => i.kind === 'tool'),
+      'the conversation keeps the last card',
+    );
     assert.equal(world.conversation.items.filter((i) => i.kind === 'tool' && i.card.toolName === 'asana_task_create').length, 1, 'once');
   });
 
@@ -50,13 +69,19 @@ describe('tool call outcomes: cards and audit records', function () {
       assert.equal(calls, 2, 'once before the decision, once after it');
     }
     assert.equal(world.scalekit.executions.length, 0);
-    assert.deepEqual(world.audit.map((r) => [r.identifier, r.decision, r.outcome, r.errorCode, r.durationMs]), [
-      ['oidc:ada', 'user-approved', 'failure', 'identity_changed', 0],
-      ['oidc:ada', 'user-approved', 'failure', 'not_signed_in', 0],
-    ]);
+    assert.deepEqual(
+      world.audit.map((r) => [r.identifier, r.decision, r.outcome, r.errorCode, r.durationMs]),
+      [
+        ['oidc:ada', 'user-approved', 'failure', 'identity_changed', 0],
+        ['oidc:ada', 'user-approved', 'failure', 'not_signed_in', 0],
+      ],
+    );
     const finals = toolCards(world, 'asana_task_create').filter((c) => c.status === 'failed');
     assert.equal(finals.length, 2);
-    assert.ok(finals.every((c) => c.durationMs === undefined), 'nothing ran, so no duration');
+    assert.ok(
+      finals.every((c) => c.durationMs === undefined),
+      'nothing ran, so no duration',
+    );
   });
 
   it('refusals before the decision are audited with decision denied and no duration; signed out, nothing is audited', async () => {
@@ -64,13 +89,22 @@ describe('tool call outcomes: cards and audit records', function () {
     world.anthropic.queue({ toolUse: { name: 'no_such_tool', input: {}, unoffered: true } }, { text: 'ok' });
     ask(world, 'x');
     await runAgentTurn(world.conversation, world.deps({ now: () => 7 }), new AbortController().signal);
-    assert.deepEqual(world.audit.map((r) => [r.tool, r.connection, r.risk, r.decision, r.outcome, r.errorCode, r.durationMs, r.time]), [['no_such_tool', 'unknown', 'write', 'denied', 'failure', 'unknown_tool', 0, new Date(7).toISOString()]]);
-    assert.deepEqual(toolCards(world, 'no_such_tool').map((c) => [c.status, c.error]), [['failed', 'No such tool in your connected accounts.']]);
+    assert.deepEqual(
+      world.audit.map((r) => [r.tool, r.connection, r.risk, r.decision, r.outcome, r.errorCode, r.durationMs, r.time]),
+      [['no_such_tool', 'unknown', 'write', 'denied', 'failure', 'unknown_tool', 0, new Date(7).toISOString()]],
+    );
+    assert.deepEqual(
+      toolCards(world, 'no_such_tool').map((c) => [c.status, c.error]),
+      [['failed', 'No such tool in your connected accounts.']],
+    );
 
     world.anthropic.queue({ toolUse: { name: 'asana_task_create', input: { name: 'y', workspace: '1' } } }, { text: 'ok' });
     ask(world, 'again');
     await runAgentTurn(world.conversation, world.deps({ currentIdentifier: async () => Promise.reject(new NotSignedInError()) }), new AbortController().signal);
     assert.equal(world.audit.length, 1, 'signed out: no record');
-    assert.deepEqual(toolCards(world, 'asana_task_create').map((c) => c.status), ['failed']);
+    assert.deepEqual(
+      toolCards(world, 'asana_task_create').map((c) => c.status),
+      ['failed'],
+    );
   });
 });

@@ -3,7 +3,7 @@ import { activeProducts, type ConnectionStatus } from '../../../src/core/connect
 
 const connection = (name: string, status: ConnectionStatus, tools: string[] = []) => ({ name, status, tools: tools.map((t) => ({ name: t })) });
 
-describe('activeProducts (the walkthrough\'s connect steps)', () => {
+describe("activeProducts (the walkthrough's connect steps)", () => {
   it('counts the default connection names once they are ACTIVE', () => {
     assert.deepEqual(activeProducts([connection('posthog', 'ACTIVE'), connection('asana', 'PENDING_AUTH')]), { posthog: true, asana: false });
     assert.deepEqual(activeProducts([connection('posthog', 'EXPIRED'), connection('asana', 'ACTIVE')]), { posthog: false, asana: true });
@@ -16,7 +16,10 @@ describe('activeProducts (the walkthrough\'s connect steps)', () => {
   });
 
   it('ignores anything not ACTIVE and unrelated connections', () => {
-    assert.deepEqual(activeProducts([connection('posthog-eu', 'DISCONNECTED'), connection('github', 'ACTIVE', ['github_issue_create'])]), { posthog: false, asana: false });
+    assert.deepEqual(activeProducts([connection('posthog-eu', 'DISCONNECTED'), connection('github', 'ACTIVE', ['github_issue_create'])]), {
+      posthog: false,
+      asana: false,
+    });
     assert.deepEqual(activeProducts([]), { posthog: false, asana: false });
   });
 });

@@ -81,7 +81,13 @@ describe('boundaries', () => {
   });
 
   it('the webview CSP starts from default-src none, with a nonce script and no inline or eval', () => {
-    const html = chatWebviewHtml({ cspSource: 'https://webview.test', scriptUri: 'https://webview.test/chat.js', styleUri: 'https://webview.test/chat.css', codiconsUri: 'https://webview.test/codicon.css', sandboxModel: false });
+    const html = chatWebviewHtml({
+      cspSource: 'https://webview.test',
+      scriptUri: 'https://webview.test/chat.js',
+      styleUri: 'https://webview.test/chat.css',
+      codiconsUri: 'https://webview.test/codicon.css',
+      sandboxModel: false,
+    });
     const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
     assert.match(csp, /^default-src 'none';/);
     assert.doesNotMatch(csp, /unsafe-eval|unsafe-inline|\*/);
@@ -100,13 +106,22 @@ describe('boundaries', () => {
   it('the protocol rejects unknown types, extra fields (a smuggled identifier) and oversize input', () => {
     assert.equal(parseWebviewMessage({ type: 'send', text: 'hi' }).ok, true);
     for (const bad of [
-      null, 'send', 42, [], {}, { type: 'nope' },
+      null,
+      'send',
+      42,
+      [],
+      {},
+      { type: 'nope' },
       { type: 'send', text: 'hi', identifier: 'oidc:grace' },
       { type: 'send', text: 'hi', user: { id: 'grace' } },
       { type: 'ready', identifier: 'github:1' },
-      { type: 'send', text: '' }, { type: 'send', text: '   ' }, { type: 'send', text: 'x'.repeat(32_001) },
-      { type: 'decide', toolUseId: 'a b', decision: 'approve' }, { type: 'decide', toolUseId: 't', decision: 'yes' },
-      { type: 'connect', connection: '../etc', reauthorize: false }, { type: 'openLink', url: 'javascript:alert(1)' },
+      { type: 'send', text: '' },
+      { type: 'send', text: '   ' },
+      { type: 'send', text: 'x'.repeat(32_001) },
+      { type: 'decide', toolUseId: 'a b', decision: 'approve' },
+      { type: 'decide', toolUseId: 't', decision: 'yes' },
+      { type: 'connect', connection: '../etc', reauthorize: false },
+      { type: 'openLink', url: 'javascript:alert(1)' },
       { type: 'runCommand', command: 'workbench.action.terminal.new' },
       { type: 'switchConversation', conversationId: 'x'.repeat(200) },
     ]) {

@@ -36,14 +36,23 @@ describe('connect state', () => {
     const store = new ConnectStateStore({ now: clock });
     const state = store.mint('oidc:ada', 'asana');
     assert.equal(store.consume(state, 'oidc:ada'), 'asana');
-    assert.equal(problemOf(() => store.consume(state, 'oidc:ada')), 'replayed');
+    assert.equal(
+      problemOf(() => store.consume(state, 'oidc:ada')),
+      'replayed',
+    );
   });
 
   it('rejects a state minted for another identity, and burns it', () => {
     const store = new ConnectStateStore({ now: clock });
     const state = store.mint('oidc:ada', 'posthog');
-    assert.equal(problemOf(() => store.consume(state, 'oidc:grace')), 'otherIdentity');
-    assert.equal(problemOf(() => store.consume(state, 'oidc:ada')), 'replayed');
+    assert.equal(
+      problemOf(() => store.consume(state, 'oidc:grace')),
+      'otherIdentity',
+    );
+    assert.equal(
+      problemOf(() => store.consume(state, 'oidc:ada')),
+      'replayed',
+    );
   });
 
   it('expires after ten minutes', () => {
@@ -60,7 +69,10 @@ describe('connect state', () => {
     // One millisecond later it has expired.
     now = minted + 600_001;
     assert.deepEqual(store.pendingFor('oidc:ada'), []);
-    assert.equal(problemOf(() => store.consume(late, 'oidc:ada')), 'expired');
+    assert.equal(
+      problemOf(() => store.consume(late, 'oidc:ada')),
+      'expired',
+    );
   });
 
   it('honours a custom lifetime', () => {
@@ -68,7 +80,10 @@ describe('connect state', () => {
     const state = store.mint('oidc:ada', 'posthog');
     now += 1001;
     assert.deepEqual(store.pendingFor('oidc:ada'), []);
-    assert.equal(problemOf(() => store.consume(state, 'oidc:ada')), 'expired');
+    assert.equal(
+      problemOf(() => store.consume(state, 'oidc:ada')),
+      'expired',
+    );
   });
 
   it('says "replayed" for a used state for one more lifetime after it expires, then forgets it', () => {
@@ -79,26 +94,47 @@ describe('connect state', () => {
     // Minting prunes old records; twenty minutes on, the used state is still remembered.
     now = minted + 1_200_000;
     store.mint('oidc:ada', 'asana');
-    assert.equal(problemOf(() => store.consume(used, 'oidc:ada')), 'replayed');
+    assert.equal(
+      problemOf(() => store.consume(used, 'oidc:ada')),
+      'replayed',
+    );
     now = minted + 1_200_001;
     store.mint('oidc:ada', 'asana');
-    assert.equal(problemOf(() => store.consume(used, 'oidc:ada')), 'unknown');
+    assert.equal(
+      problemOf(() => store.consume(used, 'oidc:ada')),
+      'unknown',
+    );
   });
 
   it('checks the identity of a valid state, but says "expired" for a stale one whoever presents it', () => {
     const store = new ConnectStateStore({ now: clock });
     const stale = store.mint('oidc:ada', 'posthog');
     now += 600_001;
-    assert.equal(problemOf(() => store.consume(stale, 'oidc:grace')), 'expired');
-    assert.equal(problemOf(() => store.consume(stale, 'oidc:ada')), 'replayed');
+    assert.equal(
+      problemOf(() => store.consume(stale, 'oidc:grace')),
+      'expired',
+    );
+    assert.equal(
+      problemOf(() => store.consume(stale, 'oidc:ada')),
+      'replayed',
+    );
   });
 
   it('rejects forged and missing states', () => {
     const store = new ConnectStateStore({ now: clock });
     store.mint('oidc:ada', 'posthog');
-    assert.equal(problemOf(() => store.consume('forged-state', 'oidc:ada')), 'unknown');
-    assert.equal(problemOf(() => store.consume(undefined, 'oidc:ada')), 'malformed');
-    assert.equal(problemOf(() => store.consume('', 'oidc:ada')), 'malformed');
+    assert.equal(
+      problemOf(() => store.consume('forged-state', 'oidc:ada')),
+      'unknown',
+    );
+    assert.equal(
+      problemOf(() => store.consume(undefined, 'oidc:ada')),
+      'malformed',
+    );
+    assert.equal(
+      problemOf(() => store.consume('', 'oidc:ada')),
+      'malformed',
+    );
   });
 
   it('lists pending connections per identity only', () => {

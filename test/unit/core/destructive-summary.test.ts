@@ -57,7 +57,12 @@ describe('destructiveSummary (what a destructive approval names)', () => {
     ['asana_member_remove', 'Asana', { id: 1 }, 'This will remove member 1 in Asana.'],
     ['posthogmcp_delete', 'PostHog', {}, 'This will delete a item in PostHog.'],
     ['posthogmcp__survey_delete', 'PostHog', { id: 1 }, 'This will delete survey 1 in PostHog.'],
-    ['posthogmcp_persons_bulk_delete', 'PostHog', { id: 1, ids: [2], uuid: 'u' }, 'This will delete persons 1 in PostHog. The input also names ids 2; uuid "u".'],
+    [
+      'posthogmcp_persons_bulk_delete',
+      'PostHog',
+      { id: 1, ids: [2], uuid: 'u' },
+      'This will delete persons 1 in PostHog. The input also names ids 2; uuid "u".',
+    ],
   ];
   for (const [tool, service, input, expected] of cases) {
     it(`${tool} ${JSON.stringify(input)}`, () => assert.equal(destructiveSummary(tool, service, input), expected));

@@ -28,7 +28,10 @@ describe('identifier', () => {
     const b = identifierFor('oidc', 'ada', issuerB);
     assert.notEqual(a, b);
     for (const id of [a, b]) assert.match(id, /^oidc:[0-9a-f]{16}:ada$/);
-    assert.notEqual(identityFromSession('oidc', { account: { id: 'ada', label: 'Ada' } }, issuerA).identifier, identityFromSession('oidc', { account: { id: 'ada', label: 'Ada' } }, issuerB).identifier);
+    assert.notEqual(
+      identityFromSession('oidc', { account: { id: 'ada', label: 'Ada' } }, issuerA).identifier,
+      identityFromSession('oidc', { account: { id: 'ada', label: 'Ada' } }, issuerB).identifier,
+    );
     // A trailing slash names the same issuer (the OIDC client compares issuers the same way).
     assert.equal(identifierFor('oidc', 'ada', `${issuerA}/`), a);
     // An OIDC identifier without its issuer is refused rather than guessed.

@@ -6,14 +6,28 @@ import { commands, contextKeys, views } from '../../../src/vscode/constants';
 // The contributions a user meets first: what the palette offers when, and what each row offers.
 
 const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'package.json'), 'utf8')) as {
-  contributes: { commands: { command: string }[]; views: Record<string, { id: string }[]>; menus: Record<string, { command: string; when?: string; group?: string }[]> };
+  contributes: {
+    commands: { command: string }[];
+    views: Record<string, { id: string }[]>;
+    menus: Record<string, { command: string; when?: string; group?: string }[]>;
+  };
 };
 const palette = new Map(manifest.contributes.menus['commandPalette']!.map((m) => [m.command, m.when ?? '']));
 const rowMenu = manifest.contributes.menus['view/item/context']!;
 
 describe('manifest: menus show what applies', () => {
-  it('commands about the signed-in user\'s accounts and data are hidden from the palette when signed out', () => {
-    for (const command of ['connect', 'reauthorize', 'disconnect', 'signOut', 'refresh', 'showAuditLog', 'exportAuditLog', 'checkAuditInput', 'resetApprovals']) {
+  it("commands about the signed-in user's accounts and data are hidden from the palette when signed out", () => {
+    for (const command of [
+      'connect',
+      'reauthorize',
+      'disconnect',
+      'signOut',
+      'refresh',
+      'showAuditLog',
+      'exportAuditLog',
+      'checkAuditInput',
+      'resetApprovals',
+    ]) {
       assert.equal(palette.get(`onbehalf.${command}`), 'onbehalf.signedIn', command);
     }
     assert.equal(palette.get('onbehalf.signIn'), '!onbehalf.signedIn');
@@ -51,11 +65,21 @@ describe('manifest: the constants module matches package.json', () => {
 
   it('declares exactly the context keys package.json reads in when clauses and walkthrough events', () => {
     const known = new Set<string>([...Object.values(commands), ...Object.values(views)]);
-    const read = new Set([...text.matchAll(/"(?:when|enablement)": "([^"]*)"|onContext:([A-Za-z.]+)/g)].flatMap((m) => [...(m[1] ?? m[2] ?? '').matchAll(/onbehalf\.[A-Za-z]+/g)].map((k) => k[0])).filter((k) => !known.has(k)));
+    const read = new Set(
+      [...text.matchAll(/"(?:when|enablement)": "([^"]*)"|onContext:([A-Za-z.]+)/g)]
+        .flatMap((m) => [...(m[1] ?? m[2] ?? '').matchAll(/onbehalf\.[A-Za-z]+/g)].map((k) => k[0]))
+        .filter((k) => !known.has(k)),
+    );
     assert.deepEqual([...read].sort(), Object.values(contextKeys).sort());
   });
 
   it('declares exactly the views package.json contributes', () => {
-    assert.deepEqual(Object.values(views).sort(), Object.values(manifest.contributes.views).flat().map((v) => v.id).sort());
+    assert.deepEqual(
+      Object.values(views).sort(),
+      Object.values(manifest.contributes.views)
+        .flat()
+        .map((v) => v.id)
+        .sort(),
+    );
   });
 });

@@ -7,18 +7,36 @@ describe('next step and statuses', () => {
   const active = { name: 'posthog', status: 'ACTIVE' as const };
   it('asks for what is missing, in order', () => {
     assert.deepEqual(nextStepFor({ signedIn: false, hasAnthropicKey: true, connections: [] }), { kind: 'signIn' });
-    assert.deepEqual(nextStepFor({ signedIn: true, problem: new MissingCredentialsError('scalekitClientSecret'), hasAnthropicKey: true, connections: [] }), { kind: 'setScalekitSecret' });
-    assert.deepEqual(nextStepFor({ signedIn: true, problem: new MissingCredentialsError('scalekitEnvironmentUrl'), hasAnthropicKey: true, connections: [] }), { kind: 'configureScalekit' });
+    assert.deepEqual(nextStepFor({ signedIn: true, problem: new MissingCredentialsError('scalekitClientSecret'), hasAnthropicKey: true, connections: [] }), {
+      kind: 'setScalekitSecret',
+    });
+    assert.deepEqual(nextStepFor({ signedIn: true, problem: new MissingCredentialsError('scalekitEnvironmentUrl'), hasAnthropicKey: true, connections: [] }), {
+      kind: 'configureScalekit',
+    });
     assert.deepEqual(nextStepFor({ signedIn: true, hasAnthropicKey: false, connections: [active] }), { kind: 'setAnthropicKey' });
-    assert.deepEqual(nextStepFor({ signedIn: true, hasAnthropicKey: true, connections: [active, { name: 'asana', status: 'EXPIRED' }] }), { kind: 'connect', connection: 'asana' });
+    assert.deepEqual(nextStepFor({ signedIn: true, hasAnthropicKey: true, connections: [active, { name: 'asana', status: 'EXPIRED' }] }), {
+      kind: 'connect',
+      connection: 'asana',
+    });
     assert.deepEqual(nextStepFor({ signedIn: true, hasAnthropicKey: true, connections: [active] }), { kind: 'none' });
-    assert.deepEqual(nextStepFor({ signedIn: true, problem: new ServiceUnavailableError('Scalekit', 'down'), hasAnthropicKey: true, connections: [{ name: 'asana', status: 'UNKNOWN' }] }), { kind: 'none' });
+    assert.deepEqual(
+      nextStepFor({
+        signedIn: true,
+        problem: new ServiceUnavailableError('Scalekit', 'down'),
+        hasAnthropicKey: true,
+        connections: [{ name: 'asana', status: 'UNKNOWN' }],
+      }),
+      { kind: 'none' },
+    );
   });
 
   it('counts an ACTIVE enterprise connection as an account and stops asking for Scalekit when none is configured', () => {
     const unconfigured = new MissingCredentialsError('scalekitEnvironmentUrl');
     const noSecret = new MissingCredentialsError('scalekitClientSecret');
-    const unknown = [{ name: 'posthog', status: 'UNKNOWN' as const }, { name: 'asana', status: 'UNKNOWN' as const }];
+    const unknown = [
+      { name: 'posthog', status: 'UNKNOWN' as const },
+      { name: 'asana', status: 'UNKNOWN' as const },
+    ];
     const enterpriseOnly = { signedIn: true, problem: unconfigured, scalekitConfigured: false, enterpriseActive: true, connections: unknown };
     assert.deepEqual(nextStepFor({ ...enterpriseOnly, hasAnthropicKey: true }), { kind: 'none' });
     assert.deepEqual(nextStepFor({ ...enterpriseOnly, hasAnthropicKey: false }), { kind: 'setAnthropicKey' }, 'the Anthropic key is still asked for');
@@ -29,7 +47,13 @@ describe('next step and statuses', () => {
     assert.deepEqual(nextStepFor({ ...enterpriseOnly, enterpriseActive: false, hasAnthropicKey: true }), { kind: 'configureScalekit' });
     // Both set up: an inactive Scalekit connection is still offered, enterprise or not.
     assert.deepEqual(
-      nextStepFor({ signedIn: true, hasAnthropicKey: true, scalekitConfigured: true, enterpriseActive: true, connections: [active, { name: 'asana', status: 'NOT_CONNECTED' }] }),
+      nextStepFor({
+        signedIn: true,
+        hasAnthropicKey: true,
+        scalekitConfigured: true,
+        enterpriseActive: true,
+        connections: [active, { name: 'asana', status: 'NOT_CONNECTED' }],
+      }),
       { kind: 'connect', connection: 'asana' },
     );
   });

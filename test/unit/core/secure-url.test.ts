@@ -5,14 +5,34 @@ import { checkSecureUrl, insecureUrlProblem, isLoopbackHost } from '../../../src
 
 describe('secure URL rule: https, or http only to loopback', () => {
   it('allows https anywhere and http to 127.0.0.0/8, ::1 and localhost', () => {
-    for (const ok of ['https://api.anthropic.com', 'https://yourapp.scalekit.dev/', 'http://127.0.0.1:4000', 'http://127.8.9.10/x', 'http://[::1]:3000/', 'http://localhost:8080', 'http://LOCALHOST/']) {
+    for (const ok of [
+      'https://api.anthropic.com',
+      'https://yourapp.scalekit.dev/',
+      'http://127.0.0.1:4000',
+      'http://127.8.9.10/x',
+      'http://[::1]:3000/',
+      'http://localhost:8080',
+      'http://LOCALHOST/',
+    ]) {
       assert.equal(insecureUrlProblem(ok, 'The URL'), undefined, ok);
     }
   });
 
   it('refuses http to any other host, with a clear message', () => {
-    for (const bad of ['http://api.anthropic.com', 'http://10.0.0.1', 'http://128.0.0.1', 'http://127.0.0.1.attacker.example', 'http://localhost.attacker.example', 'http://[::2]/', 'http://[::ffff:a00:1]/']) {
-      assert.match(insecureUrlProblem(bad, 'The Anthropic base URL') ?? '', /^The Anthropic base URL must use https \(http:\/\/.+\); plain http is allowed only for loopback addresses/, bad);
+    for (const bad of [
+      'http://api.anthropic.com',
+      'http://10.0.0.1',
+      'http://128.0.0.1',
+      'http://127.0.0.1.attacker.example',
+      'http://localhost.attacker.example',
+      'http://[::2]/',
+      'http://[::ffff:a00:1]/',
+    ]) {
+      assert.match(
+        insecureUrlProblem(bad, 'The Anthropic base URL') ?? '',
+        /^The Anthropic base URL must use https \(http:\/\/.+\); plain http is allowed only for loopback addresses/,
+        bad,
+      );
     }
   });
 
@@ -38,7 +58,7 @@ describe('secure URL rule: https, or http only to loopback', () => {
     }
   });
 
-  it('checkSecureUrl returns the URL or throws the caller\'s error', () => {
+  it("checkSecureUrl returns the URL or throws the caller's error", () => {
     assert.equal(checkSecureUrl('https://x.example/a', 'X', (p) => new Error(p)).host, 'x.example');
     assert.throws(() => checkSecureUrl('http://x.example', 'X', (p) => new RangeError(p)), RangeError);
   });

@@ -6,7 +6,7 @@ import { userValue } from '../../../src/core/userSetting';
 // Issue 10: settings come from the user's own (global) value or the default, never from a
 // workspace, a workspace folder or a language override.
 
-describe('userValue: the user\'s global value or the default', () => {
+describe("userValue: the user's global value or the default", () => {
   it('uses the global value over the default', () => {
     assert.equal(userValue({ defaultValue: 'https://api.anthropic.com', globalValue: 'https://proxy.corp' }, 'x'), 'https://proxy.corp');
   });

@@ -40,7 +40,10 @@ describe('enterprise PostHog via ID-JAG: errors', function () {
     world = undefined;
   });
 
-  async function setup(options: EnterpriseWorldOptions = {}, overrides: Partial<EnterprisePostHogConfig> = {}): Promise<{ world: EnterpriseWorld; client: EnterprisePostHogClient }> {
+  async function setup(
+    options: EnterpriseWorldOptions = {},
+    overrides: Partial<EnterprisePostHogConfig> = {},
+  ): Promise<{ world: EnterpriseWorld; client: EnterprisePostHogClient }> {
     world = await startEnterpriseWorld(options);
     logs = [];
     idTokens = [];
@@ -125,13 +128,16 @@ describe('enterprise PostHog via ID-JAG: errors', function () {
     });
 
     it('the IdP refusing an expired ID token → sign in again (status needs-oidc-sign-in)', async () => {
-      const { world: w, client: c } = await setup({}, {
-        getIdToken: async () => {
-          const stale = await world!.idp.signJwt({ sub: 'ada', aud: world!.clientId }, { expiresInSeconds: -60 });
-          idTokens.push(stale);
-          return stale;
+      const { world: w, client: c } = await setup(
+        {},
+        {
+          getIdToken: async () => {
+            const stale = await world!.idp.signJwt({ sub: 'ada', aud: world!.clientId }, { expiresInSeconds: -60 });
+            idTokens.push(stale);
+            return stale;
+          },
         },
-      });
+      );
       const error = await failure(c.connect(), EnterpriseInvalidGrantError.is);
       assert.equal(error.reason, 'subjectToken');
       assert.equal(error.stage, 'identity provider');
@@ -157,7 +163,9 @@ describe('enterprise PostHog via ID-JAG: errors', function () {
 
   describe('invalid_target', () => {
     it('at the IdP: its policy does not pair this audience and resource', async () => {
-      const { world: w, client: c } = await setup({ grant: { targets: [{ audience: 'https://auth.other.example', resource: 'https://mcp.other.example/mcp' }] } });
+      const { world: w, client: c } = await setup({
+        grant: { targets: [{ audience: 'https://auth.other.example', resource: 'https://mcp.other.example/mcp' }] },
+      });
       const error = await failure(c.connect(), EnterpriseInvalidTargetError.is);
       assert.equal(error.stage, 'identity provider');
       assert.equal(error.resource, w.posthog.mcpUrl);
@@ -206,7 +214,7 @@ describe('enterprise PostHog via ID-JAG: errors', function () {
   });
 
   describe('access_denied', () => {
-    it("at the IdP: the admin policy does not assign the user", async () => {
+    it('at the IdP: the admin policy does not assign the user', async () => {
       const { client: c } = await setup({ grant: { deniedSubjects: ['ada'] } });
       const error = await failure(c.connect(), EnterpriseAccessDeniedError.is);
       assert.equal(error.stage, 'identity provider');
@@ -269,7 +277,12 @@ describe('enterprise PostHog via ID-JAG: errors', function () {
     it('asks once more, with the scopes a challenge names that it had not requested, then succeeds', async () => {
       const { world: w, client: c } = await setup();
       await c.connect();
-      w.posthog.failNextMcp({ status: 403, error: 'insufficient_scope', scope: 'user:read organization:read project:read feature_flag:write', rpcMethod: 'tools/call' });
+      w.posthog.failNextMcp({
+        status: 403,
+        error: 'insufficient_scope',
+        scope: 'user:read organization:read project:read feature_flag:write',
+        rpcMethod: 'tools/call',
+      });
       const result = await c.callTool('posthogmcp_create_feature_flag', { key: 'needs-write' });
       assert.equal(result.isError, false);
       assert.equal(w.grant.exchanges, 2);
@@ -326,7 +339,12 @@ describe('enterprise PostHog via ID-JAG: errors', function () {
 
     it('refuses plain http to a non-loopback host', async () => {
       const { world: w } = await setup();
-      const c = new EnterprisePostHogClient({ mcpServerUrl: 'http://mcp.posthog.example/mcp', idpTokenEndpoint: `${w.idp.issuer}/token`, clientId: w.clientId, getIdToken: () => w.idToken() });
+      const c = new EnterprisePostHogClient({
+        mcpServerUrl: 'http://mcp.posthog.example/mcp',
+        idpTokenEndpoint: `${w.idp.issuer}/token`,
+        clientId: w.clientId,
+        getIdToken: () => w.idToken(),
+      });
       try {
         const error = await failure(c.discover(), EnterpriseDiscoveryError.is);
         assert.match(error.message, /must use https/);
@@ -355,7 +373,9 @@ describe('enterprise PostHog via ID-JAG: errors', function () {
 
   describe('helpers', () => {
     it('parses Bearer challenges', () => {
-      const c = parseWwwAuthenticate('Bearer realm="posthog", error="insufficient_scope", error_description="needs \\"project:read\\"", scope="user:read organization:read project:read", resource_metadata="http://x/.well-known/oauth-protected-resource/mcp"');
+      const c = parseWwwAuthenticate(
+        'Bearer realm="posthog", error="insufficient_scope", error_description="needs \\"project:read\\"", scope="user:read organization:read project:read", resource_metadata="http://x/.well-known/oauth-protected-resource/mcp"',
+      );
       assert.deepEqual(c, {
         scheme: 'bearer',
         error: 'insufficient_scope',

@@ -258,9 +258,16 @@ describe('enterprise PostHog via ID-JAG: the flow', function () {
     who = 'grace';
     const second = await c.callTool('posthogmcp_create_feature_flag', { key: 'grace-flag' });
     assert.equal((second.data as { created_by: { email: string } }).created_by.email, 'grace@example.com');
-    assert.deepEqual(world.posthog.toolCalls.map((t) => t.sub), ['ada', 'grace']);
+    assert.deepEqual(
+      world.posthog.toolCalls.map((t) => t.sub),
+      ['ada', 'grace'],
+    );
     assert.equal(world.grant.exchanges, 2);
-    assert.deepEqual(world.posthog.initializations.map((i) => i.sub), ['ada', 'grace'], 'a new MCP session for the new identity');
+    assert.deepEqual(
+      world.posthog.initializations.map((i) => i.sub),
+      ['ada', 'grace'],
+      'a new MCP session for the new identity',
+    );
     assert.ok(logs.some((l) => /identity changed/.test(l)));
   });
 
@@ -306,7 +313,10 @@ describe('enterprise PostHog via ID-JAG: the flow', function () {
     const took = Date.now() - started;
     assert.equal(world.posthog.deletes.length, 1, 'the DELETE was sent');
     assert.ok(took < 2_000, `close() took ${took} ms`);
-    assert.ok(logs.some((l) => /did not answer the session DELETE/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /did not answer the session DELETE/.test(l)),
+      logs.join('\n'),
+    );
   });
 
   it('holds a token and a session while connected and neither after close()', async () => {

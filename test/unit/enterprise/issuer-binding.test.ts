@@ -17,7 +17,12 @@ describe('enterprise token endpoint bound to the OIDC issuer', () => {
   });
 
   it('refuses any other host, port or scheme, with a message naming both origins', () => {
-    for (const endpoint of ['https://attacker.example/token', 'https://login.corp.example.attacker.example/token', 'https://login.corp.example:8443/token', 'http://login.corp.example/token']) {
+    for (const endpoint of [
+      'https://attacker.example/token',
+      'https://login.corp.example.attacker.example/token',
+      'https://login.corp.example:8443/token',
+      'http://login.corp.example/token',
+    ]) {
       const problem = tokenEndpointProblem(endpoint, issuer, 'https://login.corp.example/realms/main/token');
       assert.ok(problem, endpoint);
       assert.match(problem, /does not belong to your OIDC issuer \(https:\/\/login\.corp\.example\)/);

@@ -10,8 +10,16 @@ const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const ID_JAG = 'urn:ietf:params:oauth:token-type:id-jag';
 const ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
 
-async function form(url: string, params: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(params) });
+async function form(
+  url: string,
+  params: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(params),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
 }
 
@@ -32,7 +40,15 @@ describe('PostHog AS + MCP emulator and the IdP token exchange', function () {
   async function idJag(resource = world.posthog.mcpUrl, sub = 'ada', scope = 'user:read organization:read project:read'): Promise<string> {
     const res = await form(
       `${world.idp.issuer}/token`,
-      { grant_type: TOKEN_EXCHANGE, requested_token_type: ID_JAG, audience: world.posthog.issuer, resource, scope, subject_token: await world.idToken(sub), subject_token_type: ID_TOKEN },
+      {
+        grant_type: TOKEN_EXCHANGE,
+        requested_token_type: ID_JAG,
+        audience: world.posthog.issuer,
+        resource,
+        scope,
+        subject_token: await world.idToken(sub),
+        subject_token_type: ID_TOKEN,
+      },
       { authorization: basic },
     );
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -49,7 +65,12 @@ describe('PostHog AS + MCP emulator and the IdP token exchange', function () {
     return fetch(url, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+      }),
     });
   }
 
@@ -72,7 +93,15 @@ describe('PostHog AS + MCP emulator and the IdP token exchange', function () {
   it('token exchange: an RFC 8693 response carrying a signed oauth-id-jag+jwt with the profile claims', async () => {
     const res = await form(
       `${world.idp.issuer}/token`,
-      { grant_type: TOKEN_EXCHANGE, requested_token_type: ID_JAG, audience: world.posthog.issuer, resource: world.posthog.mcpUrl, scope: 'user:read project:read', subject_token: await world.idToken('grace'), subject_token_type: ID_TOKEN },
+      {
+        grant_type: TOKEN_EXCHANGE,
+        requested_token_type: ID_JAG,
+        audience: world.posthog.issuer,
+        resource: world.posthog.mcpUrl,
+        scope: 'user:read project:read',
+        subject_token: await world.idToken('grace'),
+        subject_token_type: ID_TOKEN,
+      },
       { authorization: basic },
     );
     assert.equal(res.status, 200);
@@ -84,7 +113,12 @@ describe('PostHog AS + MCP emulator and the IdP token exchange', function () {
     const header = decodeProtectedHeader(jag);
     assert.equal(header.typ, 'oauth-id-jag+jwt');
     assert.equal(header.alg, 'RS256');
-    const { payload } = await jwtVerify(jag, createRemoteJWKSet(new URL(`${world.idp.issuer}/jwks`)), { issuer: world.idp.issuer, audience: world.posthog.issuer, currentDate: new Date(world.now()), typ: 'oauth-id-jag+jwt' });
+    const { payload } = await jwtVerify(jag, createRemoteJWKSet(new URL(`${world.idp.issuer}/jwks`)), {
+      issuer: world.idp.issuer,
+      audience: world.posthog.issuer,
+      currentDate: new Date(world.now()),
+      typ: 'oauth-id-jag+jwt',
+    });
     assert.deepEqual(Object.keys(payload).sort(), ['aud', 'client_id', 'email', 'exp', 'iat', 'iss', 'jti', 'resource', 'scope', 'sub']);
     assert.equal(payload.sub, 'grace');
     assert.equal(payload.email, 'grace@example.com');
@@ -93,9 +127,20 @@ describe('PostHog AS + MCP emulator and the IdP token exchange', function () {
   });
 
   it('token exchange refuses a public client, a wrong token type and missing audience/resource', async () => {
-    const base = { grant_type: TOKEN_EXCHANGE, requested_token_type: ID_JAG, audience: world.posthog.issuer, resource: world.posthog.mcpUrl, subject_token: await world.idToken(), subject_token_type: ID_TOKEN };
+    const base = {
+      grant_type: TOKEN_EXCHANGE,
+      requested_token_type: ID_JAG,
+      audience: world.posthog.issuer,
+      resource: world.posthog.mcpUrl,
+      subject_token: await world.idToken(),
+      subject_token_type: ID_TOKEN,
+    };
     assert.equal((await form(`${world.idp.issuer}/token`, { ...base, client_id: world.clientId })).body.error, 'invalid_client');
-    assert.equal((await form(`${world.idp.issuer}/token`, { ...base, requested_token_type: 'urn:ietf:params:oauth:token-type:access_token' }, { authorization: basic })).body.error, 'invalid_request');
+    assert.equal(
+      (await form(`${world.idp.issuer}/token`, { ...base, requested_token_type: 'urn:ietf:params:oauth:token-type:access_token' }, { authorization: basic }))
+        .body.error,
+      'invalid_request',
+    );
     const { audience: _a, ...noAudience } = base;
     assert.equal((await form(`${world.idp.issuer}/token`, noAudience, { authorization: basic })).body.error, 'invalid_request');
     const { resource: _r, ...noResource } = base;

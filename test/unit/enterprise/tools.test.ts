@@ -24,7 +24,10 @@ describe('enterprise PostHog via ID-JAG: tools', function () {
     world = undefined;
   });
 
-  async function setup(options: EnterpriseWorldOptions = {}, overrides: Partial<EnterprisePostHogConfig> = {}): Promise<{ world: EnterpriseWorld; client: EnterprisePostHogClient }> {
+  async function setup(
+    options: EnterpriseWorldOptions = {},
+    overrides: Partial<EnterprisePostHogConfig> = {},
+  ): Promise<{ world: EnterpriseWorld; client: EnterprisePostHogClient }> {
     const w = await startEnterpriseWorld(options);
     world = w;
     client = new EnterprisePostHogClient({
@@ -130,7 +133,10 @@ describe('enterprise PostHog via ID-JAG: tools', function () {
     assert.equal(created.isError, false, created.text);
     const flag = created.data as { id: number; key: string; active: boolean };
     assert.equal(flag.key, 'enterprise-beta');
-    assert.deepEqual(w.posthog.toolCalls.map((t) => t.name), ['create-feature-flag']);
+    assert.deepEqual(
+      w.posthog.toolCalls.map((t) => t.name),
+      ['create-feature-flag'],
+    );
 
     const fetched = await c.callTool('feature-flag-get-definition', { id: flag.id });
     assert.equal((fetched.data as { key: string }).key, 'enterprise-beta');
