@@ -40,3 +40,14 @@ describe('manifest: menus show what applies', () => {
     assert.deepEqual(offered('connection.pending'), ['connect (inline)', 'disconnect', 'refresh']);
   });
 });
+
+describe('manifest: the walkthrough', () => {
+  it('the "Set keys" step says where the keys are in the sandbox: printed in the terminal', () => {
+    const walkthrough = (manifest as unknown as { contributes: { walkthroughs: { steps: { id: string; description: string; media: { markdown: string } }[] }[] } })
+      .contributes.walkthroughs[0]!;
+    const step = walkthrough.steps.find((s) => s.id === 'setKeys')!;
+    assert.match(step.description, /sandbox[\s\S]*printed in its terminal/);
+    const markdown = readFileSync(join(__dirname, '..', '..', '..', '..', step.media.markdown), 'utf8');
+    assert.match(markdown, /In the sandbox[\s\S]*printed in the terminal/);
+  });
+});
