@@ -51,3 +51,16 @@ describe('manifest: the walkthrough', () => {
     assert.match(markdown, /In the sandbox[\s\S]*printed in the terminal/);
   });
 });
+
+describe('manifest: installing is quiet and says what it needs', () => {
+  const raw = manifest as unknown as { engines: Record<string, string>; allowScripts?: Record<string, boolean> };
+  it('states the supported Node version, and this Node meets it', () => {
+    const min = /^>=(\d+)\.(\d+)$/.exec(raw.engines['node'] ?? '');
+    assert.ok(min, `engines.node is ">=major.minor": ${raw.engines['node']}`);
+    const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+    assert.ok(major > Number(min[1]) || (major === Number(min[1]) && minor >= Number(min[2])), `Node ${process.versions.node} meets ${raw.engines['node']}`);
+  });
+  it('decides every dependency install script (none is needed: esbuild ships its binary as an optional dependency, vsce-sign only signs for publishing)', () => {
+    assert.deepEqual(raw.allowScripts, { esbuild: false, '@vscode/vsce-sign': false });
+  });
+});
