@@ -321,10 +321,8 @@ export class ChatApp implements ViewContext {
   private buildWelcome(): HTMLElement {
     const buttons = suggestions.map((s) => {
       const b = h('button', { class: 'suggestion', type: 'button', 'data-action': 'suggestion' }, icon('sparkle'), h('span', { text: s }));
-      b.addEventListener('click', () => {
-        this.composer.setText(s);
-        this.composer.focus();
-      });
+      // A suggestion is a question: clicking it asks it.
+      b.addEventListener('click', () => this.composer.sendText(s));
       return b;
     });
     return h(
