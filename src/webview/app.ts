@@ -7,14 +7,11 @@ import { BlockerBanner, Header } from './header';
 import { AssistantItem, createItem, type ItemComponent } from './items';
 import { codeTextFor } from './markdown';
 import type { HostBridge, PersistedState } from './vscode';
+import { SUGGESTED_QUESTIONS } from '../shared/suggestions';
 
 const itemKinds = new Set<string>(['user', 'assistant', 'tool', 'error', 'notice']);
 
-const suggestions = [
-  'How many people signed up per day over the last week?',
-  'List my open Asana tasks due this week',
-  'Which PostHog insights changed the most since Monday?',
-];
+const suggestions = SUGGESTED_QUESTIONS;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;

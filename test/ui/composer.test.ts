@@ -42,7 +42,7 @@ describe('chat webview: composer, header, banner', function () {
     await deliver(chat.page, stateMsg({ items: [], busy: true }));
     await chat.page.getByRole('button', { name: /since Monday/ }).click();
     assert.equal((await postedOfType(chat.page, 'send')).length, 1, 'nothing is sent while a reply runs');
-    assert.equal(await box.inputValue(), 'Which PostHog insights changed the most since Monday?');
+    assert.equal(await box.inputValue(), 'Which PostHog insights were edited since Monday?');
   });
 
   it('Shift+Enter inserts a newline instead of sending', async () => {
