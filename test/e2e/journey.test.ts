@@ -11,7 +11,7 @@ import { identifierFor } from '../../src/core/identifier';
 import {
   chatFrame, markdownPreview, collapsePane, connectFromTree, openOnBehalfView, dismissNotifications, ensureSignedOut, expandPane, expandTreeRow,
   openWalkthrough, pickQuickItem, runCommand, sendChat, setSecretThroughCommand, signInAs, signOut, stepShots, toolCard, treeRow,
-  paneHeader, waitForChatIdle, waitForStatus, waitForStatusSettled, waitForTreeRow, waitForWalkthroughTicks, widenSidebar, UI_TIMEOUT, WALKTHROUGH_STEPS, type Shots,
+  waitForChatIdle, waitForStatus, waitForStatusSettled, waitForTreeRow, waitForWalkthroughTicks, widenSidebar, UI_TIMEOUT, WALKTHROUGH_STEPS, type Shots,
 } from './helpers';
 
 const SIGNUPS_QUESTION = 'How many signups did we have each day last week?';
@@ -70,7 +70,7 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     // view starts small (its manifest initialSize) and the chat has most of the side bar.
     await widenSidebar(page, 290);
     const paneHeight = (title: string) =>
-      page.locator('.part.sidebar .pane').filter({ has: paneHeader(page, title) }).first().boundingBox().then((b) => b?.height ?? 0);
+      page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header h3.title', { hasText: new RegExp(`^${title}$`, 'i') }) }).first().boundingBox().then((b) => b?.height ?? 0);
     const [connections, chat] = [await paneHeight('Connections'), await paneHeight('Chat')];
     await shots('sidebar-290-connected', { sidebar: true });
     assert.ok(chat >= 2.5 * connections, `the chat has ${chat}px and Connections ${connections}px of the side bar`);
