@@ -129,6 +129,10 @@ export function auditRecordsToMarkdown(label: string, records: readonly AuditRec
     const readable = readableTime(iso);
     return /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(readable) ? readable : markdownText(readable);
   };
+  if (records.length === 0) {
+    const none = filter ? `No tool calls match ${cell(filter)}.` : 'No tool calls yet.';
+    return `# OnBehalf audit log: ${cell(label)}\n\n${none}\n`;
+  }
   const lines = [
     `# OnBehalf audit log: ${cell(label)}`,
     '',

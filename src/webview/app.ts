@@ -7,14 +7,11 @@ import { BlockerBanner, Header } from './header';
 import { AssistantItem, createItem, type ItemComponent } from './items';
 import { codeTextFor } from './markdown';
 import type { HostBridge, PersistedState } from './vscode';
+import { SUGGESTED_QUESTIONS } from '../shared/suggestions';
 
 const itemKinds = new Set<string>(['user', 'assistant', 'tool', 'error', 'notice']);
 
-const suggestions = [
-  'How many people signed up per day over the last week?',
-  'List my open Asana tasks due this week',
-  'Which PostHog insights changed the most since Monday?',
-];
+const suggestions = SUGGESTED_QUESTIONS;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null;
@@ -317,10 +314,8 @@ export class ChatApp implements ViewContext {
   private buildWelcome(): HTMLElement {
     const buttons = suggestions.map((s) => {
       const b = h('button', { class: 'suggestion', type: 'button', 'data-action': 'suggestion' }, icon('sparkle'), h('span', { text: s }));
-      b.addEventListener('click', () => {
-        this.composer.setText(s);
-        this.composer.focus();
-      });
+      // A suggestion is a question: clicking it asks it.
+      b.addEventListener('click', () => this.composer.sendText(s));
       return b;
     });
     return h(

@@ -161,8 +161,29 @@ export class SeriesChart {
     );
   }
 
+  /**
+   * Axis labels for a short daily series: weekday over day of month ("Mon" / "23"), narrow
+   * enough that every day keeps its label in a 290 px sidebar. The month shows under the
+   * first day and wherever it changes. Other series keep their one-line labels.
+   */
+  private axisLabels(): (string | string[])[] | undefined {
+    if (this.xs.length > 14 || granularity(this.xs) !== 'per day') return undefined;
+    let month = '';
+    return this.xs.map((x, i) => {
+      const d = new Date(Date.parse(x));
+      if (Number.isNaN(d.getTime())) return this.labels[i] ?? x;
+      const weekday = d.toLocaleDateString('en-US', { weekday: 'short', timeZone: 'UTC' });
+      const m = d.toLocaleDateString('en-US', { month: 'short', timeZone: 'UTC' });
+      const day = String(d.getUTCDate());
+      const lines = [weekday, m !== month ? `${m} ${day}` : day];
+      month = m;
+      return lines;
+    });
+  }
+
   private config(): ChartConfiguration<'line' | 'bar'> {
     const t = themeColours();
+    const axis = this.axisLabels();
     const positionOf = new Map(this.xs.map((x, i) => [x, i] as const));
     const datasets = this.series.map((s, i) => {
       const colour = t.palette[i % t.palette.length] ?? '#3794ff';
@@ -198,7 +219,17 @@ export class SeriesChart {
           tooltip: { enabled: true },
         },
         scales: {
-          x: { ticks: { color: t.text, font, maxRotation: 0, autoSkipPadding: 8 }, grid: { display: false }, border: { color: t.grid } },
+          x: {
+            ticks: {
+              color: t.text,
+              font,
+              maxRotation: 0,
+              autoSkipPadding: 8,
+              ...(axis ? { autoSkip: false, callback: (_value: unknown, index: number) => axis[index] ?? '' } : {}),
+            },
+            grid: { display: false },
+            border: { color: t.grid },
+          },
           y: { beginAtZero: true, ticks: { color: t.text, font, precision: 0 }, grid: { color: t.grid }, border: { display: false } },
         },
       },
@@ -207,7 +238,19 @@ export class SeriesChart {
 
   private create(): void {
     this.chart?.destroy();
-    this.chart = new Chart(this.canvas, this.config());
+    const figure = this.el;
+    this.chart = new Chart(this.canvas, {
+      ...this.config(),
+      // How many labels the x axis shows after each layout, for tests and for anyone inspecting the figure.
+      plugins: [
+        {
+          id: 'onbehalfTicks',
+          afterLayout: (chart) => {
+            figure.dataset['xTicks'] = String(chart.scales['x']?.ticks.length ?? 0);
+          },
+        },
+      ],
+    });
   }
 
   /** Re-reads theme colours (VS Code changes the CSS variables when the theme changes). */

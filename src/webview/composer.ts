@@ -139,6 +139,13 @@ export class Composer {
     }
   }
 
+  /** Sends `text` as if typed and sent; when it cannot go now (busy), it waits in the box. */
+  sendText(text: string): void {
+    this.setText(text);
+    if (this.canSend(text)) this.send();
+    else this.focus();
+  }
+
   private send(): void {
     const text = this.textarea.value;
     if (!this.canSend(text)) return;

@@ -39,7 +39,7 @@ export class Header {
       'span',
       { class: 'badge sandbox-badge', title: 'Replies come from a local sandbox model, not Claude', hidden: true },
       icon('beaker'),
-      h('span', { text: 'Sandbox model' }),
+      h('span', null, 'Sandbox', h('span', { class: 'long', text: ' model' })),
     );
     this.usage = h('span', { class: 'usage', role: 'status' });
 
@@ -58,6 +58,7 @@ export class Header {
     this.identity.replaceChildren(icon('account'), h('span', { text: state.identityLabel ?? 'Not signed in', class: state.identityLabel ? '' : 'muted' }));
     this.identity.title = state.identityLabel ? `Acting as ${state.identityLabel}` : 'Not signed in';
     this.model.textContent = state.modelLabel;
+    this.model.title = state.modelLabel ? `Model: ${state.modelLabel}` : '';
     this.model.hidden = !state.modelLabel;
     this.sandbox.hidden = !state.sandboxModel;
     this.updateUsage(state.usage);
@@ -71,15 +72,23 @@ export class Header {
     const cache = usage.cacheReadTokens + usage.cacheWriteTokens;
     // The sandbox model is local and free; elsewhere the figure is an estimate at list prices.
     const sandbox = !this.sandbox.hidden;
-    const cost = sandbox ? 'free (sandbox)' : `est. ${costLabel(usage.estimatedCostUsd)}`;
-    const text = `${compactNumber(usage.inputTokens)} in · ${compactNumber(usage.outputTokens)} out${cache ? ` · ${compactNumber(cache)} cache` : ''} · ${cost}`;
+    const cost = sandbox
+      ? h('span', null, ' · free', h('span', { class: 'long', text: ' (sandbox)' }))
+      : h('span', { text: ` · est. ${costLabel(usage.estimatedCostUsd)}` });
+    const text = h(
+      'span',
+      null,
+      `${compactNumber(usage.inputTokens)} in · ${compactNumber(usage.outputTokens)} out`,
+      cache ? h('span', { class: 'usage-cache', text: ` · ${compactNumber(cache)} cache` }) : null,
+      cost,
+    );
     const costDetail = sandbox
       ? 'The sandbox model runs locally and costs nothing.'
       : `Estimated cost at list prices ${usage.estimatedCostUsd > 0 && usage.estimatedCostUsd < 0.01 ? `$${usage.estimatedCostUsd.toFixed(4)}` : costLabel(usage.estimatedCostUsd)} (an estimate, not a bill).`;
     const detail =
       `Input ${groupedNumber(usage.inputTokens)} tokens, output ${groupedNumber(usage.outputTokens)} tokens, ` +
       `cache read ${groupedNumber(usage.cacheReadTokens)}, cache write ${groupedNumber(usage.cacheWriteTokens)}. ${costDetail}`;
-    this.usage.replaceChildren(icon('pulse'), h('span', { text }));
+    this.usage.replaceChildren(icon('pulse'), text);
     this.usage.title = detail;
     this.usage.setAttribute('aria-label', `Usage: ${detail}`);
   }

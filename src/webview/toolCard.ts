@@ -91,7 +91,7 @@ export class ToolCardComponent {
       { class: 'tool-summary' },
       icon('chevron-right', 'chevron'),
       h('span', { class: `tool-status-icon status-${card.status}`, title: status.label }, icon(status.icon, status.extra ?? ''), srOnly(`${status.label}:`)),
-      h('span', { class: 'tool-name', text: card.toolName }),
+      toolNameElement(card.toolName),
       h('span', { class: 'tool-conn', text: conn }),
       h('span', { class: `risk-badge risk-${card.risk}`, title: `Risk: ${risk.label}` }, icon(risk.icon), h('span', { text: risk.label })),
       h('span', { class: 'tool-spacer' }),
@@ -324,4 +324,23 @@ export function retryButton(ctx: ViewContext): HTMLButtonElement {
   );
   button.disabled = ctx.busy;
   return button;
+}
+
+/**
+ * The tool's name with its connector prefix ("posthogmcp_", "asana_") in its own span. The
+ * name elides from its start in a narrow sidebar, and its minimum width is the tool's own
+ * words (up to 24 characters), so the prefix gives way and those words stay whole.
+ */
+export function toolNameElement(name: string): HTMLElement {
+  const cut = name.indexOf('_');
+  const prefix = cut > 0 && cut < name.length - 1 ? name.slice(0, cut + 1) : '';
+  const own = name.slice(prefix.length);
+  const el = h(
+    'span',
+    { class: 'tool-name', title: name },
+    h('span', null, prefix ? h('span', { class: 'tool-prefix', text: prefix }) : null, h('span', { class: 'tool-own', text: own })),
+  );
+  // CSSOM, not a style attribute: the webview's CSP allows this.
+  el.style.minWidth = `${Math.min(own.length, 24) + (prefix ? 2 : 0)}ch`;
+  return el;
 }

@@ -91,6 +91,21 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     assert.equal(world.scalekit.getAccount(identifierFor('oidc', 'ada', world.idp.issuer), 'posthog')?.status, 'ACTIVE');
     assert.equal(world.scalekit.getAccount(identifierFor('oidc', 'ada', world.idp.issuer), 'asana')?.status, 'ACTIVE');
     await dismissNotifications(page);
+    // The chat is the main thing: at a new user's default width (~290 px) the Connections
+    // view starts small (its manifest initialSize) and the chat has most of the side bar.
+    await widenSidebar(page, 290);
+    const paneHeight = (title: string) =>
+      page
+        .locator('.part.sidebar .pane')
+        .filter({ has: page.locator('.pane-header h3.title', { hasText: new RegExp(`^${title}$`, 'i') }) })
+        .first()
+        .boundingBox()
+        .then((b) => b?.height ?? 0);
+    const [connections, chat] = [await paneHeight('Connections'), await paneHeight('Chat')];
+    await shots('sidebar-290-connected', { sidebar: true });
+    assert.ok(chat >= 2.5 * connections, `the chat has ${chat}px and Connections ${connections}px of the side bar`);
+    assert.ok(connections >= 100, `Connections still shows who is signed in and both connections (${connections}px)`);
+    await widenSidebar(page, 520);
     for (const name of ['PostHog', 'Asana']) await expandTreeRow(treeRow(page, name));
     await waitForTreeRow(page, 'Destructive', /^\d+$/);
     await shots('connections-active-with-tool-groups', { sidebar: true });

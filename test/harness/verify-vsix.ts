@@ -1,9 +1,10 @@
 // npm run verify:vsix: proves the packaged onbehalf.vsix installs and activates in
 // VS Code 1.100.3 (code-server) as a user would get it: `code-server --install-extension`
 // into an empty extensions dir, then a workbench opened WITHOUT extensionDevelopmentPath.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { launchBrowser, openWorkbench, screenshot, workbenchUrl, type BrowserSession } from './browser';
 import { ensureCodeServer, launchCodeServer, makeWorkspace, REPO_ROOT, runCodeServerCli, type CodeServer } from './code-server';
 import { activationFailure, EXTENSION_ID, extensionHostLogs, waitForActivationInLogs } from './e2e-session';
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     failed++;
     return;
   }
+  checkDetailsPage();
   await ensureCodeServer();
   const root = mkdtempSync(join(tmpdir(), 'onbehalf-vsix-'));
   const extensionsDir = join(root, 'extensions');
@@ -92,6 +94,37 @@ async function main(): Promise<void> {
     await server?.close();
     rmSync(workspace, { recursive: true, force: true });
     rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The package's README is the extension's Details page: it must be the user-facing one, and
+ * every image it shows must be a file inside the package (VS Code resolves relative paths
+ * against the installed extension's folder; nothing is fetched from a repository).
+ */
+function checkDetailsPage(): void {
+  const entries = execFileSync('unzip', ['-Z1', VSIX], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const readmeEntry = entries.find((e) => e.toLowerCase() === 'extension/readme.md');
+  check('the package has a README', readmeEntry !== undefined);
+  if (!readmeEntry) return;
+  const readme = execFileSync('unzip', ['-p', VSIX, readmeEntry], { encoding: 'utf8' });
+  const images = [
+    ...[...readme.matchAll(/!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]!),
+    ...[...readme.matchAll(/<img\b[^>]*\bsrc\s*=\s*["']([^"']+)["']/gi)].map((m) => m[1]!),
+    ...[...readme.matchAll(/^\s*\[[^\]]+\]:\s*<?(\S+?\.(?:png|jpe?g|gif|svg|webp))>?/gim)].map((m) => m[1]!),
+  ];
+  check('the README shows at least one image', images.length > 0, `${images.length} found`);
+  const inside = new Set(entries);
+  const missing = images.filter((src) => {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(src) || src.startsWith('/')) return true; // remote or absolute: not in the package
+    const path = posix.normalize(posix.join('extension', decodeURI(src.split(/[?#]/)[0]!)));
+    return !path.startsWith('extension/') || !inside.has(path);
+  });
+  check('every image the README references is inside the package', missing.length === 0, missing.join(', '));
+  const developerOnly = ['npm start', 'npm test', 'npm run', 'example.invalid'].filter((s) => readme.includes(s));
+  check('the README is for users: no developer commands or placeholder hosts', developerOnly.length === 0, developerOnly.join(', '));
+  for (const wanted of ['extension/changelog.md', 'extension/media/icon.png']) {
+    check(`the package has ${wanted.slice('extension/'.length)}`, inside.has(wanted));
   }
 }
 

@@ -32,6 +32,19 @@ describe('chat webview: composer, header, banner', function () {
     assert.equal(await box.inputValue(), '');
   });
 
+  it('a suggested question is sent when clicked; while busy it waits in the box', async () => {
+    await deliver(chat.page, stateMsg({ items: [] }));
+    const suggestion = chat.page.getByRole('button', { name: 'List my open Asana tasks due this week' });
+    await suggestion.click();
+    assert.deepEqual(await waitForPosted(chat.page, 'send'), { type: 'send', text: 'List my open Asana tasks due this week' });
+    const box = chat.page.getByRole('textbox', { name: /Message OnBehalf/ });
+    assert.equal(await box.inputValue(), '');
+    await deliver(chat.page, stateMsg({ items: [], busy: true }));
+    await chat.page.getByRole('button', { name: /since Monday/ }).click();
+    assert.equal((await postedOfType(chat.page, 'send')).length, 1, 'nothing is sent while a reply runs');
+    assert.equal(await box.inputValue(), 'Which PostHog insights were edited since Monday?');
+  });
+
   it('Shift+Enter inserts a newline instead of sending', async () => {
     await deliver(chat.page, stateMsg());
     const box = chat.page.getByRole('textbox', { name: /Message OnBehalf/ });

@@ -13,7 +13,19 @@ import Anthropic, {
 } from '@anthropic-ai/sdk';
 import type { ContentBlock, MessageParam, Tool, ToolUnion } from '@anthropic-ai/sdk/resources/messages';
 import { startAnthropicEmulator, toolResultIdsMatch, type AnthropicEmulator } from '../emulators/anthropic/server';
-import { ScriptedModel, SIGNUPS_TRENDS_QUERY, classify, parseTaskName, summarise, HELP_TEXT } from '../emulators/anthropic/scripted-model';
+import {
+  ScriptedModel,
+  SIGNUPS_TRENDS_QUERY,
+  classify,
+  parseTaskName,
+  summarise,
+  HELP_TEXT,
+  ASANA_LIST_FIELDS,
+  thisWeek,
+} from '../emulators/anthropic/scripted-model';
+import { createEmulatorData } from '../emulators/data/world';
+import { runTool } from '../emulators/data/tools';
+import { SUGGESTED_QUESTIONS } from '../../src/shared/suggestions';
 import { bm25Search, regexSearch, type RequestTool } from '../emulators/anthropic/tool-search';
 
 const KEY = 'sk-ant-emulator-test';
@@ -568,7 +580,7 @@ describe('ScriptedModel (sandbox model)', () => {
     assert.equal(
       turn.text,
       [
-        'Signups per day over the last 7 days (16 in total):',
+        'Signups per day over the last 7 days, Fri 20 Nov to Sun 22 Nov (16 in total):',
         '',
         '| Day | Signups |',
         '|---|---|',
@@ -585,7 +597,7 @@ describe('ScriptedModel (sandbox model)', () => {
       toolUse: { name: 'asana_task_create', input: { name: 'Write launch notes' } },
     });
     assert.deepEqual(model.decide({ messages: [user('list my tasks')], tools: [listTool] }), {
-      toolUse: { name: 'asana_tasks_list', input: { assignee: 'me' } },
+      toolUse: { name: 'asana_tasks_list', input: { assignee: 'me', ...ASANA_LIST_FIELDS } },
     });
     assert.deepEqual(model.decide({ messages: [user('hi!')], tools: [] }), { text: HELP_TEXT });
     assert.match(model.decide({ messages: [user('list my tasks')], tools: [] }).text ?? '', /not available/);
@@ -599,11 +611,63 @@ describe('ScriptedModel (sandbox model)', () => {
         ['How many signups per day last week?', 'posthogmcp_query_run'],
         ['Create an Asana task called Ship it', 'asana_task_create'],
         ['list my tasks', 'asana_tasks_list'],
+        ['Which PostHog insights were edited since Monday?', 'posthogmcp_insights_list'],
       ] as const) {
         const turn = model.decide({ messages: [user(question)], tools });
         const call = turn.content?.[1];
         assert.ok(call && 'toolUse' in call, `${type}: ${question} -> ${JSON.stringify(turn)}`);
         assert.equal(call.toolUse.name, target);
+      }
+    }
+  });
+
+  it('answers every suggested question from the demo data with real tool calls, saying which days it used', () => {
+    const data = createEmulatorData();
+    const tools = [...loadCatalog('posthogmcp.json'), ...loadCatalog('asana.json')];
+    const ask = (question: string) => {
+      const messages: MessageParam[] = [user(question)];
+      const calls: string[] = [];
+      for (let step = 0; step < 8; step++) {
+        const turn = model.decide({ messages, tools });
+        if (!turn.toolUse) return { calls, text: turn.text ?? '' };
+        const id = `t${step}`;
+        const { name, input } = turn.toolUse as { name: string; input: Record<string, unknown> };
+        calls.push(name);
+        let content: string;
+        let isError = false;
+        try {
+          content = JSON.stringify(runTool(data, name, 'oidc:demo:ada', input));
+        } catch (err) {
+          content = err instanceof Error ? err.message : String(err);
+          isError = true;
+        }
+        messages.push({ role: 'assistant', content: [{ type: 'tool_use', id, name, input }] });
+        messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: id, content, is_error: isError }] });
+      }
+      throw new Error(`${question}: no answer after 8 steps`);
+    };
+    const week = thisWeek();
+    const day = (ms: number) => new Date(ms).toLocaleDateString('en-GB', { weekday: 'short', timeZone: 'UTC' });
+    assert.equal(SUGGESTED_QUESTIONS.length, 3);
+    for (const question of SUGGESTED_QUESTIONS) {
+      const { calls, text } = ask(question);
+      assert.ok(calls.length > 0, `${question}: no tool call`);
+      assert.doesNotMatch(text, /sandbox model|failed|couldn't|can't/i, `${question}: ${text}`);
+      if (/signed up/.test(question)) {
+        assert.deepEqual(calls, ['posthogmcp_query_run']);
+        assert.match(text, /^Signups per day over the last 7 days, \w{3} \d+ \w{3} to \w{3} \d+ \w{3} \(\d+ in total\):/);
+        assert.equal(text.split('\n').filter((l) => /^\| \d{4}-\d{2}-\d{2} \| \d+ \|$/.test(l)).length, 7);
+      } else if (/due this week/.test(question)) {
+        assert.ok(calls.includes('asana_tasks_list'), calls.join());
+        assert.match(text, new RegExp(`due this week \\(Mon \\d+ \\w{3} to Sun \\d+ \\w{3}\\):`));
+        const due = text.split('\n').filter((l) => /^\| .+ \| \w{3} \d+ \w{3} \|$/.test(l));
+        assert.ok(due.length >= 1, text);
+        for (const row of due) assert.ok(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].includes(row.split('|')[2]!.trim().slice(0, 3)), row);
+      } else {
+        assert.deepEqual(calls, ['posthogmcp_insights_list']);
+        assert.match(text, new RegExp(`edited since Monday \\(${day(week.monday)} `));
+        assert.match(text, /\| Daily signups \|/);
+        assert.doesNotMatch(text, /Pageviews/, 'an insight last edited weeks ago is not listed');
       }
     }
   });

@@ -243,6 +243,14 @@ describe('Scalekit emulator (real @scalekit-sdk/node)', function () {
 
       const ok = await sk.actions.verifyConnectedAccountUser({ authRequestId, identifier: ADA });
       assert.equal(ok.postUserVerifyRedirectUrl, `${emu.url}/connect/${authRequestId}/done`);
+      // The last page closes its own tab, by a script its CSP allows by nonce, and says so.
+      const done = await fetch(ok.postUserVerifyRedirectUrl);
+      const html = await done.text();
+      const nonce = /script-src 'nonce-([^']+)'/.exec(done.headers.get('content-security-policy') ?? '')?.[1];
+      assert.ok(nonce, 'a CSP with a script nonce');
+      assert.match(html, new RegExp(`<script nonce="${nonce.replace(/[+/=]/g, '\\$&')}">[^<]*window\\.close\\(\\)`));
+      assert.match(html, /this tab closes itself/);
+      assert.doesNotMatch(html, /<script(?! nonce)/);
       const got = await sk.actions.getConnectedAccount({ connectionName: 'posthog', identifier: ADA });
       assert.equal(got.connectedAccount?.status, ConnectorStatus.ACTIVE);
       assert.equal(got.connectedAccount?.authorizationDetails?.details.case, 'oauthToken');

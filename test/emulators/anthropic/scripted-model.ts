@@ -9,6 +9,9 @@ export const SIGNUPS_TOOL = 'posthogmcp_query_run';
 export const ASANA_CREATE_TOOL = 'asana_task_create';
 export const ASANA_LIST_TOOL = 'asana_tasks_list';
 export const ASANA_WORKSPACES_TOOL = 'asana_workspaces_list';
+export const INSIGHTS_LIST_TOOL = 'posthogmcp_insights_list';
+/** What "list my tasks" asks Asana for: open tasks, with their due dates. */
+export const ASANA_LIST_FIELDS = { completed_since: 'now', opt_fields: 'name,due_on,completed' } as const;
 
 export const SIGNUPS_TRENDS_QUERY = JSON.stringify({
   kind: 'TrendsQuery',
@@ -17,7 +20,8 @@ export const SIGNUPS_TRENDS_QUERY = JSON.stringify({
   dateRange: { date_from: '-7d' },
 });
 
-export type Intent = { kind: 'signups' } | { kind: 'create-task'; name: string } | { kind: 'list-tasks' } | { kind: 'help' };
+export type Intent =
+  { kind: 'signups' } | { kind: 'create-task'; name: string } | { kind: 'list-tasks'; dueThisWeek?: true } | { kind: 'insights-edited' } | { kind: 'help' };
 
 interface IntentPlan {
   tool: string;
@@ -32,7 +36,8 @@ export const HELP_TEXT =
   "I'm the OnBehalf sandbox model. I can:\n\n" +
   '- look at your PostHog analytics, e.g. *"How many signups per day last week?"*\n' +
   '- create Asana tasks, e.g. *"Create an Asana task called Write launch notes"*\n' +
-  '- list your Asana tasks, e.g. *"List my tasks"*';
+  '- list your Asana tasks, e.g. *"List my open Asana tasks due this week"*\n' +
+  '- find recently edited PostHog insights, e.g. *"Which PostHog insights were edited since Monday?"*';
 
 /** Reads the task name out of "create an Asana task …". */
 export function parseTaskName(text: string): string {
@@ -54,7 +59,10 @@ export function classify(text: string | undefined): Intent {
   if (/\b(create|add|make|new)\b.*\btask\b/.test(t)) {
     return { kind: 'create-task', name: parseTaskName(text ?? '') };
   }
-  if (/\b(list|show)\b.*\btasks?\b/.test(t) || /\bmy tasks\b/.test(t)) return { kind: 'list-tasks' };
+  if (/\binsights?\b/.test(t) && /\b(edit|chang|modif|updat)/.test(t)) return { kind: 'insights-edited' };
+  if (/\b(list|show)\b.*\btasks?\b/.test(t) || /\bmy (open )?tasks\b/.test(t)) {
+    return /\bdue this week\b/.test(t) ? { kind: 'list-tasks', dueThisWeek: true } : { kind: 'list-tasks' };
+  }
   return { kind: 'help' };
 }
 
@@ -65,7 +73,9 @@ function planFor(intent: Intent): IntentPlan | undefined {
     case 'create-task':
       return { tool: ASANA_CREATE_TOOL, input: { name: intent.name }, keywords: 'create task', pattern: '(?i)asana_task_create' };
     case 'list-tasks':
-      return { tool: ASANA_LIST_TOOL, input: { assignee: 'me' }, keywords: 'list tasks', pattern: '(?i)asana_tasks_list' };
+      return { tool: ASANA_LIST_TOOL, input: { assignee: 'me', ...ASANA_LIST_FIELDS }, keywords: 'list tasks', pattern: '(?i)asana_tasks_list' };
+    case 'insights-edited':
+      return { tool: INSIGHTS_LIST_TOOL, input: { limit: 100 }, keywords: 'list insights', pattern: '(?i)posthogmcp_insights_list' };
     case 'help':
       return undefined;
   }
@@ -194,7 +204,7 @@ export function summarise(intent: Intent, toolName: string, resultText: string, 
     if (series) {
       const rows = series.days.map((d, i) => `| ${cell(d)} | ${series.data[i] ?? 0} |`);
       const total = series.data.reduce((a, b) => a + b, 0);
-      return [`Signups per day over the last 7 days (${total} in total):`, '', '| Day | Signups |', '|---|---|', ...rows].join('\n');
+      return [`Signups per day over the last 7 days${dayRange(series.days)} (${total} in total):`, '', '| Day | Signups |', '|---|---|', ...rows].join('\n');
     }
     const pairs = [...resultText.matchAll(/(\d{4}-\d{2}-\d{2})\s*:\s*(\d+)/g)];
     if (pairs.length > 0) {
@@ -213,13 +223,74 @@ export function summarise(intent: Intent, toolName: string, resultText: string, 
   if (intent.kind === 'list-tasks') {
     const tasks = listOfObjects(value);
     if (tasks) {
-      if (tasks.length === 0) return 'You have no tasks.';
+      if (intent.dueThisWeek) {
+        const { monday, sunday } = thisWeek();
+        const due = tasks
+          .filter((t) => typeof t.due_on === 'string' && t.due_on >= isoDate(monday) && t.due_on <= isoDate(sunday))
+          .sort((a, b) => String(a.due_on).localeCompare(String(b.due_on)));
+        const week = `this week (${dayLabel(monday)} to ${dayLabel(sunday)})`;
+        if (due.length === 0) return `None of your ${tasks.length} open tasks is due ${week}.`;
+        const rows = due.map((t) => `| ${cell(t.name ?? t.gid)} | ${dayLabel(Date.parse(`${String(t.due_on)}T00:00:00Z`))} |`);
+        return [
+          `${due.length} of your ${tasks.length} open tasks ${due.length === 1 ? 'is' : 'are'} due ${week}:`,
+          '',
+          '| Task | Due |',
+          '|---|---|',
+          ...rows,
+        ].join('\n');
+      }
+      if (tasks.length === 0) return 'You have no open tasks.';
       const rows = tasks.slice(0, 20).map((t) => `| ${cell(t.name ?? t.gid)} | ${cell(t.due_on ?? '')} |`);
-      return [`You have ${tasks.length} task${tasks.length === 1 ? '' : 's'}:`, '', '| Task | Due |', '|---|---|', ...rows].join('\n');
+      return [`You have ${tasks.length} open task${tasks.length === 1 ? '' : 's'}:`, '', '| Task | Due |', '|---|---|', ...rows].join('\n');
     }
     return `Your tasks:\n\n${genericTable(value ?? resultText)}`;
   }
+  if (intent.kind === 'insights-edited') {
+    const insights = listOfObjects(value);
+    if (insights) {
+      const { monday } = thisWeek();
+      const edited = insights
+        .filter((i) => typeof i.last_modified_at === 'string' && Date.parse(i.last_modified_at) >= monday)
+        .sort((a, b) => String(b.last_modified_at).localeCompare(String(a.last_modified_at)));
+      const since = `since Monday (${dayLabel(monday)})`;
+      if (edited.length === 0) return `None of your ${insights.length} insights was edited ${since}.`;
+      const rows = edited.map((i) => `| ${cell(i.name ?? i.short_id)} | ${dayLabel(Date.parse(String(i.last_modified_at)))} | ${cell(i.short_id ?? i.id)} |`);
+      return [
+        `${edited.length} of your ${insights.length} insights ${edited.length === 1 ? 'was' : 'were'} edited ${since}:`,
+        '',
+        '| Insight | Last edited | Short id |',
+        '|---|---|---|',
+        ...rows,
+      ].join('\n');
+    }
+  }
   return `Result of \`${toolName}\`:\n\n${genericTable(value ?? resultText)}`;
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/** Midnight UTC of this week's Monday and Sunday. */
+export function thisWeek(now = Date.now()): { monday: number; sunday: number } {
+  const today = Math.floor(now / DAY) * DAY;
+  const monday = today - ((new Date(today).getUTCDay() + 6) % 7) * DAY;
+  return { monday, sunday: monday + 6 * DAY };
+}
+
+function isoDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** "Mon 30 Nov". */
+function dayLabel(ms: number): string {
+  const d = new Date(ms);
+  return `${d.toLocaleDateString('en-GB', { weekday: 'short', timeZone: 'UTC' })} ${d.getUTCDate()} ${d.toLocaleDateString('en-GB', { month: 'short', timeZone: 'UTC' })}`;
+}
+
+/** ", Mon 23 Nov to Sun 29 Nov" for ISO days, so the reply says which days it used; else empty. */
+function dayRange(days: readonly string[]): string {
+  const first = Date.parse(`${days[0] ?? ''}T00:00:00Z`);
+  const last = Date.parse(`${days.at(-1) ?? ''}T00:00:00Z`);
+  return Number.isNaN(first) || Number.isNaN(last) ? '' : `, ${dayLabel(first)} to ${dayLabel(last)}`;
 }
 
 export interface ScriptedModelOptions {
@@ -311,7 +382,7 @@ function workspaceRecovery(
   if (listed?.result) {
     const workspace = listOfObjects(parseJson(toolResultText(listed.result)))?.find((w) => typeof w.gid === 'string');
     if (!workspace) return { text: 'I could not find your Asana workspace, so I cannot list your tasks.' };
-    return { toolUse: { name: ASANA_LIST_TOOL, input: { assignee: 'me', workspace_gid: workspace.gid as string } } };
+    return { toolUse: { name: ASANA_LIST_TOOL, input: { assignee: 'me', workspace_gid: workspace.gid as string, ...ASANA_LIST_FIELDS } } };
   }
   if (exchanges.some((e) => e.use.name === ASANA_WORKSPACES_TOOL)) return { text: 'I could not look up your Asana workspace.' };
   const input = {};

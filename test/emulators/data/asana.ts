@@ -217,10 +217,25 @@ export class AsanaStore {
     team('Product', 'Decides what to build next.', ['Grace', 'Katherine', 'Ada']);
     team('Marketing', 'Tells the world about it.', ['Katherine', 'Grace']);
     for (const p of PROJECTS) this.seedProject(p, rng);
+    this.seedDueThisWeek();
   }
 
   private gid(): string {
     return String(this.nextGid++);
+  }
+
+  /**
+   * Every person has open tasks due this week (Monday to Sunday), so "my open tasks due this
+   * week" has an answer any day: up to three of their open tasks get due dates from today on.
+   */
+  private seedDueThisWeek(): void {
+    const todayIndex = (new Date(this.clock()).getUTCDay() + 6) % 7; // Monday 0 … Sunday 6
+    for (const user of this.users) {
+      const open = [...this.tasks.values()].filter((t) => t.assignee === user.gid && !t.completed);
+      open.slice(0, 3).forEach((task, i) => {
+        task.due_on = isoDay(dayStart(this.clock, -Math.min(6 - todayIndex, i * 2)));
+      });
+    }
   }
 
   private seedProject(seed: ProjectSeed, rng: SeededRandom): void {

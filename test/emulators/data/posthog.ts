@@ -307,6 +307,15 @@ export class PostHogStore {
     dash(11, 'Growth overview', 'Signups, conversion and feature adoption.', [101, 104, 105], true);
     dash(12, 'Product health', 'Traffic and active users.', [102, 103], false);
     dash(13, 'Marketing site', 'Top-of-funnel traffic.', [102], false);
+    // Recent edits, so "which insights were edited since Monday?" has an answer any day of
+    // the week: one edited at the start of today, one at the start of this week's Monday.
+    const monday = (new Date(this.clock()).getUTCDay() + 6) % 7;
+    const edited = (id: number, daysAgo: number) => {
+      const insight = this.insights.find((i) => i.id === id);
+      if (insight) insight.last_modified_at = isoAt(this.clock, daysAgo, 0);
+    };
+    edited(101, 0);
+    edited(105, monday);
   }
 
   private seedFlags(): void {

@@ -1,5 +1,7 @@
-// Plain HTML for the hosted consent flow. No scripts, no external resources,
-// so a real browser (or a plain fetch) can drive it.
+// Plain HTML for the hosted consent flow. No external resources, so a real browser (or a
+// plain fetch) can drive it; the only script is the final page's window.close(), allowed by
+// its nonce.
+import { randomBytes } from 'node:crypto';
 import { CONNECTOR_TITLES } from '../data/catalog';
 import type { ConnectorKey } from '../data/tool-context';
 import type { AuthRequest } from './accounts';
@@ -14,7 +16,7 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 }
 
-function page(title: string, body: string): string {
+function page(title: string, body: string, script = ''): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -33,7 +35,7 @@ button { font-size: 1rem; padding: .5rem 1.25rem; margin-right: .5rem; border-ra
 <main class="card">
 ${body}
 </main>
-</body>
+${script}</body>
 </html>
 `;
 }
@@ -61,4 +63,22 @@ ${scopes}
 
 export function messagePage(title: string, message: string): string {
   return page(title, `<h1>${escapeHtml(title)}</h1>\n<p id="message">${escapeHtml(message)}</p>`);
+}
+
+/**
+ * The last page of a flow ("Connected", "Access denied"). It closes its own tab where the
+ * browser allows it (a tab a script opened, as VS Code's "open external website" does) and
+ * otherwise says the tab can be closed. `csp` goes in the Content-Security-Policy header: the
+ * one inline script runs by its nonce, nothing else may.
+ */
+export function finalPage(title: string, message: string): { html: string; csp: string } {
+  const nonce = randomBytes(16).toString('base64');
+  const body = `<h1>${escapeHtml(title)}</h1>
+<p id="message">${escapeHtml(message)}</p>
+<p class="muted" id="closing">Back to VS Code: this tab closes itself. If your browser keeps it open, close it.</p>`;
+  const script = `<script nonce="${nonce}">setTimeout(function () { window.close(); }, 1500);</script>\n`;
+  return {
+    html: page(title, body, script),
+    csp: `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; base-uri 'none'; form-action 'none'`,
+  };
 }

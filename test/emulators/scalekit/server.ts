@@ -24,7 +24,7 @@ import type { ConnectorKey } from '../data/tool-context';
 import { runTool } from '../data/tools';
 import { type EmulatorData, createEmulatorData } from '../data/world';
 import { ACCOUNT_STATUSES, type Account, AccountStore, type AccountStatus, type AuthRequest } from './accounts';
-import { consentPage, messagePage } from './consent-page';
+import { consentPage, finalPage, messagePage } from './consent-page';
 import { type ActiveFault, type Fault, FaultSet, type ToolErrorCode, rpcMatches } from './faults';
 
 export type { AccountStatus } from './accounts';
@@ -259,6 +259,13 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown, heade
 
 function sendHtml(res: http.ServerResponse, status: number, html: string): void {
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(html);
+}
+
+/** A flow's last page, which closes its own tab where the browser allows it. */
+function sendFinal(res: http.ServerResponse, title: string, message: string): void {
+  const { html, csp } = finalPage(title, message);
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': csp });
   res.end(html);
 }
 
@@ -758,7 +765,7 @@ class ScalekitEmulatorServer implements ScalekitEmulator {
     if (!request) return sendHtml(res, 404, messagePage('Link not found', 'This authorization link is not valid.'));
     if (done) {
       const account = this.accounts.getById(request.accountId);
-      return sendHtml(res, 200, messagePage('Connected', `Your account is connected${account ? ` (${account.status})` : ''}. You can close this tab.`));
+      return sendFinal(res, 'Connected', `Your account is connected${account ? ` (${account.status})` : ''}.`);
     }
     if (request.phase !== 'issued' || this.accounts.isExpired(request)) {
       return sendHtml(res, 410, messagePage('Link expired', 'This authorization link has expired or was already used. Start again from the app.'));
@@ -776,8 +783,8 @@ class ScalekitEmulatorServer implements ScalekitEmulator {
       res.end();
       return;
     }
-    if (decision === 'deny') return sendHtml(res, 200, messagePage('Access denied', 'You denied access. Nothing was connected.'));
-    return sendHtml(res, 200, messagePage('Connected', 'Your account is connected. You can close this tab.'));
+    if (decision === 'deny') return sendFinal(res, 'Access denied', 'You denied access. Nothing was connected.');
+    return sendFinal(res, 'Connected', 'Your account is connected.');
   }
 
   private decide(request: AuthRequest, decision: 'allow' | 'deny'): ConsentOutcome {

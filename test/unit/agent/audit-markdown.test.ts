@@ -76,4 +76,13 @@ describe('audit log Markdown', () => {
     // Zero-width spaces (which keep linkify off "://" and "@") are the only difference.
     assert.equal(cells[2]!.replace(/\u200b/g, ''), tool, 'the tool cell reads as the name');
   });
+
+  it('says "No tool calls yet" for an empty log instead of a table with only headers', () => {
+    const html = preview.render(auditRecordsToMarkdown('Ada', [], ''));
+    assert.match(html, /No tool calls yet\./);
+    assert.doesNotMatch(html, /<table/);
+    const filtered = preview.render(auditRecordsToMarkdown('Ada', [], 'asana · failure'));
+    assert.match(filtered, /No tool calls match asana · failure\./);
+    assert.doesNotMatch(filtered, /<table/);
+  });
 });

@@ -83,3 +83,28 @@ describe('manifest: the constants module matches package.json', () => {
     );
   });
 });
+
+describe('manifest: the walkthrough', () => {
+  it('the "Set keys" step says where the keys are in the sandbox: printed in the terminal', () => {
+    const walkthrough = (
+      manifest as unknown as { contributes: { walkthroughs: { steps: { id: string; description: string; media: { markdown: string } }[] }[] } }
+    ).contributes.walkthroughs[0]!;
+    const step = walkthrough.steps.find((s) => s.id === 'setKeys')!;
+    assert.match(step.description, /sandbox[\s\S]*printed in its terminal/);
+    const markdown = readFileSync(join(__dirname, '..', '..', '..', '..', step.media.markdown), 'utf8');
+    assert.match(markdown, /In the sandbox[\s\S]*printed in the terminal/);
+  });
+});
+
+describe('manifest: installing is quiet and says what it needs', () => {
+  const raw = manifest as unknown as { engines: Record<string, string>; allowScripts?: Record<string, boolean> };
+  it('states the supported Node version, and this Node meets it', () => {
+    const min = /^>=(\d+)\.(\d+)$/.exec(raw.engines['node'] ?? '');
+    assert.ok(min, `engines.node is ">=major.minor": ${raw.engines['node']}`);
+    const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+    assert.ok(major > Number(min[1]) || (major === Number(min[1]) && minor >= Number(min[2])), `Node ${process.versions.node} meets ${raw.engines['node']}`);
+  });
+  it('decides every dependency install script (none is needed: esbuild ships its binary as an optional dependency, vsce-sign only signs for publishing)', () => {
+    assert.deepEqual(raw.allowScripts, { esbuild: false, '@vscode/vsce-sign': false });
+  });
+});
