@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { RE2JS } from 're2js';
+import { UncheckablePatternError } from '../core/errors';
 
 // Tool input from the model is untrusted: it is checked against the tool's own JSON
 // schema before anything runs. Validators are compiled lazily and cached by a hash of the
@@ -14,12 +15,6 @@ import { RE2JS } from 're2js';
 export type InputCheck = { ok: true; input: Record<string, unknown> } | { ok: false; problem: string; code: 'invalid_input' | 'unchecked_schema' };
 
 /** A schema pattern RE2 cannot compile (lookaround, backreferences): it cannot be checked in linear time. */
-class UncheckablePatternError extends Error {
-  constructor(readonly pattern: string) {
-    super(`pattern ${JSON.stringify(pattern)} cannot be checked safely`);
-  }
-}
-
 interface RegExpLike {
   test(input: string): boolean;
 }

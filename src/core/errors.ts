@@ -288,3 +288,21 @@ export class UnknownConnectionError extends OnBehalfError {
     super(`"${name.slice(0, 64)}" is not one of your configured connections.`, 'Check the "onbehalf.connections" setting.');
   }
 }
+
+/** Scalekit understood the request and refused it (not found, not allowed, bad argument). */
+export class ScalekitRejectedError extends OnBehalfError {
+  readonly kind = 'scalekitRejected';
+  constructor(readonly detail: string) {
+    super(`Scalekit refused the request: ${detail}`);
+  }
+  static override is(value: unknown): value is ScalekitRejectedError {
+    return isErrorKind(value, 'scalekitRejected');
+  }
+}
+
+/** A tool schema `pattern` RE2 cannot run in linear time (lookaround, backreferences): the call is refused. */
+export class UncheckablePatternError extends Error {
+  constructor(readonly pattern: string) {
+    super(`pattern ${JSON.stringify(pattern)} cannot be checked safely`);
+  }
+}

@@ -14,6 +14,7 @@ import {
   EnterpriseNotConfiguredError,
   EnterpriseProtocolError,
   EnterpriseTokenRejectedError,
+  EnterpriseClosedError,
   EnterpriseUnreachableError,
   redact,
 } from './errors';
@@ -595,12 +596,6 @@ export class EnterprisePostHogClient {
 }
 
 /** An operation on a client that was closed meanwhile (sign-out, switch, setting change). */
-class EnterpriseClosedError extends Error {
-  constructor() {
-    super('The enterprise PostHog connection was closed (sign-out, account switch or a setting change).');
-  }
-}
-
 function identityOf(idToken: string): string {
   try {
     const claims = decodeJwt(idToken);

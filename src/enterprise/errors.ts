@@ -269,3 +269,10 @@ export class EnterpriseProtocolError extends OnBehalfError {
     return isErrorKind(value, 'enterpriseProtocol');
   }
 }
+
+/** The client was closed (sign-out, account switch or a setting change); nothing more runs on it. */
+export class EnterpriseClosedError extends Error {
+  constructor() {
+    super('The enterprise PostHog connection was closed (sign-out, account switch or a setting change).');
+  }
+}

@@ -7,8 +7,8 @@ import {
   RateLimitedError,
   ServiceUnavailableError,
   ToolFailedError,
+  ScalekitRejectedError,
   VerifyRejectedError,
-  isErrorKind,
 } from '../core/errors';
 import { type ConnectionStatus, statusFromScalekit } from '../core/connectionStatus';
 import type { ToolAnnotations } from '../core/toolRisk';
@@ -180,17 +180,6 @@ function toToolDefinition(definition: unknown, connection: string): ToolDefiniti
     connection,
     ...(annotations ? { annotations } : {}),
   });
-}
-
-/** Scalekit understood the request and refused it (not found, not allowed, bad argument). */
-export class ScalekitRejectedError extends OnBehalfError {
-  readonly kind = 'scalekitRejected';
-  constructor(readonly detail: string) {
-    super(`Scalekit refused the request: ${detail}`);
-  }
-  static override is(value: unknown): value is ScalekitRejectedError {
-    return isErrorKind(value, 'scalekitRejected');
-  }
 }
 
 interface SdkErrorShape {

@@ -74,6 +74,15 @@ describe('boundaries', () => {
     assert.deepEqual(offenders, []);
   });
 
+  it('error classes live only in the errors modules', () => {
+    const homes = [join(root, 'src', 'core', 'errors.ts'), join(root, 'src', 'enterprise', 'errors.ts')];
+    const offenders = sources(join(root, 'src'))
+      .filter((file) => !homes.includes(file))
+      .filter((file) => /\bclass\s+\w+\s+extends\s+(?:\w*Error|OnBehalfError)\b/.test(readFileSync(file, 'utf8')))
+      .map((file) => relative(root, file));
+    assert.deepEqual(offenders, []);
+  });
+
   it('extension.ts only composes: no function bodies beyond activate/deactivate', () => {
     const text = readFileSync(join(root, 'src', 'extension.ts'), 'utf8');
     assert.equal((text.match(/^export function /gm) ?? []).length, 2);
