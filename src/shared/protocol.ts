@@ -31,6 +31,8 @@ export const webviewMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('connect'), connection: connectionName, reauthorize: z.boolean() }).strict(),
   z.object({ type: z.literal('runCommand'), command: z.enum(['signIn', 'setAnthropicKey', 'setScalekitSecret', 'showLog']) }).strict(),
   z.object({ type: z.literal('copy'), text: z.string().max(1_000_000) }).strict(),
+  // Something the page's CSP blocked (injected markup, a hostile image URL in an answer): logged by the host.
+  z.object({ type: z.literal('cspViolation'), directive: z.string().max(100), blocked: z.string().max(300) }).strict(),
   z
     .object({
       type: z.literal('openLink'),

@@ -11,6 +11,7 @@ import { startScalekitEmulator } from '../emulators/scalekit/server';
 import { startAnthropicEmulator } from '../emulators/anthropic/server';
 import { startEnterpriseWorld } from '../emulators/posthog-mcp/harness';
 import {
+  extensionLogText,
   filesUnder,
   handlerUriFromCallback,
   idpLoginRedirect,
@@ -375,6 +376,7 @@ describe('security and reliability suites', function () {
     // The live page under its real CSP (the last rendered page, same nonce), with attacker
     // markup added: everything in it would call the beacon if it loaded or ran.
     const hits: string[] = [];
+    let violationReports: number | undefined;
     const beacon = createServer((req, res) => {
       hits.push(req.url ?? '');
       res.writeHead(200, { 'content-type': 'text/plain', 'access-control-allow-origin': '*' });
@@ -401,6 +403,14 @@ describe('security and reliability suites', function () {
       await waitFor('the injected page loaded (its bundled script said ready)', () => onbehalf.chat.readyCount() > readyBefore, 30_000);
       await new Promise((resolve) => setTimeout(resolve, 2000));
       assert.deepEqual(hits, [], 'nothing the CSP forbids was loaded or ran');
+      // The page reports each violation to the host, which logs it: a real violation report.
+      const reported = () => [...extensionLogText(onbehalf).matchAll(/The chat page's Content Security Policy blocked (\S+)/g)].map((m) => m[1]!);
+      await waitFor(
+        'the CSP violations reported by the live page',
+        () => ['img-src', 'script-src-elem', 'style-src-elem', 'frame-src'].every((d) => reported().some((r) => r.startsWith(d))),
+        15_000,
+      );
+      violationReports = new Set(reported()).size;
       // Put the genuine page back.
       const readyAgain = onbehalf.chat.readyCount();
       webview.html = `${genuine}\n`;
@@ -409,7 +419,7 @@ describe('security and reliability suites', function () {
       beacon.close();
     }
     console.log(
-      `    figure: CSP: ${pages.length} rendered webview page(s) checked, the live view's options (scripts on, command URIs off, roots dist/ and media/), ${attacks.length} injected attacks in the live page: ${hits.length} loaded or ran`,
+      `    figure: CSP: ${pages.length} rendered webview page(s) checked, the live view's options (scripts on, command URIs off, roots dist/ and media/), ${attacks.length} injected attacks in the live page: ${hits.length} loaded or ran, ${violationReports ?? 0} kinds of violation reported by the page`,
     );
   });
 

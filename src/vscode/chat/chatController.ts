@@ -150,6 +150,9 @@ export class ChatController extends DisposableOwner {
       case 'copy':
         await vscode.env.clipboard.writeText(message.text);
         return;
+      case 'cspViolation':
+        this.deps.log.warn(`The chat page's Content Security Policy blocked ${message.directive} (${message.blocked || 'inline'}).`);
+        return;
       case 'openLink':
         vscode.Uri.parse(message.url, true); // throws on a URL that is not well formed
         await this.deps.openExternal()(message.url);

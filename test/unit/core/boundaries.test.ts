@@ -160,9 +160,10 @@ describe('boundaries', () => {
       { type: 'copy', text: 'a chart | table' },
       { type: 'openLink', url: 'https://posthog.com/docs' },
       { type: 'openLink', url: 'http://localhost:8000/x' },
+      { type: 'cspViolation', directive: 'img-src', blocked: 'http://127.0.0.1:9/x.png' },
     ];
     for (const message of valid) assert.deepEqual(parseWebviewMessage(message), { ok: true, message }, JSON.stringify(message));
-    assert.deepEqual(new Set(valid.map((m) => m.type)).size, 12, 'every message type');
+    assert.deepEqual(new Set(valid.map((m) => m.type)).size, 13, 'every message type');
     // Text is trimmed before it reaches the agent.
     assert.deepEqual(parseWebviewMessage({ type: 'send', text: '  hi \n' }), { ok: true, message: { type: 'send', text: 'hi' } });
   });
