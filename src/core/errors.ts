@@ -6,6 +6,7 @@ export type ErrorKind =
   | 'scalekitRejected'
   | 'connectFailed'
   | 'unknownConnection'
+  | 'unknownScalekitConnection'
   | 'notSignedIn'
   | 'identityChanged'
   | 'missingCredentials'
@@ -304,5 +305,19 @@ export class ScalekitRejectedError extends OnBehalfError {
 export class UncheckablePatternError extends Error {
   constructor(readonly pattern: string) {
     super(`pattern ${JSON.stringify(pattern)} cannot be checked safely`);
+  }
+}
+
+/** Scalekit has no connection of this name: the configured name differs from the dashboard's. */
+export class UnknownScalekitConnectionError extends OnBehalfError {
+  readonly kind = 'unknownScalekitConnection';
+  constructor(readonly connection: string) {
+    super(
+      `Scalekit has no connection named "${connection.slice(0, 64)}".`,
+      'Connection names must match the Scalekit dashboard exactly (case included): check "onbehalf.connections".',
+    );
+  }
+  static override is(value: unknown): value is UnknownScalekitConnectionError {
+    return isErrorKind(value, 'unknownScalekitConnection');
   }
 }

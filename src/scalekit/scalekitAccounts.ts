@@ -8,6 +8,7 @@ import {
   ServiceUnavailableError,
   ToolFailedError,
   ScalekitRejectedError,
+  UnknownScalekitConnectionError,
   VerifyRejectedError,
 } from '../core/errors';
 import { type ConnectionStatus, statusFromScalekit } from '../core/connectionStatus';
@@ -52,6 +53,7 @@ export class ScalekitAccounts {
       const response = await client.actions.getConnectedAccount({ connectionName: connection, identifier });
       return statusFromScalekit(response.connectedAccount?.status);
     } catch (error) {
+      if (isUnknownConnection(error)) throw new UnknownScalekitConnectionError(connection);
       if (isNotFound(error)) return 'NOT_CONNECTED';
       throw mapScalekitError(error);
     }
@@ -224,6 +226,17 @@ function shapeOf(error: unknown): SdkErrorShape {
 function isNotFound(error: unknown): boolean {
   const shape = shapeOf(error);
   return !shape.isToolError && shape.grpcStatus === grpc.NotFound;
+}
+
+/**
+ * NotFound for the connection itself rather than for this user's connected account. Told
+ * apart by Scalekit's wording ("connection … not found"), which is checked only against the
+ * emulator; the tree shows the error either way, so a different wording still says something.
+ */
+function isUnknownConnection(error: unknown): boolean {
+  const shape = shapeOf(error);
+  const message = shape.message ?? '';
+  return !shape.isToolError && shape.grpcStatus === grpc.NotFound && /\bconnection\b[^\n]*\bnot found\b/i.test(message) && !/connected.account/i.test(message);
 }
 
 function isProviderUnauthorized(error: unknown): boolean {

@@ -1,7 +1,15 @@
 import * as vscode from 'vscode';
 import { type ConnectStateStore } from '../core/connectState';
 import { isPending, pendingRecheckDelays, statusLabel, type ConnectionStatus } from '../core/connectionStatus';
-import { ConnectStateError, MissingCredentialsError, NotSignedInError, OnBehalfConnectError, OnBehalfError, messageOf } from '../core/errors';
+import {
+  ConnectStateError,
+  MissingCredentialsError,
+  NotSignedInError,
+  OnBehalfConnectError,
+  OnBehalfError,
+  UnknownScalekitConnectionError,
+  messageOf,
+} from '../core/errors';
 import type { Identifier, Identity } from '../core/identifier';
 import type { Logger } from '../core/logger';
 import { type ScalekitAccounts } from '../scalekit/scalekitAccounts';
@@ -202,7 +210,14 @@ export class ConnectionsService extends DisposableOwner {
   }
 
   private async loadConnection(identifier: Identifier, name: string): Promise<ConnectionState> {
-    const status = await this.accounts.status(identifier, name);
+    let status: ConnectionStatus;
+    try {
+      status = await this.accounts.status(identifier, name);
+    } catch (error) {
+      // One misnamed connection should not hide the others: say so on its own row.
+      if (UnknownScalekitConnectionError.is(error)) return { name, status: 'UNKNOWN', tools: [], error: `${error.message} ${error.hint ?? ''}`.trim() };
+      throw error;
+    }
     if (status !== 'ACTIVE') return { name, status, tools: [] };
     try {
       return { name, status, tools: await this.accounts.listTools(identifier, name) };

@@ -116,8 +116,8 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
         .map((risk) => ({ kind: 'riskGroup', connection: enterpriseConnection, risk, tools: groups[risk] }));
     }
     if (node.kind === 'connection') {
-      if (node.connection.status !== 'ACTIVE') return [];
       if (node.connection.error) return [{ kind: 'problem', message: node.connection.error }];
+      if (node.connection.status !== 'ACTIVE') return [];
       const groups = groupByRisk(node.connection.tools);
       return (['read', 'write', 'destructive'] as const)
         .filter((risk) => groups[risk].length > 0)
@@ -157,12 +157,21 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
         const active = connection.status === 'ACTIVE';
         const item = new vscode.TreeItem(
           connectionLabel(connection.name),
-          active ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+          connection.error
+            ? vscode.TreeItemCollapsibleState.Expanded
+            : active
+              ? vscode.TreeItemCollapsibleState.Collapsed
+              : vscode.TreeItemCollapsibleState.None,
         );
         item.id = `connection:${connection.name}`;
         const [icon, color] = statusIcons[connection.status];
         item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-        item.description = active ? `${statusLabel(connection.status)} · ${connection.tools.length} tools` : statusLabel(connection.status);
+        item.description =
+          connection.error && !active
+            ? 'Not found in Scalekit'
+            : active
+              ? `${statusLabel(connection.status)} · ${connection.tools.length} tools`
+              : statusLabel(connection.status);
         item.tooltip = connectionTooltip(connection);
         item.contextValue = contextValues[connection.status];
         item.accessibilityInformation = { label: `${connectionLabel(connection.name)}, ${statusLabel(connection.status)}` };

@@ -257,4 +257,24 @@ describe('identity, connections and the connect flow', function () {
     await vscode.workspace.getConfiguration('onbehalf').update('scalekit.environmentUrl', emulators.scalekit.url, vscode.ConfigurationTarget.Global);
     await waitFor('recovered', () => statusOf(onbehalf, 'posthog') === 'ACTIVE', 30_000);
   });
+
+  it('a configured connection name Scalekit does not know says so on its own row; the others still load', async () => {
+    const config = vscode.workspace.getConfiguration('onbehalf');
+    const original = config.inspect<string[]>('connections')?.globalValue;
+    await config.update('connections', ['posthog', 'asana', 'PostHog'], vscode.ConfigurationTarget.Global);
+    try {
+      const row = () => onbehalf.treeChildren().find((n) => n.kind === 'connection' && n.connection.name === 'PostHog');
+      await waitFor(
+        'the misnamed connection explained',
+        () => {
+          const node = row();
+          return node && labels(onbehalf, node).some((l) => /Scalekit has no connection named "PostHog"/.test(l) && /exactly/.test(l));
+        },
+        30_000,
+      );
+      assert.equal(statusOf(onbehalf, 'posthog'), 'ACTIVE', 'the correctly named connections still load');
+    } finally {
+      await config.update('connections', original, vscode.ConfigurationTarget.Global);
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { ScalekitAccounts } from '../../../src/scalekit/scalekitAccounts';
-import { ConnectionInactiveError } from '../../../src/core/errors';
+import { ConnectionInactiveError, UnknownScalekitConnectionError } from '../../../src/core/errors';
 import { runAgentTurn } from '../../../src/agent/agentLoop';
 import { startScalekitEmulator, type ScalekitEmulator } from '../../emulators/scalekit/server';
 import { ask, lastCard, startAgentWorld } from '../agent/fixture';
@@ -25,6 +25,14 @@ describe('Scalekit tool calls as the real service answers them', function () {
     const execution = emu.executions.at(-1)!;
     assert.equal(execution.ok, true);
     assert.equal(execution.connectionName, 'asana');
+  });
+
+  it('a connection name Scalekit does not know is said plainly, not shown as "not connected yet"', async () => {
+    await assert.rejects(
+      accounts.status('oidc:ada', 'PostHog'),
+      (e: unknown) => UnknownScalekitConnectionError.is(e) && /no connection named "PostHog"/.test(e.message) && /exactly/.test(e.hint ?? ''),
+    );
+    assert.equal(await accounts.status('oidc:grace', 'asana'), 'NOT_CONNECTED', 'a known connection without an account is still "not connected"');
   });
 
   it('a provider 401 on an ACTIVE account asks for re-authorization, not a plain failure', async () => {
