@@ -41,6 +41,7 @@ export default {
       'out/test/unit/agent/catalog-and-policy.test.js',
       'out/test/unit/core/connect-state.test.js',
       'out/test/unit/core/identifier.test.js',
+      'out/test/unit/adapters/storage-carry-over.test.js',
       'out/test/unit/adapters/oidc-client.test.js',
     ],
   },

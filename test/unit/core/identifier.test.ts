@@ -54,6 +54,26 @@ describe('identifier', () => {
     assert.throws(() => identifierFor('github', `${tid}/${oid}`), 'a slash is only understood for Microsoft');
   });
 
+  it('reads the issuer as the same one whatever surrounding spaces or trailing slashes it has', () => {
+    const tag = oidcIssuerTag('https://idp.example.com');
+    for (const spelling of ['https://idp.example.com/', 'https://idp.example.com//', '  https://idp.example.com/ '])
+      assert.equal(oidcIssuerTag(spelling), tag, spelling);
+    assert.notEqual(oidcIssuerTag('https://idp.example.com/tenant'), tag);
+  });
+
+  it('lower-cases a Microsoft id only when it is the <oid>.<tid> GUID pair', () => {
+    const oid = '0F3E1C2A-5B6D-4E7F-8A9B-0C1D2E3F4A5B';
+    const tid = '72F988BF-86F1-41AF-91AB-2D7CD011DB47';
+    assert.equal(identifierFor('microsoft', `${oid}.${tid}`), `microsoft:${oid.toLowerCase()}.${tid.toLowerCase()}`);
+    assert.equal(identifierFor('microsoft', 'Live.User-42'), 'microsoft:Live.User-42', 'any other id is kept exactly');
+  });
+
+  it('prefixes storage keys with the provider only when the identifier starts with one', () => {
+    assert.match(storageKeyFor('github:583231'), /^github-[0-9a-f]{32}$/);
+    assert.match(storageKeyFor('oidc:0123456789abcdef:ada'), /^oidc-[0-9a-f]{32}$/);
+    for (const odd of ['9:github:x', 'abcdefghijklmn:x', 'no-colon', 'GitHub:1']) assert.match(storageKeyFor(odd), /^id-[0-9a-f]{32}$/, odd);
+  });
+
   it('rejects unknown providers', () => {
     assert.throws(() => identifierFor('gitlab' as never, '1'), /Unknown identity provider/);
     assert.equal(isIdentityProviderKind('oidc'), true);
