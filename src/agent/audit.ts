@@ -18,7 +18,10 @@ export interface AuditRecord {
   readonly decision: DecisionSource;
   readonly outcome: 'success' | 'failure' | 'cancelled';
   readonly errorCode?: string;
+  /** How long the call ran, not counting the wait for the user's approval. */
   readonly durationMs: number;
+  /** How long the call waited for the user's approval; absent when nobody was asked. */
+  readonly approvalWaitMs?: number;
   readonly executionId?: string;
   /** HMAC-SHA256 (hex) of the input's canonical JSON under the identity's audit key. */
   readonly inputHmac: string;
@@ -105,6 +108,7 @@ export const auditCsvColumns = [
   'outcome',
   'errorCode',
   'durationMs',
+  'approvalWaitMs',
   'executionId',
   'inputHmac',
   'inputSha256',
@@ -138,12 +142,12 @@ export function auditRecordsToMarkdown(label: string, records: readonly AuditRec
     '',
     `${records.length} tool call${records.length === 1 ? '' : 's'}${filter ? ` (${cell(filter)})` : ''}, newest first.`,
     '',
-    '| Time (UTC) | Connection | Tool | Risk | Decision | Outcome | Error | Duration | Execution id |',
-    '| --- | --- | --- | --- | --- | --- | --- | ---: | --- |',
+    '| Time (UTC) | Connection | Tool | Risk | Decision | Outcome | Error | Duration | Approval wait | Execution id |',
+    '| --- | --- | --- | --- | --- | --- | --- | ---: | ---: | --- |',
   ];
   for (const r of [...records].reverse()) {
     lines.push(
-      `| ${time(r.time)} | ${cell(r.connection)} | ${cell(r.tool)} | ${cell(r.risk)} | ${cell(r.decision)} | ${cell(r.outcome)} | ${cell(r.errorCode)} | ${cell(r.durationMs)} ms | ${cell(r.executionId)} |`,
+      `| ${time(r.time)} | ${cell(r.connection)} | ${cell(r.tool)} | ${cell(r.risk)} | ${cell(r.decision)} | ${cell(r.outcome)} | ${cell(r.errorCode)} | ${cell(r.durationMs)} ms | ${r.approvalWaitMs !== undefined ? `${cell(r.approvalWaitMs)} ms` : ''} | ${cell(r.executionId)} |`,
     );
   }
   return `${lines.join('\n')}\n`;

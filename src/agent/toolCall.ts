@@ -172,19 +172,32 @@ export async function runToolUse(
   // The card asks for approval only if the policy really asks; rules and "always" run at once.
   report.progress(subject, { stage: 'running' });
   const startedAt = now();
+  // The time the card waited for the user is kept apart from the time the call ran.
+  let askedAt: number | undefined;
+  let approvalWaitMs: number | undefined;
+  let executionStartedAt: number | undefined;
   const audited = (
     decision: DecisionSource,
     outcome: AuditRecord['outcome'],
     extra: { errorCode?: string; executionId?: string; settled?: Promise<LateSettlement> } = {},
-  ) => ({ audit: { identifier, decision, outcome, input, ...extra }, startedAt });
+  ) => ({
+    audit: { identifier, decision, outcome, input, ...extra },
+    startedAt,
+    ...(approvalWaitMs !== undefined ? { approvalWaitMs } : {}),
+    ...(executionStartedAt !== undefined ? { executionStartedAt } : {}),
+  });
 
   let decision: PolicyDecision;
   try {
     const call = { toolUseId: toolUse.id, toolName: tool.name, connection: tool.connection, risk: tool.risk, input };
-    decision = await deps.policy.decide(identifier, call, signal, (canAlwaysAllow) => report.progress(subject, { stage: 'awaitingApproval', canAlwaysAllow }));
+    decision = await deps.policy.decide(identifier, call, signal, (canAlwaysAllow) => {
+      askedAt = now();
+      report.progress(subject, { stage: 'awaitingApproval', canAlwaysAllow });
+    });
   } catch (error) {
     decision = { approved: false, source: 'denied', reason: signal.aborted ? 'Stopped.' : messageOf(error) };
   }
+  if (askedAt !== undefined) approvalWaitMs = Math.max(0, now() - askedAt);
   if (!decision.approved) {
     return fail(
       {
@@ -218,6 +231,7 @@ export async function runToolUse(
   }
 
   report.progress(subject, { stage: 'running' });
+  executionStartedAt = now();
   const execution = deps.backend.execute({ identifier: callIdentifier, connection: tool.connection, toolName: tool.name, input, signal });
   try {
     const result = await abortable(execution, signal);

@@ -60,6 +60,10 @@ export interface ToolCallOutcome extends ToolCallSubject {
   readonly endedAt: number;
   /** Whether the request went to the backend (the card then shows how long it took). */
   readonly executed: boolean;
+  /** When the request went to the backend, ms epoch: the execution time runs from here to endedAt. */
+  readonly executionStartedAt?: number;
+  /** How long the card waited for the user's approval; absent when nobody was asked (a rule, "always", a refusal). */
+  readonly approvalWaitMs?: number;
   /** What the backend returned, or the text of a search. */
   readonly result?: { readonly data: unknown; readonly executionId: string } | { readonly text: string };
 }

@@ -40,7 +40,11 @@ export function toolCallReporter(conversation: Conversation, sink: ToolCallSink)
 /** The card of a finished call. */
 export function toolCard(outcome: ToolCallOutcome): ToolCardView {
   const card: ToolCardView = { ...cardBase(outcome), status: outcome.status };
-  const durationMs = outcome.executed ? { durationMs: outcome.endedAt - outcome.startedAt } : {};
+  // The card shows how long the call ran; the approval wait, if any, is shown apart.
+  const durationMs = {
+    ...(outcome.executed ? { durationMs: executionMs(outcome, outcome.endedAt) } : {}),
+    ...(outcome.approvalWaitMs !== undefined ? { approvalWaitMs: outcome.approvalWaitMs } : {}),
+  };
   const error = outcome.error;
   if (error) return { ...card, ...durationMs, error: error.message, ...(error.fix ? { fix: error.fix } : {}), ...(error.retryable ? { retryable: true } : {}) };
   const result = outcome.result;
@@ -59,6 +63,12 @@ export function toolCard(outcome: ToolCallOutcome): ToolCardView {
   };
 }
 
+/** How long the call ran until `end`: from the request to the backend, or, for a call that never went there, the time not spent waiting for approval. */
+function executionMs(outcome: ToolCallOutcome, end: number): number {
+  const from = outcome.executionStartedAt ?? outcome.startedAt + (outcome.approvalWaitMs ?? 0);
+  return Math.max(0, end - from);
+}
+
 function cardBase(subject: ToolCallSubject): Pick<ToolCardView, 'toolUseId' | 'toolName' | 'connection' | 'risk' | 'input'> {
   return { toolUseId: subject.toolUseId, toolName: subject.toolName, connection: subject.connection, risk: subject.risk, input: subject.inputText };
 }
@@ -74,7 +84,8 @@ function recordAudit(outcome: ToolCallOutcome, sink: ToolCallSink): void {
     risk: outcome.risk,
     decision: audit.decision,
     outcome: facts.outcome,
-    durationMs: now - outcome.startedAt,
+    durationMs: executionMs(outcome, now),
+    ...(outcome.approvalWaitMs !== undefined ? { approvalWaitMs: outcome.approvalWaitMs } : {}),
     input: audit.input,
     ...(facts.errorCode !== undefined ? { errorCode: facts.errorCode } : {}),
     ...(facts.executionId !== undefined ? { executionId: facts.executionId } : {}),

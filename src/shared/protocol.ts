@@ -74,7 +74,10 @@ export interface ToolCardView {
   readonly output?: string;
   readonly outputBytes?: number;
   readonly outputTruncated?: boolean;
+  /** How long the call ran (not counting the approval wait). */
   readonly durationMs?: number;
+  /** How long the card waited for the user's approval, when it asked. */
+  readonly approvalWaitMs?: number;
   readonly error?: string;
   /** The call failed for a passing reason (service unreachable, rate limited): Retry runs the turn again. */
   readonly retryable?: boolean;

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { nextActionFor, statusLabel, type ConnectionStatus } from '../core/connectionStatus';
-import { MissingCredentialsError, NotSignedInError, messageOf } from '../core/errors';
+import { MissingCredentialsError, NotSignedInError, describeCredential, messageOf } from '../core/errors';
 import { groupByRisk, type ToolRisk } from '../core/toolRisk';
 import { clip, connectionLabel } from '../shared/labels';
 import type { ToolDefinition } from '../core/toolBackend';
@@ -16,7 +16,15 @@ import { commands } from './constants';
 
 export type ConnectionsNode =
   | { readonly kind: 'identity'; readonly snapshot: ConnectionsSnapshot }
-  | { readonly kind: 'problem'; readonly message: string; readonly command?: vscode.Command }
+  | {
+      readonly kind: 'problem';
+      readonly message: string;
+      readonly command?: vscode.Command;
+      /** A short label for a next step, never cut; the whole message is the tooltip. */
+      readonly label?: string;
+      /** A next step rather than a fault: its own icon, no warning colour. */
+      readonly icon?: string;
+    }
   | { readonly kind: 'connection'; readonly connection: ConnectionState }
   | { readonly kind: 'enterprise'; readonly snapshot: EnterpriseSnapshot }
   | { readonly kind: 'riskGroup'; readonly connection: string; readonly risk: ToolRisk; readonly tools: readonly ToolDefinition[] }
@@ -104,7 +112,9 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
       // Enterprise-only setup: Scalekit is unused, not missing, so no warning and no Scalekit rows.
       const scalekitShown = !scalekitUnused(setupFacts(snapshot, enterprise, true));
       if (scalekitShown && snapshot.problem && !NotSignedInError.is(snapshot.problem)) roots.push(problemNode(snapshot.problem));
-      if (scalekitShown) for (const connection of snapshot.connections) roots.push({ kind: 'connection', connection });
+      // While the statuses cannot be known (the problem row says why), no "Status unknown" rows.
+      const unknowable = (connection: ConnectionState) => connection.status === 'UNKNOWN' && snapshot.problem !== undefined;
+      if (scalekitShown) for (const connection of snapshot.connections) if (!unknowable(connection)) roots.push({ kind: 'connection', connection });
       if (enterprise.status) roots.push({ kind: 'enterprise', snapshot: enterprise });
       return roots;
     }
@@ -145,8 +155,9 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
         return item;
       }
       case 'problem': {
-        const item = new vscode.TreeItem(node.message, vscode.TreeItemCollapsibleState.None);
-        item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+        const item = new vscode.TreeItem(node.label ?? node.message, vscode.TreeItemCollapsibleState.None);
+        item.iconPath = node.icon ? new vscode.ThemeIcon(node.icon) : new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+        if (node.label) item.description = 'to see your connections';
         item.tooltip = node.message;
         if (node.command) item.command = node.command;
         item.contextValue = 'problem';
@@ -253,14 +264,17 @@ function enterpriseItem(snapshot: EnterpriseSnapshot): vscode.TreeItem {
 }
 
 function problemNode(problem: Error): ConnectionsNode {
+  const message = messageOf(problem);
   if (MissingCredentialsError.is(problem)) {
-    const command: vscode.Command =
-      problem.missing === 'scalekitClientSecret'
-        ? { command: commands.setScalekitSecret, title: 'Set Scalekit Client Secret' }
-        : { command: 'workbench.action.openSettings', title: 'Open Settings', arguments: ['onbehalf.scalekit'] };
-    return { kind: 'problem', message: messageOf(problem), command };
+    // Not a fault: the next step of setting up, said plainly and short enough never to be cut.
+    if (problem.missing === 'scalekitClientSecret') {
+      const command = { command: commands.setScalekitSecret, title: 'Set Scalekit Client Secret' };
+      return { kind: 'problem', label: 'Set your Scalekit client secret', icon: 'key', message, command };
+    }
+    const command = { command: 'workbench.action.openSettings', title: 'Open Settings', arguments: ['onbehalf.scalekit'] };
+    return { kind: 'problem', label: `Set your ${describeCredential(problem.missing)}`, icon: 'gear', message, command };
   }
-  return { kind: 'problem', message: messageOf(problem), command: { command: commands.refresh, title: 'Retry' } };
+  return { kind: 'problem', message, command: { command: commands.refresh, title: 'Retry' } };
 }
 
 function connectionTooltip(connection: ConnectionState): vscode.MarkdownString {

@@ -15,6 +15,13 @@ const largeInputChars = 2000;
 /** Rows of the approval's field list; the whole input is always shown below it. */
 const maxReviewFields = 40;
 
+/** "waited 6.8 s for approval", or '' when the card did not wait for the user. */
+function waitLabel(card: ToolCardView): string {
+  const ms = card.approvalWaitMs;
+  if (ms === undefined || !(ms > 0)) return '';
+  return `waited ${durationLabel(ms)} for approval`;
+}
+
 function longValueLabel(field: ReviewField): string {
   const size = bytesLabel(field.bytes);
   if (field.kind === 'text') return `${size} of text, in full below`;
@@ -85,7 +92,9 @@ export class ToolCardComponent {
     this.el.className = `tool-card risk-${card.risk} status-${card.status}`;
     this.el.dataset['toolUseId'] = card.toolUseId;
 
+    // The time the call ran, never counting the time the card waited for the user.
     const duration = card.durationMs !== undefined ? durationLabel(card.durationMs) : '';
+    const wait = waitLabel(card);
     const summary = h(
       'summary',
       { class: 'tool-summary' },
@@ -95,7 +104,7 @@ export class ToolCardComponent {
       h('span', { class: 'tool-conn', text: conn }),
       h('span', { class: `risk-badge risk-${card.risk}`, title: `Risk: ${risk.label}` }, icon(risk.icon), h('span', { text: risk.label })),
       h('span', { class: 'tool-spacer' }),
-      duration ? h('span', { class: 'tool-duration', text: duration, title: 'Duration' }) : null,
+      duration ? h('span', { class: 'tool-duration', text: duration, title: wait ? `Ran in ${duration}; ${wait}` : `Ran in ${duration}` }) : null,
     );
 
     const details = h('details', { class: 'tool-details' }, summary, this.body());
@@ -121,6 +130,11 @@ export class ToolCardComponent {
     const sections: HTMLElement[] = [
       h('section', { class: 'tool-section' }, this.sectionHeader('Input', input, 'copy-input'), h('pre', { class: 'tool-json', tabindex: '0', text: input })),
     ];
+    const wait = waitLabel(card);
+    if (wait) {
+      const ran = card.durationMs !== undefined ? `Ran in ${durationLabel(card.durationMs)}; ${wait}.` : `${wait[0]!.toUpperCase()}${wait.slice(1)}.`;
+      sections.unshift(h('p', { class: 'muted tool-timing', text: ran }));
+    }
     if (card.output !== undefined) sections.push(this.outputSection(card.output));
     else if (card.status === 'running') sections.push(h('p', { class: 'muted tool-waiting', text: 'Waiting for the result…' }));
     return h('div', { class: 'tool-body' }, ...sections);

@@ -71,6 +71,8 @@ function banner(world: SandboxWorld): string {
     ...(world.realClaude ? [] : ['     Replies come from the local sandbox model, a scripted stand-in for Claude.']),
     '',
     'Emulators (127.1 and [::ffff:127.0.0.1] are 127.0.0.1, spelled so code-server opens them as they are):',
+    '  (so the "open the external website?" dialogs show hosts like http://127.1:… or',
+    "  http://[::ffff:7f00:1]:…, the URL parser's form of [::ffff:127.0.0.1]: both are this machine)",
     `  Scalekit   ${world.scalekit.url}  (client id ${world.scalekit.clientId}; PostHog + Asana demo data)`,
     world.realClaude
       ? `  Anthropic  ${world.anthropic.url}  (not used: the agent talks to real Claude)`

@@ -45,16 +45,23 @@ function record(tool: string, extra: Partial<AuditRecord> = {}): AuditRecord {
 }
 
 describe('audit log Markdown', () => {
+  it('shows the approval wait in its own column, apart from the duration', () => {
+    const markdown = auditRecordsToMarkdown('Ada', [record('asana_task_create', { durationMs: 40, approvalWaitMs: 6750, executionId: 'exec_1' })], '');
+    assert.match(markdown, /\| Duration \| Approval wait \| Execution id \|/);
+    assert.match(markdown, /\| 40 ms \| 6750 ms \| exec_1 \|$/m);
+    assert.match(auditRecordsToMarkdown('Ada', [record('asana_workspaces_list', { durationMs: 12 })], ''), /\| 12 ms \| {2}\| /);
+  });
+
   it('renders a hostile tool name, label, error code and execution id as text: no image, link or HTML', () => {
     for (const text of hostile) {
       const markdown = auditRecordsToMarkdown(text, [record(text, { errorCode: text, executionId: text, connection: text })], `connection ${text}`);
       const html = preview.render(markdown);
       assert.doesNotMatch(html, /<(img|a|script|iframe|svg|video|audio|source|link|object|embed)\b/i, `${JSON.stringify(text)} rendered as ${html}`);
       for (const line of markdown.split('\n')) assert.equal(linkify.test(unescaped(line)), false, `${JSON.stringify(text)}: linkify finds a link in ${line}`);
-      // One table row, nine cells: a name with "|" cannot add or move columns.
+      // One table row, ten cells: a name with "|" cannot add or move columns.
       assert.equal((html.match(/<tr>/g) ?? []).length, 2, `${JSON.stringify(text)}: header and one row`);
       const row = /<tbody>\s*<tr>([\s\S]*?)<\/tr>/.exec(html)?.[1] ?? '';
-      assert.equal((row.match(/<td/g) ?? []).length, 9, `${JSON.stringify(text)}: nine cells`);
+      assert.equal((row.match(/<td/g) ?? []).length, 10, `${JSON.stringify(text)}: ten cells`);
     }
   });
 

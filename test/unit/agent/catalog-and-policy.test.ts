@@ -194,7 +194,7 @@ describe('audit, bounds, series, pricing, input checks', () => {
     };
     const csv = auditRecordsToCsv([record]);
     const lines = csv.trim().split('\r\n');
-    assert.equal(lines[0], 'time,identifier,connection,tool,risk,decision,outcome,errorCode,durationMs,executionId,inputHmac,inputSha256');
+    assert.equal(lines[0], 'time,identifier,connection,tool,risk,decision,outcome,errorCode,durationMs,approvalWaitMs,executionId,inputHmac,inputSha256');
     assert.match(lines[1]!, /"'=HYPERLINK\(""x""\)"/);
   });
 

@@ -47,6 +47,7 @@ describe('tool call outcomes: cards and audit records', function () {
       decision: 'user-approved',
       outcome: 'success',
       durationMs: 0,
+      approvalWaitMs: 0,
     });
     const conversationCard = world.conversation.items.find((i) => i.kind === 'tool' && i.card.toolName === 'asana_task_create');
     assert.deepEqual(
