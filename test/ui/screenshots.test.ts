@@ -14,16 +14,21 @@ const themeColours: Record<Theme, { foreground: string; contrastActiveBorder?: s
   hc: { foreground: 'rgb(255, 255, 255)', contrastActiveBorder: 'rgb(243, 133, 24)' },
 };
 
+/** The page's window, typed here: the test code is compiled without the DOM library. */
+interface ComputedStyleWindow {
+  getComputedStyle(element: unknown): { color: string; borderTopColor: string };
+}
+
 /** The page is drawn in `theme`: its body class, its text colour and, in high contrast, the card awaiting approval outlined in the active border colour. */
 async function assertTheme(page: Page, theme: Theme): Promise<void> {
   const bodyClass = theme === 'dark' ? 'vscode-dark' : theme === 'light' ? 'vscode-light' : 'vscode-high-contrast';
   assert.ok((await page.locator('body').getAttribute('class'))?.split(/\s+/).includes(bodyClass), `the body has the class ${bodyClass}`);
-  const colour = await page.locator('body').evaluate((el) => getComputedStyle(el).color);
+  const colour = await page.locator('body').evaluate((el) => (globalThis as unknown as ComputedStyleWindow).getComputedStyle(el).color);
   assert.equal(colour, themeColours[theme].foreground, `text is drawn in the ${theme} theme's foreground`);
   const border = themeColours[theme].contrastActiveBorder;
   const awaiting = page.locator('.tool-card.status-awaitingApproval');
   if (border && (await awaiting.count()) > 0) {
-    const cardBorder = await awaiting.first().evaluate((el) => getComputedStyle(el).borderTopColor);
+    const cardBorder = await awaiting.first().evaluate((el) => (globalThis as unknown as ComputedStyleWindow).getComputedStyle(el).borderTopColor);
     assert.equal(cardBorder, border, 'high contrast: the card awaiting approval has the active contrast border');
   }
 }
