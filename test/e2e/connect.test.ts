@@ -16,6 +16,7 @@ import {
   openOnBehalfView,
   openWalkthrough,
   runCommand,
+  sendChat,
   setSecretThroughCommand,
   signInAs,
   stepShots,
@@ -25,6 +26,7 @@ import {
   UI_TIMEOUT,
   waitForStatus,
   waitForStatusSettled,
+  waitForChatIdle,
   waitForTreeRow,
   waitForWalkthroughTicks,
   WALKTHROUGH_STEPS,
@@ -97,7 +99,7 @@ describe('connect (issue 3): sign in, keys, connect PostHog', function () {
 
   it('a wrong Anthropic key is refused with a clear message, and the stored key is kept', async () => {
     const { page, world } = session;
-    const requestsBefore = world.anthropic.requests.length;
+    const logBefore = world.anthropic.log.length;
     await dismissNotifications(page);
     await runCommand(page, 'OnBehalf: Set Anthropic API Key');
     // A key is already stored, so this is a rotation.
@@ -107,8 +109,9 @@ describe('connect (issue 3): sign in, keys, connect PostHog', function () {
     assert.match((await refusal.first().textContent()) ?? '', /Anthropic/i);
     await page.waitForTimeout(400); // the toast slides in; a settled screenshot reads better
     await shots('wrong-key-refused');
-    // The check reached the (emulated) service, and the keys still count as set.
-    assert.ok(world.anthropic.requests.length >= requestsBefore);
+    // The check reached the (emulated) service, which refused the key, and the keys still count as set.
+    const refusals = world.anthropic.log.slice(logBefore).filter((entry) => entry.path === '/v1/models' && entry.status === 401);
+    assert.ok(refusals.length > 0, `the service refused the wrong key (answers since: ${JSON.stringify(world.anthropic.log.slice(logBefore))})`);
     assert.match(await waitForStatusSettled(page), /OnBehalf: Connect PostHog/);
     await dismissNotifications(page);
   });
@@ -130,5 +133,21 @@ describe('connect (issue 3): sign in, keys, connect PostHog', function () {
       `risk groups ${groups.join('/')} add up to the tool count`,
     );
     await shots('posthog-connected');
+  });
+
+  it('the kept Anthropic key still answers: a chat message after the refusal gets a reply', async () => {
+    const { page, world } = session;
+    await dismissNotifications(page);
+    const requestsBefore = world.anthropic.requests.length;
+    const chat = await sendChat(page, 'Hello, who am I talking to?');
+    await waitForChatIdle(chat);
+    const reply = chat.locator('.item-list > .msg-assistant').last();
+    await reply.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    assert.ok(((await reply.textContent()) ?? '').trim().length > 0, 'the reply has text');
+    assert.equal(await chat.locator('.item-list .msg-error').count(), 0, 'the chat shows no error');
+    const sent = world.anthropic.requests.slice(requestsBefore).filter((r) => r.path === '/v1/messages');
+    assert.ok(sent.length > 0, 'the chat reached the (emulated) Anthropic API');
+    for (const request of sent) assert.equal(request.apiKey, world.demoKeys.anthropicApiKey, 'the chat used the stored key, not the refused one');
+    await shots('chat-after-refused-key');
   });
 });

@@ -125,7 +125,11 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     await waitForChatIdle(chat);
     assert.ok(await card.locator('.tool-status-icon.status-succeeded').isVisible(), 'the query card says Done');
     // The model found the tool through the extension's discovery tool first.
-    assert.ok(await toolCard(chat, 'search_tools').isVisible(), 'a search_tools card precedes the query');
+    assert.ok(await toolCard(chat, 'search_tools').isVisible(), 'a search_tools card is shown');
+    const cardNames = (await chat.locator('.item-list .tool-card .tool-name').allTextContents()).map((name) => name.trim());
+    const queryAt = cardNames.lastIndexOf('posthogmcp_query_run');
+    const searchAt = cardNames.lastIndexOf('search_tools');
+    assert.ok(searchAt >= 0 && searchAt < queryAt, `a search_tools card precedes the query card (cards in order: ${cardNames.join(', ')})`);
     // The answer is a table of 7 days with the total the emulator's data gives.
     const rows = answer.locator('table tbody tr');
     assert.equal(await rows.count(), 7);
@@ -216,9 +220,20 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     const { page } = session;
     await page.reload();
     await waitForWorkbench(page);
+    // The side bar was on OnBehalf before the reload and comes back on it once the workbench has
+    // restored it; right after the reload "View: Show OnBehalf" may not be in the palette yet.
+    await page
+      .locator('.part.sidebar .composite.title')
+      .getByText('OnBehalf', { exact: false })
+      .first()
+      .waitFor({ state: 'visible', timeout: 30_000 })
+      .catch(() => undefined);
     await openOnBehalfView(page);
-    // The extension host restarted; the chat is rebuilt from history stored under Ada's identity.
-    await chat.locator('.msg-user', { hasText: TASK_REQUEST }).waitFor({ state: 'visible', timeout: 60_000 });
+    // The extension host restarted and it is still Ada: the chat header and the status bar name her.
+    await chat.locator('.header .identity', { hasText: 'Ada Lovelace' }).waitFor({ state: 'visible', timeout: 60_000 });
+    assert.match(await waitForStatus(page, /OnBehalf: Ada Lovelace/), /Ada Lovelace/);
+    // The chat is rebuilt from history stored under Ada's identity.
+    await chat.locator('.msg-user', { hasText: TASK_REQUEST }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     await chat.locator('.msg-assistant', { hasText: `Created the Asana task ${TASK_NAME}` }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     await shots('after-reload');
   });

@@ -130,13 +130,33 @@ describe('identity, connections and the connect flow', function () {
   it('re-checks a pending connection on its own, with backoff, until it is ACTIVE', async () => {
     browser.consent = 'ignore';
     try {
+      const logStart = emulators.scalekit.rpcLog.length;
       await onbehalf.connect('asana');
       assert.equal(statusOf(onbehalf, 'asana'), 'PENDING_AUTH');
-      // The user finishes in a way that never reaches this window (say, on another device).
+      // Each load of the connections asks the emulator for Ada's accounts in one burst;
+      // the bursts after connect's own load are the timed re-checks.
+      const checks = () => {
+        const times = emulators.scalekit.rpcLog
+          .slice(logStart)
+          .filter((entry) => entry.identifier === ada() && /^GetConnectedAccount/.test(entry.method))
+          .map((entry) => entry.at);
+        return times.filter((at, i) => i === 0 || at - times[i - 1]! > 500);
+      };
+      const methods = () => [...new Set(emulators.scalekit.rpcLog.slice(logStart).map((entry) => entry.method))].join(', ');
+      await waitFor(`a first re-check while Asana is pending (RPCs: ${methods()})`, () => checks().length >= 2, 10_000);
+      // The user finishes in a way that never reaches this window (say, on another device),
+      // after the first re-check found nothing.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      assert.equal(statusOf(onbehalf, 'asana'), 'PENDING_AUTH', 'nothing re-checked between the timed re-checks');
       emulators.scalekit.activateAccount(ada(), 'asana');
       const started = Date.now();
-      await waitFor('Asana active without a refresh or a callback', () => statusOf(onbehalf, 'asana') === 'ACTIVE', 12_000);
+      await waitFor('Asana active without a refresh or a callback', () => statusOf(onbehalf, 'asana') === 'ACTIVE', 15_000);
       assert.ok(Date.now() - started >= 1_000, 'found by the timed re-check, not at once');
+      // Backoff: the wait before the second re-check is longer than before the first.
+      const [load, first, second] = checks();
+      assert.ok(load !== undefined && first !== undefined && second !== undefined, `three loads expected, got ${checks().length}`);
+      const gaps = [first - load, second - first];
+      assert.ok(gaps[1]! >= gaps[0]! * 1.5, `re-check intervals ${gaps.join(' ms, ')} ms do not grow`);
     } finally {
       browser.consent = 'allow';
       emulators.scalekit.removeAccount(ada(), 'asana');

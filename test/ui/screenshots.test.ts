@@ -1,11 +1,48 @@
 // Screenshots of a realistic conversation in dark, light and high-contrast themes,
 // saved to test-results/screenshots/ui-*.png for a human (or model) to look at.
 import { strict as assert } from 'node:assert';
-import { existsSync } from 'node:fs';
 import type { HostMessage } from '../../src/shared/protocol';
 import { assertClean, deliver, openChat, screenshot, settle, startHarness, type ChatPage, type Harness } from './helpers';
 import { signupSeries, stateMsg, toolItem } from './states';
 import type { Theme } from './fixture';
+import type { Page } from 'playwright-core';
+
+/** The theme's text colour (from the fixture's theme variables) and, for high contrast, its border colour. */
+const themeColours: Record<Theme, { foreground: string; contrastActiveBorder?: string }> = {
+  dark: { foreground: 'rgb(204, 204, 204)' },
+  light: { foreground: 'rgb(59, 59, 59)' },
+  hc: { foreground: 'rgb(255, 255, 255)', contrastActiveBorder: 'rgb(243, 133, 24)' },
+};
+
+/** The page's window, typed here: the test code is compiled without the DOM library. */
+interface ComputedStyleWindow {
+  getComputedStyle(element: unknown): { color: string; borderTopColor: string };
+}
+
+/** The page is drawn in `theme`: its body class, its text colour and, in high contrast, the card awaiting approval outlined in the active border colour. */
+async function assertTheme(page: Page, theme: Theme): Promise<void> {
+  const bodyClass = theme === 'dark' ? 'vscode-dark' : theme === 'light' ? 'vscode-light' : 'vscode-high-contrast';
+  assert.ok((await page.locator('body').getAttribute('class'))?.split(/\s+/).includes(bodyClass), `the body has the class ${bodyClass}`);
+  const colour = await page.locator('body').evaluate((el) => (globalThis as unknown as ComputedStyleWindow).getComputedStyle(el).color);
+  assert.equal(colour, themeColours[theme].foreground, `text is drawn in the ${theme} theme's foreground`);
+  const border = themeColours[theme].contrastActiveBorder;
+  const awaiting = page.locator('.tool-card.status-awaitingApproval');
+  if (border && (await awaiting.count()) > 0) {
+    const cardBorder = await awaiting.first().evaluate((el) => (globalThis as unknown as ComputedStyleWindow).getComputedStyle(el).borderTopColor);
+    assert.equal(cardBorder, border, 'high contrast: the card awaiting approval has the active contrast border');
+  }
+}
+
+/** Visible and, when `text` is given, showing it. */
+async function assertShows(page: Page, selector: string, text?: string | RegExp): Promise<void> {
+  const el = page.locator(selector).first();
+  assert.ok(await el.isVisible(), `${selector} is visible`);
+  if (text !== undefined) {
+    const shown = (await el.innerText()).replace(/\s+/g, ' ');
+    if (typeof text === 'string') assert.ok(shown.includes(text), `${selector} shows "${text}" (it shows "${shown}")`);
+    else assert.match(shown, text, `${selector}`);
+  }
+}
 
 const answer = `Signups rose **18%** week over week, peaking on **May 6** with 26 new accounts.
 
@@ -96,6 +133,35 @@ function failures(): HostMessage[] {
   ];
 }
 
+/** What the conversation screenshot is for: the question, both finished cards, the chart, the answer and the approval card. */
+async function assertConversationShown(page: Page): Promise<void> {
+  await assertShows(page, '.msg-user', 'How many people signed up per day last week?');
+  assert.equal(await page.locator('.tool-card.status-succeeded').count(), 2, 'two finished tool cards');
+  // The chart: a drawn canvas and its text alternative, also shown as the caption.
+  const canvas = page.locator('figure.chart canvas');
+  assert.ok(await canvas.isVisible(), 'the chart canvas is visible');
+  const box = await canvas.boundingBox();
+  assert.ok(box && box.width > 100 && box.height > 50, `the chart has a size (${JSON.stringify(box)})`);
+  const alt = (await canvas.getAttribute('aria-label')) ?? '';
+  assert.equal(await canvas.getAttribute('role'), 'img');
+  assert.ok(alt.length > 0, 'the chart has a text alternative');
+  await assertShows(page, 'figure.chart figcaption', alt);
+  // The answer, rendered as Markdown.
+  await assertShows(page, '.msg-assistant strong', '18%');
+  await assertShows(page, '.msg-assistant a', 'Review signup funnel');
+  // The approval card of the destructive call: what it will do, the input, and the two buttons.
+  const approval = page.getByRole('group', { name: 'Approve asana_delete_task?' });
+  assert.ok(await approval.isVisible(), 'the approval card is visible');
+  assert.match(
+    (await approval.locator('.approval-text').innerText()).replace(/\s+/g, ' '),
+    /The agent wants to run asana_delete_task to make changes in Asana as you\./,
+  );
+  assert.ok((await approval.locator('.danger-text').innerText()).includes('It cannot be undone here.'), 'the destructive summary warns');
+  assert.match(await approval.locator('pre.approval-input').innerText(), /"task_gid": "1209876543"/);
+  assert.ok(await approval.getByRole('button', { name: 'Approve deletion' }).isVisible(), 'Approve deletion is shown');
+  assert.ok(await approval.getByRole('button', { name: 'Deny' }).isVisible(), 'Deny is shown');
+}
+
 describe('chat webview: screenshots', function () {
   let harness: Harness;
   let chat: ChatPage | undefined;
@@ -123,8 +189,13 @@ describe('chat webview: screenshots', function () {
       await chat.page.locator('.tool-summary').nth(1).click();
       await chat.page.getByRole('textbox', { name: /Message OnBehalf/ }).fill('Also chart weekly retention');
       await settle(chat.page);
-      const path = await screenshot(chat.page, `ui-${theme}-conversation`);
-      assert.ok(existsSync(path));
+      await screenshot(chat.page, `ui-${theme}-conversation`);
+      await assertConversationShown(chat.page);
+      // The second card is open on its input and output, and the composer holds the draft.
+      const opened = chat.page.locator('.tool-card').nth(1);
+      assert.match(await opened.locator('pre.tool-output').innerText(), /"name": "Review signup funnel"/);
+      assert.equal(await chat.page.getByRole('textbox', { name: /Message OnBehalf/ }).inputValue(), 'Also chart weekly retention');
+      await assertTheme(chat.page, theme);
     });
   }
 
@@ -134,7 +205,21 @@ describe('chat webview: screenshots', function () {
       await deliver(chat.page, ...failures());
       await chat.page.getByText('Checking PostHog').waitFor();
       await settle(chat.page);
-      assert.ok(existsSync(await screenshot(chat.page, `ui-${theme}-failures`)));
+      await screenshot(chat.page, `ui-${theme}-failures`);
+      const { page } = chat;
+      // The failed call: its error and the fix it offers.
+      await assertShows(page, '.tool-card.status-failed .tool-error-text', 'Asana returned 401: the connected account needs to be re-authorized.');
+      assert.ok(
+        await page.locator('.tool-card.status-failed').getByRole('button', { name: 'Re-authorize Asana' }).isVisible(),
+        'the failed card offers Re-authorize Asana',
+      );
+      // The call still running, the step-limit notice, the retryable error and the streaming answer.
+      await assertShows(page, '.tool-card.status-running .tool-name', 'posthog_query');
+      await assertShows(page, '.msg-notice', 'Stopped after 12 tool rounds (onbehalf.maxSteps).');
+      await assertShows(page, '.msg-error', 'Anthropic API overloaded (529). Your message was kept.');
+      assert.equal(await page.locator('.msg-error').getByRole('button', { name: /Retry/ }).count(), 1, 'the error offers Retry');
+      await assertShows(page, '.msg-assistant', 'Checking PostHog while you re-authorize Asana');
+      await assertTheme(page, theme);
     });
 
     it(`welcome with blocker (${theme})`, async () => {
@@ -150,7 +235,14 @@ describe('chat webview: screenshots', function () {
       );
       await chat.page.getByText('Ask OnBehalf').waitFor();
       await settle(chat.page);
-      assert.ok(existsSync(await screenshot(chat.page, `ui-${theme}-welcome`)));
+      await screenshot(chat.page, `ui-${theme}-welcome`);
+      const { page } = chat;
+      // No conversation yet: the welcome, and the blocker with its one action.
+      assert.equal(await page.locator('.item-list .msg').count(), 0, 'no messages on the welcome page');
+      await assertShows(page, '.blocker', 'Connect PostHog so the agent can query your insights.');
+      assert.ok(await page.locator('.blocker').getByRole('button', { name: 'Connect PostHog' }).isVisible(), 'the blocker offers Connect PostHog');
+      assert.ok(await page.getByText('Ask OnBehalf').first().isVisible(), 'the welcome says Ask OnBehalf');
+      await assertTheme(page, theme);
     });
   }
 
@@ -159,7 +251,8 @@ describe('chat webview: screenshots', function () {
     await deliver(chat.page, ...conversation());
     await chat.page.locator('figure.chart canvas').waitFor();
     await settle(chat.page);
-    assert.ok(existsSync(await screenshot(chat.page, 'ui-dark-narrow')));
+    await screenshot(chat.page, 'ui-dark-narrow');
+    await assertConversationShown(chat.page);
     // Nothing overflows horizontally.
     const overflow = await chat.page.evaluate(() => {
       const d = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
