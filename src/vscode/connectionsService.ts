@@ -28,6 +28,8 @@ export interface ConnectionState {
   readonly status: ConnectionStatus;
   readonly tools: readonly ToolDefinition[];
   readonly error?: string;
+  /** Scalekit has no connection of this name (the setting differs from the dashboard). */
+  readonly unknownToScalekit?: boolean;
 }
 
 export interface ConnectionsSnapshot {
@@ -215,7 +217,8 @@ export class ConnectionsService extends DisposableOwner {
       status = await this.accounts.status(identifier, name);
     } catch (error) {
       // One misnamed connection should not hide the others: say so on its own row.
-      if (UnknownScalekitConnectionError.is(error)) return { name, status: 'UNKNOWN', tools: [], error: `${error.message} ${error.hint ?? ''}`.trim() };
+      if (UnknownScalekitConnectionError.is(error))
+        return { name, status: 'UNKNOWN', tools: [], unknownToScalekit: true, error: `${error.message} ${error.hint ?? ''}`.trim() };
       throw error;
     }
     if (status !== 'ACTIVE') return { name, status, tools: [] };

@@ -177,12 +177,11 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
         item.id = `connection:${connection.name}`;
         const [icon, color] = statusIcons[connection.status];
         item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-        item.description =
-          connection.error && !active
-            ? 'Not found in Scalekit'
-            : active
-              ? `${statusLabel(connection.status)} · ${connection.tools.length} tools`
-              : statusLabel(connection.status);
+        item.description = connection.unknownToScalekit
+          ? 'Not found in Scalekit'
+          : active
+            ? `${statusLabel(connection.status)} · ${connection.tools.length} tools`
+            : statusLabel(connection.status);
         item.tooltip = connectionTooltip(connection);
         item.contextValue = contextValues[connection.status];
         item.accessibilityInformation = { label: `${connectionLabel(connection.name)}, ${statusLabel(connection.status)}` };
