@@ -32,10 +32,14 @@ export class IdentityService extends DisposableOwner {
     );
     this.register(
       vscode.workspace.onDidChangeConfiguration((event) => {
-        if (settings.affects(event, 'identity.provider') || settings.affects(event, 'oidc.issuer')) {
-          this.shownKey = undefined;
-          this.changed.fire();
-        }
+        if (!settings.affects(event, 'identity.provider') && !settings.affects(event, 'oidc.issuer')) return;
+        // The event also fires for a workspace's value, which OnBehalf ignores: act only when
+        // the user's own setting changed, so a cloned repository cannot reload the chat.
+        const now = identitySettings();
+        if (now === this.shownSettings) return;
+        this.shownSettings = now;
+        this.shownKey = undefined;
+        this.changed.fire();
       }),
     );
     // What the views show at activation: a first session event for the same person changes nothing.
@@ -45,6 +49,8 @@ export class IdentityService extends DisposableOwner {
   }
 
   private shownKey: string | undefined;
+  /** The user's identity settings the views were last told about. */
+  private shownSettings = identitySettings();
   private checking: Promise<void> = Promise.resolve();
 
   /**
@@ -137,6 +143,10 @@ export class IdentityService extends DisposableOwner {
       `To sign out of ${kind === 'github' ? 'GitHub' : 'Microsoft'}, use the Accounts menu at the bottom of the activity bar. OnBehalf follows at once.`,
     );
   }
+}
+
+function identitySettings(): string {
+  return `${settings.identityProvider()}\u0000${settings.oidcIssuer()}`;
 }
 
 function identityKey(identity: Identity | undefined): string {

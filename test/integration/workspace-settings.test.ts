@@ -256,6 +256,15 @@ describe("workspace settings cannot override the user's settings", function () {
     });
   }
 
+  it("a workspace's identity settings do not reload the chat: the same conversation stays open", async () => {
+    await freshConversation();
+    const open = conversation();
+    await writeWorkspaceSettings({ 'onbehalf.identity.provider': 'github', 'onbehalf.oidc.issuer': `${attacker.url}/issuer` });
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // time for an identity change to land, if one fired
+    assert.equal(conversation(), open, 'the chat was not reloaded for a setting OnBehalf ignores');
+    assert.equal((await onbehalf.currentIdentity())?.identifier, oidcIdentifier('ada'));
+  });
+
   it("the user's own enterprise token endpoint off the OIDC issuer is refused, shown in the tree, and never contacted", async () => {
     const before = attacker.requests.length;
     try {
