@@ -4,7 +4,7 @@ import type { ToolDefinition } from '../core/toolBackend';
 import type { ChatItemView } from '../shared/protocol';
 import type { AuditEntry } from './audit';
 import type { Conversation } from './conversation';
-import { isRetryableModelError, mapAnthropicError } from './anthropicKeyCheck';
+import { isRetryableModelError, isTransientModelError, mapAnthropicError } from './anthropicKeyCheck';
 import { addUsage } from './pricing';
 import { runToolUse, searchToolName, type ToolCallDeps } from './toolCall';
 import { toolCallReporter } from './toolCallTranslator';
@@ -222,9 +222,7 @@ function waitUnlessStopped(ms: number, signal: AbortSignal): Promise<boolean> {
 
 /** How long the API asks us to wait before a retry can help, or undefined when it cannot. */
 function retryWaitMs(error: unknown, attempt: number): number | undefined {
-  if (!(error instanceof Error) || !('status' in error)) return undefined;
-  const status = (error as { status?: unknown }).status;
-  if (status !== 429 && status !== 529 && status !== 503) return undefined;
+  if (!isTransientModelError(error)) return undefined;
   const headers = (error as { headers?: { get?(name: string): string | null } }).headers;
   const header = typeof headers?.get === 'function' ? headers.get('retry-after') : null;
   const seconds = header === null ? Number.NaN : Number(header);
@@ -280,7 +278,11 @@ async function streamReply(
     const mapped = mapAnthropicError(error, deps.model);
     const waitMs = retryWaitMs(error, retryAttempt ?? 0);
     if (waitMs !== undefined && retryAttempt !== undefined && waitMs <= maxModelRetryWaitMs) {
-      return { kind: 'wait', ms: waitMs, reason: mapped.kind === 'rateLimited' ? 'Anthropic is rate limiting requests' : 'Anthropic is overloaded' };
+      return {
+        kind: 'wait',
+        ms: waitMs,
+        reason: mapped.kind === 'rateLimited' ? 'Anthropic is rate limiting requests' : 'Anthropic is overloaded or unreachable',
+      };
     }
     const retryable = isRetryableModelError(mapped);
     const asked = waitMs !== undefined && waitMs > maxModelRetryWaitMs ? ` Anthropic asks to wait ${waitLabel(waitMs)}.` : '';

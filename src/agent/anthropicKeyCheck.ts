@@ -36,6 +36,13 @@ export function isRetryableModelError(error: OnBehalfError): boolean {
   return error.kind === 'serviceUnavailable' || error.kind === 'rateLimited';
 }
 
+/** What the SDK itself would retry: 429, 5xx (529 is "overloaded") and a failed connection. */
+export function isTransientModelError(error: unknown): boolean {
+  if (error instanceof Anthropic.APIConnectionError) return true;
+  if (!(error instanceof Anthropic.APIError)) return false;
+  return error.status === 429 || (typeof error.status === 'number' && error.status >= 500);
+}
+
 /** The API's own message for a 4xx, e.g. "prompt is too long: …" (never request content). */
 function apiMessage(error: InstanceType<typeof Anthropic.APIError>): string {
   const body: unknown = error.error;

@@ -135,6 +135,17 @@ describe('agent loop against what the real Messages API answers', function () {
     assert.equal(await running, 'stopped');
   });
 
+  it('a passing 5xx is retried visibly too, as the SDK would have retried it', async () => {
+    world.anthropic.queue({ error: 500, retryAfter: 0 }, { text: 'Back.' });
+    ask(world, 'hello');
+    assert.equal(await turn(), 'completed');
+    assert.ok(world.conversation.items.some((item) => item.kind === 'notice' && /overloaded or unreachable/.test(item.text)));
+    assert.deepEqual(
+      world.anthropic.requests.map((r) => r.status),
+      [500, 200],
+    );
+  });
+
   it('a wait longer than a minute is not sat through silently: it is an error with Retry', async () => {
     world.anthropic.queue({ error: 429, retryAfter: 600 });
     ask(world, 'hello');
