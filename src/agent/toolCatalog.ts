@@ -155,10 +155,8 @@ export class ToolCatalog {
     return this.deferred[key];
   }
 
-  /** One tool's deferred definition, or undefined when it is not here (or not a read in read-only mode). */
-  deferredDefinition(name: string, readOnly: boolean): Anthropic.Messages.Tool | undefined {
-    const tool = this.tools.get(name);
-    if (!tool || (readOnly && tool.risk !== 'read')) return undefined;
+  /** One tool's deferred definition, or undefined when it is not in the catalog. */
+  deferredDefinition(name: string): Anthropic.Messages.Tool | undefined {
     this.deferredByName ??= new Map(this.deferredDefinitions(false).map((t) => [t.name, t]));
     return this.deferredByName.get(name);
   }

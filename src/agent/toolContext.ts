@@ -82,13 +82,24 @@ export function toolsForRequest(
     }
     return { tools, cacheHistory: true };
   }
-  const loadedNames = new Set(loaded.map((t) => t.name));
-  const deferred =
-    strategy === 'references'
-      ? [...referencedTools(conversation.messages)].filter((name) => !loadedNames.has(name)).flatMap((name) => catalog.deferredDefinition(name, readOnly) ?? [])
-      : catalog.deferredDefinitions(readOnly).filter((t) => !loadedNames.has(t.name));
+  const sent = new Set(loaded.map((t) => t.name));
+  const deferred = strategy === 'references' ? [] : catalog.deferredDefinitions(readOnly).filter((t) => !sent.has(t.name));
+  for (const t of deferred) sent.add(t.name);
+  // The API refuses a request whose history references a tool it does not send, so every
+  // referenced tool is sent: a write in read-only mode too (the call is refused when made,
+  // toolCall.ts), and a tool no longer connected as a stub that fails as unknown.
+  for (const name of referencedTools(conversation.messages)) {
+    if (sent.has(name)) continue;
+    sent.add(name);
+    deferred.push(catalog.deferredDefinition(name) ?? unavailableTool(name));
+  }
   const first: RequestTool = strategy === 'serverSearch' ? serverSearchTool : searchTool;
   return { tools: [first, ...loaded.map(modelTool), ...deferred], cacheHistory: true };
+}
+
+/** A referenced tool that is no longer in the catalog (its connection went away). */
+function unavailableTool(name: string): Anthropic.Messages.Tool {
+  return { name, description: 'No longer available: its account is not connected.', input_schema: { type: 'object' }, defer_loading: true };
 }
 
 /**

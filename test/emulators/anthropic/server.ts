@@ -487,6 +487,7 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
     try {
       resolved = await resolveTurn(record);
       if (resolved && !isErrorTurn(resolved.turn)) reply = buildReply(record, resolved.turn);
+      if (reply) record.usage = reply.message.usage;
     } catch (err) {
       const msg = err instanceof ScriptError ? err.message : `turn function threw: ${(err as Error)?.stack ?? String(err)}`;
       return fail(500, `[anthropic-emulator] ${msg}`, { headers: { 'x-should-retry': 'false' } });
