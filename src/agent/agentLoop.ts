@@ -158,8 +158,8 @@ export function searchToolDefinition(catalog: ToolCatalog): Anthropic.Messages.T
   return {
     name: searchToolName,
     description:
-      `Finds tools in the user's connected accounts (${connections.join(', ') || 'none connected'}; ${catalog.size} tools in all) by keywords. ` +
-      'Only a few tools are loaded at first: search before acting, then call a returned tool by name. Its full schema is loaded for the rest of the conversation.',
+      `Finds tools in the user's connected accounts (${connections.join(', ') || 'none connected'}; ${catalog.size} tools in all) by keywords or by a tool's exact name, ` +
+      'and loads the best matches for the rest of the conversation. Search before acting, then call a loaded tool by name.',
     input_schema: {
       type: 'object',
       properties: {
