@@ -104,13 +104,27 @@ function unavailableTool(name: string): Anthropic.Messages.Tool {
 
 /**
  * The messages with a cache breakpoint on the last block, so each request writes the whole
- * history and the next one (a few blocks longer, within the API's 20-block lookback) reads it.
+ * history and the next one reads it back. A second breakpoint sits where the previous request
+ * put its own (the end of the user message before the last reply), so the read hits even when
+ * one reply added more blocks than the API's 20-block lookback (many tool calls at once).
  * The stored conversation is not changed.
  */
 export function withHistoryBreakpoint(messages: readonly Anthropic.Messages.MessageParam[]): Anthropic.Messages.MessageParam[] {
   const copy = [...messages];
-  for (let m = copy.length - 1; m >= 0; m--) {
-    const message = copy[m]!;
+  const last = markLastBlock(copy, copy.length - 1);
+  const before = (role: 'user' | 'assistant', end: number): number => {
+    for (let i = end - 1; i >= 0; i--) if (copy[i]!.role === role) return i;
+    return -1;
+  };
+  const previousUser = before('user', before('assistant', last));
+  if (previousUser >= 0) markLastBlock(copy, previousUser);
+  return copy;
+}
+
+/** Puts cache_control on the last block of the last message at or before `from` that can take one; its index. */
+function markLastBlock(messages: Anthropic.Messages.MessageParam[], from: number): number {
+  for (let m = from; m >= 0; m--) {
+    const message = messages[m]!;
     const blocks: Anthropic.Messages.ContentBlockParam[] =
       typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : [...message.content];
     // Thinking blocks cannot carry cache_control; the breakpoint goes on the last block that can.
@@ -118,11 +132,11 @@ export function withHistoryBreakpoint(messages: readonly Anthropic.Messages.Mess
       const block = blocks[b]!;
       if (block.type === 'thinking' || block.type === 'redacted_thinking') continue;
       blocks[b] = { ...block, cache_control: ephemeral };
-      copy[m] = { ...message, content: blocks } as Anthropic.Messages.MessageParam;
-      return copy;
+      messages[m] = { ...message, content: blocks } as Anthropic.Messages.MessageParam;
+      return m;
     }
   }
-  return copy;
+  return -1;
 }
 
 /** Names a tool_reference loaded anywhere in the history (client tool_result or server search result). */

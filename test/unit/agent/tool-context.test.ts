@@ -80,15 +80,25 @@ describe('tool context: tool_reference over deferred tools, and the prompt cache
     assert.ok(requests[1]!.rawBytes < 20 * 1024, `a small request: ${requests[1]!.rawBytes} bytes`);
   });
 
-  it('puts the cache breakpoint on the last block sent, never into the saved conversation', async () => {
+  it('puts the cache breakpoint on the last block sent and where the previous request put it, never into the saved conversation', async () => {
     const requests = await signupsTurn();
-    for (const request of requests) {
-      const last = lastBlocks(request).at(-1);
-      assert.deepEqual(last?.cache_control, { type: 'ephemeral' });
+    for (const [i, request] of requests.entries()) {
+      assert.deepEqual(lastBlocks(request).at(-1)?.cache_control, { type: 'ephemeral' });
       const marked = request.body.messages.flatMap((m) => (typeof m.content === 'string' ? [] : (m.content as Block[]))).filter((b) => b.cache_control);
-      assert.equal(marked.length, 1, 'one message breakpoint per request');
+      assert.equal(marked.length, i === 0 ? 1 : 2, `request ${i}: the last block, and the previous request's last block`);
     }
     assert.ok(!JSON.stringify(world.conversation.messages).includes('cache_control'), 'the saved transcript carries no breakpoint');
+  });
+
+  it('a reply with more tool calls than the 20-block lookback still reads the whole earlier prompt', async () => {
+    world.conversation.loadedTools = ['asana_workspaces_list'];
+    world.anthropic.queue({ toolUse: Array.from({ length: 12 }, () => ({ name: 'asana_workspaces_list', input: {} })) }, { text: 'Twelve times.' });
+    ask(world, 'List the workspaces twelve times');
+    await runAgentTurn(world.conversation, world.deps({ systemPrompt: longSystemPrompt }), new AbortController().signal);
+    const [first, second] = world.anthropic.requests;
+    const prefix = (first!.usage!.cache_read_input_tokens ?? 0) + (first!.usage!.cache_creation_input_tokens ?? 0);
+    assert.ok(prefix > 1024);
+    assert.equal(second!.usage!.cache_read_input_tokens, prefix, '24 blocks later, the first request is still read');
   });
 
   it('a second search whose best match is already loaded loads nothing more and says so', async () => {
