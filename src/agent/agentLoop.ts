@@ -1,6 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { messageOf } from '../core/errors';
-import type { ToolDefinition } from '../core/toolBackend';
 import type { ChatItemView } from '../shared/protocol';
 import type { AuditEntry } from './audit';
 import type { Conversation } from './conversation';
@@ -9,6 +8,7 @@ import { addUsage } from './pricing';
 import { runToolUse, searchToolName, type ToolCallDeps } from './toolCall';
 import { toolCallReporter } from './toolCallTranslator';
 import type { ToolCatalog } from './toolCatalog';
+import { defaultToolContext, definitionBytes, referencedTools, toolsForRequest, withHistoryBreakpoint, type RequestTool } from './toolContext';
 
 // The agent loop: stream Claude's reply, run each tool_use (toolCall.ts: the policy, then
 // the tool backend as the identifier of the *current* session), return bounded results, and
@@ -68,11 +68,14 @@ export async function runAgentTurn(conversation: Conversation, deps: AgentDeps, 
     }
     // Keep only what the next request can replay: the API refuses whitespace-only text, an
     // unfinished tool_use, and a tool_use whose thinking block (with its signature) is missing.
+    // A server tool search and its result go back as they came: the tools it loaded stay loaded.
     const replayable = message.content.filter(
       (b) =>
         (b.type === 'text' && b.text.trim().length > 0) ||
         ((b.type === 'thinking' || b.type === 'redacted_thinking') && runTools) ||
-        (runTools && b.type === 'tool_use'),
+        (runTools && b.type === 'tool_use') ||
+        b.type === 'server_tool_use' ||
+        b.type === 'tool_search_tool_result',
     );
     if (replayable.some((b) => b.type === 'text' || b.type === 'tool_use')) conversation.messages.push({ role: 'assistant', content: replayable.map(toParam) });
     if (!runTools) {
@@ -130,6 +133,21 @@ function toParam(block: Anthropic.Messages.ContentBlock): Anthropic.Messages.Con
   if (block.type === 'redacted_thinking') return { type: 'redacted_thinking', data: block.data };
   if (block.type === 'text') return { type: 'text', text: block.text };
   if (block.type === 'tool_use') return { type: 'tool_use', id: block.id, name: block.name, input: block.input };
+  if (block.type === 'server_tool_use') return { type: 'server_tool_use', id: block.id, name: block.name, input: block.input };
+  if (block.type === 'tool_search_tool_result') {
+    const content = block.content;
+    return {
+      type: 'tool_search_tool_result',
+      tool_use_id: block.tool_use_id,
+      content:
+        content.type === 'tool_search_tool_search_result'
+          ? {
+              type: 'tool_search_tool_search_result',
+              tool_references: content.tool_references.map((r) => ({ type: 'tool_reference', tool_name: r.tool_name })),
+            }
+          : { type: 'tool_search_tool_result_error', error_code: content.error_code, error_message: content.error_message },
+    };
+  }
   throw new Error(`Unexpected block ${block.type}`);
 }
 
@@ -140,8 +158,8 @@ export function searchToolDefinition(catalog: ToolCatalog): Anthropic.Messages.T
   return {
     name: searchToolName,
     description:
-      `Finds tools in the user's connected accounts (${connections.join(', ') || 'none connected'}; ${catalog.size} tools in all) by keywords. ` +
-      'Only a few tools are loaded at first: search before acting, then call a returned tool by name. Its full schema is loaded for the rest of the conversation.',
+      `Finds tools in the user's connected accounts (${connections.join(', ') || 'none connected'}; ${catalog.size} tools in all) by keywords or by a tool's exact name, ` +
+      'and loads the best matches for the rest of the conversation. Search before acting, then call a loaded tool by name.',
     input_schema: {
       type: 'object',
       properties: {
@@ -154,30 +172,43 @@ export function searchToolDefinition(catalog: ToolCatalog): Anthropic.Messages.T
   };
 }
 
-function modelTool(tool: ToolDefinition): Anthropic.Messages.Tool {
-  return { name: tool.name, description: tool.description.slice(0, 1024), input_schema: tool.inputSchema as Anthropic.Messages.Tool.InputSchema };
-}
-
 export function buildRequest(
   conversation: Conversation,
-  deps: Pick<AgentDeps, 'catalog' | 'model' | 'maxTokens' | 'systemPrompt' | 'readOnly'>,
+  deps: Pick<AgentDeps, 'catalog' | 'model' | 'maxTokens' | 'systemPrompt' | 'readOnly' | 'toolContext'>,
 ): { params: Anthropic.Messages.MessageStreamParams; metrics: RequestMetrics } {
-  const loaded = conversation.loadedTools
-    .map((name) => deps.catalog.get(name))
-    .filter((t): t is ToolDefinition => t !== undefined && (!deps.readOnly || t.risk === 'read'));
-  const tools: Anthropic.Messages.Tool[] = [searchToolDefinition(deps.catalog), ...loaded.map(modelTool)];
-  // Cache the stable prefix (tools + system); later requests in a turn reuse it.
-  const lastTool = tools[tools.length - 1];
-  if (lastTool) tools[tools.length - 1] = { ...lastTool, cache_control: { type: 'ephemeral' } };
+  const strategy = deps.toolContext ?? defaultToolContext;
+  const { tools, cacheHistory } = toolsForRequest(strategy, deps.catalog, conversation, deps.readOnly, searchToolDefinition(deps.catalog));
+  // The cached prefix: tools + system, and with deferred tools the whole history up to the
+  // last block (toolContext.ts); at most 2 of the API's 4 breakpoints.
   const params: Anthropic.Messages.MessageStreamParams = {
     model: deps.model,
     max_tokens: deps.maxTokens ?? 4096,
     system: [{ type: 'text', text: deps.systemPrompt, cache_control: { type: 'ephemeral' } }],
     tools,
-    messages: conversation.messages,
+    messages: cacheHistory ? withHistoryBreakpoint(conversation.messages) : conversation.messages,
   };
-  const toolBytes = Buffer.byteLength(JSON.stringify(tools));
-  return { params, metrics: { requestBytes: Buffer.byteLength(JSON.stringify(params)), loadedToolBytes: toolBytes, toolNames: tools.map((t) => t.name) } };
+  return { params, metrics: requestMetrics(params, tools, deps.catalog) };
+}
+
+/**
+ * Bytes sent and bytes of tool definitions in the model's context: the tools sent whole plus,
+ * for deferred ones, those a tool_reference in the history loaded. The deferred definitions'
+ * bytes are counted once per catalog, not serialised again for every request.
+ */
+function requestMetrics(params: Anthropic.Messages.MessageStreamParams, tools: readonly RequestTool[], catalog: ToolCatalog): RequestMetrics {
+  const whole = tools.filter((t) => t.defer_loading !== true);
+  const deferredCount = tools.length - whole.length;
+  const deferredBytes = tools.reduce((sum, t) => sum + (t.defer_loading === true ? catalog.deferredBytes(t.name) : 0), 0);
+  const framed = Buffer.byteLength(JSON.stringify({ ...params, tools: whole }));
+  const requestBytes = framed + deferredBytes + deferredCount - (whole.length === 0 ? 1 : 0);
+  let loadedToolBytes = Buffer.byteLength(JSON.stringify(whole));
+  if (deferredCount > 0) {
+    for (const name of referencedTools(params.messages)) {
+      const tool = catalog.get(name);
+      if (tool) loadedToolBytes += definitionBytes(tool);
+    }
+  }
+  return { requestBytes, loadedToolBytes, toolNames: tools.map((t) => t.name) };
 }
 
 // ---- Streaming ----

@@ -17,7 +17,8 @@ import { checkToolInput } from './inputValidation';
 import type { ApprovalPolicy, DecisionSource, PolicyDecision } from './policy';
 import type { LateSettlement, ToolCallOutcome, ToolCallSubject } from './toolCallOutcome';
 import type { ToolCallReporter } from './toolCallTranslator';
-import type { ToolCatalog } from './toolCatalog';
+import type { ScoredTool, ToolCatalog } from './toolCatalog';
+import { defaultToolContext, maxLoadedToolsBefore, pickReferences, referencedTools, type ToolContextStrategy } from './toolContext';
 
 // One tool call, from the model's tool_use to its outcome: the checks before any decision,
 // the approval policy, the identifier derived again after the approval wait, the call to
@@ -26,7 +27,6 @@ import type { ToolCatalog } from './toolCatalog';
 // along the way it only reports progress (running, awaiting approval).
 
 export const searchToolName = 'search_tools';
-const maxLoadedTools = 24;
 /**
  * The largest tool input OnBehalf runs. The card shows the whole input (the user approves
  * exactly what runs, never a preview), so an input too large to show is refused instead.
@@ -42,6 +42,8 @@ export interface ToolCallDeps {
   readonly backend: Pick<ToolBackend, 'execute'>;
   readonly policy: ApprovalPolicy;
   readonly now?: () => number;
+  /** How found tools reach the model (toolContext.ts); the bench compares them. Default 'references'. */
+  readonly toolContext?: ToolContextStrategy;
 }
 
 function errorResult(toolUseId: string, text: string): Anthropic.Messages.ToolResultBlockParam {
@@ -285,6 +287,8 @@ function executionFailure(connection: string, execution: Promise<ToolExecution>,
   };
 }
 
+type SearchOutcomeBase = Pick<ToolCallOutcome, keyof ToolCallSubject | 'startedAt' | 'endedAt' | 'executed'>;
+
 function runSearch(conversation: Conversation, deps: ToolCallDeps, toolUse: Anthropic.Messages.ToolUseBlock, inputText: string): ToolCallRun {
   const now = (deps.now ?? Date.now)();
   const input = (toolUse.input && typeof toolUse.input === 'object' ? toolUse.input : {}) as Record<string, unknown>;
@@ -308,13 +312,53 @@ function runSearch(conversation: Conversation, deps: ToolCallDeps, toolUse: Anth
   }
   const limit = typeof input.limit === 'number' ? input.limit : 8;
   const connection = typeof input.connection === 'string' && deps.catalog.connections().includes(input.connection) ? input.connection : undefined;
-  const found = deps.catalog.search(query, { limit, ...(connection ? { connection } : {}), ...(deps.readOnly ? { allowedRisks: ['read'] as const } : {}) });
-  // Most recently found tools stay loaded; the oldest fall out past the cap.
+  const scored = deps.catalog.searchScored(query, {
+    limit,
+    ...(connection ? { connection } : {}),
+    ...(deps.readOnly ? { allowedRisks: ['read'] as const } : {}),
+  });
+  const strategy = deps.toolContext ?? defaultToolContext;
+  if (strategy === 'references' || strategy === 'referencesAllDeferred' || strategy === 'serverSearch')
+    return answerWithReferences(conversation, toolUse.id, base, query, scored);
+  const found = scored.map((s) => s.tool);
   const names = found.map((t) => t.name);
-  conversation.loadedTools = [...conversation.loadedTools.filter((n) => !names.includes(n)), ...names].slice(-maxLoadedTools);
+  // appendOnly keeps every found tool; loadSchemas keeps the most recent ones, the oldest falling out past the cap.
+  const kept = [...conversation.loadedTools.filter((n) => !names.includes(n)), ...names];
+  conversation.loadedTools = strategy === 'appendOnly' ? kept : kept.slice(-maxLoadedToolsBefore);
   const lines = found.map((t) => `- ${t.name} (${t.connection}, ${t.risk}): ${t.description.split('\n')[0]?.slice(0, 160) ?? ''}`);
   const text = found.length > 0 ? `Loaded ${found.length} tools; call them directly:\n${lines.join('\n')}` : `No tools matched "${query}". Try other words.`;
   return { outcome: { ...base, status: 'succeeded', result: { text } }, forModel: { type: 'tool_result', tool_use_id: toolUse.id, content: text } };
+}
+
+/**
+ * The search answered with tool_reference blocks: the API loads those deferred tools'
+ * definitions where the result sits in the history, and `tools` and `system` stay unchanged,
+ * so the cached prefix holds. Only references go in the result (the documented form of a
+ * client-side tool search); a search that finds only tools already loaded says so in text.
+ */
+function answerWithReferences(
+  conversation: Conversation,
+  toolUseId: string,
+  base: SearchOutcomeBase,
+  query: string,
+  scored: readonly ScoredTool[],
+): ToolCallRun {
+  const found = scored.map((s) => s.tool);
+  const loaded = new Set([...referencedTools(conversation.messages), ...conversation.loadedTools]);
+  const picked = pickReferences(scored, loaded);
+  const already = found.filter((t) => loaded.has(t.name)).map((t) => t.name);
+  const shown = picked.length > 0 ? picked.map((t) => t.name) : already;
+  const forUser =
+    found.length === 0
+      ? `No tools matched "${query}".`
+      : `${picked.length > 0 ? 'Loaded' : 'Already loaded'} ${shown.length} tool${shown.length === 1 ? '' : 's'}: ${shown.join(', ')}.`;
+  const content: Anthropic.Messages.ToolResultBlockParam['content'] =
+    picked.length > 0
+      ? picked.map((t) => ({ type: 'tool_reference' as const, tool_name: t.name }))
+      : found.length > 0
+        ? `These tools are already loaded; call them directly: ${already.join(', ')}.`
+        : `No tools matched "${query}". Try other words, or a tool's exact name.`;
+  return { outcome: { ...base, status: 'succeeded', result: { text: forUser } }, forModel: { type: 'tool_result', tool_use_id: toolUseId, content } };
 }
 
 function errorCodeOf(error: unknown): string {

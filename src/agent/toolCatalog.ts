@@ -1,9 +1,12 @@
+import type Anthropic from '@anthropic-ai/sdk';
 import type { ToolDefinition } from '../core/toolBackend';
 import type { ToolRisk } from '../core/toolRisk';
+import { modelTool } from './toolContext';
 
 // Every scoped tool the signed-in user can reach, with its risk, and a keyword search
-// over them. The model sees only a small discovery tool plus the schemas a search has
-// loaded, so 409 tools cost a few kilobytes per turn instead of ~280 KB.
+// over them. The model sees only a small discovery tool plus the schemas its searches
+// loaded by reference (toolContext.ts), so 409 tools cost a few kilobytes of context per
+// turn instead of ~280 KB. A catalog is built once per tool list (catalogFor), not per turn.
 
 interface IndexedTool {
   readonly tool: ToolDefinition;
@@ -97,6 +100,17 @@ function stem(term: string): string {
   return term;
 }
 
+export interface SearchOptions {
+  readonly limit?: number;
+  readonly connection?: string;
+  readonly allowedRisks?: readonly ToolRisk[];
+}
+
+export interface ScoredTool {
+  readonly tool: ToolDefinition;
+  readonly score: number;
+}
+
 export class ToolCatalog {
   private readonly tools = new Map<string, ToolDefinition>();
   private readonly index: IndexedTool[] = [];
@@ -130,6 +144,38 @@ export class ToolCatalog {
     return this.tools.size;
   }
 
+  private deferred: { all?: Anthropic.Messages.Tool[]; read?: Anthropic.Messages.Tool[] } = {};
+
+  /** Every tool as a deferred definition (defer_loading: true), built once per catalog. */
+  deferredDefinitions(readOnly: boolean): Anthropic.Messages.Tool[] {
+    const key = readOnly ? 'read' : 'all';
+    this.deferred[key] ??= this.all()
+      .filter((t) => !readOnly || t.risk === 'read')
+      .map((t) => ({ ...modelTool(t), defer_loading: true }));
+    return this.deferred[key];
+  }
+
+  /** One tool's deferred definition, or undefined when it is not in the catalog. */
+  deferredDefinition(name: string): Anthropic.Messages.Tool | undefined {
+    this.deferredByName ??= new Map(this.deferredDefinitions(false).map((t) => [t.name, t]));
+    return this.deferredByName.get(name);
+  }
+
+  private deferredByName: Map<string, Anthropic.Messages.Tool> | undefined;
+
+  private readonly deferredSizes = new Map<string, number>();
+
+  /** Bytes of one tool's deferred definition as sent, counted once per catalog. */
+  deferredBytes(name: string): number {
+    let size = this.deferredSizes.get(name);
+    if (size === undefined) {
+      const tool = this.tools.get(name);
+      size = tool ? Buffer.byteLength(JSON.stringify({ ...modelTool(tool), defer_loading: true })) : 0;
+      this.deferredSizes.set(name, size);
+    }
+    return size;
+  }
+
   get(name: string): ToolDefinition | undefined {
     return this.tools.get(name);
   }
@@ -143,10 +189,16 @@ export class ToolCatalog {
   }
 
   /** BM25 over names, descriptions and parameter names, with a few query synonyms. */
-  search(query: string, options: { limit?: number; connection?: string; allowedRisks?: readonly ToolRisk[] } = {}): ToolDefinition[] {
+  search(query: string, options: SearchOptions = {}): ToolDefinition[] {
+    return this.searchScored(query, options).map((s) => s.tool);
+  }
+
+  /** The same search, with each tool's score (a tool named exactly in the query comes first). */
+  searchScored(query: string, options: SearchOptions = {}): ScoredTool[] {
     const limit = Math.min(Math.max(options.limit ?? 8, 1), 20);
     const queryTerms = tokenize(query);
     const expanded = [...queryTerms, ...queryTerms.flatMap((t) => (synonyms[t] ?? []).map(stem))];
+    const exactNames = new Set(query.toLowerCase().split(/[\s,;"'`]+/));
     if (expanded.length === 0) return [];
     const k1 = 1.2;
     const b = 0.75;
@@ -167,11 +219,28 @@ export class ToolCatalog {
       const named = queryTerms.filter((t) => entry.nameTerms.has(t)).length;
       if (named === queryTerms.length && named === entry.nameTerms.size) score += 10;
       else if (named === entry.nameTerms.size) score += 2;
+      // The model asking for a tool by its exact name (as the search result invites) gets it.
+      if (exactNames.has(entry.tool.name.toLowerCase())) score += 100;
       if (score > 0) scored.push({ tool: entry.tool, score });
     }
     scored.sort((x, y) => y.score - x.score || x.tool.name.localeCompare(y.tool.name));
-    return scored.slice(0, limit).map((s) => s.tool);
+    return scored.slice(0, limit);
   }
+}
+
+let lastLists: readonly (readonly ToolDefinition[])[] = [];
+let lastCatalog: ToolCatalog | undefined;
+
+/**
+ * The catalog of these tool lists (one per connection or backend), built again only when a
+ * list changes: the same arrays give the same catalog, so each turn does not re-index 409 tools.
+ */
+export function catalogFor(lists: readonly (readonly ToolDefinition[])[]): ToolCatalog {
+  const same = lastCatalog !== undefined && lists.length === lastLists.length && lists.every((list, i) => list === lastLists[i]);
+  if (same && lastCatalog) return lastCatalog;
+  lastLists = [...lists];
+  lastCatalog = new ToolCatalog(lists.flat());
+  return lastCatalog;
 }
 
 export function propertiesOf(schema: Record<string, unknown>): Record<string, unknown> {

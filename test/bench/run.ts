@@ -1,4 +1,4 @@
-import { benchToolContext, printToolContext } from './tool-context';
+import { benchToolContext, printToolContext, printToolContextTurns } from './tool-context';
 import { benchWebviewRender, printWebviewRender } from './webview-render';
 import { benchActivation, printActivation } from './activation';
 
@@ -7,7 +7,11 @@ import { benchActivation, printActivation } from './activation';
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const want = (name: string) => only.length === 0 || only.includes(name);
-  if (want('tools')) printToolContext(await benchToolContext());
+  if (want('tools')) {
+    const figures = await benchToolContext();
+    if (only.includes('--turns')) printToolContextTurns(figures);
+    printToolContext(figures);
+  }
   if (want('webview')) {
     console.log('\n== Webview render cost (100 KB answer in ~2,000 chunks) ==');
     printWebviewRender(await benchWebviewRender());

@@ -3,7 +3,7 @@ import type * as vscode from 'vscode';
 import type { AuditEntry } from '../../agent/audit';
 import { newConversation, type Conversation } from '../../agent/conversation';
 import { ApprovalPolicy, type UserAnswer } from '../../agent/policy';
-import { ToolCatalog } from '../../agent/toolCatalog';
+import { ToolCatalog, catalogFor } from '../../agent/toolCatalog';
 import { IdentityChangedError, messageOf } from '../../core/errors';
 import { ToolBackends, type ToolCall, type ToolExecution } from '../../core/toolBackend';
 import { EnterpriseToolBackend } from '../../enterprise/enterpriseBackend';
@@ -227,7 +227,8 @@ export class IdentitySession implements vscode.Disposable {
     if (snapshot.identity?.identifier !== this.identifier) return new ToolCatalog([]);
     const enterprise = this.services.enterprise.snapshot;
     const enterpriseTools = enterprise.identifier === this.identifier ? enterprise.tools : [];
-    return new ToolCatalog([...snapshot.connections.filter((c) => c.status === 'ACTIVE').flatMap((c) => c.tools), ...enterpriseTools]);
+    // Built once per tool list: the same snapshot arrays give back the same catalog.
+    return catalogFor([...snapshot.connections.filter((c) => c.status === 'ACTIVE').map((c) => c.tools), enterpriseTools]);
   }
 
   /**

@@ -6,6 +6,7 @@ import * as http from 'node:http';
 import type { ContentBlock, Message, StopReason, Usage } from '@anthropic-ai/sdk/resources/messages';
 import { blocksOf, textOf, toolInventory, toolResultIdsMatch as idsMatch, validateMessagesRequest, type LooseMessage } from './conversation';
 import { TOOL_SEARCH_NAMES, searchTools, type RequestTool } from './tool-search';
+import { PromptCache, cacheControlProblem } from './prompt-cache';
 import { listenOn } from '../listen';
 import type { BlockSpec, ErrorTurn, RecordedRequest, ReplyTurn, ScriptedTurn, TurnFunction, TurnSource, UsageSpec } from './types';
 
@@ -28,6 +29,8 @@ export interface AnthropicEmulatorOptions {
   enforceToolAvailability?: boolean;
   /** Model ids served by GET /v1/models. */
   models?: string[];
+  /** The clock the prompt cache's 5-minute / 1-hour lifetimes run on. Default Date.now. */
+  now?: () => number;
 }
 
 export interface HttpLogEntry {
@@ -49,7 +52,7 @@ export interface AnthropicEmulator {
   /** Queue the model's next replies; each answers exactly one POST /v1/messages. */
   queue(...turns: ScriptedTurn[]): void;
   setFallback(fallback: TurnSource | TurnFunction | undefined): void;
-  /** Clears the queue and the recorded requests (keeps the fallback). */
+  /** Clears the queue, the recorded requests and the prompt cache (keeps the fallback). */
   reset(): void;
   toolResultIdsMatch(request: RecordedRequest): boolean;
   /** Resolves once `count` message requests have been recorded. */
@@ -139,6 +142,7 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
   const requests: RecordedRequest[] = [];
   const log: HttpLogEntry[] = [];
   const waiters = new Set<() => void>();
+  const promptCache = new PromptCache(opts.now);
 
   function notify(): void {
     for (const w of [...waiters]) w();
@@ -329,14 +333,15 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
   }
 
   function buildUsage(request: RecordedRequest, spec: UsageSpec | undefined, outputChars: number): Usage {
-    // Input estimate: the request without the deferred tool schemas (they are not loaded into context).
-    const inputBytes = request.rawBytes - request.toolsBytes + request.loadedToolsBytes;
+    // Input, cache writes and cache reads as the API's prompt caching counts them (prompt-cache.ts):
+    // deferred tool schemas cost nothing until a tool_reference loads them.
+    const cached = promptCache.apply(request.apiKey ?? '', request.body);
     return {
-      input_tokens: spec?.input_tokens ?? estimateTokens(inputBytes),
+      input_tokens: spec?.input_tokens ?? cached.input_tokens,
       output_tokens: spec?.output_tokens ?? estimateTokens(outputChars),
-      cache_creation_input_tokens: spec?.cache_creation_input_tokens ?? 0,
-      cache_read_input_tokens: spec?.cache_read_input_tokens ?? 0,
-      cache_creation: null,
+      cache_creation_input_tokens: spec?.cache_creation_input_tokens ?? cached.cache_creation_input_tokens,
+      cache_read_input_tokens: spec?.cache_read_input_tokens ?? cached.cache_read_input_tokens,
+      cache_creation: cached.cache_creation,
       inference_geo: null,
       output_tokens_details: null,
       server_tool_use: null,
@@ -469,7 +474,7 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
     if (!headers['anthropic-version']) return fail(400, 'anthropic-version: header is required');
     if (parseError) return fail(400, parseError);
     if (validate) {
-      const problem = validateMessagesRequest(parsed) ?? thinkingProblem(body.messages);
+      const problem = validateMessagesRequest(parsed) ?? cacheControlProblem(body) ?? thinkingProblem(body.messages);
       if (problem) return fail(400, problem);
     }
     // An unknown or retired model id is a 404 not_found_error "model: <id>" (Messages API errors).
@@ -482,6 +487,7 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
     try {
       resolved = await resolveTurn(record);
       if (resolved && !isErrorTurn(resolved.turn)) reply = buildReply(record, resolved.turn);
+      if (reply) record.usage = reply.message.usage;
     } catch (err) {
       const msg = err instanceof ScriptError ? err.message : `turn function threw: ${(err as Error)?.stack ?? String(err)}`;
       return fail(500, `[anthropic-emulator] ${msg}`, { headers: { 'x-should-retry': 'false' } });
@@ -635,6 +641,7 @@ export async function startAnthropicEmulator(opts: AnthropicEmulatorOptions = {}
       queued.length = 0;
       requests.length = 0;
       log.length = 0;
+      promptCache.clear();
     },
     toolResultIdsMatch(request: RecordedRequest) {
       return idsMatch(request);

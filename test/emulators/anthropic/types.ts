@@ -1,4 +1,4 @@
-import type { MessageCreateParams, StopReason } from '@anthropic-ai/sdk/resources/messages';
+import type { MessageCreateParams, StopReason, Usage } from '@anthropic-ai/sdk/resources/messages';
 import type { ToolSearchVariant } from './tool-search';
 
 /** A client tool call the scripted model makes. `id` defaults to a fresh `toolu_…` id. */
@@ -126,6 +126,8 @@ export interface RecordedRequest {
   loadedToolNames: string[];
   /** Bytes of the JSON of the loaded tool definitions. */
   loadedToolsBytes: number;
+  /** The usage the reply reported (input, cache writes and reads), once a reply was built. */
+  usage?: Usage;
   /** HTTP status the emulator answered with (set once decided). */
   status: number | undefined;
   /** What answered: a queued turn, the fallback, or the emulator itself (auth/validation/empty queue). */
