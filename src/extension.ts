@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { ConnectStateStore } from './core/connectState';
 import { MissingCredentialsError } from './core/errors';
 import { taggedLogger } from './core/logger';
+import { onSdkLoaded } from './core/sdkLoader';
 import { ScalekitAccounts } from './scalekit/scalekitAccounts';
 import * as path from 'node:path';
 import { ApprovalStore } from './vscode/approvalStore';
@@ -34,6 +35,8 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   const channel = vscode.window.createOutputChannel('OnBehalf', { log: true });
   context.subscriptions.push(channel);
   const log = loggerFor(channel);
+  // Each SDK loads on its first use (src/core/sdkLoader.ts); the log says when, and what it cost.
+  context.subscriptions.push(onSdkLoaded((sdk, milliseconds) => log.info(`Loaded the ${sdk} on first use in ${milliseconds.toFixed(1)} ms.`)));
   const extensionId = context.extension.id;
 
   let opener: ExternalOpener = defaultExternalOpener;
