@@ -18,6 +18,7 @@ import { ConnectionsTreeProvider } from './vscode/connectionsTree';
 import { views } from './vscode/constants';
 import { ContextKeys } from './vscode/contextKeys';
 import { EnterpriseService } from './vscode/enterpriseService';
+import { FirstCheck } from './vscode/firstCheck';
 import { defaultExternalOpener, type ExternalOpener } from './vscode/externalUris';
 import { IdentityService } from './vscode/identityService';
 import { loggerFor } from './vscode/log';
@@ -81,17 +82,24 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   const auditView = new AuditView(audit, identity, taggedLogger(log, 'audit'), (identifier) => auditKeys.keyFor(identifier));
   // Test mode only: the chat's live WebviewView, so the CSP suite reads its real options.
   let chatWebview: vscode.Webview | undefined;
-  const chatViewRegistration: vscode.WebviewViewProvider = testMode
-    ? {
-        resolveWebviewView: (view) => {
-          chatWebview = view.webview;
-          view.onDidDispose(() => {
-            if (chatWebview === view.webview) chatWebview = undefined;
-          });
-          return chatView.resolveWebviewView(view);
-        },
+  // Listing connections and the enterprise check wait until an OnBehalf view is visible (or startup settled).
+  const firstCheck = new FirstCheck(() => {
+    void connections.refresh();
+    void enterprise.rebuild();
+  });
+  const connectionsView = vscode.window.createTreeView(views.connections, { treeDataProvider: tree });
+  const chatViewRegistration: vscode.WebviewViewProvider = {
+    resolveWebviewView: (view) => {
+      firstCheck.run();
+      if (testMode) {
+        chatWebview = view.webview;
+        view.onDidDispose(() => {
+          if (chatWebview === view.webview) chatWebview = undefined;
+        });
       }
-    : chatView;
+      return chatView.resolveWebviewView(view);
+    },
+  };
 
   context.subscriptions.push(
     secrets,
@@ -101,7 +109,9 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     enterprise,
     tree,
     statusBar,
-    vscode.window.registerTreeDataProvider(views.connections, tree),
+    firstCheck,
+    connectionsView,
+    connectionsView.onDidChangeVisibility((event) => event.visible && firstCheck.run()),
     vscode.window.registerUriHandler(router),
     chat,
     chatView,
@@ -126,8 +136,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     secrets.onDidChange(() => void connections.refresh()),
   );
 
-  void connections.refresh();
-  void enterprise.rebuild();
+  if (connectionsView.visible) firstCheck.run();
   beforeDeactivate = () => enterprise.shutdown();
   log.info(`OnBehalf activated in ${(performance.now() - started).toFixed(1)} ms (identity provider: ${settings.identityProvider()}).`);
 
