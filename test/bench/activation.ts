@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser, openWorkbench, workbenchUrl } from '../harness/browser';
@@ -26,6 +26,8 @@ export interface ActivationFigures {
   readonly lazyFiles: Array<{ file: string; bytes: number }>;
   /** SDKs OnBehalf reported loading during the runs (its log), with their load times. */
   readonly sdkLoads: string[];
+  /** The machine's 1-minute load average as each run started (the host shares its CPUs). */
+  readonly loadAverages: number[];
 }
 
 /** Builds onbehalf.vsix exactly as `npm run package` does, into `dir`, then restores the dev build. */
@@ -131,7 +133,9 @@ export async function benchActivation(runs = 5): Promise<ActivationFigures> {
     const times: number[] = [];
     const selfTimed: number[] = [];
     const sdkLoads: string[] = [];
+    const loadAverages: number[] = [];
     for (let i = 0; i < runs; i++) {
+      loadAverages.push(loadavg()[0]!);
       const workspace = makeWorkspace();
       const userDataDir = join(root, `user-data-${i}`);
       const server = await launchCodeServer({ workspace, userDataDir, extensionsDir, label: 'bench-activation' });
@@ -155,7 +159,7 @@ export async function benchActivation(runs = 5): Promise<ActivationFigures> {
         rmSync(workspace, { recursive: true, force: true });
       }
     }
-    return { runs: times, median: median(times), selfTimed, activationBytes: statSync(activationFile).size, lazyFiles, sdkLoads };
+    return { runs: times, median: median(times), selfTimed, activationBytes: statSync(activationFile).size, lazyFiles, sdkLoads, loadAverages };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -169,6 +173,10 @@ export function printActivation(figures: ActivationFigures): void {
       'code-server and extension host, fresh user data (signed out, no keys)',
   );
   console.log(`activation: median ${figures.median} ms (runs: ${figures.runs.map((t) => `${t} ms`).join(', ')})`);
+  console.log(
+    `  machine load (1-min load average, ${cpus().length} CPUs) as the runs started: ${figures.loadAverages.map((l) => l.toFixed(1)).join(', ')}; ` +
+      'the extension host shares the CPUs, so a loaded machine stretches every figure',
+  );
   if (figures.selfTimed.length > 0) {
     console.log(`  of which activate() itself (its own log line): median ${median(figures.selfTimed).toFixed(1)} ms; the rest is loading the code`);
   }
