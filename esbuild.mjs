@@ -1,5 +1,7 @@
 // Builds three things:
-//  1. dist/extension.js      - the extension host bundle (Node, CommonJS, `vscode` external)
+//  1. dist/extension.js      - the extension host bundle (Node, CommonJS, `vscode` external),
+//     dist/vendor/*.js       - one file per SDK (src/vendor/*.ts), required on first use through
+//                              src/core/sdkLoader.ts, so activation loads only OnBehalf's own code
 //  2. dist/webview/chat.js   - the chat webview bundle (browser, IIFE) + codicons
 //  3. out/**                 - tests, emulators and harness, transpiled file by file so
 //                              mocha and the extension host can load them directly.
@@ -27,19 +29,27 @@ function listFiles(dir, accept) {
 
 const shared = { logLevel: 'warning', sourcemap: !production, target: 'es2022' };
 
+// src/core/sdkLoader.ts requires '../vendor/<name>'; in the bundle that becomes a require of
+// the separate file dist/vendor/<name>.js, loaded (parsed and run) only when first called.
+const vendorOnFirstUse = {
+  name: 'vendor-on-first-use',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/vendor\/[\w-]+$/ }, (args) => ({ path: `./vendor/${args.path.slice('../vendor/'.length)}.js`, external: true }));
+  },
+};
+const extensionHost = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['vscode'], minify: production };
+
 await Promise.all([
+  outOnly
+    ? Promise.resolve()
+    : esbuild.build({ ...shared, ...extensionHost, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', plugins: [vendorOnFirstUse] }),
   outOnly
     ? Promise.resolve()
     : esbuild.build({
         ...shared,
-        entryPoints: ['src/extension.ts'],
-        bundle: true,
-        platform: 'node',
-        target: 'node20',
-        format: 'cjs',
-        external: ['vscode'],
-        outfile: 'dist/extension.js',
-        minify: production,
+        ...extensionHost,
+        entryPoints: listFiles(join('src', 'vendor'), (f) => f.endsWith('.ts')),
+        outdir: join('dist', 'vendor'),
       }),
   outOnly
     ? Promise.resolve()

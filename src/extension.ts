@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { ConnectStateStore } from './core/connectState';
 import { MissingCredentialsError } from './core/errors';
 import { taggedLogger } from './core/logger';
+import { onSdkLoaded } from './core/sdkLoader';
 import { ScalekitAccounts } from './scalekit/scalekitAccounts';
 import * as path from 'node:path';
 import { ApprovalStore } from './vscode/approvalStore';
@@ -18,6 +19,7 @@ import { views } from './vscode/constants';
 import { ContextKeys } from './vscode/contextKeys';
 import { WalkthroughGuide } from './vscode/walkthrough';
 import { EnterpriseService } from './vscode/enterpriseService';
+import { FirstCheck } from './vscode/firstCheck';
 import { defaultExternalOpener, type ExternalOpener } from './vscode/externalUris';
 import { IdentityService } from './vscode/identityService';
 import { loggerFor } from './vscode/log';
@@ -35,6 +37,8 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   const channel = vscode.window.createOutputChannel('OnBehalf', { log: true });
   context.subscriptions.push(channel);
   const log = loggerFor(channel);
+  // Each SDK loads on its first use (src/core/sdkLoader.ts); the log says when, and what it cost.
+  context.subscriptions.push(onSdkLoaded((sdk, milliseconds) => log.info(`Loaded the ${sdk} on first use in ${milliseconds.toFixed(1)} ms.`)));
   const extensionId = context.extension.id;
 
   let opener: ExternalOpener = defaultExternalOpener;
@@ -79,17 +83,24 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   const auditView = new AuditView(audit, identity, taggedLogger(log, 'audit'), (identifier) => auditKeys.keyFor(identifier));
   // Test mode only: the chat's live WebviewView, so the CSP suite reads its real options.
   let chatWebview: vscode.Webview | undefined;
-  const chatViewRegistration: vscode.WebviewViewProvider = testMode
-    ? {
-        resolveWebviewView: (view) => {
-          chatWebview = view.webview;
-          view.onDidDispose(() => {
-            if (chatWebview === view.webview) chatWebview = undefined;
-          });
-          return chatView.resolveWebviewView(view);
-        },
+  // Listing connections and the enterprise check wait until an OnBehalf view is visible (or startup settled).
+  const firstCheck = new FirstCheck(() => {
+    void connections.refresh();
+    void enterprise.rebuild();
+  });
+  const connectionsView = vscode.window.createTreeView(views.connections, { treeDataProvider: tree });
+  const chatViewRegistration: vscode.WebviewViewProvider = {
+    resolveWebviewView: (view) => {
+      firstCheck.run();
+      if (testMode) {
+        chatWebview = view.webview;
+        view.onDidDispose(() => {
+          if (chatWebview === view.webview) chatWebview = undefined;
+        });
       }
-    : chatView;
+      return chatView.resolveWebviewView(view);
+    },
+  };
 
   const contextKeyState = new ContextKeys(connections, secrets, context.globalState, chat.onDidSendMessage);
   const walkthroughGuide = new WalkthroughGuide(contextKeyState, context.globalState, taggedLogger(log, 'walkthrough'));
@@ -102,7 +113,9 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     enterprise,
     tree,
     statusBar,
-    vscode.window.registerTreeDataProvider(views.connections, tree),
+    firstCheck,
+    connectionsView,
+    connectionsView.onDidChangeVisibility((event) => event.visible && firstCheck.run()),
     vscode.window.registerUriHandler(router),
     chat,
     chatView,
@@ -128,8 +141,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     secrets.onDidChange(() => void connections.refresh()),
   );
 
-  void connections.refresh();
-  void enterprise.rebuild();
+  if (connectionsView.visible) firstCheck.run();
   void walkthroughGuide.openOnFirstActivation(settings.openWalkthroughOnInstall());
   beforeDeactivate = () => enterprise.shutdown();
   log.info(`OnBehalf activated in ${(performance.now() - started).toFixed(1)} ms (identity provider: ${settings.identityProvider()}).`);

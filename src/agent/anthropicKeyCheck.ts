@@ -1,4 +1,5 @@
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import { anthropicSdk } from '../core/sdkLoader';
 import {
   InsecureUrlError,
   InvalidCredentialsError,
@@ -19,7 +20,7 @@ export function anthropicClient(apiKey: string, baseURL: string, options: { maxR
     'The Anthropic base URL ("onbehalf.anthropic.baseUrl")',
     (problem) => new InsecureUrlError(problem, 'Fix "onbehalf.anthropic.baseUrl" in your user settings.'),
   );
-  return new Anthropic({ apiKey, baseURL, ...options });
+  return new (anthropicSdk().default)({ apiKey, baseURL, ...options });
 }
 
 export async function checkAnthropicKey(apiKey: string, baseURL: string): Promise<void> {
@@ -38,8 +39,8 @@ export function isRetryableModelError(error: OnBehalfError): boolean {
 
 /** What the SDK itself would retry: 429, 5xx (529 is "overloaded") and a failed connection. */
 export function isTransientModelError(error: unknown): boolean {
-  if (error instanceof Anthropic.APIConnectionError) return true;
-  if (!(error instanceof Anthropic.APIError)) return false;
+  if (error instanceof anthropicSdk().APIConnectionError) return true;
+  if (!(error instanceof anthropicSdk().APIError)) return false;
   return error.status === 429 || (typeof error.status === 'number' && error.status >= 500);
 }
 
@@ -53,22 +54,22 @@ function apiMessage(error: InstanceType<typeof Anthropic.APIError>): string {
 }
 
 export function mapAnthropicError(error: unknown, model?: string): OnBehalfError {
-  if (error instanceof Anthropic.AuthenticationError || error instanceof Anthropic.PermissionDeniedError) {
+  if (error instanceof anthropicSdk().AuthenticationError || error instanceof anthropicSdk().PermissionDeniedError) {
     return new InvalidCredentialsError('anthropicApiKey', 'Anthropic did not accept this key.');
   }
-  if (error instanceof Anthropic.RateLimitError) return new RateLimitedError('Anthropic', 'HTTP 429');
-  if (error instanceof Anthropic.APIConnectionError) return new ServiceUnavailableError('Anthropic', 'no connection');
+  if (error instanceof anthropicSdk().RateLimitError) return new RateLimitedError('Anthropic', 'HTTP 429');
+  if (error instanceof anthropicSdk().APIConnectionError) return new ServiceUnavailableError('Anthropic', 'no connection');
   // 400, 404 and 413 describe the request, so Retry cannot help; say what is wrong instead.
-  if (error instanceof Anthropic.NotFoundError) {
+  if (error instanceof anthropicSdk().NotFoundError) {
     return new ModelRequestRejectedError(
       `The model "${model ?? 'configured'}" does not exist or has been retired.`,
       'Pick another model in the onbehalf.model setting.',
     );
   }
-  if (error instanceof Anthropic.APIError && error.status === 413) {
+  if (error instanceof anthropicSdk().APIError && error.status === 413) {
     return new ModelRequestRejectedError('The conversation is too large to send to Claude.', 'Start a new chat.');
   }
-  if (error instanceof Anthropic.BadRequestError) {
+  if (error instanceof anthropicSdk().BadRequestError) {
     const detail = apiMessage(error);
     if (/prompt is too long|context window|too many tokens/i.test(detail)) {
       return new ModelRequestRejectedError('The conversation is too long for the model.', 'Start a new chat to go on.');
@@ -78,6 +79,6 @@ export function mapAnthropicError(error: unknown, model?: string): OnBehalfError
       'Start a new chat; if it happens again, check the onbehalf.model setting and the extension log.',
     );
   }
-  if (error instanceof Anthropic.APIError) return new ServiceUnavailableError('Anthropic', `HTTP ${error.status ?? 'error'}`);
+  if (error instanceof anthropicSdk().APIError) return new ServiceUnavailableError('Anthropic', `HTTP ${error.status ?? 'error'}`);
   return new ServiceUnavailableError('Anthropic', error instanceof Error ? error.name : 'unknown error');
 }

@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { zodSdk } from '../core/sdkLoader';
 import { clip } from '../shared/labels';
 import type { ChatItemView, UsageView } from '../shared/protocol';
 import { emptyUsage } from './pricing';
@@ -76,24 +77,30 @@ function titleFrom(text: string): string {
 }
 
 // Saved files are read back through a schema: a damaged file is reported, never trusted.
-const storedConversationSchema = z.object({
-  id: z.string().min(1).max(128),
-  title: z.string().max(200),
-  createdAt: z.number(),
-  updatedAt: z.number(),
-  messages: z.array(z.object({ role: z.enum(['user', 'assistant']), content: z.union([z.string(), z.array(z.record(z.string(), z.unknown()))]) })),
-  items: z.array(z.object({ kind: z.enum(['user', 'assistant', 'tool', 'error', 'notice']), id: z.string() }).passthrough()),
-  usage: z.object({
-    inputTokens: z.number(),
-    outputTokens: z.number(),
-    cacheReadTokens: z.number(),
-    cacheWriteTokens: z.number(),
-    estimatedCostUsd: z.number(),
-  }),
-  loadedTools: z.array(z.string()),
-});
+// Built on the first read, with zod itself (src/core/sdkLoader.ts), not at activation.
+type Zod = typeof z;
+function buildStoredConversationSchema(z: Zod) {
+  return z.object({
+    id: z.string().min(1).max(128),
+    title: z.string().max(200),
+    createdAt: z.number(),
+    updatedAt: z.number(),
+    messages: z.array(z.object({ role: z.enum(['user', 'assistant']), content: z.union([z.string(), z.array(z.record(z.string(), z.unknown()))]) })),
+    items: z.array(z.object({ kind: z.enum(['user', 'assistant', 'tool', 'error', 'notice']), id: z.string() }).passthrough()),
+    usage: z.object({
+      inputTokens: z.number(),
+      outputTokens: z.number(),
+      cacheReadTokens: z.number(),
+      cacheWriteTokens: z.number(),
+      estimatedCostUsd: z.number(),
+    }),
+    loadedTools: z.array(z.string()),
+  });
+}
+let storedConversationSchema: ReturnType<typeof buildStoredConversationSchema> | undefined;
 
 export function parseStoredConversation(raw: string): Conversation | undefined {
+  storedConversationSchema ??= buildStoredConversationSchema(zodSdk().z);
   try {
     const parsed = storedConversationSchema.safeParse(JSON.parse(raw));
     if (!parsed.success) return undefined;

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import Ajv, { type ValidateFunction } from 'ajv';
-import { RE2JS } from 're2js';
+import type { default as Ajv, ValidateFunction } from 'ajv';
+import type { RE2JS } from 're2js';
 import { UncheckablePatternError } from '../core/errors';
+import { validationSdk } from '../core/sdkLoader';
 
 // Tool input from the model is untrusted: it is checked against the tool's own JSON
 // schema before anything runs. Validators are compiled lazily and cached by a hash of the
@@ -23,7 +24,8 @@ interface RegExpLike {
 function re2RegExp(pattern: string, _flags: string): RegExpLike {
   let re: RE2JS;
   try {
-    re = RE2JS.compile(RE2JS.translateRegExp(pattern));
+    const { RE2JS: re2 } = validationSdk();
+    re = re2.compile(re2.translateRegExp(pattern));
   } catch {
     throw new UncheckablePatternError(pattern);
   }
@@ -32,7 +34,19 @@ function re2RegExp(pattern: string, _flags: string): RegExpLike {
 }
 re2RegExp.code = 're2RegExp'; // only used by Ajv's standalone code generation, which OnBehalf does not use
 
-const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, allowUnionTypes: true, addUsedSchema: false, code: { regExp: re2RegExp } });
+// Built on the first check, with Ajv itself: nothing of it loads at activation.
+let ajv: Ajv | undefined;
+function validatorCompiler(): Ajv {
+  ajv ??= new (validationSdk().Ajv)({
+    strict: false,
+    allErrors: true,
+    validateSchema: false,
+    allowUnionTypes: true,
+    addUsedSchema: false,
+    code: { regExp: re2RegExp },
+  });
+  return ajv;
+}
 
 type Compiled = { kind: 'validator'; validate: ValidateFunction } | { kind: 'unchecked' } | { kind: 'refused'; pattern: string };
 const cache = new Map<string, Compiled>();
@@ -47,7 +61,7 @@ function schemaKey(schema: Record<string, unknown>): string {
 function compile(schema: Record<string, unknown>): Compiled {
   try {
     // Ajv keeps its own cache by schema object; the hash above decides what is new.
-    return { kind: 'validator', validate: ajv.compile(schema) };
+    return { kind: 'validator', validate: validatorCompiler().compile(schema) };
   } catch (error) {
     // Fail closed: a pattern that cannot be checked in linear time refuses the call rather
     // than being skipped, since skipping would let any value through (no catalog fixture

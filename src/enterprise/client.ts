@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { decodeJwt } from 'jose';
 import { type ErrorKind, NotSignedInError, OnBehalfError, ToolFailedError } from '../core/errors';
+import { mcpSdk } from '../core/sdkLoader';
 import { defineTool, type ToolDefinition } from '../core/toolBackend';
 import type { ToolAnnotations } from '../core/toolRisk';
 import {
@@ -223,7 +224,7 @@ export class EnterprisePostHogClient {
       try {
         result = (await session.client.callTool({ name: mcpName, arguments: args }, undefined, signal ? { signal } : undefined)) as CallToolResult;
       } catch (error) {
-        if (error instanceof McpError) throw new ToolFailedError(name, redact(error.message), String(error.code));
+        if (error instanceof mcpSdk().McpError) throw new ToolFailedError(name, redact(error.message), String(error.code));
         throw error;
       }
       return toolResult(result);
@@ -316,7 +317,7 @@ export class EnterprisePostHogClient {
   /** Typed errors pass; SDK transport errors become typed ones. */
   private normalize(error: unknown): unknown {
     if (OnBehalfError.is(error)) return error;
-    if (error instanceof StreamableHTTPError) {
+    if (error instanceof mcpSdk().StreamableHTTPError) {
       const code = error.code ?? 0;
       if (code >= 500 || code <= 0) return new EnterpriseUnreachableError('PostHog MCP server', redact(error.message));
       return new EnterpriseProtocolError('PostHog MCP server', redact(error.message));
@@ -453,8 +454,8 @@ export class EnterprisePostHogClient {
   private async openSession(): Promise<McpSession> {
     await this.accessToken();
     const sent: McpSession['sent'] = {};
-    const transport = new StreamableHTTPClientTransport(new URL(this.mcpServerUrl), { fetch: (input, init) => this.mcpFetch(input, init, sent) });
-    const client = new Client(this.config.clientInfo ?? { name: 'onbehalf', version: '0.1.0' }, {
+    const transport = new (mcpSdk().StreamableHTTPClientTransport)(new URL(this.mcpServerUrl), { fetch: (input, init) => this.mcpFetch(input, init, sent) });
+    const client = new (mcpSdk().Client)(this.config.clientInfo ?? { name: 'onbehalf', version: '0.1.0' }, {
       // MCP extensions are declared under capabilities.extensions (identifier → settings).
       capabilities: { extensions: { [ENTERPRISE_MANAGED_AUTHORIZATION_EXTENSION]: {} } },
     });

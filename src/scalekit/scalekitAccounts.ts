@@ -1,4 +1,4 @@
-import { ScalekitClient } from '@scalekit-sdk/node';
+import type { ScalekitClient } from '@scalekit-sdk/node';
 import {
   ConnectionInactiveError,
   InsecureUrlError,
@@ -15,6 +15,7 @@ import { type ConnectionStatus, statusFromScalekit } from '../core/connectionSta
 import type { ToolAnnotations } from '../core/toolRisk';
 import { defineTool, type ToolDefinition, type ToolExecution } from '../core/toolBackend';
 import { checkSecureUrl } from '../core/secureUrl';
+import { scalekitSdk } from '../core/sdkLoader';
 
 // A thin adapter over @scalekit-sdk/node. It takes the identifier as an argument on every
 // call (the caller derives it from the current session) and maps SDK exceptions to the
@@ -39,7 +40,7 @@ export class ScalekitAccounts {
   /** Checks credentials against the service without keeping them: a token fetch plus one cheap RPC. */
   static async checkCredentials(credentials: ScalekitCredentials): Promise<void> {
     requireSecureEnvironment(credentials.environmentUrl);
-    const client = new ScalekitClient(credentials.environmentUrl, credentials.clientId, credentials.clientSecret);
+    const client = new (scalekitSdk().ScalekitClient)(credentials.environmentUrl, credentials.clientId, credentials.clientSecret);
     try {
       await client.actions.listConnectedAccounts({ pageSize: 1 });
     } catch (error) {
@@ -153,7 +154,7 @@ export class ScalekitAccounts {
     // Rebuild when any credential changes, so a rotated secret takes effect at once.
     const key = `${credentials.environmentUrl}\u0000${credentials.clientId}\u0000${credentials.clientSecret}`;
     if (!this.client || key !== this.clientKey) {
-      this.client = new ScalekitClient(credentials.environmentUrl, credentials.clientId, credentials.clientSecret);
+      this.client = new (scalekitSdk().ScalekitClient)(credentials.environmentUrl, credentials.clientId, credentials.clientSecret);
       this.clientKey = key;
     }
     return this.client;

@@ -1,55 +1,67 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { zodSdk } from '../core/sdkLoader';
+
+type Zod = typeof z;
 
 // Every message between the chat webview and the extension host, typed in one place.
 // The webview is untrusted input: the host parses each arriving message with
 // `parseWebviewMessage` and rejects anything that does not match exactly. No message
 // carries an identity; the host derives it from the VS Code session.
 
-const id = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9_\-:.]+$/);
-const connectionName = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_.-]+$/);
-
 export const maxUserMessageChars = 32_000;
 
-/** Messages the webview sends to the host. `.strict()` rejects unknown fields, e.g. a smuggled `identifier`. */
-export const webviewMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ready') }).strict(),
-  z.object({ type: z.literal('send'), text: z.string().trim().min(1).max(maxUserMessageChars) }).strict(),
-  z.object({ type: z.literal('stop') }).strict(),
-  z.object({ type: z.literal('retry') }).strict(),
-  z.object({ type: z.literal('newConversation') }).strict(),
-  z.object({ type: z.literal('switchConversation'), conversationId: id }).strict(),
-  z.object({ type: z.literal('deleteConversation'), conversationId: id }).strict(),
-  z.object({ type: z.literal('decide'), toolUseId: id, decision: z.enum(['approve', 'deny', 'always']) }).strict(),
-  z.object({ type: z.literal('connect'), connection: connectionName, reauthorize: z.boolean() }).strict(),
-  z.object({ type: z.literal('runCommand'), command: z.enum(['signIn', 'setAnthropicKey', 'setScalekitSecret', 'showLog']) }).strict(),
-  z.object({ type: z.literal('copy'), text: z.string().max(1_000_000) }).strict(),
-  // Something the page's CSP blocked (injected markup, a hostile image URL in an answer): logged by the host.
-  z.object({ type: z.literal('cspViolation'), directive: z.string().max(100), blocked: z.string().max(300) }).strict(),
-  z
-    .object({
-      type: z.literal('openLink'),
-      url: z
-        .string()
-        .max(2048)
-        .regex(/^https?:\/\//),
-    })
-    .strict(),
-]);
+/**
+ * Messages the webview sends to the host. `.strict()` rejects unknown fields, e.g. a smuggled `identifier`.
+ * Built on the first message, with zod itself (src/core/sdkLoader.ts): nothing of zod loads at activation.
+ */
+function buildWebviewMessageSchema(z: Zod) {
+  const id = z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9_\-:.]+$/);
+  const connectionName = z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_.-]+$/);
+  return z.discriminatedUnion('type', [
+    z.object({ type: z.literal('ready') }).strict(),
+    z.object({ type: z.literal('send'), text: z.string().trim().min(1).max(maxUserMessageChars) }).strict(),
+    z.object({ type: z.literal('stop') }).strict(),
+    z.object({ type: z.literal('retry') }).strict(),
+    z.object({ type: z.literal('newConversation') }).strict(),
+    z.object({ type: z.literal('switchConversation'), conversationId: id }).strict(),
+    z.object({ type: z.literal('deleteConversation'), conversationId: id }).strict(),
+    z.object({ type: z.literal('decide'), toolUseId: id, decision: z.enum(['approve', 'deny', 'always']) }).strict(),
+    z.object({ type: z.literal('connect'), connection: connectionName, reauthorize: z.boolean() }).strict(),
+    z.object({ type: z.literal('runCommand'), command: z.enum(['signIn', 'setAnthropicKey', 'setScalekitSecret', 'showLog']) }).strict(),
+    z.object({ type: z.literal('copy'), text: z.string().max(1_000_000) }).strict(),
+    // Something the page's CSP blocked (injected markup, a hostile image URL in an answer): logged by the host.
+    z.object({ type: z.literal('cspViolation'), directive: z.string().max(100), blocked: z.string().max(300) }).strict(),
+    z
+      .object({
+        type: z.literal('openLink'),
+        url: z
+          .string()
+          .max(2048)
+          .regex(/^https?:\/\//),
+      })
+      .strict(),
+  ]);
+}
 
-export type WebviewMessage = z.infer<typeof webviewMessageSchema>;
+let schema: ReturnType<typeof buildWebviewMessageSchema> | undefined;
+export function webviewMessageSchema(): ReturnType<typeof buildWebviewMessageSchema> {
+  return (schema ??= buildWebviewMessageSchema(zodSdk().z));
+}
+
+export type WebviewMessage = z.infer<ReturnType<typeof buildWebviewMessageSchema>>;
 
 export type ParseResult = { ok: true; message: WebviewMessage } | { ok: false; reason: string };
 
 export function parseWebviewMessage(raw: unknown): ParseResult {
-  const result = webviewMessageSchema.safeParse(raw);
+  const result = webviewMessageSchema().safeParse(raw);
   if (result.success) return { ok: true, message: result.data };
   const first = result.error.issues[0];
   const where = first?.path.length ? ` at ${first.path.join('.')}` : '';

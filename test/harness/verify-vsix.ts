@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     return;
   }
   checkDetailsPage();
+  checkVendorFiles();
   await ensureCodeServer();
   const root = mkdtempSync(join(tmpdir(), 'onbehalf-vsix-'));
   const extensionsDir = join(root, 'extensions');
@@ -95,6 +96,19 @@ async function main(): Promise<void> {
     rmSync(workspace, { recursive: true, force: true });
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/**
+ * Each SDK is a file of its own (dist/vendor/*.js) that dist/extension.js requires on first use:
+ * activation succeeds without them, so only this check notices a package that left one out.
+ */
+function checkVendorFiles(): void {
+  const entries = new Set(execFileSync('unzip', ['-Z1', VSIX], { encoding: 'utf8' }).split('\n').filter(Boolean));
+  const main = execFileSync('unzip', ['-p', VSIX, 'extension/dist/extension.js'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const required = [...new Set([...main.matchAll(/require\(["']\.\/(vendor\/[\w-]+\.js)["']\)/g)].map((m) => `extension/dist/${m[1]!}`))];
+  check('dist/extension.js loads its SDKs from dist/vendor', required.length > 0, `${required.length} vendor files required`);
+  const missing = required.filter((file) => !entries.has(file));
+  check('the package ships every vendor file dist/extension.js requires', missing.length === 0, missing.join(', '));
 }
 
 /**

@@ -240,6 +240,6 @@ describe('boundaries', () => {
     assert.doesNotMatch(!top.ok ? top.reason : 'x at y', / at /, 'no path for a message that is not an object');
     assert.ok(!top.ok && top.reason.length > 0);
     // The reason is zod's own first message, with nothing appended when there is no path.
-    assert.equal(!top.ok ? top.reason : '', webviewMessageSchema.safeParse(null).error?.issues[0]?.message);
+    assert.equal(!top.ok ? top.reason : '', webviewMessageSchema().safeParse(null).error?.issues[0]?.message);
   });
 });

@@ -1,0 +1,36 @@
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+// dist/extension.js is what VS Code loads (parses and runs) at activation. Each SDK lives in
+// its own dist/vendor/<name>.js, required on first use through src/core/sdkLoader.ts. These
+// checks read the files `node esbuild.mjs` wrote (the unit tier builds first) for a string
+// only that SDK's code contains, minified or not.
+
+const dist = join(__dirname, '..', '..', '..', '..', 'dist');
+
+const sdks = [
+  { sdk: '@anthropic-ai/sdk', vendor: 'anthropic', signature: 'anthropic-version' },
+  { sdk: '@scalekit-sdk/node', vendor: 'scalekit', signature: 'ConnectedAccountService' },
+  { sdk: '@modelcontextprotocol/sdk', vendor: 'mcp', signature: 'notifications/initialized' },
+  { sdk: 'zod', vendor: 'zod', signature: '$ZodType' },
+  { sdk: 'ajv', vendor: 'validation', signature: 'strictTuples' },
+  { sdk: 're2js', vendor: 'validation', signature: 'RE2JSSyntaxException' },
+] as const;
+
+describe('the activation bundle', () => {
+  const activation = readFileSync(join(dist, 'extension.js'), 'utf8');
+
+  for (const { sdk, vendor, signature } of sdks) {
+    it(`dist/extension.js does not contain ${sdk}; dist/vendor/${vendor}.js does`, () => {
+      // The signature is real: the SDK's own file has it.
+      assert.ok(readFileSync(join(dist, 'vendor', `${vendor}.js`), 'utf8').includes(signature), `dist/vendor/${vendor}.js lacks ${JSON.stringify(signature)}`);
+      assert.equal(activation.includes(signature), false, `dist/extension.js holds ${sdk} (it contains ${JSON.stringify(signature)})`);
+    });
+  }
+
+  it('dist/extension.js requires each vendor file only by its relative path, so it is never bundled in', () => {
+    const required = [...activation.matchAll(/require\(["']\.\/vendor\/([\w-]+)\.js["']\)/g)].map((m) => m[1]);
+    assert.deepEqual([...new Set(required)].sort(), [...new Set(sdks.map((s) => s.vendor))].sort());
+  });
+});
