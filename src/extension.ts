@@ -24,6 +24,7 @@ import { OidcAuthProvider } from './vscode/oidcAuthProvider';
 import { SecretStore } from './vscode/secretStore';
 import { settings } from './vscode/settings';
 import { StatusBar } from './vscode/statusBar';
+import { TeamGateway } from './vscode/teamGateway';
 import { ChatViewRecorder, renderCounter, type OnBehalfTestApi } from './vscode/testApi';
 import { UriRouter } from './vscode/uriRouter';
 
@@ -47,8 +48,16 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     if (!clientSecret) throw new MissingCredentialsError('scalekitClientSecret');
     return { environmentUrl: settings.scalekitEnvironmentUrl(), clientId: settings.scalekitClientId(), clientSecret };
   });
-  const connections = new ConnectionsService(identity, accounts, new ConnectStateStore(), extensionId, currentOpener, taggedLogger(log, 'connections'), () =>
-    secrets.has('scalekitClientSecret'),
+  const team = new TeamGateway(identity, taggedLogger(log, 'team'));
+  const connections = new ConnectionsService(
+    identity,
+    accounts,
+    new ConnectStateStore(),
+    extensionId,
+    currentOpener,
+    taggedLogger(log, 'connections'),
+    team,
+    () => secrets.has('scalekitClientSecret'),
   );
   const enterprise = new EnterpriseService(identity, oidc, secrets, taggedLogger(log, 'enterprise'));
   const tree = new ConnectionsTreeProvider(connections, enterprise);
@@ -63,6 +72,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     connections,
     accounts,
     enterprise,
+    team,
     secrets,
     store: new ConversationStore(path.join(storageRoot, 'conversations'), taggedLogger(log, 'chat')),
     audit,
@@ -75,7 +85,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   const chatRecorder = testMode ? new ChatViewRecorder() : undefined;
   const treeRenders = testMode ? renderCounter(tree.onDidChangeTreeData) : undefined;
   const chatView = new ChatViewProvider(context.extensionUri, chat, taggedLogger(log, 'chat'), () => channel.show(true), chatRecorder?.observer);
-  const auditView = new AuditView(audit, identity, taggedLogger(log, 'audit'), (identifier) => auditKeys.keyFor(identifier));
+  const auditView = new AuditView(audit, identity, taggedLogger(log, 'audit'), (identifier) => auditKeys.keyFor(identifier), team);
   // Test mode only: the chat's live WebviewView, so the CSP suite reads its real options.
   let chatWebview: vscode.Webview | undefined;
   const chatViewRegistration: vscode.WebviewViewProvider = testMode
@@ -94,6 +104,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     secrets,
     oidc,
     identity,
+    team,
     connections,
     enterprise,
     tree,

@@ -31,6 +31,8 @@ export const contextKeys = {
   posthogActive: 'onbehalf.posthogActive',
   asanaActive: 'onbehalf.asanaActive',
   askedFirstQuestion: 'onbehalf.askedFirstQuestion',
+  /** "onbehalf.gateway.url" is set: no Scalekit secret is asked for (its command is hidden). */
+  teamMode: 'onbehalf.teamMode',
 } as const;
 
 export const views = {

@@ -4,6 +4,7 @@ import type { ConnectionsService } from './connectionsService';
 import { contextKeys } from './constants';
 import { DisposableOwner } from './lifecycle';
 import type { SecretStore } from './secretStore';
+import { settings } from './settings';
 
 // when-clause context keys for menus and the walkthrough's completion events.
 
@@ -27,6 +28,11 @@ export class ContextKeys extends DisposableOwner {
     this.register(connections.onDidChange(updateConnections));
     this.register(secrets.onDidChange(() => void this.updateKeys()));
     this.register(
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (settings.affects(event, 'gateway.url')) void this.updateKeys();
+      }),
+    );
+    this.register(
       onDidSendMessage(() => {
         void state.update(askedKey, true);
         void set(askedKey, true);
@@ -38,8 +44,11 @@ export class ContextKeys extends DisposableOwner {
   }
 
   private async updateKeys(): Promise<void> {
-    const both = (await this.secrets.has('anthropicApiKey')) && (await this.secrets.has('scalekitClientSecret'));
-    await set(contextKeys.keysSet, both);
+    const team = settings.gatewayUrl() !== '';
+    await set(contextKeys.teamMode, team);
+    // Team mode needs only the Anthropic key; the Scalekit secret is not even read.
+    const keysSet = (await this.secrets.has('anthropicApiKey')) && (team || (await this.secrets.has('scalekitClientSecret')));
+    await set(contextKeys.keysSet, keysSet);
   }
 }
 
