@@ -224,8 +224,16 @@ export class GatewayClient {
           .join('\n');
         const reported = result._meta?.[mcpMeta.executionId];
         const executionId = typeof reported === 'string' ? reported : '';
-        if (result.isError === true)
-          throw new ToolFailedError(name, text.slice(0, 500) || 'the gateway reported an error', 'tool_error', executionId || undefined);
+        if (result.isError === true) {
+          // The gateway names its own refusals (policy_denied, audit_unavailable, …); a tool's own error has none.
+          const code = result._meta?.[mcpMeta.errorCode];
+          throw new ToolFailedError(
+            name,
+            text.slice(0, 500) || 'the gateway reported an error',
+            typeof code === 'string' ? code : 'tool_error',
+            executionId || undefined,
+          );
+        }
         return { data: result.structuredContent ?? parseText(text), executionId };
       },
       name,
