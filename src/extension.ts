@@ -21,7 +21,7 @@ import { defaultExternalOpener, type ExternalOpener } from './vscode/externalUri
 import { IdentityService } from './vscode/identityService';
 import { loggerFor } from './vscode/log';
 import { OidcAuthProvider } from './vscode/oidcAuthProvider';
-import { SecretStore } from './vscode/secretStore';
+import { SecretStore, secretNames } from './vscode/secretStore';
 import { settings } from './vscode/settings';
 import { StatusBar } from './vscode/statusBar';
 import { TeamGateway } from './vscode/teamGateway';
@@ -48,7 +48,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     if (!clientSecret) throw new MissingCredentialsError('scalekitClientSecret');
     return { environmentUrl: settings.scalekitEnvironmentUrl(), clientId: settings.scalekitClientId(), clientSecret };
   });
-  const team = new TeamGateway(identity, taggedLogger(log, 'team'));
+  const team = new TeamGateway(identity, taggedLogger(log, 'team'), () => secrets.forget('scalekitClientSecret'));
   const connections = new ConnectionsService(
     identity,
     accounts,
@@ -172,6 +172,8 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     connect: (name) => connections.connect(name),
     signOut: () => identity.signOut(),
     auditRecords: async () => audit.read(await identity.requireIdentifier()),
+    shownAuditRecords: async () => auditView.records(await identity.requireIdentifier()),
+    storedSecrets: async () => Object.fromEntries(await Promise.all(secretNames.map(async (name) => [name, await secrets.get(name)] as const))),
     auditFile: async () => audit.fileFor(await identity.requireIdentifier()),
     exportAuditLog: (target) => auditView.exportTo(target),
     auditKey: async () => Buffer.from(await auditKeys.keyFor(await identity.requireIdentifier())).toString('base64'),

@@ -71,7 +71,7 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
    * The signed-in person's records, oldest first: in team mode the gateway's (its central
    * audit, the caller's own rows only), else this machine's log.
    */
-  private async recordsOf(identifier: Identifier): Promise<AuditRecord[]> {
+  async records(identifier: Identifier): Promise<AuditRecord[]> {
     if (!this.team.enabled) return this.audit.read(identifier);
     const identity = await this.identity.current();
     if (!identity || identity.identifier !== identifier) throw new NotSignedInError();
@@ -81,7 +81,7 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
 
   async show(): Promise<vscode.TextDocument | undefined> {
     const identifier = await this.identity.requireIdentifier();
-    const records = await this.recordsOf(identifier);
+    const records = await this.records(identifier);
     const connections = [...new Set(records.map((r) => r.connection))].sort();
     const outcomes = ['success', 'failure', 'cancelled'] as const;
     const query = (params: Record<string, string>) => new URLSearchParams(params).toString();
@@ -136,7 +136,7 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
     const params = new URLSearchParams(uri.query);
     const connection = params.get('connection');
     const outcome = params.get('outcome');
-    const records = (await this.recordsOf(identity.identifier)).filter(
+    const records = (await this.records(identity.identifier)).filter(
       (r) => (!connection || r.connection === connection) && (!outcome || r.outcome === outcome),
     );
     return auditRecordsToMarkdown(
@@ -148,7 +148,7 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
 
   async export(): Promise<vscode.Uri | undefined> {
     const identifier = await this.identity.requireIdentifier();
-    const records = await this.recordsOf(identifier);
+    const records = await this.records(identifier);
     const target = await vscode.window.showSaveDialog({
       title: 'Export Audit Log',
       saveLabel: 'Export',
@@ -205,7 +205,7 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
   /** Writes the signed-in identity's audit log to `target` (JSONL, or CSV by extension). */
   async exportTo(target: vscode.Uri, identifier?: Identifier, records?: readonly AuditRecord[]): Promise<number> {
     const who = identifier ?? (await this.identity.requireIdentifier());
-    const rows = records ?? (await this.recordsOf(who));
+    const rows = records ?? (await this.records(who));
     await writeAuditExport(target, rows);
     this.exported.add(target.toString());
     return rows.length;

@@ -20,6 +20,8 @@ export class TeamGateway extends DisposableOwner {
   constructor(
     private readonly identity: IdentityService,
     private readonly log: Logger,
+    /** Deletes a Scalekit client secret left in SecretStorage from direct mode (without reading it). */
+    private readonly forgetScalekitSecret: () => Promise<void>,
   ) {
     super();
     this.register(identity.onDidChange(() => this.unbind()));
@@ -27,10 +29,26 @@ export class TeamGateway extends DisposableOwner {
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (!['gateway.url', 'identity.provider', 'oidc.issuer'].some((key) => settings.affects(event, key))) return;
         this.unbind();
+        void this.forgetSecretInTeamMode();
         this.changed.fire();
       }),
     );
     this.register({ dispose: () => this.unbind() });
+    void this.forgetSecretInTeamMode();
+  }
+
+  /**
+   * In team mode the organisation's Scalekit secret belongs on the gateway only: one stored
+   * here earlier (direct mode) is deleted, so this machine holds no credential that could act
+   * as another user.
+   */
+  private async forgetSecretInTeamMode(): Promise<void> {
+    if (!this.enabled) return;
+    try {
+      await this.forgetScalekitSecret();
+    } catch (error) {
+      this.log.warn(`Could not remove the Scalekit client secret from SecretStorage: ${(error as Error).message}`);
+    }
   }
 
   /** Team mode: a gateway URL is set. */
