@@ -7,6 +7,8 @@ import {
   NotSignedInError,
   OnBehalfConnectError,
   OnBehalfError,
+  RateLimitedError,
+  ServiceUnavailableError,
   UnknownScalekitConnectionError,
   messageOf,
 } from '../core/errors';
@@ -343,7 +345,19 @@ export class ConnectionsService extends DisposableOwner {
     } catch (error) {
       const problem = OnBehalfError.is(error) ? error : new OnBehalfConnectError(messageOf(error));
       this.log.warn(`Could not load connections from the gateway ${host}: ${problem.message}`);
-      this.publish(generation, { identity, loading: false, problem, connections: [], gateway });
+      // The gateway is down or busy for a moment: this person's rows stay, so a call made now
+      // fails with the gateway's own retryable error (and Retry works once it is back)
+      // instead of an unknown tool. Anything else (a refusal, another identity) shows nothing.
+      const transient = ServiceUnavailableError.is(error) || RateLimitedError.is(error);
+      const kept = transient && this.current.identity?.identifier === identity.identifier && this.current.gateway ? this.current : undefined;
+      this.publish(generation, {
+        identity,
+        loading: false,
+        problem,
+        connections: kept?.connections ?? [],
+        gateway,
+        ...(kept?.orgPolicies ? { orgPolicies: kept.orgPolicies } : {}),
+      });
     }
   }
 

@@ -321,4 +321,22 @@ describe('team mode: Ada and Grace through one real gateway', function () {
       await database.close();
     }
   });
+
+  it('with the gateway unreachable, a tool call fails with its words and is retryable, and the message stays', async () => {
+    // The previous test stopped the gateway. The rows stay (a transient failure), the problem says why.
+    await onbehalf.refreshConnections();
+    assert.match(onbehalf.connections().problem?.message ?? '', /The OnBehalf gateway is unreachable/);
+    assert.ok(
+      onbehalf.connections().connections.some((c) => c.status === 'ACTIVE'),
+      "the signed-in person's rows stay",
+    );
+    await newChat();
+    const result = await callTool('asana_workspaces_list', {});
+    assert.equal(result.status, 'failed');
+    const item = conversation().items.find((i) => i.kind === 'tool');
+    assert.ok(item && item.kind === 'tool');
+    assert.match(item.card.error ?? '', /The OnBehalf gateway is unreachable/);
+    assert.equal(item.card.retryable, true);
+    assert.match(JSON.stringify(conversation().messages[0]), /please run asana_workspaces_list/);
+  });
 });
