@@ -96,6 +96,34 @@ describe('manifest: the walkthrough', () => {
   });
 });
 
+describe('manifest: team mode', () => {
+  const contributes = (
+    manifest as unknown as {
+      contributes: {
+        menus: { commandPalette: { command: string; when?: string }[] };
+        walkthroughs: { steps: { id: string; when?: string; description: string; media: { markdown: string } }[] }[];
+        configuration: { properties: Record<string, { scope?: string }> };
+      };
+    }
+  ).contributes;
+  it('"onbehalf.gateway.url" is application-scoped: a workspace cannot send your token elsewhere', () => {
+    assert.equal(contributes.configuration.properties['onbehalf.gateway.url']?.scope, 'application');
+  });
+  it('the Scalekit secret command is hidden from the palette in team mode', () => {
+    const entry = contributes.menus.commandPalette.find((m) => m.command === 'onbehalf.setScalekitSecret');
+    assert.equal(entry?.when, '!onbehalf.teamMode');
+  });
+  it('the walkthrough shows a team-mode step instead of the secret step, and it asks for no Scalekit secret', () => {
+    const steps = contributes.walkthroughs[0]!.steps;
+    assert.equal(steps.find((s) => s.id === 'setKeys')?.when, '!onbehalf.teamMode');
+    const team = steps.find((s) => s.id === 'teamKeys');
+    assert.equal(team?.when, 'onbehalf.teamMode');
+    assert.doesNotMatch(team?.description ?? '', /setScalekitSecret/);
+    const markdown = readFileSync(join(__dirname, '..', '..', '..', '..', team?.media.markdown ?? ''), 'utf8');
+    assert.match(markdown, /npm start -- --team/);
+  });
+});
+
 describe('manifest: installing is quiet and says what it needs', () => {
   const raw = manifest as unknown as { engines: Record<string, string>; allowScripts?: Record<string, boolean> };
   it('states the supported Node version, and this Node meets it', () => {
