@@ -79,7 +79,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   try {
     await migrate(database);
     const auditKey = config.auditKey ?? (await sharedAuditKey(database));
-    const app = buildApp(config, database, auditKey, createIdentityVerifier(config.identity, options.fetch), options.logStream);
+    const inFlight = { count: 0 };
+    const app = buildApp(config, database, auditKey, createIdentityVerifier(config.identity, options.fetch), inFlight, options.logStream);
     const address = await app.listen({ host: config.host, port: config.port });
     const url = new URL(address);
     // Fastify may answer with the first address it bound; keep the host as configured for loopback clients.
@@ -89,7 +90,17 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       instance: config.instance,
       database,
       async close() {
-        await app.close();
+        // Stop listening and let requests in flight finish; keep-alive connections that are
+        // idle (or become idle once their request is done) are then closed, not waited out.
+        const closing = app.close();
+        const sweep = setInterval(() => {
+          if (inFlight.count === 0) app.server.closeAllConnections();
+        }, 25);
+        try {
+          await closing;
+        } finally {
+          clearInterval(sweep);
+        }
         if (!options.database) await database.close();
       },
     };
@@ -104,6 +115,7 @@ function buildApp(
   database: Database,
   auditKey: Uint8Array,
   identity: IdentityVerifier,
+  inFlight: { count: number },
   logStream?: { write(line: string): void },
 ): FastifyInstance {
   const app = Fastify({
@@ -148,7 +160,10 @@ function buildApp(
   // JSON only: Fastify would otherwise also take text/plain bodies.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('caller', null);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
+    // Counted until the response is done, hijacked MCP replies included (graceful shutdown waits for these).
+    inFlight.count++;
+    reply.raw.once('close', () => inFlight.count--);
     if (!request.routeOptions.config.auth) return;
     request.caller = await identity.verify(bearerToken(request.headers.authorization));
   });
