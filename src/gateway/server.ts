@@ -33,6 +33,8 @@ export interface GatewayOptions {
   readonly database?: Database;
   /** For the identity provider and GitHub (tests may count calls). */
   readonly fetch?: typeof fetch;
+  /** Where log lines go (default stdout): tests read them to check nothing secret is logged. */
+  readonly logStream?: { write(line: string): void };
 }
 
 export interface RunningGateway {
@@ -77,7 +79,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   try {
     await migrate(database);
     const auditKey = config.auditKey ?? (await sharedAuditKey(database));
-    const app = buildApp(config, database, auditKey, createIdentityVerifier(config.identity, options.fetch));
+    const inFlight = { count: 0 };
+    const app = buildApp(config, database, auditKey, createIdentityVerifier(config.identity, options.fetch), inFlight, options.logStream);
     const address = await app.listen({ host: config.host, port: config.port });
     const url = new URL(address);
     // Fastify may answer with the first address it bound; keep the host as configured for loopback clients.
@@ -87,7 +90,17 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       instance: config.instance,
       database,
       async close() {
-        await app.close();
+        // Stop listening and let requests in flight finish; keep-alive connections that are
+        // idle (or become idle once their request is done) are then closed, not waited out.
+        const closing = app.close();
+        const sweep = setInterval(() => {
+          if (inFlight.count === 0) app.server.closeAllConnections();
+        }, 25);
+        try {
+          await closing;
+        } finally {
+          clearInterval(sweep);
+        }
         if (!options.database) await database.close();
       },
     };
@@ -97,11 +110,23 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   }
 }
 
-function buildApp(config: GatewayConfig, database: Database, auditKey: Uint8Array, identity: IdentityVerifier): FastifyInstance {
+function buildApp(
+  config: GatewayConfig,
+  database: Database,
+  auditKey: Uint8Array,
+  identity: IdentityVerifier,
+  inFlight: { count: number },
+  logStream?: { write(line: string): void },
+): FastifyInstance {
   const app = Fastify({
     logger: {
       level: config.logLevel,
+      ...(logStream ? { stream: logStream } : {}),
       base: { instance: config.instance },
+      // The path only: a query string may carry what a client should never have put there (a token).
+      serializers: {
+        req: (req: { method?: string; url?: string; ip?: string }) => ({ method: req.method, path: (req.url ?? '').split('?')[0], remoteAddress: req.ip }),
+      },
       // Tokens and secrets never reach a log line, whichever object carries them.
       redact: {
         paths: [
@@ -121,7 +146,8 @@ function buildApp(config: GatewayConfig, database: Database, auditKey: Uint8Arra
     },
     bodyLimit: config.bodyLimitBytes,
     // Unknown fields are errors, not silently dropped (Fastify's default strips them).
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // No type coercion either: a number where a string belongs is an error (query values are strings).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
@@ -131,8 +157,13 @@ function buildApp(config: GatewayConfig, database: Database, auditKey: Uint8Arra
   const catalog = new ToolCatalog(accounts, config.connections, () => config.policy);
   const offered = new Set(config.connections);
 
+  // JSON only: Fastify would otherwise also take text/plain bodies.
+  app.removeContentTypeParser('text/plain');
   app.decorateRequest('caller', null);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
+    // Counted until the response is done, hijacked MCP replies included (graceful shutdown waits for these).
+    inFlight.count++;
+    reply.raw.once('close', () => inFlight.count--);
     if (!request.routeOptions.config.auth) return;
     request.caller = await identity.verify(bearerToken(request.headers.authorization));
   });
@@ -253,7 +284,7 @@ function buildApp(config: GatewayConfig, database: Database, auditKey: Uint8Arra
     },
   );
 
-  app.get<{ Querystring: { limit?: number; before?: string } }>(
+  app.get<{ Querystring: { limit?: string; before?: string } }>(
     '/v1/audit',
     {
       config: { auth: true },
@@ -261,13 +292,13 @@ function buildApp(config: GatewayConfig, database: Database, auditKey: Uint8Arra
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 200 }, before: { type: 'string', pattern: '^[0-9]{1,19}$' } },
+          properties: { limit: { type: 'string', pattern: '^(?:[1-9][0-9]?|1[0-9][0-9]|200)$' }, before: { type: 'string', pattern: '^[0-9]{1,19}$' } },
         },
       },
     },
     async (request): Promise<AuditResponse> => {
       const caller = callerOf(request);
-      return audit.listFor(caller.identifier, request.query.limit ?? 50, request.query.before);
+      return audit.listFor(caller.identifier, Number(request.query.limit ?? 50), request.query.before);
     },
   );
 

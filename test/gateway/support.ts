@@ -1,3 +1,5 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { GatewayConfig } from '../../src/gateway/config';
 import { parsePolicy } from '../../src/gateway/policy';
 import type { GatewayErrorBody } from '../../src/gateway/protocol';
@@ -85,4 +87,32 @@ export async function call<T = unknown>(
 
 export function errorCode(answer: JsonAnswer): string | undefined {
   return (answer.body as Partial<GatewayErrorBody>)?.error?.code;
+}
+
+/** The real MCP client SDK against the gateway's /mcp, with `token` as the bearer on every request. */
+export async function mcpClient(gateway: { url: string }, token: string): Promise<Client> {
+  const client = new Client({ name: 'onbehalf-gateway-test', version: '0.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+  await client.connect(transport);
+  return client;
+}
+
+/** Rows of the gateway's audit table, oldest first. */
+export async function auditRows(gateway: RunningGateway): Promise<AuditRow[]> {
+  return gateway.database.query<AuditRow>('SELECT * FROM audit ORDER BY seq');
+}
+
+export interface AuditRow {
+  identifier: string;
+  connection: string;
+  tool: string;
+  risk: string;
+  decision: string;
+  decision_source: string;
+  outcome: string;
+  error: string | null;
+  approval_wait_ms: number | null;
+  execution_id: string | null;
+  input_hmac: string;
+  instance: string;
 }
