@@ -29,6 +29,8 @@ export async function spawnGateway(options: {
   dataDir: string;
   policy?: unknown;
   instance?: string;
+  /** A fixed port (a restart at the same URL); default a free one. */
+  port?: number;
 }): Promise<GatewayProcess> {
   const env: Record<string, string> = {
     PATH: process.env['PATH'] ?? '',
@@ -42,7 +44,7 @@ export async function spawnGateway(options: {
     ONBEHALF_GATEWAY_INSTANCE: options.instance ?? 'gw-integration',
     ONBEHALF_GATEWAY_CONNECTIONS: 'posthog,asana',
     HOST: '127.0.0.1',
-    PORT: '0',
+    PORT: String(options.port ?? 0),
     LOG_LEVEL: 'warn',
   };
   if (options.policy !== undefined) {

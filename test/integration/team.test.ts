@@ -322,7 +322,7 @@ describe('team mode: Ada and Grace through one real gateway', function () {
     }
   });
 
-  it('with the gateway unreachable, a tool call fails with its words and is retryable, and the message stays', async () => {
+  it('with the gateway unreachable, a tool call fails with its words and the message stays; Retry works once it is back', async () => {
     // The previous test stopped the gateway. The rows stay (a transient failure), the problem says why.
     await onbehalf.refreshConnections();
     assert.match(onbehalf.connections().problem?.message ?? '', /The OnBehalf gateway is unreachable/);
@@ -337,6 +337,23 @@ describe('team mode: Ada and Grace through one real gateway', function () {
     assert.ok(item && item.kind === 'tool');
     assert.match(item.card.error ?? '', /The OnBehalf gateway is unreachable/);
     assert.equal(item.card.retryable, true);
+    assert.match(JSON.stringify(conversation().messages[0]), /please run asana_workspaces_list/);
+
+    // The gateway comes back at the same URL, on the same database; Retry answers the same message again.
+    gateway = await spawnGateway({
+      scalekit: emulators.scalekit,
+      idp: emulators.idp,
+      dataDir: workDir,
+      port: Number(new URL(gateway.url).port),
+      policy: { connections: { asana: { tools: { asana_task_create: 'ask' } } } },
+    });
+    const retried = `toolu_${Math.random().toString(36).slice(2)}`;
+    emulators.anthropic.queue({ toolUse: { name: 'asana_workspaces_list', input: {}, id: retried } }, { text: 'done' });
+    await onbehalf.chat.handleMessage({ type: 'retry' });
+    await onbehalf.chat.whenIdle();
+    const again = conversation().items.find((i) => i.kind === 'tool' && i.id === retried);
+    assert.ok(again && again.kind === 'tool');
+    assert.equal(again.card.status, 'succeeded', again.card.error);
     assert.match(JSON.stringify(conversation().messages[0]), /please run asana_workspaces_list/);
   });
 });
