@@ -1,10 +1,13 @@
-// Builds three things:
+// Builds four things:
 //  1. dist/extension.js      - the extension host bundle (Node, CommonJS, `vscode` external),
 //     dist/vendor/*.js       - one file per SDK (src/vendor/*.ts), required on first use through
 //                              src/core/sdkLoader.ts, so activation loads only OnBehalf's own code
 //  2. dist/webview/chat.js   - the chat webview bundle (browser, IIFE) + codicons
 //  3. out/**                 - tests, emulators and harness, transpiled file by file so
 //                              mocha and the extension host can load them directly.
+//  4. dist/gateway.js        - the team gateway server (Node, CommonJS; `npx onbehalf-gateway`).
+//                              Its npm packages stay external (PGlite loads its WASM files from
+//                              its own folder), so it runs where node_modules is installed.
 // `--out-only` builds just (3): `npm run mutation` rebuilds out/** from the mutated sources
 // in Stryker's sandbox, before node_modules is linked there (so no bundle, no codicons).
 // esbuild does not type-check: `npm run typecheck` runs tsc beside it.
@@ -50,6 +53,20 @@ await Promise.all([
         ...extensionHost,
         entryPoints: listFiles(join('src', 'vendor'), (f) => f.endsWith('.ts')),
         outdir: join('dist', 'vendor'),
+      }),
+  outOnly
+    ? Promise.resolve()
+    : esbuild.build({
+        ...shared,
+        entryPoints: ['src/gateway/main.ts'],
+        bundle: true,
+        platform: 'node',
+        target: 'node20',
+        format: 'cjs',
+        packages: 'external',
+        banner: { js: '#!/usr/bin/env node' },
+        outfile: 'dist/gateway.js',
+        minify: production,
       }),
   outOnly
     ? Promise.resolve()

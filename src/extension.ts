@@ -24,9 +24,10 @@ import { defaultExternalOpener, type ExternalOpener } from './vscode/externalUri
 import { IdentityService } from './vscode/identityService';
 import { loggerFor } from './vscode/log';
 import { OidcAuthProvider } from './vscode/oidcAuthProvider';
-import { SecretStore } from './vscode/secretStore';
+import { SecretStore, secretNames } from './vscode/secretStore';
 import { settings } from './vscode/settings';
 import { StatusBar } from './vscode/statusBar';
+import { TeamGateway } from './vscode/teamGateway';
 import { ChatViewRecorder, renderCounter, type OnBehalfTestApi } from './vscode/testApi';
 import { UriRouter } from './vscode/uriRouter';
 
@@ -52,8 +53,16 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     if (!clientSecret) throw new MissingCredentialsError('scalekitClientSecret');
     return { environmentUrl: settings.scalekitEnvironmentUrl(), clientId: settings.scalekitClientId(), clientSecret };
   });
-  const connections = new ConnectionsService(identity, accounts, new ConnectStateStore(), extensionId, currentOpener, taggedLogger(log, 'connections'), () =>
-    secrets.has('scalekitClientSecret'),
+  const team = new TeamGateway(identity, taggedLogger(log, 'team'), () => secrets.forget('scalekitClientSecret'));
+  const connections = new ConnectionsService(
+    identity,
+    accounts,
+    new ConnectStateStore(),
+    extensionId,
+    currentOpener,
+    taggedLogger(log, 'connections'),
+    team,
+    () => secrets.has('scalekitClientSecret'),
   );
   const enterprise = new EnterpriseService(identity, oidc, secrets, taggedLogger(log, 'enterprise'));
   const tree = new ConnectionsTreeProvider(connections, enterprise);
@@ -68,6 +77,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     connections,
     accounts,
     enterprise,
+    team,
     secrets,
     store: new ConversationStore(path.join(storageRoot, 'conversations'), taggedLogger(log, 'chat')),
     audit,
@@ -80,7 +90,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   const chatRecorder = testMode ? new ChatViewRecorder() : undefined;
   const treeRenders = testMode ? renderCounter(tree.onDidChangeTreeData) : undefined;
   const chatView = new ChatViewProvider(context.extensionUri, chat, taggedLogger(log, 'chat'), () => channel.show(true), chatRecorder?.observer);
-  const auditView = new AuditView(audit, identity, taggedLogger(log, 'audit'), (identifier) => auditKeys.keyFor(identifier));
+  const auditView = new AuditView(audit, identity, taggedLogger(log, 'audit'), (identifier) => auditKeys.keyFor(identifier), team);
   // Test mode only: the chat's live WebviewView, so the CSP suite reads its real options.
   let chatWebview: vscode.Webview | undefined;
   // Listing connections and the enterprise check wait until an OnBehalf view is visible (or startup settled).
@@ -109,6 +119,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     secrets,
     oidc,
     identity,
+    team,
     connections,
     enterprise,
     tree,
@@ -179,6 +190,8 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     connect: (name) => connections.connect(name),
     signOut: () => identity.signOut(),
     auditRecords: async () => audit.read(await identity.requireIdentifier()),
+    shownAuditRecords: async () => auditView.records(await identity.requireIdentifier()),
+    storedSecrets: async () => Object.fromEntries(await Promise.all(secretNames.map(async (name) => [name, await secrets.get(name)] as const))),
     auditFile: async () => audit.fileFor(await identity.requireIdentifier()),
     exportAuditLog: (target) => auditView.exportTo(target),
     auditKey: async () => Buffer.from(await auditKeys.keyFor(await identity.requireIdentifier())).toString('base64'),

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: build, typecheck, lint, format check, then the unit, ui, integration and e2e tiers in sequence.
+// `npm test`: build, typecheck, lint, format check, then the unit, gateway, ui, integration and e2e tiers in sequence.
 // A failing tier does not stop the next one, so every count prints; the exit code is
 // non-zero when anything failed. The last line is the totals, "N passed, N failed".
 //
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const node = process.execPath;
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const ALL_TIERS = ['unit', 'ui', 'integration', 'e2e'];
+const ALL_TIERS = ['unit', 'gateway', 'ui', 'integration', 'e2e'];
 
 const requested = process.argv.slice(2);
 for (const name of requested) {
@@ -100,6 +100,9 @@ if (built) {
   for (const name of tiers) {
     if (name === 'unit') {
       await tier('unit', node, ['out/test/harness/run-mocha.js', 'unit', 'test/unit/.mocharc.json']);
+    } else if (name === 'gateway') {
+      // The team gateway against the emulators, on PGlite and on a real Postgres server it starts itself.
+      await tier('gateway', node, ['out/test/harness/run-mocha.js', 'gateway', 'test/gateway/.mocharc.json']);
     } else if (name === 'ui') {
       // The chat webview bundle in chromium under its real CSP (no VS Code needed).
       await tier('ui', node, ['out/test/harness/run-mocha.js', 'ui', 'test/ui/.mocharc.json']);

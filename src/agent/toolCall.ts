@@ -234,7 +234,15 @@ export async function runToolUse(
 
   report.progress(subject, { stage: 'running' });
   executionStartedAt = now();
-  const execution = deps.backend.execute({ identifier: callIdentifier, connection: tool.connection, toolName: tool.name, input, signal });
+  const execution = deps.backend.execute({
+    identifier: callIdentifier,
+    connection: tool.connection,
+    toolName: tool.name,
+    input,
+    signal,
+    ...(decision.source !== 'denied' ? { decision: decision.source } : {}),
+    ...(approvalWaitMs !== undefined ? { approvalWaitMs } : {}),
+  });
   try {
     const result = await abortable(execution, signal);
     // Compact JSON for the model (fewer tokens); the card shows it pretty.

@@ -113,7 +113,7 @@ export class InvalidCredentialsError extends OnBehalfError {
 export class ServiceUnavailableError extends OnBehalfError {
   readonly kind = 'serviceUnavailable';
   constructor(
-    readonly service: 'Scalekit' | 'Anthropic' | 'Identity provider',
+    readonly service: 'Scalekit' | 'Anthropic' | 'Identity provider' | 'The OnBehalf gateway',
     detail: string,
   ) {
     super(`${service} is unreachable right now (${detail}).`, 'Check your network and the configured URL, then retry.');

@@ -39,6 +39,10 @@ export interface ToolCall {
   readonly input: Record<string, unknown>;
   /** Stop. A backend that can cancel a request in flight does; one that cannot lets it run on. */
   readonly signal: AbortSignal;
+  /** How the call was approved, for a backend that audits it too (the team gateway, as client-reported). */
+  readonly decision?: 'auto' | 'user-approved' | 'rule' | 'always-rule';
+  /** How long the call waited for the user's approval; absent when nobody was asked. */
+  readonly approvalWaitMs?: number;
 }
 
 export interface ToolExecution {

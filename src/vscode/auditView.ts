@@ -7,6 +7,9 @@ import type { AuditKeySource } from './auditLog';
 import type { AuditLog } from './auditLog';
 import type { IdentityService } from './identityService';
 import { DisposableOwner } from './lifecycle';
+import type { TeamGateway } from './teamGateway';
+import type { AuditRecord as GatewayAuditRecord } from '../gateway/protocol';
+import { NotSignedInError } from '../core/errors';
 
 // "Show Audit Log" opens a read-only Markdown table of the signed-in user's tool calls,
 // rendered in VS Code's Markdown preview, filtered by connection, outcome, or both; "Export Audit Log" writes JSONL or CSV.
@@ -27,6 +30,7 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
     private readonly identity: IdentityService,
     private readonly log: Logger,
     private readonly keyFor: AuditKeySource,
+    private readonly team: TeamGateway,
   ) {
     super();
     this.register(vscode.workspace.registerTextDocumentContentProvider(scheme, this));
@@ -63,9 +67,21 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
     return false;
   }
 
+  /**
+   * The signed-in person's records, oldest first: in team mode the gateway's (its central
+   * audit, the caller's own rows only), else this machine's log.
+   */
+  async records(identifier: Identifier): Promise<AuditRecord[]> {
+    if (!this.team.enabled) return this.audit.read(identifier);
+    const identity = await this.identity.current();
+    if (!identity || identity.identifier !== identifier) throw new NotSignedInError();
+    const records = await this.team.clientFor(identity).audit();
+    return records.map(fromGatewayRecord).reverse();
+  }
+
   async show(): Promise<vscode.TextDocument | undefined> {
     const identifier = await this.identity.requireIdentifier();
-    const records = await this.audit.read(identifier);
+    const records = await this.records(identifier);
     const connections = [...new Set(records.map((r) => r.connection))].sort();
     const outcomes = ['success', 'failure', 'cancelled'] as const;
     const query = (params: Record<string, string>) => new URLSearchParams(params).toString();
@@ -120,11 +136,11 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
     const params = new URLSearchParams(uri.query);
     const connection = params.get('connection');
     const outcome = params.get('outcome');
-    const records = (await this.audit.read(identity.identifier)).filter(
+    const records = (await this.records(identity.identifier)).filter(
       (r) => (!connection || r.connection === connection) && (!outcome || r.outcome === outcome),
     );
     return auditRecordsToMarkdown(
-      identity.label,
+      this.team.enabled ? `${identity.label} (team gateway ${this.team.host ?? ''})` : identity.label,
       records,
       [connection && `connection ${connection}`, outcome && `outcome ${outcome}`].filter(Boolean).join(', '),
     );
@@ -132,7 +148,7 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
 
   async export(): Promise<vscode.Uri | undefined> {
     const identifier = await this.identity.requireIdentifier();
-    const records = await this.audit.read(identifier);
+    const records = await this.records(identifier);
     const target = await vscode.window.showSaveDialog({
       title: 'Export Audit Log',
       saveLabel: 'Export',
@@ -189,7 +205,7 @@ export class AuditView extends DisposableOwner implements vscode.TextDocumentCon
   /** Writes the signed-in identity's audit log to `target` (JSONL, or CSV by extension). */
   async exportTo(target: vscode.Uri, identifier?: Identifier, records?: readonly AuditRecord[]): Promise<number> {
     const who = identifier ?? (await this.identity.requireIdentifier());
-    const rows = records ?? (await this.audit.read(who));
+    const rows = records ?? (await this.records(who));
     await writeAuditExport(target, rows);
     this.exported.add(target.toString());
     return rows.length;
@@ -201,4 +217,33 @@ export async function writeAuditExport(target: vscode.Uri, records: readonly Aud
     ? auditRecordsToCsv(records)
     : records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '');
   await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
+}
+
+/** A gateway audit row in the local log's shape, so one table and one export serve both modes. */
+export function fromGatewayRecord(record: GatewayAuditRecord): AuditRecord {
+  const decision =
+    record.decision === 'always'
+      ? 'always-rule'
+      : record.decision === 'user-approved' || record.decision === 'rule' || record.decision === 'auto'
+        ? record.decision
+        : 'denied';
+  const outcome = record.outcome === 'ok' ? 'success' : record.outcome === 'error' ? 'failure' : 'cancelled';
+  const errorCode =
+    record.outcome === 'ok'
+      ? undefined
+      : [record.outcome === 'error' ? undefined : `${record.outcome} (${record.decision})`, record.error].filter(Boolean).join(': ');
+  return {
+    time: record.at,
+    identifier: record.identifier,
+    connection: record.connection,
+    tool: record.tool,
+    risk: record.risk,
+    decision,
+    outcome,
+    ...(errorCode ? { errorCode } : {}),
+    durationMs: record.durationMs,
+    ...(record.approvalWaitMs !== undefined ? { approvalWaitMs: record.approvalWaitMs } : {}),
+    ...(record.executionId ? { executionId: record.executionId } : {}),
+    inputHmac: record.inputHmac,
+  };
 }

@@ -50,7 +50,16 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     run(commands.signIn, () => identity.signIn()),
     run(commands.signOut, () => identity.signOut()),
     run(commands.setAnthropicKey, () => promptForSecret('anthropicApiKey', secrets, log)),
-    run(commands.setScalekitSecret, () => promptForSecret('scalekitClientSecret', secrets, log)),
+    run(commands.setScalekitSecret, async () => {
+      // Team mode: the organisation's gateway holds the Scalekit secret; this window never asks for, stores or accepts it.
+      if (settings.gatewayUrl()) {
+        log.warn('Refused "Set Scalekit Client Secret": team mode is on ("onbehalf.gateway.url" is set).');
+        void vscode.window.showErrorMessage(teamModeSecretRefusal);
+        return false;
+      }
+      await promptForSecret('scalekitClientSecret', secrets, log);
+      return true;
+    }),
     run(commands.setEnterpriseClientSecret, () => promptForSecret('enterpriseClientSecret', secrets, log, deps.enterpriseSecretCheck)),
     run(commands.clearSecrets, async () => {
       const clear = 'Clear Keys';
@@ -123,8 +132,12 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   ];
 }
 
+/** What "Set Scalekit Client Secret" answers in team mode. */
+export const teamModeSecretRefusal =
+  "OnBehalf is in team mode: your organisation's OnBehalf gateway holds the Scalekit client secret, so it is not set, stored or accepted here.";
+
 async function pickConnection(arg: unknown, connections: ConnectionsService, title: string): Promise<string | undefined> {
-  const configured = settings.connections();
+  const configured = connections.connectionNames();
   const fromArg = connectionNameFrom(arg);
   if (fromArg !== undefined) {
     if (!configured.includes(fromArg)) throw new UnknownConnectionError(fromArg);

@@ -16,6 +16,8 @@ import { commands } from './constants';
 
 export type ConnectionsNode =
   | { readonly kind: 'identity'; readonly snapshot: ConnectionsSnapshot }
+  /** Team mode: which gateway every connection and tool call goes through. */
+  | { readonly kind: 'gateway'; readonly host: string }
   | {
       readonly kind: 'problem';
       readonly message: string;
@@ -108,10 +110,12 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
       // Signed out: an empty tree lets the welcome view explain what to do.
       if (!snapshot.identity) return snapshot.loading ? [] : [];
       const roots: ConnectionsNode[] = [{ kind: 'identity', snapshot }];
+      if (snapshot.gateway) roots.push({ kind: 'gateway', host: snapshot.gateway.host });
       const enterprise = this.enterprise.snapshot;
       // Enterprise-only setup: Scalekit is unused, not missing, so no warning and no Scalekit rows.
       const scalekitShown = !scalekitUnused(setupFacts(snapshot, enterprise, true));
-      if (scalekitShown && snapshot.problem && !NotSignedInError.is(snapshot.problem)) roots.push(problemNode(snapshot.problem));
+      if (scalekitShown && snapshot.problem && !NotSignedInError.is(snapshot.problem))
+        roots.push(problemNode(snapshot.problem, snapshot.gateway !== undefined));
       // While the statuses cannot be known (the problem row says why), no "Status unknown" rows.
       const unknowable = (connection: ConnectionState) => connection.status === 'UNKNOWN' && snapshot.problem !== undefined;
       if (scalekitShown) for (const connection of snapshot.connections) if (!unknowable(connection)) roots.push({ kind: 'connection', connection });
@@ -152,6 +156,18 @@ export class ConnectionsTreeProvider extends DisposableOwner implements vscode.T
           : 'Sign in to use OnBehalf';
         item.contextValue = identity ? 'identity.signedIn' : 'identity.signedOut';
         if (!identity) item.command = { command: commands.signIn, title: 'Sign In' };
+        return item;
+      }
+      case 'gateway': {
+        const item = new vscode.TreeItem(`Team gateway: ${node.host}`, vscode.TreeItemCollapsibleState.None);
+        item.id = 'gateway';
+        item.iconPath = new vscode.ThemeIcon('organization');
+        item.description = 'team mode';
+        item.tooltip = new vscode.MarkdownString(
+          `Team mode: every connection and tool call goes through your organisation's OnBehalf gateway at **${escapeMd(node.host)}**, which holds the Scalekit secret and checks your sign-in on every request.`,
+        );
+        item.contextValue = 'gateway';
+        item.accessibilityInformation = { label: `Team gateway ${node.host}` };
         return item;
       }
       case 'problem': {
@@ -262,9 +278,10 @@ function enterpriseItem(snapshot: EnterpriseSnapshot): vscode.TreeItem {
   return item;
 }
 
-function problemNode(problem: Error): ConnectionsNode {
+function problemNode(problem: Error, teamMode: boolean): ConnectionsNode {
   const message = messageOf(problem);
-  if (MissingCredentialsError.is(problem)) {
+  // Team mode never asks for Scalekit credentials: the gateway holds them.
+  if (MissingCredentialsError.is(problem) && !teamMode) {
     // Not a fault: the next step of setting up, said plainly and short enough never to be cut.
     if (problem.missing === 'scalekitClientSecret') {
       const command = { command: commands.setScalekitSecret, title: 'Set Scalekit Client Secret' };

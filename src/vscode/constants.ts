@@ -33,6 +33,8 @@ export const contextKeys = {
   posthogActive: 'onbehalf.posthogActive',
   asanaActive: 'onbehalf.asanaActive',
   askedFirstQuestion: 'onbehalf.askedFirstQuestion',
+  /** "onbehalf.gateway.url" is set: no Scalekit secret is asked for (its command is hidden). */
+  teamMode: 'onbehalf.teamMode',
 } as const;
 
 export const views = {
@@ -58,6 +60,7 @@ export const walkthrough = {
 export const walkthroughStepKeys: Readonly<Record<WalkthroughStep, string>> = {
   signIn: contextKeys.signedIn,
   setKeys: contextKeys.keysSet,
+  teamKeys: contextKeys.keysSet,
   connectPostHog: contextKeys.posthogActive,
   connectAsana: contextKeys.asanaActive,
   ask: contextKeys.askedFirstQuestion,

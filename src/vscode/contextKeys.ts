@@ -1,10 +1,11 @@
 import * as vscode from 'vscode';
 import { activeProducts } from '../core/connectionStatus';
-import { walkthroughSteps, type StepTicks, type WalkthroughStep } from '../core/walkthroughSteps';
+import { firstUnticked, walkthroughSteps, type StepTicks, type WalkthroughStep } from '../core/walkthroughSteps';
 import type { ConnectionsService } from './connectionsService';
 import { contextKeys, walkthroughStepKeys } from './constants';
 import { DisposableOwner } from './lifecycle';
 import type { SecretStore } from './secretStore';
+import { settings } from './settings';
 
 // when-clause context keys for menus and the walkthrough's completion events, and the
 // walkthrough's ticks they mean.
@@ -36,6 +37,11 @@ export class ContextKeys extends DisposableOwner {
     this.register(connections.onDidChange(updateConnections));
     this.register(secrets.onDidChange(() => void this.updateKeys()));
     this.register(
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (settings.affects(event, 'gateway.url')) void this.updateKeys();
+      }),
+    );
+    this.register(
       onDidSendMessage(() => {
         void state.update(askedKey, true);
         void this.set(askedKey, true);
@@ -46,14 +52,18 @@ export class ContextKeys extends DisposableOwner {
     void this.set(askedKey, state.get<boolean>(askedKey) === true);
   }
 
-  /** Each walkthrough step's tick, as the context keys stand now. */
-  get ticks(): StepTicks {
-    return Object.fromEntries(walkthroughSteps.map((step) => [step, this.current.get(stepKeys[step]) === true])) as Record<WalkthroughStep, boolean>;
+  /** The walkthrough step to show next, as the context keys stand now. */
+  nextStep(): WalkthroughStep | undefined {
+    const ticks = Object.fromEntries(walkthroughSteps.map((step) => [step, this.current.get(stepKeys[step]) === true])) as StepTicks;
+    return firstUnticked(ticks, this.current.get(contextKeys.teamMode) === true);
   }
 
   private async updateKeys(): Promise<void> {
-    const both = (await this.secrets.has('anthropicApiKey')) && (await this.secrets.has('scalekitClientSecret'));
-    await this.set(contextKeys.keysSet, both);
+    const team = settings.gatewayUrl() !== '';
+    await this.set(contextKeys.teamMode, team);
+    // Team mode needs only the Anthropic key; the Scalekit secret is not even read.
+    const keysSet = (await this.secrets.has('anthropicApiKey')) && (team || (await this.secrets.has('scalekitClientSecret')));
+    await this.set(contextKeys.keysSet, keysSet);
   }
 
   private set(key: string, value: boolean): Thenable<unknown> {

@@ -99,6 +99,29 @@ export class IdentityService extends DisposableOwner {
     return session ? identityFromSession(kind, session, issuer) : undefined;
   }
 
+  /**
+   * The current session's bearer token for the team gateway, with the identity derived from
+   * the same session, read now (never kept): the OIDC session's ID token, or the GitHub
+   * session's OAuth access token. Throws when nobody is signed in.
+   */
+  async currentCredential(): Promise<{ identity: Identity; token: string }> {
+    const kind = settings.identityProvider();
+    if (kind === 'oidc') {
+      const identity = await this.current();
+      const token = identity ? await this.oidcProvider.currentIdToken() : undefined;
+      if (!identity || !token) throw new NotSignedInError();
+      return { identity, token };
+    }
+    let session: vscode.AuthenticationSession | undefined;
+    try {
+      session = await vscode.authentication.getSession(authProviderIds[kind], scopesByProvider[kind], { silent: true });
+    } catch (error) {
+      this.log.warn(`Could not read the ${kind} session: ${(error as Error).message}`);
+    }
+    if (!session) throw new NotSignedInError();
+    return { identity: identityFromSession(kind, session), token: session.accessToken };
+  }
+
   /** The identifier for a call about to happen; throws when nobody is signed in. */
   async requireIdentifier(): Promise<Identifier> {
     const identity = await this.current();

@@ -45,4 +45,9 @@ export class SecretStore extends DisposableOwner {
   async clear(name: SecretName): Promise<void> {
     await this.secrets.delete(storageKeys[name]);
   }
+
+  /** Deletes `name` without reading its value (nothing happens when it is not stored). */
+  async forget(name: SecretName): Promise<void> {
+    await this.secrets.delete(storageKeys[name]);
+  }
 }

@@ -37,6 +37,8 @@ export const settings = {
   oidcClientId: (): string => config().get<string>('oidc.clientId', '').trim(),
   scalekitEnvironmentUrl: (): string => config().get<string>('scalekit.environmentUrl', '').trim().replace(/\/+$/, ''),
   scalekitClientId: (): string => config().get<string>('scalekit.clientId', '').trim(),
+  /** The team gateway's base URL; empty when team mode is off. Application scope: a workspace cannot redirect where your token goes. */
+  gatewayUrl: (): string => config().get<string>('gateway.url', '').trim().replace(/\/+$/, ''),
   anthropicBaseUrl: (): string => config().get<string>('anthropic.baseUrl', defaultAnthropicBaseUrl).trim().replace(/\/+$/, '') || defaultAnthropicBaseUrl,
   connections(): string[] {
     const value = config().get<unknown>('connections', ['posthog', 'asana']);

@@ -83,5 +83,11 @@ export class StatusBar extends DisposableOwner {
           : `Signed in as ${snapshot.identity?.label ?? ''}. All ${snapshot.connections.length} connections active.`;
         break;
     }
+    // Team mode: say which gateway everything goes through.
+    if (snapshot.gateway) {
+      this.item.text = this.item.text.replace(/^(\$\([^)]+\) )?OnBehalf/, '$1OnBehalf (team)');
+      this.item.tooltip =
+        `${typeof this.item.tooltip === 'string' ? this.item.tooltip : ''} Team mode: through the gateway at ${snapshot.gateway.host}.`.trim();
+    }
   }
 }

@@ -53,6 +53,10 @@ export interface OnBehalfTestApi {
   connect(connection: string): Promise<void>;
   signOut(): Promise<void>;
   auditRecords(): Promise<AuditRecord[]>;
+  /** What Show Audit Log shows the signed-in identity: the gateway's records in team mode, else the local log. */
+  shownAuditRecords(): Promise<AuditRecord[]>;
+  /** Every secret OnBehalf keeps in SecretStorage, by name (undefined when absent), for the leak scan. */
+  storedSecrets(): Promise<Record<string, string | undefined>>;
   auditFile(): Promise<string>;
   /** The signed-in identity's audit HMAC key from SecretStorage, base64 (created if missing). */
   auditKey(): Promise<string>;

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { firstUnticked, type StepTicks, type WalkthroughStep } from '../core/walkthroughSteps';
+import type { WalkthroughStep } from '../core/walkthroughSteps';
 import type { Logger } from '../core/logger';
 import { DisposableOwner } from './lifecycle';
 import { viewCommands, walkthrough } from './constants';
@@ -14,7 +14,7 @@ const openedKey = 'onbehalf.walkthroughOpened';
 
 /** Where the ticks come from (ContextKeys, which also sets the steps' completion keys). */
 export interface WalkthroughProgress {
-  readonly ticks: StepTicks;
+  nextStep(): WalkthroughStep | undefined;
   readonly onDidTick: vscode.Event<WalkthroughStep>;
 }
 
@@ -42,7 +42,7 @@ export class WalkthroughGuide extends DisposableOwner {
   }
 
   private async moveOn(ticked: WalkthroughStep): Promise<void> {
-    const next = firstUnticked(this.progress.ticks);
+    const next = this.progress.nextStep();
     if (!next) return;
     const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
     if (!walkthroughInFront(tab)) {
@@ -58,7 +58,7 @@ export class WalkthroughGuide extends DisposableOwner {
     }
   }
 
-  private stepId(step = firstUnticked(this.progress.ticks)): string {
+  private stepId(step = this.progress.nextStep()): string {
     return `${walkthrough.category}#${step ?? 'signIn'}`;
   }
 }

@@ -17,6 +17,8 @@ import { startAnthropicEmulator, type AnthropicEmulator } from '../emulators/ant
 import { ScriptedModel } from '../emulators/anthropic/scripted-model';
 import { startIdpEmulator, type IdpEmulator } from '../emulators/idp/server';
 import { startScalekitEmulator, type ScalekitEmulator } from '../emulators/scalekit/server';
+import { startGateway, type RunningGateway } from '../../src/gateway/server';
+import { parsePolicy } from '../../src/gateway/policy';
 
 export const HOST = '127.0.0.1';
 /*
@@ -57,12 +59,20 @@ export interface SandboxWorldOptions {
   env?: Record<string, string>;
   /** Characters per streamed delta and delay per delta of the sandbox model (visible streaming). */
   streaming?: { chunkSize: number; delayMsPerChunk: number };
+  /**
+   * Team mode: an OnBehalf gateway (src/gateway, in this process, PGlite in memory) holds the
+   * Scalekit secret in front of the Scalekit emulator and checks the IdP emulator's ID tokens;
+   * the extension is pointed at it and never given the secret.
+   */
+  team?: boolean;
 }
 
 export interface SandboxWorld {
   readonly scalekit: ScalekitEmulator;
   readonly anthropic: AnthropicEmulator;
   readonly idp: IdpEmulator;
+  /** Team mode only: the gateway the extension goes through. */
+  readonly gateway: RunningGateway | undefined;
   readonly server: CodeServer;
   /** Base URL of the workbench as the browser sees it (http://127.0.0.1:<port>). */
   readonly url: string;
@@ -71,7 +81,7 @@ export interface SandboxWorld {
   readonly workspace: string;
   /** What went into User/settings.json for OnBehalf. */
   readonly settings: Readonly<Record<string, unknown>>;
-  /** The values to paste into the input boxes. Demo values: they only work against these emulators. */
+  /** The values to paste into the input boxes. Demo values: they only work against these emulators. (Team mode's banner never shows the Scalekit secret.) */
   readonly demoKeys: { readonly scalekitClientSecret: string; readonly anthropicApiKey: string | undefined };
   readonly realClaude: boolean;
   close(): Promise<void>;
@@ -81,14 +91,20 @@ export interface SandboxWorld {
 export function sandboxSettings(
   emulators: { scalekit: ScalekitEmulator; anthropic: AnthropicEmulator; idp: IdpEmulator },
   realClaude: boolean,
+  gatewayUrl?: string,
 ): Record<string, unknown> {
   return {
     'onbehalf.identity.provider': 'oidc',
     'onbehalf.oidc.issuer': emulators.idp.issuer,
     'onbehalf.oidc.clientId': emulators.idp.clientId,
-    'onbehalf.scalekit.environmentUrl': emulators.scalekit.url,
-    'onbehalf.scalekit.clientId': emulators.scalekit.clientId,
-    'onbehalf.connections': ['posthog', 'asana'],
+    // Team mode: no Scalekit settings at all; the gateway has them.
+    ...(gatewayUrl
+      ? { 'onbehalf.gateway.url': gatewayUrl }
+      : {
+          'onbehalf.scalekit.environmentUrl': emulators.scalekit.url,
+          'onbehalf.scalekit.clientId': emulators.scalekit.clientId,
+          'onbehalf.connections': ['posthog', 'asana'],
+        }),
     ...(realClaude ? {} : { 'onbehalf.anthropic.baseUrl': emulators.anthropic.url, 'onbehalf.model': SANDBOX_MODEL }),
   };
 }
@@ -180,7 +196,13 @@ export async function startSandboxWorld(options: SandboxWorldOptions): Promise<S
       });
     if (ownWorkspace) closers.unshift(['the workspace folder', async () => rmSync(workspace, { recursive: true, force: true })]);
 
-    const settings = sandboxSettings({ scalekit, anthropic, idp }, realClaude);
+    let gateway: RunningGateway | undefined;
+    if (options.team) {
+      gateway = await startSandboxGateway(scalekit, idp);
+      const running = gateway;
+      closers.push(['the OnBehalf gateway', () => running.close()]);
+    }
+    const settings = sandboxSettings({ scalekit, anthropic, idp }, realClaude, gateway?.url);
     // A key in the environment must not reach the extension host; it goes in through the input box only.
     delete process.env['ANTHROPIC_API_KEY'];
     // As a person's fresh VS Code: walkthroughs open on install (the harness's default turns that off).
@@ -201,6 +223,7 @@ export async function startSandboxWorld(options: SandboxWorldOptions): Promise<S
       scalekit,
       anthropic,
       idp,
+      gateway,
       server,
       url,
       workspace,
@@ -214,4 +237,25 @@ export async function startSandboxWorld(options: SandboxWorldOptions): Promise<S
     await closeAll();
     throw error;
   }
+}
+
+/**
+ * The team gateway of `npm start -- --team`: src/gateway in this process, on PGlite in memory,
+ * holding the Scalekit emulator's secret and accepting the IdP emulator's ID tokens for the
+ * extension's client id. Loopback only.
+ */
+async function startSandboxGateway(scalekit: ScalekitEmulator, idp: IdpEmulator): Promise<RunningGateway> {
+  return startGateway({
+    identity: { kind: 'oidc', issuer: idp.issuer, audiences: [idp.clientId], algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'], clockToleranceSeconds: 30 },
+    scalekit: { environmentUrl: scalekit.url, clientId: scalekit.clientId, clientSecret: scalekit.clientSecret },
+    database: { kind: 'pglite' },
+    host: HOST,
+    port: 0,
+    connections: ['posthog', 'asana'],
+    // A taste of the organisation's policy: creating an Asana task always asks.
+    policy: parsePolicy({ connections: { asana: { tools: { asana_task_create: 'ask' } } } }),
+    instance: 'sandbox-gateway',
+    logLevel: 'warn',
+    bodyLimitBytes: 256 * 1024,
+  });
 }

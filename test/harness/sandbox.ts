@@ -2,7 +2,11 @@
 // (VS Code 1.100.3) with this repository loaded as a development extension and configured
 // against them. Prints one URL and what to do, then runs until Ctrl-C.
 //
-//   npm start [-- --port N]
+//   npm start [-- --port N] [-- --team]
+//
+// With --team, an OnBehalf gateway (src/gateway, PGlite in memory) runs here too and holds
+// the Scalekit secret; the extension is configured for it (onbehalf.gateway.url) and asks
+// only for the Anthropic key, so a newcomer can try team mode as Ada and Grace.
 //
 // With ANTHROPIC_API_KEY set, the agent is real Claude (default base URL and model) and
 // the person pastes their key; the tools stay emulated. Without it, the Anthropic
@@ -13,10 +17,12 @@ import { HOST, startSandboxWorld, type SandboxWorld } from './sandbox-world';
 
 interface Args {
   port: number;
+  team: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
   let port = 0;
+  let team = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     const inline = /^--port=(.*)$/.exec(arg);
@@ -25,17 +31,60 @@ function parseArgs(argv: readonly string[]): Args {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`--port needs a port number, got "${value ?? ''}"`);
       port = n;
+    } else if (arg === '--team') {
+      team = true;
     } else if (arg === '--help' || arg === '-h') {
-      console.log('usage: npm start [-- --port N]\n  Starts the emulators and code-server with OnBehalf on http://127.0.0.1:<N>.');
+      console.log(
+        'usage: npm start [-- --port N] [-- --team]\n  Starts the emulators and code-server with OnBehalf on http://127.0.0.1:<N>.\n  --team: also an OnBehalf gateway that holds the Scalekit secret; the extension goes through it.',
+      );
       process.exit(0);
     } else {
-      throw new Error(`unknown argument "${arg}" (usage: npm start [-- --port N])`);
+      throw new Error(`unknown argument "${arg}" (usage: npm start [-- --port N] [-- --team])`);
     }
   }
-  return { port };
+  return { port, team };
+}
+
+function teamBanner(world: SandboxWorld): string {
+  const rule = '─'.repeat(76);
+  return [
+    rule,
+    `OnBehalf sandbox, TEAM MODE: VS Code ${VSCODE_VERSION} (code-server) with the extension from this repository,`,
+    'going through an OnBehalf gateway that holds the Scalekit secret (this window never gets it).',
+    '',
+    'Open this URL in a browser on this machine:',
+    '',
+    `  ${world.workbenchUrl}`,
+    '',
+    'What to do:',
+    '  1. Click the OnBehalf icon in the activity bar, then "Sign In". VS Code asks "Do you want',
+    '     code-server to open the external website?": click Open. On the login page in the new',
+    '     tab, choose Ada Lovelace or Grace Hopper. The Connections view names the gateway.',
+    '  2. The status bar then says "OnBehalf (team): Set keys". Click it and paste the Anthropic key:',
+    world.realClaude
+      ? '       Anthropic API key:       your own key (ANTHROPIC_API_KEY is set in this shell: real Claude)'
+      : `       Anthropic API key:       ${world.demoKeys.anthropicApiKey ?? ''}  (a demo value for the local emulator)`,
+    '     No Scalekit secret: the gateway has it ("Set Scalekit Client Secret" refuses in team mode).',
+    '  3. Connect PostHog and Asana from the Connections view (Open, then Allow on the consent page).',
+    '     The gateway issues the link and verifies the callback as the person its token names.',
+    '  4. Ask in the chat, e.g. "Create an Asana task called Write launch notes": the organisation',
+    '     policy marks that tool "ask", so it asks every time and never offers "Always allow".',
+    '     "OnBehalf: Show Audit Log" shows your own rows from the gateway. Sign out and in as the',
+    '     other person to see that nothing of the first one shows.',
+    '',
+    `OnBehalf gateway  ${world.gateway?.url ?? ''}  (PGlite in memory; GET /healthz, /v1/info)`,
+    `  Scalekit   ${world.scalekit.url}  (behind the gateway; PostHog + Asana demo data)`,
+    world.realClaude ? `  Anthropic  ${world.anthropic.url}  (not used: real Claude)` : `  Anthropic  ${world.anthropic.url}  (sandbox model)`,
+    `  IdP        ${world.idp.issuer}  (client id ${world.idp.clientId}; users ${world.idp.users.map((u) => u.sub).join(', ')})`,
+    `  code-server log: ${world.server.logFile}`,
+    '',
+    'Press Ctrl+C to stop everything.',
+    rule,
+  ].join('\n');
 }
 
 function banner(world: SandboxWorld): string {
+  if (world.gateway) return teamBanner(world);
   const rule = '─'.repeat(76);
   const keys = world.realClaude
     ? [
@@ -115,8 +164,8 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
 
   await ensureCodeServer();
-  console.log(`[sandbox] starting the emulators and code-server on ${HOST}${args.port ? `:${args.port}` : ''}…`);
-  world = await startSandboxWorld({ label: 'sandbox', port: args.port, realClaude });
+  console.log(`[sandbox] starting the emulators${args.team ? ', the OnBehalf gateway' : ''} and code-server on ${HOST}${args.port ? `:${args.port}` : ''}…`);
+  world = await startSandboxWorld({ label: 'sandbox', port: args.port, realClaude, team: args.team });
   if (stopping) return; // a signal arrived while starting; stop() closes it.
   console.log(banner(world));
 }

@@ -67,6 +67,7 @@ export async function resetSettings(): Promise<void> {
     'toolRules',
     'model',
     'maxSteps',
+    'gateway.url',
   ]) {
     await config().update(key, undefined, target);
   }

@@ -16,6 +16,7 @@ import type { IdentityService } from '../identityService';
 import { DisposableOwner } from '../lifecycle';
 import type { SecretStore } from '../secretStore';
 import { settings } from '../settings';
+import type { TeamGateway } from '../teamGateway';
 import { chatState } from './chatState';
 import { IdentitySession } from './identitySession';
 import { TurnRunner } from './turnRunner';
@@ -35,6 +36,7 @@ export interface ChatControllerDeps {
   readonly connections: ConnectionsService;
   readonly accounts: ScalekitAccounts;
   readonly enterprise: EnterpriseService;
+  readonly team: TeamGateway;
   readonly secrets: SecretStore;
   readonly store: ConversationStore;
   readonly audit: AuditLog;

@@ -19,6 +19,9 @@ import type { ConversationStore } from '../conversationStore';
 import { enterpriseConnection, type EnterpriseService } from '../enterpriseService';
 import type { IdentityService } from '../identityService';
 import { settings } from '../settings';
+import type { TeamGateway } from '../teamGateway';
+import { GatewayToolBackend } from '../../team/gatewayBackend';
+import type { ToolRule } from '../../agent/policy';
 
 // Everything that belongs to one signed-in person: their conversations and the throttle
 // that saves them, the approvals waiting for them, the turn running for them, their
@@ -32,6 +35,7 @@ export interface IdentitySessionServices {
   readonly connections: ConnectionsService;
   readonly accounts: ScalekitAccounts;
   readonly enterprise: EnterpriseService;
+  readonly team: TeamGateway;
   readonly store: ConversationStore;
   readonly audit: AuditLog;
   readonly approvals: ApprovalStore;
@@ -61,8 +65,10 @@ export class IdentitySession implements vscode.Disposable {
   readonly identifier: Identifier;
   readonly label: string;
   readonly policy: ApprovalPolicy;
-  /** The tool backends this person's calls go through. */
-  private readonly backends: ToolBackends;
+  /** Direct mode: the enterprise MCP server for its own connection, Scalekit for the rest. */
+  private readonly directBackends: ToolBackends;
+  /** Team mode: the enterprise MCP server for its own connection, the gateway for every other. */
+  private readonly teamBackends: ToolBackends;
   private conversationList: Conversation[] = [];
   private activeId: string | undefined;
   private running: RunningTurn | undefined;
@@ -81,9 +87,20 @@ export class IdentitySession implements vscode.Disposable {
   ) {
     this.identifier = identity.identifier;
     this.label = identity.label;
-    this.backends = new ToolBackends([new EnterpriseToolBackend(services.enterprise, enterpriseConnection), new ScalekitToolBackend(services.accounts)]);
+    const enterprise = new EnterpriseToolBackend(services.enterprise, enterpriseConnection);
+    this.directBackends = new ToolBackends([enterprise, new ScalekitToolBackend(services.accounts)]);
+    this.teamBackends = new ToolBackends([
+      enterprise,
+      new GatewayToolBackend({
+        client: () => services.team.current(),
+        get snapshot() {
+          const snapshot = services.connections.snapshot;
+          return { identifier: snapshot.identity?.identifier, connections: snapshot.connections };
+        },
+      }),
+    ]);
     this.policy = new ApprovalPolicy({
-      ruleFor: (toolName) => settings.toolRules()[toolName],
+      ruleFor: (toolName) => tightened(settings.toolRules()[toolName], this.orgPolicy(toolName)),
       // The loop names the identifier it derived; only this person's own choices apply.
       isAlwaysAllowed: (identifier, toolName) => identifier === this.identifier && services.approvals.isAlwaysAllowed(this.identifier, toolName),
       rememberAlwaysAllowed: async (identifier, toolName) => {
@@ -91,6 +108,19 @@ export class IdentitySession implements vscode.Disposable {
       },
       askUser: (call, options, signal) => this.askUser(call.toolUseId, options.canAlwaysAllow, signal),
     });
+  }
+
+  /** Chosen at each call: team mode sends everything through the gateway, never to Scalekit directly. */
+  private get backends(): ToolBackends {
+    return this.services.team.enabled ? this.teamBackends : this.directBackends;
+  }
+
+  /** The organisation's mark for a tool, as the gateway listed it for this person (team mode). */
+  private orgPolicy(toolName: string): 'ask' | 'allow' | undefined {
+    if (!this.services.team.enabled) return undefined;
+    const snapshot = this.services.connections.snapshot;
+    if (snapshot.identity?.identifier !== this.identifier) return 'ask';
+    return snapshot.orgPolicies?.get(toolName);
   }
 
   get isDisposed(): boolean {
@@ -306,4 +336,15 @@ export class IdentitySession implements vscode.Disposable {
     this.flushSave();
     this.continued.clear();
   }
+}
+
+/**
+ * A local rule combined with the organisation's mark: local settings can only tighten. An
+ * organisation's "ask" stays "ask" whatever the local rule (bar "deny"), so "Always allow"
+ * is never offered for it; an organisation's "allow" still asks when the local rule says so.
+ */
+export function tightened(local: ToolRule | undefined, org: 'ask' | 'allow' | undefined): ToolRule | undefined {
+  if (local === 'deny') return 'deny';
+  if (org === 'ask') return 'ask';
+  return local;
 }

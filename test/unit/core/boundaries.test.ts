@@ -28,8 +28,8 @@ function importing(from: string, to: readonly string[]): string[] {
 }
 
 describe('boundaries', () => {
-  it('the pure core (core, agent, scalekit, enterprise, shared, webview) never imports vscode', () => {
-    const offenders = ['core', 'agent', 'scalekit', 'enterprise', 'shared', 'webview']
+  it('the pure core (core, agent, scalekit, enterprise, team, shared, webview) and the gateway never import vscode', () => {
+    const offenders = ['core', 'agent', 'scalekit', 'enterprise', 'team', 'shared', 'webview', 'gateway']
       .flatMap((folder) => sources(join(root, 'src', folder)))
       .filter((file) => /from ['"]vscode['"]|require\(['"]vscode['"]\)/.test(readFileSync(file, 'utf8')));
     assert.deepEqual(offenders, []);
@@ -43,6 +43,7 @@ describe('boundaries', () => {
       agentImportsABackend: importing('agent', ['scalekit', 'enterprise', 'vscode']),
       enterpriseImportsTheAgent: importing('enterprise', ['agent', 'scalekit', 'vscode']),
       scalekitImportsTheAgent: importing('scalekit', ['agent', 'enterprise', 'vscode']),
+      teamImportsTheAgent: importing('team', ['agent', 'scalekit', 'enterprise', 'vscode']),
       coreImportsALayerAbove: importing('core', ['agent', 'scalekit', 'enterprise', 'vscode', 'shared']),
       connectionsTreeImportsABackend: importing('vscode/connectionsTree.ts', ['scalekit', 'enterprise']),
     };
@@ -75,7 +76,7 @@ describe('boundaries', () => {
   });
 
   it('error classes live only in the errors modules', () => {
-    const homes = [join(root, 'src', 'core', 'errors.ts'), join(root, 'src', 'enterprise', 'errors.ts')];
+    const homes = [join(root, 'src', 'core', 'errors.ts'), join(root, 'src', 'enterprise', 'errors.ts'), join(root, 'src', 'team', 'errors.ts')];
     const offenders = sources(join(root, 'src'))
       .filter((file) => !homes.includes(file))
       .filter((file) => /\bclass\s+\w+\s+extends\s+(?:\w*Error|OnBehalfError)\b/.test(readFileSync(file, 'utf8')))

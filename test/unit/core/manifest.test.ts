@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commands, contextKeys, views, walkthrough, walkthroughStepKeys } from '../../../src/vscode/constants';
-import { firstUnticked, walkthroughSteps } from '../../../src/core/walkthroughSteps';
+import { firstUnticked, stepShown, walkthroughSteps, type WalkthroughStep } from '../../../src/core/walkthroughSteps';
 
 // The contributions a user meets first: what the palette offers when, and what each row offers.
 
@@ -100,6 +100,34 @@ describe('manifest: the walkthrough', () => {
   });
 });
 
+describe('manifest: team mode', () => {
+  const contributes = (
+    manifest as unknown as {
+      contributes: {
+        menus: { commandPalette: { command: string; when?: string }[] };
+        walkthroughs: { steps: { id: string; when?: string; description: string; media: { markdown: string } }[] }[];
+        configuration: { properties: Record<string, { scope?: string }> };
+      };
+    }
+  ).contributes;
+  it('"onbehalf.gateway.url" is application-scoped: a workspace cannot send your token elsewhere', () => {
+    assert.equal(contributes.configuration.properties['onbehalf.gateway.url']?.scope, 'application');
+  });
+  it('the Scalekit secret command is hidden from the palette in team mode', () => {
+    const entry = contributes.menus.commandPalette.find((m) => m.command === 'onbehalf.setScalekitSecret');
+    assert.equal(entry?.when, '!onbehalf.teamMode');
+  });
+  it('the walkthrough shows a team-mode step instead of the secret step, and it asks for no Scalekit secret', () => {
+    const steps = contributes.walkthroughs[0]!.steps;
+    assert.equal(steps.find((s) => s.id === 'setKeys')?.when, '!onbehalf.teamMode');
+    const team = steps.find((s) => s.id === 'teamKeys');
+    assert.equal(team?.when, 'onbehalf.teamMode');
+    assert.doesNotMatch(team?.description ?? '', /setScalekitSecret/);
+    const markdown = readFileSync(join(__dirname, '..', '..', '..', '..', team?.media.markdown ?? ''), 'utf8');
+    assert.match(markdown, /npm start -- --team/);
+  });
+});
+
 describe('manifest: installing is quiet and says what it needs', () => {
   const raw = manifest as unknown as { engines: Record<string, string>; allowScripts?: Record<string, boolean> };
   it('states the supported Node version, and this Node meets it', () => {
@@ -132,9 +160,20 @@ describe('manifest: the walkthrough the guide moves through', () => {
   });
 
   it('shows the first unticked step next, in order, and none once all are ticked', () => {
-    const ticks = { signIn: true, setKeys: false, connectPostHog: true, connectAsana: false, ask: false };
+    const ticks = { signIn: true, setKeys: false, teamKeys: false, connectPostHog: true, connectAsana: false, ask: false };
     assert.equal(firstUnticked(ticks), 'setKeys');
-    assert.equal(firstUnticked({ ...ticks, setKeys: true }), 'connectAsana');
-    assert.equal(firstUnticked({ signIn: true, setKeys: true, connectPostHog: true, connectAsana: true, ask: true }), undefined);
+    assert.equal(firstUnticked({ ...ticks, setKeys: true, teamKeys: true }), 'connectAsana');
+    assert.equal(firstUnticked({ signIn: true, setKeys: true, teamKeys: true, connectPostHog: true, connectAsana: true, ask: true }), undefined);
+  });
+
+  it('moves through only the steps VS Code shows in the mode: the secret step in direct mode, the gateway step in team mode', () => {
+    const ticks = { signIn: true, setKeys: false, teamKeys: false, connectPostHog: false, connectAsana: false, ask: false };
+    assert.equal(firstUnticked(ticks, false), 'setKeys');
+    assert.equal(firstUnticked(ticks, true), 'teamKeys');
+    for (const step of getStarted!.steps as { id: WalkthroughStep; when?: string }[]) {
+      const when = step.when ?? '';
+      assert.equal(stepShown(step.id, false), when === '' || when === '!onbehalf.teamMode', `${step.id} in direct mode`);
+      assert.equal(stepShown(step.id, true), when === '' || when === 'onbehalf.teamMode', `${step.id} in team mode`);
+    }
   });
 });
