@@ -2,7 +2,6 @@
 // a long table, a long tight list, a long code fence, and a mixed answer that holds a
 // 40 KB table, a long tight list and a long code fence between ordinary paragraphs.
 // Shared by the render benchmark and the streaming UI tests.
-import { sampleMarkdown } from './webview-render';
 
 function random(seed: number): () => number {
   let s = seed;
@@ -57,6 +56,52 @@ export function fenceMarkdown(bytes: number, seed = 3): string {
   }
   lines.push('```');
   return lines.join('\n');
+}
+
+/** Deterministic markdown of about `bytes` characters: paragraphs, headings, short lists, fences and tables. */
+export function sampleMarkdown(bytes: number): string {
+  let seed = 42;
+  const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+  const words =
+    'signups retention funnel insight cohort weekly daily task project sprint owner due metric event query chart growth churn active users dashboard'.split(
+      ' ',
+    );
+  const sentence = () => {
+    const n = 8 + Math.floor(rand() * 12);
+    const ws: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const w = words[Math.floor(rand() * words.length)] ?? 'data';
+      const r = rand();
+      ws.push(r < 0.05 ? `**${w}**` : r < 0.09 ? `\`${w}\`` : r < 0.11 ? `[${w}](https://app.posthog.example/${w})` : w);
+    }
+    const s = ws.join(' ');
+    return s.charAt(0).toUpperCase() + s.slice(1) + '.';
+  };
+  const parts: string[] = [];
+  let size = 0;
+  let section = 0;
+  while (size < bytes) {
+    let block: string;
+    const r = rand();
+    if (r < 0.08) block = `## Section ${++section}`;
+    else if (r < 0.45) block = [sentence(), sentence(), sentence()].join(' ');
+    else if (r < 0.62) block = Array.from({ length: 3 + Math.floor(rand() * 4) }, () => `- ${sentence()}`).join('\n');
+    else if (r < 0.72) block = Array.from({ length: 3 + Math.floor(rand() * 3) }, (_, i) => `${i + 1}. ${sentence()}`).join('\n');
+    else if (r < 0.9) {
+      const lines = Array.from({ length: 6 + Math.floor(rand() * 10) }, (_, i) =>
+        i % 5 === 4 ? '' : `  const v${i} = await query("${words[i % words.length]}", { days: ${i} });`,
+      );
+      block = ['```ts', ...lines, '```'].join('\n');
+    } else
+      block = [
+        '| day | signups | active |',
+        '|:--|--:|--:|',
+        ...Array.from({ length: 5 }, (_, i) => `| 2024-05-0${i + 1} | ${Math.floor(rand() * 100)} | ${Math.floor(rand() * 900)} |`),
+      ].join('\n');
+    parts.push(block);
+    size += block.length + 2;
+  }
+  return parts.join('\n\n').slice(0, bytes);
 }
 
 /** Ordinary prose and small blocks around a 40 KB table, a long tight list and a long fence. */

@@ -1,93 +1,52 @@
-// Benchmark: how the chat webview's streaming markdown scales with answer size.
+// Benchmark: how the chat webview's streaming markdown scales with answer size, per block shape.
 //
-// In a real headless chromium with the real bundle and CSP, streams a markdown answer
-// (paragraphs, lists, code fences, tables) of 25, 50 and 100 KB in ~51-character
-// chunks (2,000 chunks for 100 KB). Every chunk is delivered as a host `textDelta`
-// message and rendered synchronously before the next one (the worst case: no
-// per-frame coalescing), including the forced layout the auto-scroll does. If
-// rendering were quadratic (re-rendering the whole answer per chunk), doubling the
-// size would quadruple the total time; linear means ~2x, with the per-chunk cost flat.
+// In a real headless chromium with the real bundle under the real CSP, streams answers of
+// 25, 50, 100 and 200 KB of four shapes (one long table, one long tight list, one long code
+// fence, and a mixed answer holding a table of up to 40 KB, a long list and a long fence
+// between paragraphs: test/bench/markdown-shapes.ts) in ~51-character chunks. Every chunk is
+// delivered as a host `textDelta` message, rendered synchronously (no per-frame coalescing:
+// the worst case), and followed by a forced style + layout, the layout the frame that shows
+// the chunk would pay. Linear work means total time doubles when the size doubles (growth
+// exponent 1); re-rendering the open block on every chunk gives an exponent near 2.
 //
 // Run: node esbuild.mjs && node out/test/bench/webview-render.js
 import { chromium, type CDPSession, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../ui/helpers';
 import { startFixtureServer } from '../ui/fixture';
+import { SHAPES, shapeMarkdown, tableMarkdown, type Shape } from './markdown-shapes';
+
+export { sampleMarkdown } from './markdown-shapes';
 
 export interface SizeFigures {
   readonly sizeKB: number;
   readonly chunks: number;
-  /** Wall time in the page for delivering + rendering all chunks (median of runs). */
+  /** Sum of the chunks' times (render + layout), median of runs. */
   readonly totalMs: number;
-  readonly perChunkMs: number;
+  /** The slowest chunk of the median run. */
+  readonly maxChunkMs: number;
+  readonly p99ChunkMs: number;
   /** Mean cost of a chunk in the first and the last 10% of the stream. */
   readonly earlyChunkMs: number;
   readonly lateChunkMs: number;
-  readonly p95ChunkMs: number;
   /** Chromium's own accounting for the run (CDP Performance.getMetrics deltas). */
   readonly scriptMs: number;
   readonly layoutMs: number;
   readonly styleMs: number;
-  /** Time for the same answer as one message (`item`, not streamed), for scale. */
-  readonly oneShotMs: number;
+}
+
+export interface ShapeFigures {
+  readonly shape: Shape;
+  readonly sizes: readonly SizeFigures[];
+  /** Least-squares slope of log(total) over log(size): 1 when linear, 2 when quadratic. */
+  readonly exponent: number;
 }
 
 export interface BenchFigures {
   readonly chunkChars: number;
   readonly runs: number;
-  readonly sizes: readonly SizeFigures[];
-  /** total(50 KB) / total(25 KB) and total(100 KB) / total(50 KB): ~2 when linear, ~4 when quadratic. */
-  readonly ratio50over25: number;
-  readonly ratio100over50: number;
-  /** perChunk(100 KB) / perChunk(25 KB): ~1 when linear. */
-  readonly perChunkRatio100over25: number;
-  /** lateChunk / earlyChunk at 100 KB: ~1 when a chunk's cost does not depend on what came before. */
-  readonly lateOverEarly100: number;
-}
-
-/** Deterministic markdown of about `bytes` characters. */
-export function sampleMarkdown(bytes: number): string {
-  let seed = 42;
-  const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
-  const words =
-    'signups retention funnel insight cohort weekly daily task project sprint owner due metric event query chart growth churn active users dashboard'.split(
-      ' ',
-    );
-  const sentence = () => {
-    const n = 8 + Math.floor(rand() * 12);
-    const ws: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const w = words[Math.floor(rand() * words.length)] ?? 'data';
-      const r = rand();
-      ws.push(r < 0.05 ? `**${w}**` : r < 0.09 ? `\`${w}\`` : r < 0.11 ? `[${w}](https://app.posthog.example/${w})` : w);
-    }
-    const s = ws.join(' ');
-    return s.charAt(0).toUpperCase() + s.slice(1) + '.';
-  };
-  const parts: string[] = [];
-  let size = 0;
-  let section = 0;
-  while (size < bytes) {
-    let block: string;
-    const r = rand();
-    if (r < 0.08) block = `## Section ${++section}`;
-    else if (r < 0.45) block = [sentence(), sentence(), sentence()].join(' ');
-    else if (r < 0.62) block = Array.from({ length: 3 + Math.floor(rand() * 4) }, () => `- ${sentence()}`).join('\n');
-    else if (r < 0.72) block = Array.from({ length: 3 + Math.floor(rand() * 3) }, (_, i) => `${i + 1}. ${sentence()}`).join('\n');
-    else if (r < 0.9) {
-      const lines = Array.from({ length: 6 + Math.floor(rand() * 10) }, (_, i) =>
-        i % 5 === 4 ? '' : `  const v${i} = await query("${words[i % words.length]}", { days: ${i} });`,
-      );
-      block = ['```ts', ...lines, '```'].join('\n');
-    } else
-      block = [
-        '| day | signups | active |',
-        '|:--|--:|--:|',
-        ...Array.from({ length: 5 }, (_, i) => `| 2024-05-0${i + 1} | ${Math.floor(rand() * 100)} | ${Math.floor(rand() * 900)} |`),
-      ].join('\n');
-    parts.push(block);
-    size += block.length + 2;
-  }
-  return parts.join('\n\n').slice(0, bytes);
+  readonly shapes: readonly ShapeFigures[];
+  /** A 40 KB table streamed: total render time, slowest chunk, and the same table rendered at once. */
+  readonly table40: { totalMs: number; maxChunkMs: number; chunks: number; oneShotMs: number };
 }
 
 function chunk(text: string, count: number): string[] {
@@ -108,10 +67,9 @@ interface RunResult {
   scriptMs: number;
   layoutMs: number;
   styleMs: number;
-  oneShotMs: number;
 }
 
-async function runOnce(page: Page, cdp: CDPSession, url: string, markdown: string, chunks: string[]): Promise<RunResult> {
+async function openStreamingItem(page: Page, url: string): Promise<void> {
   await page.goto(url);
   await page.waitForSelector('body[data-onbehalf="loaded"]');
   await page.evaluate(() => {
@@ -138,6 +96,10 @@ async function runOnce(page: Page, cdp: CDPSession, url: string, markdown: strin
     );
   });
   await page.waitForSelector('.msg-assistant');
+}
+
+async function runOnce(page: Page, cdp: CDPSession, url: string, markdown: string, chunks: string[]): Promise<RunResult> {
+  await openStreamingItem(page, url);
   const before = await metrics(cdp);
   const result = await page.evaluate((parts) => {
     const g = globalThis as unknown as {
@@ -145,42 +107,54 @@ async function runOnce(page: Page, cdp: CDPSession, url: string, markdown: strin
       MessageEvent: new (type: string, init: { data: unknown }) => unknown;
       Event: new (type: string) => unknown;
       performance: { now(): number };
+      document: { querySelector(s: string): { scrollHeight: number } | null };
     };
+    const scroller = g.document.querySelector('main.messages');
     const times: number[] = [];
-    const start = g.performance.now();
+    let total = 0;
     for (const text of parts) {
       const t0 = g.performance.now();
-      // Exactly what a host message does, but synchronous, then render now (no coalescing).
+      // Exactly what a host message does, but synchronous, then render now (no coalescing),
+      // then the style + layout the frame showing it would do.
       g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'textDelta', itemId: 'a', text } }));
       g.dispatchEvent(new g.Event('onbehalf:flush'));
-      times.push(g.performance.now() - t0);
+      void scroller?.scrollHeight;
+      const dt = g.performance.now() - t0;
+      times.push(dt);
+      total += dt;
     }
-    return { totalMs: g.performance.now() - start, times };
+    // End the stream (the last line completes, open blocks close): part of the render.
+    const t0 = g.performance.now();
+    g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'busy', busy: false } }));
+    void scroller?.scrollHeight;
+    times.push(g.performance.now() - t0);
+    return { totalMs: total + (times[times.length - 1] ?? 0), times };
   }, chunks);
   const after = await metrics(cdp);
   const ms = (name: string) => ((after[name] ?? 0) - (before[name] ?? 0)) * 1000;
-
-  // For scale: the same answer delivered at once as a finished item.
-  const oneShotMs = await page.evaluate((md) => {
-    const g = globalThis as unknown as {
-      dispatchEvent(e: unknown): boolean;
-      MessageEvent: new (type: string, init: { data: unknown }) => unknown;
-      performance: { now(): number };
-      document: { body: { offsetHeight: number } };
-    };
-    const t0 = g.performance.now();
-    g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'item', item: { kind: 'assistant', id: 'b', markdown: md, streaming: false } } }));
-    void g.document.body.offsetHeight;
-    return g.performance.now() - t0;
-  }, markdown);
-
   const rendered = await page.evaluate(() => {
     const d = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document;
     return (d.querySelector('.msg-assistant .markdown')?.textContent ?? '').length;
   });
-  if (rendered < markdown.length * 0.6) throw new Error(`rendered text too short: ${rendered} of ${markdown.length}`);
+  if (rendered < markdown.length * 0.5) throw new Error(`rendered text too short: ${rendered} of ${markdown.length}`);
+  return { ...result, scriptMs: ms('ScriptDuration'), layoutMs: ms('LayoutDuration'), styleMs: ms('RecalcStyleDuration') };
+}
 
-  return { ...result, scriptMs: ms('ScriptDuration'), layoutMs: ms('LayoutDuration'), styleMs: ms('RecalcStyleDuration'), oneShotMs };
+/** The same answer delivered at once as a finished item (render + layout), for scale. */
+async function oneShot(page: Page, url: string, markdown: string): Promise<number> {
+  await openStreamingItem(page, url);
+  return page.evaluate((md) => {
+    const g = globalThis as unknown as {
+      dispatchEvent(e: unknown): boolean;
+      MessageEvent: new (type: string, init: { data: unknown }) => unknown;
+      performance: { now(): number };
+      document: { querySelector(s: string): { scrollHeight: number } | null };
+    };
+    const t0 = g.performance.now();
+    g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'item', item: { kind: 'assistant', id: 'b', markdown: md, streaming: false } } }));
+    void g.document.querySelector('main.messages')?.scrollHeight;
+    return g.performance.now() - t0;
+  }, markdown);
 }
 
 function median(xs: number[]): number {
@@ -192,9 +166,42 @@ function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
 }
 
-export async function benchWebviewRender(opts: { runs?: number; sizesKB?: number[] } = {}): Promise<BenchFigures> {
+/** Least-squares slope of log(y) over log(x). */
+function growthExponent(points: readonly { x: number; y: number }[]): number {
+  const pts = points.filter((p) => p.x > 0 && p.y > 0).map((p) => ({ x: Math.log(p.x), y: Math.log(p.y) }));
+  const mx = mean(pts.map((p) => p.x));
+  const my = mean(pts.map((p) => p.y));
+  const num = pts.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0);
+  const den = pts.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  return den ? num / den : NaN;
+}
+
+async function measure(page: Page, cdp: CDPSession, url: string, md: string, chunkChars: number, runs: number): Promise<SizeFigures & { median: RunResult }> {
+  const parts = chunk(md, Math.ceil(md.length / chunkChars));
+  const results: RunResult[] = [];
+  for (let r = 0; r < runs; r++) results.push(await runOnce(page, cdp, url, md, parts));
+  const mid = results.slice().sort((a, b) => a.totalMs - b.totalMs)[Math.floor(results.length / 2)] ?? results[0];
+  if (!mid) throw new Error('no runs');
+  const tenth = Math.max(1, Math.floor(parts.length / 10));
+  const sorted = mid.times.slice().sort((a, b) => a - b);
+  return {
+    sizeKB: Math.round(md.length / 1024),
+    chunks: parts.length,
+    totalMs: mid.totalMs,
+    maxChunkMs: sorted[sorted.length - 1] ?? 0,
+    p99ChunkMs: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
+    earlyChunkMs: mean(mid.times.slice(0, tenth)),
+    lateChunkMs: mean(mid.times.slice(-tenth - 1, -1)),
+    scriptMs: median(results.map((x) => x.scriptMs)),
+    layoutMs: median(results.map((x) => x.layoutMs)),
+    styleMs: median(results.map((x) => x.styleMs)),
+    median: mid,
+  };
+}
+
+export async function benchWebviewRender(opts: { runs?: number; sizesKB?: number[]; shapes?: readonly Shape[] } = {}): Promise<BenchFigures> {
   const runs = opts.runs ?? 3;
-  const sizesKB = opts.sizesKB ?? [25, 50, 100];
+  const sizesKB = opts.sizesKB ?? [25, 50, 100, 200];
   const chunkChars = Math.ceil((100 * 1024) / 2000);
   const server = await startFixtureServer();
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
@@ -205,47 +212,22 @@ export async function benchWebviewRender(opts: { runs?: number; sizesKB?: number
     await cdp.send('Performance.enable');
     const url = server.pageUrl('dark');
     // Warm-up (JIT, fonts).
-    {
-      const md = sampleMarkdown(25 * 1024);
-      await runOnce(page, cdp, url, md, chunk(md, Math.ceil(md.length / chunkChars)));
+    await measure(page, cdp, url, shapeMarkdown('mixed', 25 * 1024), chunkChars, 1);
+    const shapes: ShapeFigures[] = [];
+    for (const shape of opts.shapes ?? SHAPES) {
+      const sizes: SizeFigures[] = [];
+      for (const kb of sizesKB) {
+        const { median: _ignored, ...figures } = await measure(page, cdp, url, shapeMarkdown(shape, kb * 1024), chunkChars, runs);
+        sizes.push(figures);
+      }
+      shapes.push({ shape, sizes, exponent: growthExponent(sizes.map((s) => ({ x: s.sizeKB, y: s.totalMs }))) });
     }
-    const sizes: SizeFigures[] = [];
-    for (const kb of sizesKB) {
-      const md = sampleMarkdown(kb * 1024);
-      const parts = chunk(md, Math.ceil(md.length / chunkChars));
-      const results: RunResult[] = [];
-      for (let r = 0; r < runs; r++) results.push(await runOnce(page, cdp, url, md, parts));
-      const best = results.slice().sort((a, b) => a.totalMs - b.totalMs)[Math.floor(results.length / 2)] ?? results[0];
-      if (!best) throw new Error('no runs');
-      const tenth = Math.max(1, Math.floor(parts.length / 10));
-      const sorted = best.times.slice().sort((a, b) => a - b);
-      sizes.push({
-        sizeKB: kb,
-        chunks: parts.length,
-        totalMs: median(results.map((x) => x.totalMs)),
-        perChunkMs: median(results.map((x) => x.totalMs)) / parts.length,
-        earlyChunkMs: mean(best.times.slice(0, tenth)),
-        lateChunkMs: mean(best.times.slice(-tenth)),
-        p95ChunkMs: sorted[Math.floor(sorted.length * 0.95)] ?? 0,
-        scriptMs: median(results.map((x) => x.scriptMs)),
-        layoutMs: median(results.map((x) => x.layoutMs)),
-        styleMs: median(results.map((x) => x.styleMs)),
-        oneShotMs: median(results.map((x) => x.oneShotMs)),
-      });
-    }
+    const table = tableMarkdown(40 * 1024);
+    const t40 = await measure(page, cdp, url, table, chunkChars, runs);
+    const oneShots: number[] = [];
+    for (let r = 0; r < runs; r++) oneShots.push(await oneShot(page, url, table));
     await context.close();
-    const by = (kb: number) => sizes.find((s) => s.sizeKB === kb);
-    const r = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? a / b : NaN);
-    const s100 = by(100);
-    return {
-      chunkChars,
-      runs,
-      sizes,
-      ratio50over25: r(by(50)?.totalMs, by(25)?.totalMs),
-      ratio100over50: r(s100?.totalMs, by(50)?.totalMs),
-      perChunkRatio100over25: r(s100?.perChunkMs, by(25)?.perChunkMs),
-      lateOverEarly100: r(s100?.lateChunkMs, s100?.earlyChunkMs),
-    };
+    return { chunkChars, runs, shapes, table40: { totalMs: t40.totalMs, maxChunkMs: t40.maxChunkMs, chunks: t40.chunks, oneShotMs: median(oneShots) } };
   } finally {
     await browser.close().catch(() => undefined);
     await server.close();
@@ -254,17 +236,30 @@ export async function benchWebviewRender(opts: { runs?: number; sizesKB?: number
 
 export function printWebviewRender(f: BenchFigures): void {
   const fx = (n: number, d = 2) => n.toFixed(d);
-  console.log(`Chat webview streaming render: ~${f.chunkChars}-char chunks, every chunk rendered (no coalescing), median of ${f.runs} runs`);
-  console.log('size    chunks  total ms  per chunk ms  early/late chunk ms  p95 ms  script ms  layout ms  style ms  one-shot ms');
-  for (const s of f.sizes) {
+  console.log(
+    `measured: real chromium, real bundle and CSP; each shape streamed in ~${f.chunkChars}-char chunks, every chunk rendered synchronously ` +
+      `(no per-frame coalescing) and followed by a forced style + layout; figures from the median of ${f.runs} runs by total time`,
+  );
+  console.log('shape  size    chunks  total ms  max chunk ms  p99 ms  early/late chunk ms  script ms  layout ms  style ms');
+  for (const s of f.shapes) {
+    for (const z of s.sizes) {
+      console.log(
+        `${s.shape.padEnd(5)}  ${String(z.sizeKB).padStart(3)} KB  ${String(z.chunks).padStart(6)}  ${fx(z.totalMs, 0).padStart(8)}  ${fx(z.maxChunkMs).padStart(12)}  ` +
+          `${fx(z.p99ChunkMs).padStart(6)}  ${`${fx(z.earlyChunkMs, 3)} / ${fx(z.lateChunkMs, 3)}`.padStart(19)}  ${fx(z.scriptMs, 0).padStart(9)}  ` +
+          `${fx(z.layoutMs, 0).padStart(9)}  ${fx(z.styleMs, 0).padStart(8)}`,
+      );
+    }
+  }
+  for (const s of f.shapes) {
+    const max = Math.max(...s.sizes.map((z) => z.maxChunkMs));
     console.log(
-      `${String(s.sizeKB).padStart(3)} KB  ${String(s.chunks).padStart(6)}  ${fx(s.totalMs, 0).padStart(8)}  ${fx(s.perChunkMs, 3).padStart(12)}  ` +
-        `${`${fx(s.earlyChunkMs, 3)} / ${fx(s.lateChunkMs, 3)}`.padStart(19)}  ${fx(s.p95ChunkMs).padStart(6)}  ${fx(s.scriptMs, 0).padStart(9)}  ` +
-        `${fx(s.layoutMs, 0).padStart(9)}  ${fx(s.styleMs, 0).padStart(8)}  ${fx(s.oneShotMs, 1).padStart(11)}`,
+      `${s.shape}: growth exponent ${fx(s.exponent)} (slope of log total time over log size, 25-200 KB; 1 = linear, 2 = quadratic); slowest chunk ${fx(max)} ms`,
     );
   }
-  console.log(`total(50)/total(25) = ${fx(f.ratio50over25)}   total(100)/total(50) = ${fx(f.ratio100over50)}   (linear ≈ 2, quadratic ≈ 4)`);
-  console.log(`perChunk(100)/perChunk(25) = ${fx(f.perChunkRatio100over25)}   late/early chunk at 100 KB = ${fx(f.lateOverEarly100)}   (linear ≈ 1)`);
+  const t = f.table40;
+  console.log(
+    `40 KB table: streamed in ${fx(t.totalMs, 0)} ms of render time (${t.chunks} chunks, slowest ${fx(t.maxChunkMs)} ms); rendered at once: ${fx(t.oneShotMs, 0)} ms`,
+  );
 }
 
 if (require.main === module) {
