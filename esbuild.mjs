@@ -1,6 +1,7 @@
 // Builds three things:
 //  1. dist/extension.js      - the extension host bundle (Node, CommonJS, `vscode` external)
-//  2. dist/webview/chat.js   - the chat webview bundle (browser, IIFE) + codicons
+//  2. dist/webview/chat.js   - the chat webview bundle (browser, IIFE) + codicons, and
+//     dist/webview/charts.js - Chart.js, which the webview loads on its first chart
 //  3. out/**                 - tests, emulators and harness, transpiled file by file so
 //                              mocha and the extension host can load them directly.
 // `--out-only` builds just (3): `npm run mutation` rebuilds out/** from the mutated sources
@@ -50,6 +51,19 @@ await Promise.all([
         platform: 'browser',
         format: 'iife',
         outfile: 'dist/webview/chat.js',
+        minify: production,
+      }),
+  // Chart.js, loaded by the chat webview on its first chart (src/webview/chartLoader.ts).
+  outOnly
+    ? Promise.resolve()
+    : esbuild.build({
+        ...shared,
+        entryPoints: ['src/webview/chartDraw.ts'],
+        bundle: true,
+        platform: 'browser',
+        format: 'iife',
+        globalName: 'OnBehalfCharts',
+        outfile: 'dist/webview/charts.js',
         minify: production,
       }),
   production
