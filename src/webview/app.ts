@@ -170,7 +170,7 @@ export class ChatApp implements ViewContext {
       case 'item':
         if (!isItem(msg.item)) return;
         this.flushDeltas();
-        this.mutate(() => this.upsert(msg.item));
+        this.mutate(true, () => this.upsert(msg.item));
         break;
       case 'busy':
         if (typeof msg.busy !== 'boolean') return;
@@ -190,7 +190,7 @@ export class ChatApp implements ViewContext {
     this.identityLabel = state.identityLabel;
     this.header.update(state);
     this.blocker.update(state.blocker);
-    this.mutate(() => this.reconcile(state.items));
+    this.mutate(true, () => this.reconcile(state.items));
     this.setBusy(state.busy === true);
     this.composer.applyHostDraft(typeof state.draft === 'string' ? state.draft : undefined);
     this.updateWelcome();
@@ -214,7 +214,8 @@ export class ChatApp implements ViewContext {
     if (this.pendingDeltas.size === 0) return;
     const batches = [...this.pendingDeltas];
     this.pendingDeltas.clear();
-    this.mutate(() => {
+    // Text adds no buttons: no need to look through the whole conversation for Retry buttons.
+    this.mutate(false, () => {
       for (const [itemId, chunks] of batches) {
         let comp = this.components.get(itemId);
         if (!comp) {
@@ -300,9 +301,9 @@ export class ChatApp implements ViewContext {
   }
 
   /** Runs a DOM change; the view stays pinned to the bottom if it was there. */
-  private mutate(change: () => void): void {
+  private mutate(buttons: boolean, change: () => void): void {
     change();
-    this.syncRetryButtons();
+    if (buttons) this.syncRetryButtons();
     this.updateWorking();
     this.updateWelcome();
   }

@@ -133,9 +133,13 @@ export function renderMarkdown(source: string): DocumentFragment {
   return sanitise(md.render(source));
 }
 
-/** Renders already parsed (possibly adjusted) tokens, sanitised like `renderMarkdown`. */
-export function renderTokens(tokens: Token[]): DocumentFragment {
-  return sanitise(md.renderer.render(tokens, md.options, {}));
+/**
+ * Renders already parsed (possibly adjusted) tokens, sanitised like `renderMarkdown`; `within`
+ * wraps the HTML in that element first (a <tbody> alone would lose its table structure).
+ */
+export function renderTokens(tokens: Token[], within?: 'table'): DocumentFragment {
+  const html = md.renderer.render(tokens, md.options, {});
+  return sanitise(within ? `<${within}>${html}</${within}>` : html);
 }
 
 function sanitise(html: string): DocumentFragment {

@@ -204,8 +204,16 @@ class TableBlock implements OpenBlock {
     if (!tokens) return line.start;
     this.autocompleted += this.columns - cellCount(text.trim());
     if (this.autocompleted > maxAutocompletedCells) return line.start;
+    if (this.tbody) {
+      // Only the row's own tokens are rendered (inside a table, so the HTML parser keeps the <tr>).
+      const open = tokens.findIndex((t) => t.type === 'tbody_open');
+      const close = tokens.findIndex((t) => t.type === 'tbody_close');
+      const row = renderTokens(tokens.slice(open, close + 1), 'table').querySelector('tbody > tr');
+      if (row) this.tbody.append(row, '\n');
+      return null;
+    }
     const rendered = renderTokens(tokens);
-    if (!this.tbody) {
+    {
       // The first row: take markdown-it's table with its <tbody>.
       const table = rendered.querySelector('table');
       if (!table || !this.table) throw new Error('a table row rendered without a table');
@@ -214,18 +222,19 @@ class TableBlock implements OpenBlock {
       this.tbody = table.querySelector('tbody');
       return null;
     }
-    const row = rendered.querySelector('tbody > tr');
-    if (row) this.tbody.append(row, '\n');
-    return null;
   }
 
   provisional(partial: string): DocumentFragment | null {
     if (!partial) return null;
-    const tokens = this.tbody && partial.trim().startsWith('|') ? this.rowTokens(partial) : null;
-    const row = tokens ? renderTokens(tokens).querySelector('tbody > tr') : null;
-    if (!row || !this.tbody) return renderMarkdown(partial);
-    this.shown = [row, document.createTextNode('\n')];
-    this.tbody.append(...this.shown);
+    const cells = partial.trim().replace(/^\|/, '').split('|');
+    if (!this.tbody || !partial.trim().startsWith('|') || cells.length > this.columns) return renderMarkdown(partial);
+    // The unfinished row as plain text in cells (text nodes: no markup can form); markdown-it
+    // renders it once the line is complete.
+    const row = document.createElement('tr');
+    row.className = 'md-partial';
+    for (const cell of cells) row.appendChild(document.createElement('td')).textContent = cell.trim();
+    this.shown = [row];
+    this.tbody.append(row);
     return null;
   }
 

@@ -10,7 +10,7 @@
 // exponent 1); re-rendering the open block on every chunk gives an exponent near 2.
 //
 // Run: node esbuild.mjs && node out/test/bench/webview-render.js
-import { chromium, type CDPSession, type Page } from 'playwright-core';
+import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../ui/helpers';
 import { startFixtureServer } from '../ui/fixture';
 import { SHAPES, shapeMarkdown, tableMarkdown, type Shape } from './markdown-shapes';
@@ -20,33 +20,35 @@ export { sampleMarkdown } from './markdown-shapes';
 export interface SizeFigures {
   readonly sizeKB: number;
   readonly chunks: number;
-  /** Sum of the chunks' times (render + layout), median of runs. */
-  readonly totalMs: number;
-  /** The slowest chunk of the median run. */
-  readonly maxChunkMs: number;
-  readonly p99ChunkMs: number;
-  /** Mean cost of a chunk in the first and the last 10% of the stream. */
-  readonly earlyChunkMs: number;
-  readonly lateChunkMs: number;
-  /** Chromium's own accounting for the run (CDP Performance.getMetrics deltas). */
-  readonly scriptMs: number;
+  /** Main-thread CPU time rendering the chunks (Chrome trace), summed, and the slowest chunk. */
+  readonly renderMs: number;
+  readonly maxRenderMs: number;
+  readonly p99RenderMs: number;
+  /** CPU time of the style + layout after each chunk (what the frame showing it pays), summed, and the slowest. */
   readonly layoutMs: number;
-  readonly styleMs: number;
+  readonly maxLayoutMs: number;
+  /** Render CPU per chunk in the first and the last 10% of the stream. */
+  readonly earlyRenderMs: number;
+  readonly lateRenderMs: number;
+  /** Wall time of the whole loop (render + forced layout), for scale on a busy machine. */
+  readonly wallMs: number;
 }
 
 export interface ShapeFigures {
   readonly shape: Shape;
   readonly sizes: readonly SizeFigures[];
-  /** Least-squares slope of log(total) over log(size): 1 when linear, 2 when quadratic. */
-  readonly exponent: number;
+  /** Least-squares slope of log(render CPU) over log(size): 1 when linear, 2 when quadratic. */
+  readonly renderExponent: number;
+  /** The same for render + layout. */
+  readonly frameExponent: number;
 }
 
 export interface BenchFigures {
   readonly chunkChars: number;
   readonly runs: number;
   readonly shapes: readonly ShapeFigures[];
-  /** A 40 KB table streamed: total render time, slowest chunk, and the same table rendered at once. */
-  readonly table40: { totalMs: number; maxChunkMs: number; chunks: number; oneShotMs: number };
+  /** A 40 KB table streamed: render CPU, render + layout CPU, slowest chunk, and the table rendered at once (wall). */
+  readonly table40: { renderMs: number; frameMs: number; maxRenderMs: number; chunks: number; oneShotMs: number };
 }
 
 function chunk(text: string, count: number): string[] {
@@ -67,6 +69,36 @@ interface RunResult {
   scriptMs: number;
   layoutMs: number;
   styleMs: number;
+  /** Main-thread CPU time per chunk (Chrome trace `tdur`): rendering, and the style + layout after it. */
+  renderCpu: number[];
+  layoutCpu: number[];
+}
+
+interface TraceEvent {
+  name: string;
+  ts: number;
+  tts?: number;
+}
+
+/**
+ * Per-chunk main-thread CPU times from the trace: the page marks (User Timing) each chunk's
+ * start, the end of its rendering and the end of the layout after it; each mark carries the
+ * thread's CPU clock (`tts`), so time the thread spent descheduled on a busy machine is not counted.
+ */
+function perChunkCpu(events: TraceEvent[], chunks: number): { renderCpu: number[]; layoutCpu: number[] } {
+  const marks = events.filter((e) => e.name === 'ob-r' || e.name === 'ob-f' || e.name === 'ob-l').sort((a, b) => a.ts - b.ts);
+  const renderCpu: number[] = [];
+  const layoutCpu: number[] = [];
+  for (let i = 0; i + 2 < marks.length; i += 3) {
+    const [r, f, l] = [marks[i], marks[i + 1], marks[i + 2]];
+    if (r?.name !== 'ob-r' || f?.name !== 'ob-f' || l?.name !== 'ob-l' || r.tts === undefined || f.tts === undefined || l.tts === undefined) {
+      throw new Error('trace marks out of order');
+    }
+    renderCpu.push((f.tts - r.tts) / 1000);
+    layoutCpu.push((l.tts - f.tts) / 1000);
+  }
+  if (renderCpu.length !== chunks + 1) throw new Error(`trace has ${renderCpu.length} marked chunks for ${chunks} chunks + the end`);
+  return { renderCpu, layoutCpu };
 }
 
 async function openStreamingItem(page: Page, url: string): Promise<void> {
@@ -98,46 +130,57 @@ async function openStreamingItem(page: Page, url: string): Promise<void> {
   await page.waitForSelector('.msg-assistant');
 }
 
-async function runOnce(page: Page, cdp: CDPSession, url: string, markdown: string, chunks: string[]): Promise<RunResult> {
+async function runOnce(browser: Browser, page: Page, cdp: CDPSession, url: string, markdown: string, chunks: string[]): Promise<RunResult> {
   await openStreamingItem(page, url);
+  await browser.startTracing(page, { categories: ['blink.user_timing'] });
   const before = await metrics(cdp);
   const result = await page.evaluate((parts) => {
     const g = globalThis as unknown as {
       dispatchEvent(e: unknown): boolean;
       MessageEvent: new (type: string, init: { data: unknown }) => unknown;
       Event: new (type: string) => unknown;
-      performance: { now(): number };
+      performance: { now(): number; mark(name: string): void; clearMarks(): void };
       document: { querySelector(s: string): { scrollHeight: number } | null };
     };
     const scroller = g.document.querySelector('main.messages');
     const times: number[] = [];
     let total = 0;
     for (const text of parts) {
+      g.performance.mark('ob-r');
       const t0 = g.performance.now();
       // Exactly what a host message does, but synchronous, then render now (no coalescing),
       // then the style + layout the frame showing it would do.
       g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'textDelta', itemId: 'a', text } }));
       g.dispatchEvent(new g.Event('onbehalf:flush'));
+      g.performance.mark('ob-f');
       void scroller?.scrollHeight;
+      g.performance.mark('ob-l');
+      g.performance.clearMarks();
       const dt = g.performance.now() - t0;
       times.push(dt);
       total += dt;
     }
     // End the stream (the last line completes, open blocks close): part of the render.
+    g.performance.mark('ob-r');
     const t0 = g.performance.now();
     g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'busy', busy: false } }));
+    g.performance.mark('ob-f');
     void scroller?.scrollHeight;
+    g.performance.mark('ob-l');
+    g.performance.clearMarks();
     times.push(g.performance.now() - t0);
     return { totalMs: total + (times[times.length - 1] ?? 0), times };
   }, chunks);
   const after = await metrics(cdp);
+  const trace = JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] };
+  const cpu = perChunkCpu(trace.traceEvents, chunks.length);
   const ms = (name: string) => ((after[name] ?? 0) - (before[name] ?? 0)) * 1000;
   const rendered = await page.evaluate(() => {
     const d = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document;
     return (d.querySelector('.msg-assistant .markdown')?.textContent ?? '').length;
   });
   if (rendered < markdown.length * 0.5) throw new Error(`rendered text too short: ${rendered} of ${markdown.length}`);
-  return { ...result, scriptMs: ms('ScriptDuration'), layoutMs: ms('LayoutDuration'), styleMs: ms('RecalcStyleDuration') };
+  return { ...result, ...cpu, scriptMs: ms('ScriptDuration'), layoutMs: ms('LayoutDuration'), styleMs: ms('RecalcStyleDuration') };
 }
 
 /** The same answer delivered at once as a finished item (render + layout), for scale. */
@@ -176,31 +219,32 @@ function growthExponent(points: readonly { x: number; y: number }[]): number {
   return den ? num / den : NaN;
 }
 
-async function measure(page: Page, cdp: CDPSession, url: string, md: string, chunkChars: number, runs: number): Promise<SizeFigures & { median: RunResult }> {
+const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+
+async function measure(browser: Browser, page: Page, cdp: CDPSession, url: string, md: string, chunkChars: number, runs: number): Promise<SizeFigures> {
   const parts = chunk(md, Math.ceil(md.length / chunkChars));
   const results: RunResult[] = [];
-  for (let r = 0; r < runs; r++) results.push(await runOnce(page, cdp, url, md, parts));
-  const mid = results.slice().sort((a, b) => a.totalMs - b.totalMs)[Math.floor(results.length / 2)] ?? results[0];
+  for (let r = 0; r < runs; r++) results.push(await runOnce(browser, page, cdp, url, md, parts));
+  const mid = results.slice().sort((a, b) => sum(a.renderCpu) - sum(b.renderCpu))[Math.floor(results.length / 2)] ?? results[0];
   if (!mid) throw new Error('no runs');
   const tenth = Math.max(1, Math.floor(parts.length / 10));
-  const sorted = mid.times.slice().sort((a, b) => a - b);
+  const sorted = mid.renderCpu.slice().sort((a, b) => a - b);
   return {
     sizeKB: Math.round(md.length / 1024),
     chunks: parts.length,
-    totalMs: mid.totalMs,
-    maxChunkMs: sorted[sorted.length - 1] ?? 0,
-    p99ChunkMs: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
-    earlyChunkMs: mean(mid.times.slice(0, tenth)),
-    lateChunkMs: mean(mid.times.slice(-tenth - 1, -1)),
-    scriptMs: median(results.map((x) => x.scriptMs)),
-    layoutMs: median(results.map((x) => x.layoutMs)),
-    styleMs: median(results.map((x) => x.styleMs)),
-    median: mid,
+    renderMs: sum(mid.renderCpu),
+    maxRenderMs: sorted[sorted.length - 1] ?? 0,
+    p99RenderMs: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
+    layoutMs: sum(mid.layoutCpu),
+    maxLayoutMs: Math.max(...mid.layoutCpu),
+    earlyRenderMs: mean(mid.renderCpu.slice(0, tenth)),
+    lateRenderMs: mean(mid.renderCpu.slice(-tenth - 1, -1)),
+    wallMs: mid.totalMs,
   };
 }
 
 export async function benchWebviewRender(opts: { runs?: number; sizesKB?: number[]; shapes?: readonly Shape[] } = {}): Promise<BenchFigures> {
-  const runs = opts.runs ?? 3;
+  const runs = opts.runs ?? 1;
   const sizesKB = opts.sizesKB ?? [25, 50, 100, 200];
   const chunkChars = Math.ceil((100 * 1024) / 2000);
   const server = await startFixtureServer();
@@ -212,22 +256,29 @@ export async function benchWebviewRender(opts: { runs?: number; sizesKB?: number
     await cdp.send('Performance.enable');
     const url = server.pageUrl('dark');
     // Warm-up (JIT, fonts).
-    await measure(page, cdp, url, shapeMarkdown('mixed', 25 * 1024), chunkChars, 1);
+    await measure(browser, page, cdp, url, shapeMarkdown('mixed', 25 * 1024), chunkChars, 1);
     const shapes: ShapeFigures[] = [];
     for (const shape of opts.shapes ?? SHAPES) {
       const sizes: SizeFigures[] = [];
-      for (const kb of sizesKB) {
-        const { median: _ignored, ...figures } = await measure(page, cdp, url, shapeMarkdown(shape, kb * 1024), chunkChars, runs);
-        sizes.push(figures);
-      }
-      shapes.push({ shape, sizes, exponent: growthExponent(sizes.map((s) => ({ x: s.sizeKB, y: s.totalMs }))) });
+      for (const kb of sizesKB) sizes.push(await measure(browser, page, cdp, url, shapeMarkdown(shape, kb * 1024), chunkChars, runs));
+      shapes.push({
+        shape,
+        sizes,
+        renderExponent: growthExponent(sizes.map((z) => ({ x: z.sizeKB, y: z.renderMs }))),
+        frameExponent: growthExponent(sizes.map((z) => ({ x: z.sizeKB, y: z.renderMs + z.layoutMs }))),
+      });
     }
     const table = tableMarkdown(40 * 1024);
-    const t40 = await measure(page, cdp, url, table, chunkChars, runs);
+    const t40 = await measure(browser, page, cdp, url, table, chunkChars, runs);
     const oneShots: number[] = [];
-    for (let r = 0; r < runs; r++) oneShots.push(await oneShot(page, url, table));
+    for (let r = 0; r < 3; r++) oneShots.push(await oneShot(page, url, table));
     await context.close();
-    return { chunkChars, runs, shapes, table40: { totalMs: t40.totalMs, maxChunkMs: t40.maxChunkMs, chunks: t40.chunks, oneShotMs: median(oneShots) } };
+    return {
+      chunkChars,
+      runs,
+      shapes,
+      table40: { renderMs: t40.renderMs, frameMs: t40.renderMs + t40.layoutMs, maxRenderMs: t40.maxRenderMs, chunks: t40.chunks, oneShotMs: median(oneShots) },
+    };
   } finally {
     await browser.close().catch(() => undefined);
     await server.close();
@@ -237,28 +288,32 @@ export async function benchWebviewRender(opts: { runs?: number; sizesKB?: number
 export function printWebviewRender(f: BenchFigures): void {
   const fx = (n: number, d = 2) => n.toFixed(d);
   console.log(
-    `measured: real chromium, real bundle and CSP; each shape streamed in ~${f.chunkChars}-char chunks, every chunk rendered synchronously ` +
-      `(no per-frame coalescing) and followed by a forced style + layout; figures from the median of ${f.runs} runs by total time`,
+    `measured: real chromium, real bundle and CSP; each answer streamed in ~${f.chunkChars}-char chunks, every chunk delivered as a textDelta and ` +
+      `rendered synchronously (no per-frame coalescing), then a forced style + layout; times are main-thread CPU from Chrome's trace (tdur), ` +
+      `so other load on the machine does not inflate them; ${f.runs === 1 ? 'one run' : `median of ${f.runs} runs`} per size`,
   );
-  console.log('shape  size    chunks  total ms  max chunk ms  p99 ms  early/late chunk ms  script ms  layout ms  style ms');
+  console.log('shape  size    chunks  render ms  max chunk  p99 chunk  early/late chunk  layout ms  max layout  wall ms');
   for (const s of f.shapes) {
     for (const z of s.sizes) {
       console.log(
-        `${s.shape.padEnd(5)}  ${String(z.sizeKB).padStart(3)} KB  ${String(z.chunks).padStart(6)}  ${fx(z.totalMs, 0).padStart(8)}  ${fx(z.maxChunkMs).padStart(12)}  ` +
-          `${fx(z.p99ChunkMs).padStart(6)}  ${`${fx(z.earlyChunkMs, 3)} / ${fx(z.lateChunkMs, 3)}`.padStart(19)}  ${fx(z.scriptMs, 0).padStart(9)}  ` +
-          `${fx(z.layoutMs, 0).padStart(9)}  ${fx(z.styleMs, 0).padStart(8)}`,
+        `${s.shape.padEnd(5)}  ${String(z.sizeKB).padStart(3)} KB  ${String(z.chunks).padStart(6)}  ${fx(z.renderMs, 0).padStart(9)}  ${fx(z.maxRenderMs).padStart(9)}  ` +
+          `${fx(z.p99RenderMs).padStart(9)}  ${`${fx(z.earlyRenderMs, 3)} / ${fx(z.lateRenderMs, 3)}`.padStart(16)}  ${fx(z.layoutMs, 0).padStart(9)}  ` +
+          `${fx(z.maxLayoutMs).padStart(10)}  ${fx(z.wallMs, 0).padStart(7)}`,
       );
     }
   }
   for (const s of f.shapes) {
-    const max = Math.max(...s.sizes.map((z) => z.maxChunkMs));
+    const max = Math.max(...s.sizes.map((z) => z.maxRenderMs));
+    const maxLayout = Math.max(...s.sizes.map((z) => z.maxLayoutMs));
     console.log(
-      `${s.shape}: growth exponent ${fx(s.exponent)} (slope of log total time over log size, 25-200 KB; 1 = linear, 2 = quadratic); slowest chunk ${fx(max)} ms`,
+      `${s.shape}: growth exponent ${fx(s.renderExponent)} for rendering, ${fx(s.frameExponent)} with layout ` +
+        `(slope of log CPU time over log size, 25-200 KB; 1 = linear, 2 = quadratic); slowest chunk ${fx(max)} ms to render, slowest layout ${fx(maxLayout)} ms`,
     );
   }
   const t = f.table40;
   console.log(
-    `40 KB table: streamed in ${fx(t.totalMs, 0)} ms of render time (${t.chunks} chunks, slowest ${fx(t.maxChunkMs)} ms); rendered at once: ${fx(t.oneShotMs, 0)} ms`,
+    `40 KB table: streamed with ${fx(t.renderMs, 0)} ms of render CPU (${fx(t.frameMs, 0)} ms with the layout after every chunk; ${t.chunks} chunks, ` +
+      `slowest ${fx(t.maxRenderMs)} ms); rendered at once: ${fx(t.oneShotMs, 0)} ms wall incl. layout`,
   );
 }
 
