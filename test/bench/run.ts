@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const want = (name: string) => only.length === 0 || only.includes(name);
   if (want('tools')) printToolContext(await benchToolContext());
   if (want('webview')) {
-    console.log('\n== Webview render cost (100 KB answer in ~2,000 chunks) ==');
+    console.log('\n== Webview streaming render per block shape (table, tight list, code fence, mixed; 25-200 KB) ==');
     printWebviewRender(await benchWebviewRender());
   }
   if (want('activation')) printActivation(await benchActivation());

@@ -80,25 +80,28 @@ interface TraceEvent {
   tts?: number;
 }
 
+/** The frame's style + layout is measured after every this many chunks (and at the end). */
+const layoutEvery = 20;
+
 /**
- * Per-chunk main-thread CPU times from the trace: the page marks (User Timing) each chunk's
- * start, the end of its rendering and the end of the layout after it; each mark carries the
+ * Main-thread CPU times from the trace: the page marks (User Timing) each chunk's start and
+ * the end of its rendering, and both ends of each sampled layout; each mark carries the
  * thread's CPU clock (`tts`), so time the thread spent descheduled on a busy machine is not counted.
  */
 function perChunkCpu(events: TraceEvent[], chunks: number): { renderCpu: number[]; layoutCpu: number[] } {
-  const marks = events.filter((e) => e.name === 'ob-r' || e.name === 'ob-f' || e.name === 'ob-l').sort((a, b) => a.ts - b.ts);
-  const renderCpu: number[] = [];
-  const layoutCpu: number[] = [];
-  for (let i = 0; i + 2 < marks.length; i += 3) {
-    const [r, f, l] = [marks[i], marks[i + 1], marks[i + 2]];
-    if (r?.name !== 'ob-r' || f?.name !== 'ob-f' || l?.name !== 'ob-l' || r.tts === undefined || f.tts === undefined || l.tts === undefined) {
-      throw new Error('trace marks out of order');
+  const pairs = (open: string, close: string): number[] => {
+    const marks = events.filter((e) => e.name === open || e.name === close).sort((a, b) => a.ts - b.ts);
+    const out: number[] = [];
+    for (let i = 0; i + 1 < marks.length; i += 2) {
+      const [a, b] = [marks[i], marks[i + 1]];
+      if (a?.name !== open || b?.name !== close || a.tts === undefined || b.tts === undefined) throw new Error('trace marks out of order');
+      out.push((b.tts - a.tts) / 1000);
     }
-    renderCpu.push((f.tts - r.tts) / 1000);
-    layoutCpu.push((l.tts - f.tts) / 1000);
-  }
+    return out;
+  };
+  const renderCpu = pairs('ob-r', 'ob-f');
   if (renderCpu.length !== chunks + 1) throw new Error(`trace has ${renderCpu.length} marked chunks for ${chunks} chunks + the end`);
-  return { renderCpu, layoutCpu };
+  return { renderCpu, layoutCpu: pairs('ob-l0', 'ob-l1') };
 }
 
 async function openStreamingItem(page: Page, url: string): Promise<void> {
@@ -134,43 +137,49 @@ async function runOnce(browser: Browser, page: Page, cdp: CDPSession, url: strin
   await openStreamingItem(page, url);
   await browser.startTracing(page, { categories: ['blink.user_timing'] });
   const before = await metrics(cdp);
-  const result = await page.evaluate((parts) => {
-    const g = globalThis as unknown as {
-      dispatchEvent(e: unknown): boolean;
-      MessageEvent: new (type: string, init: { data: unknown }) => unknown;
-      Event: new (type: string) => unknown;
-      performance: { now(): number; mark(name: string): void; clearMarks(): void };
-      document: { querySelector(s: string): { scrollHeight: number } | null };
-    };
-    const scroller = g.document.querySelector('main.messages');
-    const times: number[] = [];
-    let total = 0;
-    for (const text of parts) {
+  const result = await page.evaluate(
+    ({ parts, every }) => {
+      const g = globalThis as unknown as {
+        dispatchEvent(e: unknown): boolean;
+        MessageEvent: new (type: string, init: { data: unknown }) => unknown;
+        Event: new (type: string) => unknown;
+        performance: { now(): number; mark(name: string): void; clearMarks(): void };
+        document: { querySelector(s: string): { scrollHeight: number } | null };
+      };
+      const scroller = g.document.querySelector('main.messages');
+      const times: number[] = [];
+      let total = 0;
+      const layout = () => {
+        g.performance.mark('ob-l0');
+        void scroller?.scrollHeight;
+        g.performance.mark('ob-l1');
+      };
+      parts.forEach((text, i) => {
+        g.performance.mark('ob-r');
+        const t0 = g.performance.now();
+        // Exactly what a host message does, but synchronous, then render now (no coalescing).
+        g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'textDelta', itemId: 'a', text } }));
+        g.dispatchEvent(new g.Event('onbehalf:flush'));
+        g.performance.mark('ob-f');
+        const dt = g.performance.now() - t0;
+        times.push(dt);
+        total += dt;
+        // The style + layout a frame showing the chunk pays, sampled every `every` chunks.
+        if (i % every === every - 1) layout();
+        g.performance.clearMarks();
+      });
+      // End the stream (the last line completes, open blocks close): part of the render.
       g.performance.mark('ob-r');
       const t0 = g.performance.now();
-      // Exactly what a host message does, but synchronous, then render now (no coalescing),
-      // then the style + layout the frame showing it would do.
-      g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'textDelta', itemId: 'a', text } }));
-      g.dispatchEvent(new g.Event('onbehalf:flush'));
+      g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'busy', busy: false } }));
       g.performance.mark('ob-f');
-      void scroller?.scrollHeight;
-      g.performance.mark('ob-l');
+      times.push(g.performance.now() - t0);
+      layout();
       g.performance.clearMarks();
-      const dt = g.performance.now() - t0;
-      times.push(dt);
-      total += dt;
-    }
-    // End the stream (the last line completes, open blocks close): part of the render.
-    g.performance.mark('ob-r');
-    const t0 = g.performance.now();
-    g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'busy', busy: false } }));
-    g.performance.mark('ob-f');
-    void scroller?.scrollHeight;
-    g.performance.mark('ob-l');
-    g.performance.clearMarks();
-    times.push(g.performance.now() - t0);
-    return { totalMs: total + (times[times.length - 1] ?? 0), times };
-  }, chunks);
+      return { totalMs: total + (times[times.length - 1] ?? 0), times };
+    },
+    { parts: chunks, every: layoutEvery },
+  );
   const after = await metrics(cdp);
   const trace = JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] };
   const cpu = perChunkCpu(trace.traceEvents, chunks.length);
@@ -235,7 +244,8 @@ async function measure(browser: Browser, page: Page, cdp: CDPSession, url: strin
     renderMs: sum(mid.renderCpu),
     maxRenderMs: sorted[sorted.length - 1] ?? 0,
     p99RenderMs: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
-    layoutMs: sum(mid.layoutCpu),
+    // Each sample stands for the frames of the `layoutEvery` chunks before it.
+    layoutMs: sum(mid.layoutCpu) * layoutEvery,
     maxLayoutMs: Math.max(...mid.layoutCpu),
     earlyRenderMs: mean(mid.renderCpu.slice(0, tenth)),
     lateRenderMs: mean(mid.renderCpu.slice(-tenth - 1, -1)),
@@ -289,7 +299,8 @@ export function printWebviewRender(f: BenchFigures): void {
   const fx = (n: number, d = 2) => n.toFixed(d);
   console.log(
     `measured: real chromium, real bundle and CSP; each answer streamed in ~${f.chunkChars}-char chunks, every chunk delivered as a textDelta and ` +
-      `rendered synchronously (no per-frame coalescing), then a forced style + layout; times are main-thread CPU from Chrome's trace (tdur), ` +
+      `rendered synchronously (no per-frame coalescing); after every ${layoutEvery}th chunk a forced style + layout stands for the layout of ` +
+      `each of those ${layoutEvery} frames (layout ms = sum of samples x ${layoutEvery}); times are main-thread CPU from Chrome's trace (User Timing marks' tts), ` +
       `so other load on the machine does not inflate them; ${f.runs === 1 ? 'one run' : `median of ${f.runs} runs`} per size`,
   );
   console.log('shape  size    chunks  render ms  max chunk  p99 chunk  early/late chunk  layout ms  max layout  wall ms');
