@@ -23,9 +23,43 @@ interface Line {
   readonly next: number;
 }
 
-/** The growing (normalised) source, shared by the view and its open block. */
-interface Source {
-  src: string;
+/**
+ * The growing (normalised) source, shared by the view and its open block. Only the part still
+ * read is kept (from `base`): reading a string that was appended to makes V8 copy all of it,
+ * so keeping the whole answer would cost work proportional to its length on every flush.
+ */
+class Source {
+  private text = '';
+  private base = 0;
+  /** Offset just after the last newline. */
+  complete = 0;
+
+  get length(): number {
+    return this.base + this.text.length;
+  }
+
+  append(delta: string): void {
+    const nl = delta.lastIndexOf('\n');
+    if (nl >= 0) this.complete = this.length + nl + 1;
+    this.text += delta;
+  }
+
+  slice(start: number, end = this.length): string {
+    if (start < this.base) throw new Error('streaming source read before its kept part');
+    return this.text.slice(start - this.base, end - this.base);
+  }
+
+  indexOf(search: string, from: number): number {
+    const at = this.text.indexOf(search, from - this.base);
+    return at < 0 ? -1 : at + this.base;
+  }
+
+  /** Nothing before `offset` will be read again. */
+  forgetBefore(offset: number): void {
+    if (offset - this.base < 16_384) return;
+    this.text = this.text.slice(offset - this.base);
+    this.base = offset;
+  }
 }
 
 /** The open last block, fed complete lines; its finished parts are already in the DOM. */
@@ -37,6 +71,8 @@ interface OpenBlock {
   clearProvisional(): void;
   /** The answer ended (every line was fed). */
   finish(): void;
+  /** Where the part of the source this block still reads starts. */
+  readonly keepFrom: number;
 }
 
 /** markdown-it's own normalisation (rules_core/normalize), applied as text arrives. */
@@ -82,6 +118,7 @@ class FenceBlock implements OpenBlock {
   private closed = false;
   private started = false;
   private shown: Text | null = null;
+  keepFrom = 0;
 
   constructor(
     private readonly source: Source,
@@ -101,12 +138,13 @@ class FenceBlock implements OpenBlock {
   }
 
   feed(line: Line): number | null {
+    this.keepFrom = line.next;
     if (this.closed) return line.start;
     if (!this.started) {
       this.started = true; // the opening line
       return null;
     }
-    const text = this.source.src.slice(line.start, line.end);
+    const text = this.source.slice(line.start, line.end);
     if (this.isClosing(text)) {
       this.closed = true;
       this.code.normalize();
@@ -180,6 +218,7 @@ class TableBlock implements OpenBlock {
   private table: Element | null = null;
   private tbody: Element | null = null;
   private shown: Node[] = [];
+  keepFrom = 0;
 
   constructor(
     private readonly source: Source,
@@ -187,7 +226,8 @@ class TableBlock implements OpenBlock {
   ) {}
 
   feed(line: Line): number | null {
-    const text = this.source.src.slice(line.start, line.end);
+    const text = this.source.slice(line.start, line.end);
+    this.keepFrom = line.next;
     if (this.lines < 2) {
       this.header = this.lines === 0 ? text : `${this.header}\n${text}`;
       if (++this.lines === 2) {
@@ -256,8 +296,7 @@ class TableBlock implements OpenBlock {
 // ---- Lists: each completed top-level item is rendered alone and appended ----
 
 interface CommittedItem {
-  readonly start: number;
-  readonly end: number;
+  readonly source: string;
   li: Element;
 }
 
@@ -271,6 +310,10 @@ class ListBlock implements OpenBlock {
   /** markdown-it makes the whole list loose once any item is; it never becomes tight again. */
   private loose = false;
   private shown: Node[] = [];
+
+  get keepFrom(): number {
+    return this.itemStart;
+  }
 
   constructor(
     private readonly source: Source,
@@ -290,15 +333,14 @@ class ListBlock implements OpenBlock {
   }
 
   feed(line: Line): number | null {
-    const src = this.source.src;
-    const text = src.slice(line.start, line.end);
+    const text = this.source.slice(line.start, line.end);
     if (line.start === this.itemStart || blankRe.test(text)) {
       this.fedEnd = line.next;
       return null;
     }
     // Parse the open item plus this line: markdown-it says whether the line continues the
     // item, starts the next item of this list, or starts a block after the list.
-    const region = src.slice(this.itemStart, line.next);
+    const region = this.source.slice(this.itemStart, line.next);
     const tokens = parseBlocks(region);
     const blocks = topLevel(tokens);
     const first = blocks[0];
@@ -324,7 +366,7 @@ class ListBlock implements OpenBlock {
   }
 
   provisional(partial: string): DocumentFragment | null {
-    const open = this.source.src.slice(this.itemStart, this.fedEnd) + partial;
+    const open = this.source.slice(this.itemStart, this.fedEnd) + partial;
     if (!open) return null;
     const rendered = renderMarkdown(open);
     const list = rendered.firstElementChild;
@@ -345,30 +387,31 @@ class ListBlock implements OpenBlock {
   }
 
   finish(): void {
-    const end = this.source.src.length;
+    const end = this.source.length;
     if (this.itemStart < end) this.commit(this.itemStart, end, true);
     this.itemStart = end;
   }
 
   /** Renders item [start, end) and appends it; `last` when no sibling follows it. */
   private commit(start: number, end: number, last: boolean): void {
-    const { tokens, tight } = parseListItem(this.source.src.slice(start, end));
+    const source = this.source.slice(start, end);
+    const { tokens, tight } = parseListItem(source);
     // markdown-it: a list is loose when an item's blocks are separated by a blank line, or
     // an item that has more than one line ends with a blank line before the next item.
-    const lines = this.source.src.slice(start, end).replace(/\n$/, '').split('\n');
+    const lines = source.replace(/\n$/, '').split('\n');
     const gap = !last && lines.length > 1 && blankRe.test(lines[lines.length - 1] ?? '');
     if ((!tight || gap) && !this.loose) {
       this.loose = true;
       // Items committed as tight show their paragraphs now (once per list).
       for (const item of this.items) {
-        const again = this.renderItem(parseListItem(this.source.src.slice(item.start, item.end)).tokens);
+        const again = this.renderItem(parseListItem(item.source).tokens);
         item.li.replaceWith(again);
         item.li = again;
       }
     }
     const li = this.renderItem(tokens);
     this.list.append(li, '\n');
-    this.items.push({ start, end, li });
+    this.items.push({ source, li });
   }
 
   /** The item's <li>, its direct paragraphs hidden when the list is tight (markTightParagraphs). */
@@ -395,7 +438,7 @@ export class StreamingMarkdownView {
   /** The text as received (what the host's item is compared with). */
   private raw = '';
   /** The text as markdown-it sees it (newlines normalised). */
-  private readonly source = { src: '' };
+  private source = new Source();
   private heldCR = false;
   /** Everything before this offset is final in `done` (or belongs to the open block). */
   private committed = 0;
@@ -419,9 +462,9 @@ export class StreamingMarkdownView {
     }
     // A finished answer is rendered at once.
     this.raw = initial;
-    this.source.src = normalise(initial);
-    this.done.append(renderMarkdown(this.source.src));
-    this.committed = this.fed = this.source.src.length;
+    const whole = normalise(initial);
+    this.done.append(renderMarkdown(whole));
+    this.committed = this.fed = whole.length;
     this.finished = true;
   }
 
@@ -443,7 +486,7 @@ export class StreamingMarkdownView {
     // A trailing CR may be the first half of CRLF: keep it until the next delta.
     this.heldCR = text.endsWith('\r');
     if (this.heldCR) text = text.slice(0, -1);
-    this.source.src += normalise(text);
+    this.source.append(normalise(text));
     this.dirty = true;
   }
 
@@ -451,17 +494,17 @@ export class StreamingMarkdownView {
   render(): void {
     if (!this.dirty) return;
     this.dirty = false;
-    const src = this.source.src;
-    const complete = src.lastIndexOf('\n') + 1;
+    const complete = this.source.complete;
     this.clearProvisional();
     if (complete > this.fed) this.consume(complete);
-    this.showProvisional(src.slice(this.fed));
+    this.source.forgetBefore(this.open ? Math.min(this.open.keepFrom, this.fed) : this.committed);
+    this.showProvisional(this.source.slice(this.fed));
   }
 
   /** Replaces the whole source (when the host's text diverges from what was streamed). */
   reset(source: string): void {
     this.raw = '';
-    this.source.src = '';
+    this.source = new Source();
     this.heldCR = false;
     this.committed = this.fed = 0;
     this.open = null;
@@ -477,20 +520,21 @@ export class StreamingMarkdownView {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.heldCR) this.source.src += '\n';
+    if (this.heldCR) this.source.append('\n');
     this.heldCR = false;
     this.dirty = false;
     this.clearProvisional();
     this.tailEl.replaceChildren();
-    const src = this.source.src;
-    if (src.length > this.fed) this.consume(src.length);
+    const end = this.source.length;
+    if (end > this.fed) this.consume(end);
     if (this.open) this.open.finish();
-    else if (this.committed < src.length) this.done.append(renderMarkdown(src.slice(this.committed)));
+    else if (this.committed < end) this.done.append(renderMarkdown(this.source.slice(this.committed)));
     this.open = null;
-    this.committed = this.fed = src.length;
+    this.committed = this.fed = end;
     // Reference-style link definitions can affect blocks committed earlier: in that (rare)
     // case render the whole answer once more.
-    if (refDefinitionRe.test(src)) this.done.replaceChildren(renderMarkdown(src));
+    const whole = normalise(this.raw);
+    if (refDefinitionRe.test(whole)) this.done.replaceChildren(renderMarkdown(whole));
   }
 
   /** Hands the lines up to `to` to the open block, or splits them into blocks. */
@@ -511,10 +555,9 @@ export class StreamingMarkdownView {
 
   /** Feeds lines [fed, to) to the open block; the offset of the next block if it ended. */
   private feedOpen(to: number): number | null {
-    const src = this.source.src;
     let at = this.fed;
     while (at < to && this.open) {
-      const nl = src.indexOf('\n', at);
+      const nl = this.source.indexOf('\n', at);
       const end = nl < 0 || nl >= to ? to : nl;
       const next = nl < 0 || nl >= to ? to : nl + 1;
       const ended = this.open.feed({ start: at, end, next });
@@ -531,18 +574,17 @@ export class StreamingMarkdownView {
    */
   private splitBlocks(to: number): boolean {
     if (this.committed >= to) return false;
-    const src = this.source.src;
-    const region = src.slice(this.committed, to);
+    const region = this.source.slice(this.committed, to);
     const blocks = topLevel(parseBlocks(region));
     const last = blocks[blocks.length - 1];
     if (!last?.map) return false;
     const lastStart = this.committed + offsetOfLine(region, last.map[0]);
     if (lastStart > this.committed) {
-      this.done.append(renderMarkdown(src.slice(this.committed, lastStart)));
+      this.done.append(renderMarkdown(this.source.slice(this.committed, lastStart)));
       this.committed = lastStart;
     }
-    const nl = src.indexOf('\n', lastStart);
-    const firstLine = src.slice(lastStart, nl < 0 ? src.length : nl);
+    const nl = this.source.indexOf('\n', lastStart);
+    const firstLine = this.source.slice(lastStart, nl < 0 ? this.source.length : nl);
     let open: OpenBlock | null = null;
     if (last.type === 'fence') open = new FenceBlock(this.source, this.done, firstLine, last.markup);
     else if (last.type === 'table_open') open = new TableBlock(this.source, this.done);
@@ -554,11 +596,7 @@ export class StreamingMarkdownView {
   }
 
   private showProvisional(partial: string): void {
-    const tail = this.open
-      ? this.open.provisional(partial)
-      : this.committed < this.source.src.length
-        ? renderMarkdown(this.source.src.slice(this.committed))
-        : null;
+    const tail = this.open ? this.open.provisional(partial) : this.committed < this.source.length ? renderMarkdown(this.source.slice(this.committed)) : null;
     if (tail) this.tailEl.replaceChildren(tail);
   }
 

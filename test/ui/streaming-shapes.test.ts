@@ -160,9 +160,9 @@ describe('chat webview: streaming every block shape', function () {
 
   it('a long table, a long tight list and a long fence stream row by row and end identical to a one-shot render', async () => {
     for (const [text, selector, count] of [
-      [tableMarkdown(12 * 1024), 'table tbody tr', 100],
-      [listMarkdown(12 * 1024), 'ul > li', 100],
-      [fenceMarkdown(12 * 1024), 'pre code', 1],
+      [tableMarkdown(40 * 1024), 'table tbody tr', 100],
+      [listMarkdown(40 * 1024), 'ul > li', 100],
+      [fenceMarkdown(40 * 1024), 'pre code', 1],
       [mixedMarkdown(30 * 1024), 'table', 2],
     ] as const) {
       await deliver(chat.page, stateMsg({ busy: true, items: [] }));
@@ -211,6 +211,7 @@ describe('chat webview: streaming every block shape', function () {
       '| a | b |',
       '|---|---|',
       `| ${payload(1)} | [x](javascript:window.__pwned=2) |`,
+      `| ok | ${payload(7)} |`,
       '',
       `- ${payload(3)}`,
       `- <svg onload="window.__pwned=4"></svg>`,
@@ -221,23 +222,64 @@ describe('chat webview: streaming every block shape', function () {
       '',
       `Tail ${payload(6)}`,
     ].join('\n');
-    for (const sizes of [[1], [2, 5, 3], [9]]) {
+    for (const size of [1, 2, 5, 9]) {
       await deliver(chat.page, stateMsg({ busy: true, items: [] }));
       await deliver(chat.page, { type: 'item', item: { kind: 'assistant', id: 'h', markdown: '', streaming: true } });
-      for (let i = 0, k = 0; i < text.length; k++) {
-        const n = sizes[k % sizes.length] ?? 1;
-        await deliver(chat.page, { type: 'textDelta', itemId: 'h', text: text.slice(i, i + n) });
-        i += n;
-        if (k % 4 === 0) await settle(chat.page);
-        const bad = await chat.page.locator('.msg-assistant').locator('img, script, svg, [onerror], [onload], a[href^="javascript"]').count();
-        assert.equal(bad, 0, `markup appeared after ${i} characters`);
-      }
+      // Every chunk is rendered at once, and the message is searched for markup after each.
+      const firstMarkup = await chat.page.evaluate(
+        ({ whole, n }) => {
+          const g = globalThis as unknown as {
+            dispatchEvent(e: unknown): boolean;
+            MessageEvent: new (type: string, init: { data: unknown }) => unknown;
+            Event: new (type: string) => unknown;
+            document: { querySelectorAll(s: string): { length: number } };
+          };
+          for (let i = 0; i < whole.length; i += n) {
+            g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'textDelta', itemId: 'h', text: whole.slice(i, i + n) } }));
+            g.dispatchEvent(new g.Event('onbehalf:flush'));
+            const bad = g.document.querySelectorAll('.msg-assistant :is(img, script, svg, [onerror], [onload], a[href^="javascript"])').length;
+            if (bad) return i + n;
+          }
+          return 0;
+        },
+        { whole: text, n: size },
+      );
+      assert.equal(firstMarkup, 0, `markup appeared after ${firstMarkup} characters in chunks of ${size}`);
+      await deliver(chat.page, { type: 'item', item: { kind: 'assistant', id: 'h', markdown: text, streaming: false } });
       await settle(chat.page);
       const msg = chat.page.locator('.msg-assistant');
-      assert.equal(await msg.locator('td').first().textContent(), payload(1).replace(/"/g, '"'));
+      assert.equal(await msg.locator('td').first().textContent(), payload(1));
+      assert.equal(await msg.locator('td').nth(3).textContent(), payload(7));
       assert.match((await msg.locator('li').first().textContent()) ?? '', /<img src=x onerror=/);
       assert.match((await msg.locator('pre code').textContent()) ?? '', /<script>window.__pwned=5<\/script>/);
     }
     assert.equal(await chat.page.evaluate('window.__pwned'), undefined, 'no payload ran');
+  });
+
+  it('follows a streaming answer to the bottom, stops when the user scrolls up, follows again after "Jump to latest"', async () => {
+    const geometry = () =>
+      chat.page.locator('main.messages').evaluate((el) => ({ below: el.scrollHeight - el.scrollTop - el.clientHeight, top: el.scrollTop }));
+    const more = async (from: number) => {
+      const text = tableMarkdown(6000).slice(from, from + 1500);
+      for (let i = 0; i < text.length; i += 100) await deliver(chat.page, { type: 'textDelta', itemId: 'f', text: text.slice(i, i + 100) });
+      await settle(chat.page);
+    };
+    await deliver(chat.page, { type: 'item', item: { kind: 'assistant', id: 'f', markdown: '', streaming: true } });
+    await more(0);
+    await more(1500);
+    const followed = await geometry();
+    assert.ok(followed.top > 0 && followed.below < 2, `at the bottom while streaming: ${JSON.stringify(followed)}`);
+    // The user scrolls up: new rows no longer move the view.
+    await chat.page.locator('main.messages').evaluate((el) => el.scrollBy(0, -300));
+    await settle(chat.page);
+    const up = await geometry();
+    await more(3000);
+    const after = await geometry();
+    assert.equal(after.top, up.top, 'the view stays where the user put it');
+    assert.ok(after.below > up.below, 'content grew below');
+    await chat.page.getByRole('button', { name: 'Jump to latest message' }).click();
+    await more(4500);
+    const again = await geometry();
+    assert.ok(again.below < 2, `following again: ${JSON.stringify(again)}`);
   });
 });
