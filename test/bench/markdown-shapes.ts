@@ -107,7 +107,12 @@ export function sampleMarkdown(bytes: number): string {
 /** Ordinary prose and small blocks around a 40 KB table, a long tight list and a long fence. */
 export function mixedMarkdown(bytes: number): string {
   const big = Math.floor(bytes / 5);
-  const prose = (n: number, seed: number) => sampleMarkdown(n).replace(/^## Section/gm, `## Part ${seed}`);
+  // Prose cut at a block boundary, with no fence left open (it would swallow the blocks after it).
+  const prose = (n: number, seed: number) => {
+    let text = sampleMarkdown(n).replace(/^## Section/gm, `## Part ${seed}`);
+    text = text.slice(0, text.lastIndexOf('\n\n'));
+    return (text.match(/^```/gm) ?? []).length % 2 ? `${text}\n\`\`\`` : text;
+  };
   const parts = [
     prose(Math.floor(bytes / 10), 1),
     'Signups per day:',

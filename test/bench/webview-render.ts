@@ -23,6 +23,8 @@ export interface SizeFigures {
   /** Main-thread CPU time rendering the chunks (Chrome trace), summed, and the slowest chunk. */
   readonly renderMs: number;
   readonly maxRenderMs: number;
+  /** Which chunk was the slowest (0 = the first; chunks + 0 = the end of the stream). */
+  readonly slowestAt: number;
   readonly p99RenderMs: number;
   /** CPU time of the style + layout after each chunk (what the frame showing it pays), summed, and the slowest. */
   readonly layoutMs: number;
@@ -243,6 +245,7 @@ async function measure(browser: Browser, page: Page, cdp: CDPSession, url: strin
     chunks: parts.length,
     renderMs: sum(mid.renderCpu),
     maxRenderMs: sorted[sorted.length - 1] ?? 0,
+    slowestAt: mid.renderCpu.indexOf(sorted[sorted.length - 1] ?? 0),
     p99RenderMs: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
     // Each sample stands for the frames of the `layoutEvery` chunks before it.
     layoutMs: sum(mid.layoutCpu) * layoutEvery,
@@ -314,11 +317,12 @@ export function printWebviewRender(f: BenchFigures): void {
     }
   }
   for (const s of f.shapes) {
-    const max = Math.max(...s.sizes.map((z) => z.maxRenderMs));
+    const slowest = s.sizes.reduce((a, z) => (z.maxRenderMs > a.maxRenderMs ? z : a));
+    const max = slowest.maxRenderMs;
     const maxLayout = Math.max(...s.sizes.map((z) => z.maxLayoutMs));
     console.log(
       `${s.shape}: growth exponent ${fx(s.renderExponent)} for rendering, ${fx(s.frameExponent)} with layout ` +
-        `(slope of log CPU time over log size, 25-200 KB; 1 = linear, 2 = quadratic); slowest chunk ${fx(max)} ms to render, slowest layout ${fx(maxLayout)} ms`,
+        `(slope of log CPU time over log size, 25-200 KB; 1 = linear, 2 = quadratic); slowest chunk ${fx(max)} ms to render (chunk ${slowest.slowestAt} of ${slowest.chunks} at ${slowest.sizeKB} KB; 0 = the first, in a fresh page), slowest layout ${fx(maxLayout)} ms`,
     );
   }
   const t = f.table40;
