@@ -2,7 +2,8 @@
 //  1. dist/extension.js      - the extension host bundle (Node, CommonJS, `vscode` external),
 //     dist/vendor/*.js       - one file per SDK (src/vendor/*.ts), required on first use through
 //                              src/core/sdkLoader.ts, so activation loads only OnBehalf's own code
-//  2. dist/webview/chat.js   - the chat webview bundle (browser, IIFE) + codicons
+//  2. dist/webview/chat.js   - the chat webview bundle (browser, IIFE) + codicons, and
+//     dist/webview/charts.js - Chart.js, which the webview loads on its first chart
 //  3. out/**                 - tests, emulators and harness, transpiled file by file so
 //                              mocha and the extension host can load them directly.
 //  4. dist/gateway.js        - the team gateway server (Node, CommonJS; `npx onbehalf-gateway`).
@@ -77,6 +78,19 @@ await Promise.all([
         platform: 'browser',
         format: 'iife',
         outfile: 'dist/webview/chat.js',
+        minify: production,
+      }),
+  // Chart.js, loaded by the chat webview on its first chart (src/webview/chartLoader.ts).
+  outOnly
+    ? Promise.resolve()
+    : esbuild.build({
+        ...shared,
+        entryPoints: ['src/webview/chartDraw.ts'],
+        bundle: true,
+        platform: 'browser',
+        format: 'iife',
+        globalName: 'OnBehalfCharts',
+        outfile: 'dist/webview/charts.js',
         minify: production,
       }),
   production

@@ -42,6 +42,10 @@ export class ChatApp implements ViewContext {
   private readonly byElement = new WeakMap<Element, ItemComponent>();
   private readonly pendingDeltas = new Map<string, string[]>();
   private frameRequested = false;
+  /** Whether the view follows new content: the user was at the bottom when they last scrolled. */
+  private stuck = true;
+  private scrollFrameRequested = false;
+  private lastScrollTop = 0;
   private persisted: { draft: string; openCards: string[]; expandedOutputs: string[] };
   private isBusy = false;
   private identityLabel: string | null = null;
@@ -74,7 +78,19 @@ export class ChatApp implements ViewContext {
       icon('arrow-down'),
     );
     this.jump.addEventListener('click', () => this.scrollToBottom());
-    this.scroller.addEventListener('scroll', () => this.updateJump(), { passive: true });
+    // Layout is read only here and once per animation frame, never per rendered chunk.
+    this.scroller.addEventListener(
+      'scroll',
+      () => {
+        // Our own scrolls only go down; a scroll up is the user's, and stops the following.
+        const top = this.scroller.scrollTop;
+        if (this.atBottom()) this.stuck = true;
+        else if (top < this.lastScrollTop) this.stuck = false;
+        this.lastScrollTop = top;
+        this.updateJump();
+      },
+      { passive: true },
+    );
     this.scroller.addEventListener('click', (e) => this.onContentClick(e));
     this.scroller.addEventListener('auxclick', (e) => {
       if (e.target instanceof Element && e.target.closest('a')) e.preventDefault();
@@ -154,7 +170,7 @@ export class ChatApp implements ViewContext {
       case 'item':
         if (!isItem(msg.item)) return;
         this.flushDeltas();
-        this.mutate(() => this.upsert(msg.item));
+        this.mutate(true, () => this.upsert(msg.item));
         break;
       case 'busy':
         if (typeof msg.busy !== 'boolean') return;
@@ -174,7 +190,7 @@ export class ChatApp implements ViewContext {
     this.identityLabel = state.identityLabel;
     this.header.update(state);
     this.blocker.update(state.blocker);
-    this.mutate(() => this.reconcile(state.items));
+    this.mutate(true, () => this.reconcile(state.items));
     this.setBusy(state.busy === true);
     this.composer.applyHostDraft(typeof state.draft === 'string' ? state.draft : undefined);
     this.updateWelcome();
@@ -198,7 +214,8 @@ export class ChatApp implements ViewContext {
     if (this.pendingDeltas.size === 0) return;
     const batches = [...this.pendingDeltas];
     this.pendingDeltas.clear();
-    this.mutate(() => {
+    // Text adds no buttons: no need to look through the whole conversation for Retry buttons.
+    this.mutate(false, () => {
       for (const [itemId, chunks] of batches) {
         let comp = this.components.get(itemId);
         if (!comp) {
@@ -283,15 +300,26 @@ export class ChatApp implements ViewContext {
     for (const button of Array.from(this.list.querySelectorAll<HTMLButtonElement>('button.retry'))) button.disabled = this.isBusy;
   }
 
-  /** Runs a DOM change, keeping the view pinned to the bottom if it was there. */
-  private mutate(change: () => void): void {
-    const stick = this.atBottom();
+  /** Runs a DOM change; the view stays pinned to the bottom if it was there. */
+  private mutate(buttons: boolean, change: () => void): void {
     change();
-    this.syncRetryButtons();
+    if (buttons) this.syncRetryButtons();
     this.updateWorking();
     this.updateWelcome();
-    if (stick) this.scroller.scrollTop = this.scroller.scrollHeight;
-    this.updateJump();
+  }
+
+  /**
+   * Follows new content at the next animation frame: one layout read per frame, which the
+   * frame needs anyway, instead of forcing a layout for every change.
+   */
+  private scheduleScroll(): void {
+    if (this.scrollFrameRequested) return;
+    this.scrollFrameRequested = true;
+    requestAnimationFrame(() => {
+      this.scrollFrameRequested = false;
+      if (this.stuck) this.scroller.scrollTop = this.scroller.scrollHeight;
+      this.updateJump();
+    });
   }
 
   private updateWorking(): void {
@@ -306,7 +334,7 @@ export class ChatApp implements ViewContext {
   private updateWelcome(): void {
     const empty = this.components.size === 0;
     this.welcome.hidden = !empty;
-    this.updateJump();
+    this.scheduleScroll();
     const who = this.welcome.querySelector('.welcome-identity');
     if (who) who.textContent = this.identityLabel ? `Acting as ${this.identityLabel}.` : '';
   }
@@ -360,6 +388,7 @@ export class ChatApp implements ViewContext {
   }
 
   private scrollToBottom(): void {
+    this.stuck = true;
     this.scroller.scrollTop = this.scroller.scrollHeight;
     this.updateJump();
     this.composer.focus();

@@ -1,24 +1,11 @@
-// Time-series charts for tool output, with Chart.js (only the pieces we use are
-// registered, so the rest tree-shakes away) and a text alternative for screen readers.
-import {
-  BarController,
-  BarElement,
-  CategoryScale,
-  Chart,
-  Filler,
-  Legend,
-  LineController,
-  LineElement,
-  LinearScale,
-  PointElement,
-  Tooltip,
-  type ChartConfiguration,
-} from 'chart.js';
+// Time-series charts for tool output, with a text alternative for screen readers. The
+// figure (caption, data table) is built here; Chart.js draws the canvas from a second bundle
+// loaded on the first chart (chartLoader.ts), so a chat without charts never loads it.
+import type { ChartConfiguration } from 'chart.js';
 import type { TimeSeriesView } from '../shared/protocol';
+import { loadCharts, type DrawnChart } from './chartLoader';
 import { h, icon } from './dom';
 import { groupedNumber } from './format';
-
-Chart.register(LineController, BarController, LineElement, PointElement, BarElement, LinearScale, CategoryScale, Tooltip, Legend, Filler);
 
 const live = new Set<SeriesChart>();
 let themeObserver: MutationObserver | null = null;
@@ -110,7 +97,8 @@ export function seriesSummary(series: readonly TimeSeriesView[]): string {
 
 export class SeriesChart {
   readonly el: HTMLElement;
-  private chart: Chart | null = null;
+  private chart: DrawnChart | null = null;
+  private destroyed = false;
   private readonly canvas: HTMLCanvasElement;
   private readonly labels: string[];
   private readonly type: 'line' | 'bar';
@@ -237,20 +225,17 @@ export class SeriesChart {
   }
 
   private create(): void {
-    this.chart?.destroy();
-    const figure = this.el;
-    this.chart = new Chart(this.canvas, {
-      ...this.config(),
-      // How many labels the x axis shows after each layout, for tests and for anyone inspecting the figure.
-      plugins: [
-        {
-          id: 'onbehalfTicks',
-          afterLayout: (chart) => {
-            figure.dataset['xTicks'] = String(chart.scales['x']?.ticks.length ?? 0);
-          },
-        },
-      ],
-    });
+    loadCharts().then(
+      (charts) => {
+        if (this.destroyed) return;
+        this.chart?.destroy();
+        this.chart = charts.drawChart(this.canvas, this.config(), this.el);
+      },
+      (err: unknown) => {
+        // The caption and the data table still carry the numbers.
+        console.warn('OnBehalf: the chart could not be drawn', err);
+      },
+    );
   }
 
   /** Re-reads theme colours (VS Code changes the CSS variables when the theme changes). */
@@ -259,6 +244,7 @@ export class SeriesChart {
   }
 
   destroy(): void {
+    this.destroyed = true;
     live.delete(this);
     this.chart?.destroy();
     this.chart = null;

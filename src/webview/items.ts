@@ -42,11 +42,10 @@ export class AssistantItem implements ItemComponent {
   private streaming: boolean;
 
   constructor(item: ItemOf<'assistant'>) {
-    this.view = new StreamingMarkdownView(item.markdown);
+    this.view = new StreamingMarkdownView(item.markdown, item.streaming);
     this.streaming = item.streaming;
     this.el = h('div', { class: 'msg msg-assistant' }, srOnly('OnBehalf said:'), this.view.el);
     this.view.render();
-    if (!item.streaming) this.view.finish();
     this.syncStreaming();
   }
 

@@ -1,6 +1,11 @@
 // Entry point of the chat webview bundle (dist/webview/chat.js).
 import { ChatApp } from './app';
+import { rememberBundleScript } from './chartLoader';
 import { createHostBridge } from './vscode';
+
+// Only while this script runs does document.currentScript name it: the chart bundle is loaded
+// from beside it, with its nonce.
+rememberBundleScript(document.currentScript);
 
 const bridge = createHostBridge();
 

@@ -1,6 +1,6 @@
 // Markdown → sanitised DOM. markdown-it with raw HTML disabled, then DOMPurify with a
 // tight allow-list, returned as a DocumentFragment (no innerHTML on our side at all).
-import MarkdownIt from 'markdown-it';
+import MarkdownIt, { type StateBlock, type Token as MarkdownToken } from 'markdown-it';
 import DOMPurify from 'dompurify';
 import { h, icon } from './dom';
 
@@ -89,10 +89,61 @@ function installHooks(): void {
   });
 }
 
+// The list rule keeps whether an item's own blocks were separated by blank lines only in a
+// local variable. Streaming renders a list one item at a time and needs that fact to decide
+// the whole list's looseness exactly as markdown-it does, so record it while probing: the
+// content of a top-level list item is tokenized at nesting level 2.
+let itemTightness: boolean[] | null = null;
+const tokenizeBlocks = md.block.tokenize.bind(md.block);
+md.block.tokenize = (state: StateBlock, startLine: number, endLine: number): void => {
+  tokenizeBlocks(state, startLine, endLine);
+  if (itemTightness && state.level === 2 && state.parentType === 'list') itemTightness.push(state.tight);
+};
+
+export type Token = MarkdownToken;
+
+/** Block tokens only (no inline parsing): enough to find where top-level blocks start. */
+export function parseBlocks(source: string): Token[] {
+  const tokens: Token[] = [];
+  md.block.parse(source, md, {}, tokens);
+  return tokens;
+}
+
+/** Full parse (block + inline + our core rules), to render with `renderTokens`. */
+export function parseMarkdown(source: string): Token[] {
+  return md.parse(source, {});
+}
+
+/**
+ * Parses the source of one top-level list item (as a one-item list) and reports whether the
+ * item's own blocks were tight, which markdown-it folds into the whole list's looseness.
+ */
+export function parseListItem(source: string): { tokens: Token[]; tight: boolean } {
+  itemTightness = [];
+  try {
+    const tokens = md.parse(source, {});
+    return { tokens, tight: itemTightness[0] ?? true };
+  } finally {
+    itemTightness = null;
+  }
+}
+
 /** Renders markdown to a sanitised fragment, with code blocks given a Copy button. */
 export function renderMarkdown(source: string): DocumentFragment {
+  return sanitise(md.render(source));
+}
+
+/**
+ * Renders already parsed (possibly adjusted) tokens, sanitised like `renderMarkdown`; `within`
+ * wraps the HTML in that element first (a <tbody> alone would lose its table structure).
+ */
+export function renderTokens(tokens: Token[], within?: 'table'): DocumentFragment {
+  const html = md.renderer.render(tokens, md.options, {});
+  return sanitise(within ? `<${within}>${html}</${within}>` : html);
+}
+
+function sanitise(html: string): DocumentFragment {
   installHooks();
-  const html = md.render(source);
   const fragment = DOMPurify.sanitize(html, {
     ALLOWED_TAGS: allowedTags,
     ALLOWED_ATTR: allowedAttrs,

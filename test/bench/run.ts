@@ -13,7 +13,7 @@ async function main(): Promise<void> {
     printToolContext(figures);
   }
   if (want('webview')) {
-    console.log('\n== Webview render cost (100 KB answer in ~2,000 chunks) ==');
+    console.log('\n== Webview streaming render per block shape (table, tight list, code fence, mixed; 25-200 KB) ==');
     printWebviewRender(await benchWebviewRender());
   }
   if (want('activation')) printActivation(await benchActivation());

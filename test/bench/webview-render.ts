@@ -1,93 +1,56 @@
-// Benchmark: how the chat webview's streaming markdown scales with answer size.
+// Benchmark: how the chat webview's streaming markdown scales with answer size, per block shape.
 //
-// In a real headless chromium with the real bundle and CSP, streams a markdown answer
-// (paragraphs, lists, code fences, tables) of 25, 50 and 100 KB in ~51-character
-// chunks (2,000 chunks for 100 KB). Every chunk is delivered as a host `textDelta`
-// message and rendered synchronously before the next one (the worst case: no
-// per-frame coalescing), including the forced layout the auto-scroll does. If
-// rendering were quadratic (re-rendering the whole answer per chunk), doubling the
-// size would quadruple the total time; linear means ~2x, with the per-chunk cost flat.
+// In a real headless chromium with the real bundle under the real CSP, streams answers of
+// 25, 50, 100 and 200 KB of four shapes (one long table, one long tight list, one long code
+// fence, and a mixed answer holding a table of up to 40 KB, a long list and a long fence
+// between paragraphs: test/bench/markdown-shapes.ts) in ~51-character chunks. Every chunk is
+// delivered as a host `textDelta` message, rendered synchronously (no per-frame coalescing:
+// the worst case), and followed by a forced style + layout, the layout the frame that shows
+// the chunk would pay. Linear work means total time doubles when the size doubles (growth
+// exponent 1); re-rendering the open block on every chunk gives an exponent near 2.
 //
 // Run: node esbuild.mjs && node out/test/bench/webview-render.js
-import { chromium, type CDPSession, type Page } from 'playwright-core';
+import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../ui/helpers';
 import { startFixtureServer } from '../ui/fixture';
+import { SHAPES, shapeMarkdown, tableMarkdown, type Shape } from './markdown-shapes';
+
+export { sampleMarkdown } from './markdown-shapes';
 
 export interface SizeFigures {
   readonly sizeKB: number;
   readonly chunks: number;
-  /** Wall time in the page for delivering + rendering all chunks (median of runs). */
-  readonly totalMs: number;
-  readonly perChunkMs: number;
-  /** Mean cost of a chunk in the first and the last 10% of the stream. */
-  readonly earlyChunkMs: number;
-  readonly lateChunkMs: number;
-  readonly p95ChunkMs: number;
-  /** Chromium's own accounting for the run (CDP Performance.getMetrics deltas). */
-  readonly scriptMs: number;
+  /** Main-thread CPU time rendering the chunks (Chrome trace), summed, and the slowest chunk. */
+  readonly renderMs: number;
+  readonly maxRenderMs: number;
+  /** Which chunk was the slowest (0 = the first; chunks + 0 = the end of the stream). */
+  readonly slowestAt: number;
+  readonly p99RenderMs: number;
+  /** CPU time of the style + layout after each chunk (what the frame showing it pays), summed, and the slowest. */
   readonly layoutMs: number;
-  readonly styleMs: number;
-  /** Time for the same answer as one message (`item`, not streamed), for scale. */
-  readonly oneShotMs: number;
+  readonly maxLayoutMs: number;
+  /** Render CPU per chunk in the first and the last 10% of the stream. */
+  readonly earlyRenderMs: number;
+  readonly lateRenderMs: number;
+  /** Wall time of the whole loop (render + forced layout), for scale on a busy machine. */
+  readonly wallMs: number;
+}
+
+export interface ShapeFigures {
+  readonly shape: Shape;
+  readonly sizes: readonly SizeFigures[];
+  /** Least-squares slope of log(render CPU) over log(size): 1 when linear, 2 when quadratic. */
+  readonly renderExponent: number;
+  /** The same for render + layout. */
+  readonly frameExponent: number;
 }
 
 export interface BenchFigures {
   readonly chunkChars: number;
   readonly runs: number;
-  readonly sizes: readonly SizeFigures[];
-  /** total(50 KB) / total(25 KB) and total(100 KB) / total(50 KB): ~2 when linear, ~4 when quadratic. */
-  readonly ratio50over25: number;
-  readonly ratio100over50: number;
-  /** perChunk(100 KB) / perChunk(25 KB): ~1 when linear. */
-  readonly perChunkRatio100over25: number;
-  /** lateChunk / earlyChunk at 100 KB: ~1 when a chunk's cost does not depend on what came before. */
-  readonly lateOverEarly100: number;
-}
-
-/** Deterministic markdown of about `bytes` characters. */
-export function sampleMarkdown(bytes: number): string {
-  let seed = 42;
-  const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
-  const words =
-    'signups retention funnel insight cohort weekly daily task project sprint owner due metric event query chart growth churn active users dashboard'.split(
-      ' ',
-    );
-  const sentence = () => {
-    const n = 8 + Math.floor(rand() * 12);
-    const ws: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const w = words[Math.floor(rand() * words.length)] ?? 'data';
-      const r = rand();
-      ws.push(r < 0.05 ? `**${w}**` : r < 0.09 ? `\`${w}\`` : r < 0.11 ? `[${w}](https://app.posthog.example/${w})` : w);
-    }
-    const s = ws.join(' ');
-    return s.charAt(0).toUpperCase() + s.slice(1) + '.';
-  };
-  const parts: string[] = [];
-  let size = 0;
-  let section = 0;
-  while (size < bytes) {
-    let block: string;
-    const r = rand();
-    if (r < 0.08) block = `## Section ${++section}`;
-    else if (r < 0.45) block = [sentence(), sentence(), sentence()].join(' ');
-    else if (r < 0.62) block = Array.from({ length: 3 + Math.floor(rand() * 4) }, () => `- ${sentence()}`).join('\n');
-    else if (r < 0.72) block = Array.from({ length: 3 + Math.floor(rand() * 3) }, (_, i) => `${i + 1}. ${sentence()}`).join('\n');
-    else if (r < 0.9) {
-      const lines = Array.from({ length: 6 + Math.floor(rand() * 10) }, (_, i) =>
-        i % 5 === 4 ? '' : `  const v${i} = await query("${words[i % words.length]}", { days: ${i} });`,
-      );
-      block = ['```ts', ...lines, '```'].join('\n');
-    } else
-      block = [
-        '| day | signups | active |',
-        '|:--|--:|--:|',
-        ...Array.from({ length: 5 }, (_, i) => `| 2024-05-0${i + 1} | ${Math.floor(rand() * 100)} | ${Math.floor(rand() * 900)} |`),
-      ].join('\n');
-    parts.push(block);
-    size += block.length + 2;
-  }
-  return parts.join('\n\n').slice(0, bytes);
+  readonly shapes: readonly ShapeFigures[];
+  /** A 40 KB table streamed: render CPU, render + layout CPU, slowest chunk, and the table rendered at once (wall). */
+  readonly table40: { renderMs: number; frameMs: number; maxRenderMs: number; chunks: number; oneShotMs: number };
 }
 
 function chunk(text: string, count: number): string[] {
@@ -108,10 +71,42 @@ interface RunResult {
   scriptMs: number;
   layoutMs: number;
   styleMs: number;
-  oneShotMs: number;
+  /** Main-thread CPU time per chunk (Chrome trace `tdur`): rendering, and the style + layout after it. */
+  renderCpu: number[];
+  layoutCpu: number[];
 }
 
-async function runOnce(page: Page, cdp: CDPSession, url: string, markdown: string, chunks: string[]): Promise<RunResult> {
+interface TraceEvent {
+  name: string;
+  ts: number;
+  tts?: number;
+}
+
+/** The frame's style + layout is measured after every this many chunks (and at the end). */
+const layoutEvery = 20;
+
+/**
+ * Main-thread CPU times from the trace: the page marks (User Timing) each chunk's start and
+ * the end of its rendering, and both ends of each sampled layout; each mark carries the
+ * thread's CPU clock (`tts`), so time the thread spent descheduled on a busy machine is not counted.
+ */
+function perChunkCpu(events: TraceEvent[], chunks: number): { renderCpu: number[]; layoutCpu: number[] } {
+  const pairs = (open: string, close: string): number[] => {
+    const marks = events.filter((e) => e.name === open || e.name === close).sort((a, b) => a.ts - b.ts);
+    const out: number[] = [];
+    for (let i = 0; i + 1 < marks.length; i += 2) {
+      const [a, b] = [marks[i], marks[i + 1]];
+      if (a?.name !== open || b?.name !== close || a.tts === undefined || b.tts === undefined) throw new Error('trace marks out of order');
+      out.push((b.tts - a.tts) / 1000);
+    }
+    return out;
+  };
+  const renderCpu = pairs('ob-r', 'ob-f');
+  if (renderCpu.length !== chunks + 1) throw new Error(`trace has ${renderCpu.length} marked chunks for ${chunks} chunks + the end`);
+  return { renderCpu, layoutCpu: pairs('ob-l0', 'ob-l1') };
+}
+
+async function openStreamingItem(page: Page, url: string): Promise<void> {
   await page.goto(url);
   await page.waitForSelector('body[data-onbehalf="loaded"]');
   await page.evaluate(() => {
@@ -138,49 +133,82 @@ async function runOnce(page: Page, cdp: CDPSession, url: string, markdown: strin
     );
   });
   await page.waitForSelector('.msg-assistant');
+}
+
+async function runOnce(browser: Browser, page: Page, cdp: CDPSession, url: string, markdown: string, chunks: string[]): Promise<RunResult> {
+  await openStreamingItem(page, url);
+  await browser.startTracing(page, { categories: ['blink.user_timing'] });
   const before = await metrics(cdp);
-  const result = await page.evaluate((parts) => {
-    const g = globalThis as unknown as {
-      dispatchEvent(e: unknown): boolean;
-      MessageEvent: new (type: string, init: { data: unknown }) => unknown;
-      Event: new (type: string) => unknown;
-      performance: { now(): number };
-    };
-    const times: number[] = [];
-    const start = g.performance.now();
-    for (const text of parts) {
+  const result = await page.evaluate(
+    ({ parts, every }) => {
+      const g = globalThis as unknown as {
+        dispatchEvent(e: unknown): boolean;
+        MessageEvent: new (type: string, init: { data: unknown }) => unknown;
+        Event: new (type: string) => unknown;
+        performance: { now(): number; mark(name: string): void; clearMarks(): void };
+        document: { querySelector(s: string): { scrollHeight: number } | null };
+      };
+      const scroller = g.document.querySelector('main.messages');
+      const times: number[] = [];
+      let total = 0;
+      const layout = () => {
+        g.performance.mark('ob-l0');
+        void scroller?.scrollHeight;
+        g.performance.mark('ob-l1');
+      };
+      parts.forEach((text, i) => {
+        g.performance.mark('ob-r');
+        const t0 = g.performance.now();
+        // Exactly what a host message does, but synchronous, then render now (no coalescing).
+        g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'textDelta', itemId: 'a', text } }));
+        g.dispatchEvent(new g.Event('onbehalf:flush'));
+        g.performance.mark('ob-f');
+        const dt = g.performance.now() - t0;
+        times.push(dt);
+        total += dt;
+        // The style + layout a frame showing the chunk pays, sampled every `every` chunks.
+        if (i % every === every - 1) layout();
+        g.performance.clearMarks();
+      });
+      // End the stream (the last line completes, open blocks close): part of the render.
+      g.performance.mark('ob-r');
       const t0 = g.performance.now();
-      // Exactly what a host message does, but synchronous, then render now (no coalescing).
-      g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'textDelta', itemId: 'a', text } }));
-      g.dispatchEvent(new g.Event('onbehalf:flush'));
+      g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'busy', busy: false } }));
+      g.performance.mark('ob-f');
       times.push(g.performance.now() - t0);
-    }
-    return { totalMs: g.performance.now() - start, times };
-  }, chunks);
+      layout();
+      g.performance.clearMarks();
+      return { totalMs: total + (times[times.length - 1] ?? 0), times };
+    },
+    { parts: chunks, every: layoutEvery },
+  );
   const after = await metrics(cdp);
+  const trace = JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] };
+  const cpu = perChunkCpu(trace.traceEvents, chunks.length);
   const ms = (name: string) => ((after[name] ?? 0) - (before[name] ?? 0)) * 1000;
-
-  // For scale: the same answer delivered at once as a finished item.
-  const oneShotMs = await page.evaluate((md) => {
-    const g = globalThis as unknown as {
-      dispatchEvent(e: unknown): boolean;
-      MessageEvent: new (type: string, init: { data: unknown }) => unknown;
-      performance: { now(): number };
-      document: { body: { offsetHeight: number } };
-    };
-    const t0 = g.performance.now();
-    g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'item', item: { kind: 'assistant', id: 'b', markdown: md, streaming: false } } }));
-    void g.document.body.offsetHeight;
-    return g.performance.now() - t0;
-  }, markdown);
-
   const rendered = await page.evaluate(() => {
     const d = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document;
     return (d.querySelector('.msg-assistant .markdown')?.textContent ?? '').length;
   });
-  if (rendered < markdown.length * 0.6) throw new Error(`rendered text too short: ${rendered} of ${markdown.length}`);
+  if (rendered < markdown.length * 0.5) throw new Error(`rendered text too short: ${rendered} of ${markdown.length}`);
+  return { ...result, ...cpu, scriptMs: ms('ScriptDuration'), layoutMs: ms('LayoutDuration'), styleMs: ms('RecalcStyleDuration') };
+}
 
-  return { ...result, scriptMs: ms('ScriptDuration'), layoutMs: ms('LayoutDuration'), styleMs: ms('RecalcStyleDuration'), oneShotMs };
+/** The same answer delivered at once as a finished item (render + layout), for scale. */
+async function oneShot(page: Page, url: string, markdown: string): Promise<number> {
+  await openStreamingItem(page, url);
+  return page.evaluate((md) => {
+    const g = globalThis as unknown as {
+      dispatchEvent(e: unknown): boolean;
+      MessageEvent: new (type: string, init: { data: unknown }) => unknown;
+      performance: { now(): number };
+      document: { querySelector(s: string): { scrollHeight: number } | null };
+    };
+    const t0 = g.performance.now();
+    g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'item', item: { kind: 'assistant', id: 'b', markdown: md, streaming: false } } }));
+    void g.document.querySelector('main.messages')?.scrollHeight;
+    return g.performance.now() - t0;
+  }, markdown);
 }
 
 function median(xs: number[]): number {
@@ -192,9 +220,45 @@ function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
 }
 
-export async function benchWebviewRender(opts: { runs?: number; sizesKB?: number[] } = {}): Promise<BenchFigures> {
-  const runs = opts.runs ?? 3;
-  const sizesKB = opts.sizesKB ?? [25, 50, 100];
+/** Least-squares slope of log(y) over log(x). */
+function growthExponent(points: readonly { x: number; y: number }[]): number {
+  const pts = points.filter((p) => p.x > 0 && p.y > 0).map((p) => ({ x: Math.log(p.x), y: Math.log(p.y) }));
+  const mx = mean(pts.map((p) => p.x));
+  const my = mean(pts.map((p) => p.y));
+  const num = pts.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0);
+  const den = pts.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  return den ? num / den : NaN;
+}
+
+const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+
+async function measure(browser: Browser, page: Page, cdp: CDPSession, url: string, md: string, chunkChars: number, runs: number): Promise<SizeFigures> {
+  const parts = chunk(md, Math.ceil(md.length / chunkChars));
+  const results: RunResult[] = [];
+  for (let r = 0; r < runs; r++) results.push(await runOnce(browser, page, cdp, url, md, parts));
+  const mid = results.slice().sort((a, b) => sum(a.renderCpu) - sum(b.renderCpu))[Math.floor(results.length / 2)] ?? results[0];
+  if (!mid) throw new Error('no runs');
+  const tenth = Math.max(1, Math.floor(parts.length / 10));
+  const sorted = mid.renderCpu.slice().sort((a, b) => a - b);
+  return {
+    sizeKB: Math.round(md.length / 1024),
+    chunks: parts.length,
+    renderMs: sum(mid.renderCpu),
+    maxRenderMs: sorted[sorted.length - 1] ?? 0,
+    slowestAt: mid.renderCpu.indexOf(sorted[sorted.length - 1] ?? 0),
+    p99RenderMs: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
+    // Each sample stands for the frames of the `layoutEvery` chunks before it.
+    layoutMs: sum(mid.layoutCpu) * layoutEvery,
+    maxLayoutMs: Math.max(...mid.layoutCpu),
+    earlyRenderMs: mean(mid.renderCpu.slice(0, tenth)),
+    lateRenderMs: mean(mid.renderCpu.slice(-tenth - 1, -1)),
+    wallMs: mid.totalMs,
+  };
+}
+
+export async function benchWebviewRender(opts: { runs?: number; sizesKB?: number[]; shapes?: readonly Shape[] } = {}): Promise<BenchFigures> {
+  const runs = opts.runs ?? 1;
+  const sizesKB = opts.sizesKB ?? [25, 50, 100, 200];
   const chunkChars = Math.ceil((100 * 1024) / 2000);
   const server = await startFixtureServer();
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
@@ -205,46 +269,28 @@ export async function benchWebviewRender(opts: { runs?: number; sizesKB?: number
     await cdp.send('Performance.enable');
     const url = server.pageUrl('dark');
     // Warm-up (JIT, fonts).
-    {
-      const md = sampleMarkdown(25 * 1024);
-      await runOnce(page, cdp, url, md, chunk(md, Math.ceil(md.length / chunkChars)));
-    }
-    const sizes: SizeFigures[] = [];
-    for (const kb of sizesKB) {
-      const md = sampleMarkdown(kb * 1024);
-      const parts = chunk(md, Math.ceil(md.length / chunkChars));
-      const results: RunResult[] = [];
-      for (let r = 0; r < runs; r++) results.push(await runOnce(page, cdp, url, md, parts));
-      const best = results.slice().sort((a, b) => a.totalMs - b.totalMs)[Math.floor(results.length / 2)] ?? results[0];
-      if (!best) throw new Error('no runs');
-      const tenth = Math.max(1, Math.floor(parts.length / 10));
-      const sorted = best.times.slice().sort((a, b) => a - b);
-      sizes.push({
-        sizeKB: kb,
-        chunks: parts.length,
-        totalMs: median(results.map((x) => x.totalMs)),
-        perChunkMs: median(results.map((x) => x.totalMs)) / parts.length,
-        earlyChunkMs: mean(best.times.slice(0, tenth)),
-        lateChunkMs: mean(best.times.slice(-tenth)),
-        p95ChunkMs: sorted[Math.floor(sorted.length * 0.95)] ?? 0,
-        scriptMs: median(results.map((x) => x.scriptMs)),
-        layoutMs: median(results.map((x) => x.layoutMs)),
-        styleMs: median(results.map((x) => x.styleMs)),
-        oneShotMs: median(results.map((x) => x.oneShotMs)),
+    await measure(browser, page, cdp, url, shapeMarkdown('mixed', 25 * 1024), chunkChars, 1);
+    const shapes: ShapeFigures[] = [];
+    for (const shape of opts.shapes ?? SHAPES) {
+      const sizes: SizeFigures[] = [];
+      for (const kb of sizesKB) sizes.push(await measure(browser, page, cdp, url, shapeMarkdown(shape, kb * 1024), chunkChars, runs));
+      shapes.push({
+        shape,
+        sizes,
+        renderExponent: growthExponent(sizes.map((z) => ({ x: z.sizeKB, y: z.renderMs }))),
+        frameExponent: growthExponent(sizes.map((z) => ({ x: z.sizeKB, y: z.renderMs + z.layoutMs }))),
       });
     }
+    const table = tableMarkdown(40 * 1024);
+    const t40 = await measure(browser, page, cdp, url, table, chunkChars, runs);
+    const oneShots: number[] = [];
+    for (let r = 0; r < 3; r++) oneShots.push(await oneShot(page, url, table));
     await context.close();
-    const by = (kb: number) => sizes.find((s) => s.sizeKB === kb);
-    const r = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? a / b : NaN);
-    const s100 = by(100);
     return {
       chunkChars,
       runs,
-      sizes,
-      ratio50over25: r(by(50)?.totalMs, by(25)?.totalMs),
-      ratio100over50: r(s100?.totalMs, by(50)?.totalMs),
-      perChunkRatio100over25: r(s100?.perChunkMs, by(25)?.perChunkMs),
-      lateOverEarly100: r(s100?.lateChunkMs, s100?.earlyChunkMs),
+      shapes,
+      table40: { renderMs: t40.renderMs, frameMs: t40.renderMs + t40.layoutMs, maxRenderMs: t40.maxRenderMs, chunks: t40.chunks, oneShotMs: median(oneShots) },
     };
   } finally {
     await browser.close().catch(() => undefined);
@@ -254,17 +300,36 @@ export async function benchWebviewRender(opts: { runs?: number; sizesKB?: number
 
 export function printWebviewRender(f: BenchFigures): void {
   const fx = (n: number, d = 2) => n.toFixed(d);
-  console.log(`Chat webview streaming render: ~${f.chunkChars}-char chunks, every chunk rendered (no coalescing), median of ${f.runs} runs`);
-  console.log('size    chunks  total ms  per chunk ms  early/late chunk ms  p95 ms  script ms  layout ms  style ms  one-shot ms');
-  for (const s of f.sizes) {
+  console.log(
+    `measured: real chromium, real bundle and CSP; each answer streamed in ~${f.chunkChars}-char chunks, every chunk delivered as a textDelta and ` +
+      `rendered synchronously (no per-frame coalescing); after every ${layoutEvery}th chunk a forced style + layout stands for the layout of ` +
+      `each of those ${layoutEvery} frames (layout ms = sum of samples x ${layoutEvery}); times are main-thread CPU from Chrome's trace (User Timing marks' tts), ` +
+      `so other load on the machine does not inflate them; ${f.runs === 1 ? 'one run' : `median of ${f.runs} runs`} per size`,
+  );
+  console.log('shape  size    chunks  render ms  max chunk  p99 chunk  early/late chunk  layout ms  max layout  wall ms');
+  for (const s of f.shapes) {
+    for (const z of s.sizes) {
+      console.log(
+        `${s.shape.padEnd(5)}  ${String(z.sizeKB).padStart(3)} KB  ${String(z.chunks).padStart(6)}  ${fx(z.renderMs, 0).padStart(9)}  ${fx(z.maxRenderMs).padStart(9)}  ` +
+          `${fx(z.p99RenderMs).padStart(9)}  ${`${fx(z.earlyRenderMs, 3)} / ${fx(z.lateRenderMs, 3)}`.padStart(16)}  ${fx(z.layoutMs, 0).padStart(9)}  ` +
+          `${fx(z.maxLayoutMs).padStart(10)}  ${fx(z.wallMs, 0).padStart(7)}`,
+      );
+    }
+  }
+  for (const s of f.shapes) {
+    const slowest = s.sizes.reduce((a, z) => (z.maxRenderMs > a.maxRenderMs ? z : a));
+    const max = slowest.maxRenderMs;
+    const maxLayout = Math.max(...s.sizes.map((z) => z.maxLayoutMs));
     console.log(
-      `${String(s.sizeKB).padStart(3)} KB  ${String(s.chunks).padStart(6)}  ${fx(s.totalMs, 0).padStart(8)}  ${fx(s.perChunkMs, 3).padStart(12)}  ` +
-        `${`${fx(s.earlyChunkMs, 3)} / ${fx(s.lateChunkMs, 3)}`.padStart(19)}  ${fx(s.p95ChunkMs).padStart(6)}  ${fx(s.scriptMs, 0).padStart(9)}  ` +
-        `${fx(s.layoutMs, 0).padStart(9)}  ${fx(s.styleMs, 0).padStart(8)}  ${fx(s.oneShotMs, 1).padStart(11)}`,
+      `${s.shape}: growth exponent ${fx(s.renderExponent)} for rendering, ${fx(s.frameExponent)} with layout ` +
+        `(slope of log CPU time over log size, 25-200 KB; 1 = linear, 2 = quadratic); slowest chunk ${fx(max)} ms to render (chunk ${slowest.slowestAt} of ${slowest.chunks} at ${slowest.sizeKB} KB; 0 = the first, in a fresh page), slowest layout ${fx(maxLayout)} ms`,
     );
   }
-  console.log(`total(50)/total(25) = ${fx(f.ratio50over25)}   total(100)/total(50) = ${fx(f.ratio100over50)}   (linear ≈ 2, quadratic ≈ 4)`);
-  console.log(`perChunk(100)/perChunk(25) = ${fx(f.perChunkRatio100over25)}   late/early chunk at 100 KB = ${fx(f.lateOverEarly100)}   (linear ≈ 1)`);
+  const t = f.table40;
+  console.log(
+    `40 KB table: streamed with ${fx(t.renderMs, 0)} ms of render CPU (${fx(t.frameMs, 0)} ms with the layout after every chunk; ${t.chunks} chunks, ` +
+      `slowest ${fx(t.maxRenderMs)} ms); rendered at once: ${fx(t.oneShotMs, 0)} ms wall incl. layout`,
+  );
 }
 
 if (require.main === module) {

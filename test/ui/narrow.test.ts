@@ -55,7 +55,7 @@ describe('chat webview: a narrow sidebar', function () {
     it(`at ${width} px: one-line header, whole tool names, a label for every day`, async () => {
       chat = await openChat(harness, { theme: 'dark', width, height: 1000, sandboxModel: true });
       await deliver(chat.page, conversation());
-      await chat.page.locator('figure.chart canvas').waitFor();
+      await chat.page.locator('figure.chart[data-x-ticks] canvas').waitFor(); // drawn (charts.js loads on the first chart)
       await settle(chat.page);
       await screenshot(chat.page, `ui-dark-sidebar-${width}`);
       const page = chat.page;

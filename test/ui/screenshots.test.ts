@@ -184,7 +184,7 @@ describe('chat webview: screenshots', function () {
     it(`conversation (${theme})`, async () => {
       chat = await openChat(harness, { theme, height: 1500, sandboxModel: true });
       await deliver(chat.page, ...conversation());
-      await chat.page.locator('figure.chart canvas').waitFor();
+      await chat.page.locator('figure.chart[data-x-ticks] canvas').waitFor(); // drawn (charts.js loads on the first chart)
       // Expand the first card to show input/output styling.
       await chat.page.locator('.tool-summary').nth(1).click();
       await chat.page.getByRole('textbox', { name: /Message OnBehalf/ }).fill('Also chart weekly retention');
@@ -249,7 +249,7 @@ describe('chat webview: screenshots', function () {
   it('narrow sidebar (dark, 300px)', async () => {
     chat = await openChat(harness, { theme: 'dark', width: 300, height: 1300 });
     await deliver(chat.page, ...conversation());
-    await chat.page.locator('figure.chart canvas').waitFor();
+    await chat.page.locator('figure.chart[data-x-ticks] canvas').waitFor(); // drawn (charts.js loads on the first chart)
     await settle(chat.page);
     await screenshot(chat.page, 'ui-dark-narrow');
     await assertConversationShown(chat.page);

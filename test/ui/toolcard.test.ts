@@ -272,6 +272,7 @@ describe('chat webview: tool cards, charts, errors', function () {
   it('draws a chart for a time series, with a text alternative', async () => {
     await deliver(chat.page, stateMsg({ items: [toolItem({ output: JSON.stringify({ results: signupSeries }), series: signupSeries })] }));
     const chart = chat.page.locator('.tool-card figure.chart');
+    await chat.page.locator('.tool-card figure.chart[data-x-ticks]').waitFor(); // drawn (charts.js loads on the first chart)
     await chart.waitFor();
     const canvas = chart.locator('canvas');
     assert.equal(await canvas.getAttribute('role'), 'img');

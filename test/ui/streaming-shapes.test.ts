@@ -1,0 +1,285 @@
+// Streaming every block shape (tables, lists, code fences, and what surrounds them): the
+// rendering once the stream ends is identical, element for element, to rendering the whole
+// answer at once; and nothing unsanitised slips in through the incremental path.
+import { strict as assert } from 'node:assert';
+import type { Page } from 'playwright-core';
+import { deliver, settle, type ChatPage, useChatPage } from './helpers';
+import { fenceMarkdown, listMarkdown, mixedMarkdown, tableMarkdown } from '../bench/markdown-shapes';
+import { stateMsg } from './states';
+
+/** Streams `text` into a new assistant item, rendering after every chunk, then ends the stream. */
+async function streamInChunks(page: Page, itemId: string, text: string, sizes: readonly number[]): Promise<void> {
+  await deliver(page, { type: 'item', item: { kind: 'assistant', id: itemId, markdown: '', streaming: true } });
+  const chunks: string[] = [];
+  for (let i = 0, k = 0; i < text.length; k++) {
+    const n = sizes[k % sizes.length] ?? 1;
+    chunks.push(text.slice(i, i + n));
+    i += n;
+  }
+  await page.evaluate(
+    ({ id, parts }) => {
+      const g = globalThis as unknown as {
+        dispatchEvent(e: unknown): boolean;
+        MessageEvent: new (type: string, init: { data: unknown }) => unknown;
+        Event: new (type: string) => unknown;
+      };
+      for (const part of parts) {
+        g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'textDelta', itemId: id, text: part } }));
+        g.dispatchEvent(new g.Event('onbehalf:flush'));
+      }
+    },
+    { id: itemId, parts: chunks },
+  );
+  await deliver(page, { type: 'item', item: { kind: 'assistant', id: itemId, markdown: text, streaming: false } });
+}
+
+/** The streamed item's rendered HTML and the same text delivered finished, at once. */
+async function streamedAndOneShot(page: Page, text: string, sizes: readonly number[]): Promise<{ streamed: string; oneShot: string }> {
+  await streamInChunks(page, 'streamed', text, sizes);
+  await deliver(page, { type: 'item', item: { kind: 'assistant', id: 'one-shot', markdown: text, streaming: false } });
+  await settle(page);
+  const html = (id: string) =>
+    page.evaluate(
+      (at) => {
+        const d = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ innerHTML: string }> } }).document;
+        return d.querySelectorAll('.msg-assistant .markdown')[at]?.innerHTML ?? '';
+      },
+      id === 'streamed' ? 0 : 1,
+    );
+  return { streamed: await html('streamed'), oneShot: await html('one-shot') };
+}
+
+/** The little of the DOM the page functions use (the test tier compiles without DOM types). */
+interface FakeElement {
+  querySelector(s: string): FakeElement | null;
+  querySelectorAll(s: string): { length: number };
+  textContent: string | null;
+}
+
+const edgeCases: Record<string, string> = {
+  'table ended by a paragraph line, escaped pipes, missing and extra cells': [
+    'Intro line',
+    '| a | b \\| c | d |',
+    '|:-:|--|--:|',
+    '| 1 | 2 | 3 |',
+    '| only one',
+    '| x | y | z | extra |',
+    '|  | **bold** `code` [l](https://e.example/) |',
+    '> a quote ends the table',
+    '',
+    '| h |',
+    '|---|',
+    'no pipe row',
+    '- a list ends it',
+    '',
+    '| last | table |',
+    '|---|---|',
+    '| no | newline |',
+  ].join('\n'),
+  'tight, loose and nested lists, ordered starts, lazy lines, bullet changes': [
+    '- one',
+    '- two',
+    '  lazy? no, continuation',
+    'lazy continuation',
+    '- three',
+    '  - nested a',
+    '  - nested b',
+    '',
+    '    nested para',
+    '- four',
+    '* other bullet starts a new list',
+    '* and goes on',
+    '',
+    '3. three',
+    '4. four',
+    '',
+    '5. five (now loose)',
+    '',
+    '',
+    'Paragraph after.',
+    '1) paren',
+    '2) paren two',
+    '# heading ends it',
+    '- a',
+    '',
+    '  second paragraph of a (loose)',
+    '- b',
+    '-',
+    '- after empty',
+    '- ```',
+    '  code in item',
+    '',
+    '- item after fence',
+    '+ plus',
+  ].join('\n'),
+  'fences: tildes, long markers, indented openings, unclosed at the end': [
+    '~~~~ python extra',
+    'print("x")',
+    '~~~',
+    '    ~~~~ (indented four: still content)',
+    '~~~~~',
+    '',
+    '  ```js',
+    '    indented by four',
+    '  two',
+    'zero',
+    '   ```',
+    'After.',
+    '```',
+    '\tTab line',
+    '',
+    '',
+    'trailing blanks',
+    '````',
+    'unclosed with ``` inside',
+  ].join('\n'),
+  'windows newlines and NUL characters': 'Para\r\n\r\n| a | b |\r\n|---|---|\r\n| 1 | \u0000 |\r\n\r\n- x\r\n- y\r\n\r\n```\r\nline\r\n```\r\n',
+  'a list item that is only a fence, then a loose list': ['- ```', '  a', '  ```', '', '  ```', '  b', '  ```', '- c'].join('\n'),
+  'setext headings and tables that start in a paragraph': ['Title', '=====', 'para', '---', '| a |', '|---|', '| 1 |', 'text after the table'].join('\n'),
+};
+
+describe('chat webview: streaming every block shape', function () {
+  const view = useChatPage(async (page) => {
+    await deliver(page.page, stateMsg({ busy: true, items: [{ kind: 'user', id: 'u1', text: 'Show me everything' }] }));
+  });
+  let chat: ChatPage;
+  beforeEach(() => {
+    chat = view.chat;
+  });
+
+  for (const [name, text] of Object.entries(edgeCases)) {
+    it(`ends identical to a one-shot render: ${name}`, async () => {
+      for (const sizes of [[1], [3, 1, 7], [40]]) {
+        await deliver(chat.page, stateMsg({ busy: true, items: [] }));
+        const { streamed, oneShot } = await streamedAndOneShot(chat.page, text, sizes);
+        assert.ok(oneShot.length > 100, oneShot);
+        assert.equal(streamed, oneShot, `chunks of ${sizes.join(',')}`);
+      }
+    });
+  }
+
+  it('a long table, a long tight list and a long fence stream row by row and end identical to a one-shot render', async () => {
+    for (const [text, selector, count] of [
+      [tableMarkdown(40 * 1024), 'table tbody tr', 100],
+      [listMarkdown(40 * 1024), 'ul > li', 100],
+      [fenceMarkdown(40 * 1024), 'pre code', 1],
+      [mixedMarkdown(30 * 1024), 'table', 2],
+    ] as const) {
+      await deliver(chat.page, stateMsg({ busy: true, items: [] }));
+      const { streamed, oneShot } = await streamedAndOneShot(chat.page, text, [51, 17, 90]);
+      assert.equal(streamed, oneShot);
+      const found = await chat.page.locator('.msg-assistant').first().locator(selector).count();
+      assert.ok(found >= count, `${selector}: ${found}`);
+    }
+  });
+
+  it('commits table rows, list items and code lines while streaming (the committed part only grows)', async () => {
+    const text = `${tableMarkdown(3000)}\n\n${listMarkdown(3000)}\n\n${fenceMarkdown(3000)}\n`;
+    await deliver(chat.page, { type: 'item', item: { kind: 'assistant', id: 'g', markdown: '', streaming: true } });
+    const seen: { rows: number; items: number; codeLength: number; rowNode: boolean }[] = [];
+    for (let i = 0; i < text.length; i += 400) {
+      await deliver(chat.page, { type: 'textDelta', itemId: 'g', text: text.slice(i, i + 400) });
+      await settle(chat.page);
+      seen.push(
+        await chat.page.evaluate(() => {
+          const d = (globalThis as unknown as { document: { querySelector(s: string): FakeElement | null } }).document;
+          const done = d.querySelector('.msg-assistant .md-done');
+          const w = globalThis as unknown as { __firstRow?: FakeElement };
+          const first = done?.querySelector('tbody tr') ?? null;
+          if (first && !w.__firstRow) w.__firstRow = first;
+          return {
+            rows: done?.querySelectorAll('tbody tr').length ?? 0,
+            items: done?.querySelectorAll('ul > li').length ?? 0,
+            codeLength: done?.querySelector('pre code')?.textContent?.length ?? 0,
+            // The first committed row is the same DOM node throughout: rows are appended, not re-rendered.
+            rowNode: !w.__firstRow || w.__firstRow === first,
+          };
+        }),
+      );
+    }
+    for (let i = 1; i < seen.length; i++) {
+      const [a, b] = [seen[i - 1], seen[i]];
+      assert.ok(a && b && b.rows >= a.rows && b.items >= a.items && b.codeLength >= a.codeLength && b.rowNode, JSON.stringify(seen));
+    }
+    const grew = (key: 'rows' | 'items' | 'codeLength') => new Set(seen.map((s) => s[key])).size;
+    assert.ok(grew('rows') > 3 && grew('items') > 3 && grew('codeLength') > 3, `committed while streaming: ${JSON.stringify(seen)}`);
+  });
+
+  it('a hostile table cell, list item or code line split across chunks is never markup', async () => {
+    const payload = (n: number) => `<img src=x onerror="window.__pwned=${n}"><script>window.__pwned=${n}</script>`;
+    const text = [
+      '| a | b |',
+      '|---|---|',
+      `| ${payload(1)} | [x](javascript:window.__pwned=2) |`,
+      `| ok | ${payload(7)} |`,
+      '',
+      `- ${payload(3)}`,
+      `- <svg onload="window.__pwned=4"></svg>`,
+      '',
+      '```html',
+      payload(5),
+      '```',
+      '',
+      `Tail ${payload(6)}`,
+    ].join('\n');
+    for (const size of [1, 2, 5, 9]) {
+      await deliver(chat.page, stateMsg({ busy: true, items: [] }));
+      await deliver(chat.page, { type: 'item', item: { kind: 'assistant', id: 'h', markdown: '', streaming: true } });
+      // Every chunk is rendered at once, and the message is searched for markup after each.
+      const firstMarkup = await chat.page.evaluate(
+        ({ whole, n }) => {
+          const g = globalThis as unknown as {
+            dispatchEvent(e: unknown): boolean;
+            MessageEvent: new (type: string, init: { data: unknown }) => unknown;
+            Event: new (type: string) => unknown;
+            document: { querySelectorAll(s: string): { length: number } };
+          };
+          for (let i = 0; i < whole.length; i += n) {
+            g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'textDelta', itemId: 'h', text: whole.slice(i, i + n) } }));
+            g.dispatchEvent(new g.Event('onbehalf:flush'));
+            const bad = g.document.querySelectorAll('.msg-assistant :is(img, script, svg, [onerror], [onload], a[href^="javascript"])').length;
+            if (bad) return i + n;
+          }
+          return 0;
+        },
+        { whole: text, n: size },
+      );
+      assert.equal(firstMarkup, 0, `markup appeared after ${firstMarkup} characters in chunks of ${size}`);
+      await deliver(chat.page, { type: 'item', item: { kind: 'assistant', id: 'h', markdown: text, streaming: false } });
+      await settle(chat.page);
+      const msg = chat.page.locator('.msg-assistant');
+      assert.equal(await msg.locator('td').first().textContent(), payload(1));
+      assert.equal(await msg.locator('td').nth(3).textContent(), payload(7));
+      assert.match((await msg.locator('li').first().textContent()) ?? '', /<img src=x onerror=/);
+      assert.match((await msg.locator('pre code').textContent()) ?? '', /<script>window.__pwned=5<\/script>/);
+    }
+    assert.equal(await chat.page.evaluate('window.__pwned'), undefined, 'no payload ran');
+  });
+
+  it('follows a streaming answer to the bottom, stops when the user scrolls up, follows again after "Jump to latest"', async () => {
+    const geometry = () =>
+      chat.page.locator('main.messages').evaluate((el) => ({ below: el.scrollHeight - el.scrollTop - el.clientHeight, top: el.scrollTop }));
+    const more = async (from: number) => {
+      const text = tableMarkdown(6000).slice(from, from + 1500);
+      for (let i = 0; i < text.length; i += 100) await deliver(chat.page, { type: 'textDelta', itemId: 'f', text: text.slice(i, i + 100) });
+      await settle(chat.page);
+    };
+    await deliver(chat.page, { type: 'item', item: { kind: 'assistant', id: 'f', markdown: '', streaming: true } });
+    await more(0);
+    await more(1500);
+    const followed = await geometry();
+    assert.ok(followed.top > 0 && followed.below < 2, `at the bottom while streaming: ${JSON.stringify(followed)}`);
+    // The user scrolls up: new rows no longer move the view.
+    await chat.page.locator('main.messages').evaluate((el) => el.scrollBy(0, -300));
+    await settle(chat.page);
+    const up = await geometry();
+    await more(3000);
+    const after = await geometry();
+    assert.equal(after.top, up.top, 'the view stays where the user put it');
+    assert.ok(after.below > up.below, 'content grew below');
+    await chat.page.getByRole('button', { name: 'Jump to latest message' }).click();
+    await more(4500);
+    const again = await geometry();
+    assert.ok(again.below < 2, `following again: ${JSON.stringify(again)}`);
+  });
+});
