@@ -35,7 +35,6 @@ export interface ToolContextFigures {
   readonly meanNaiveRequestBytes: number;
   readonly reachable: number;
   readonly succeeded: number;
-  readonly hostOverheadMsPerCall: { median: number; p95: number };
 }
 
 export async function benchToolContext(): Promise<ToolContextFigures> {
@@ -53,7 +52,6 @@ export async function benchToolContext(): Promise<ToolContextFigures> {
     const asana = scalekit.data.asana;
     const project = asana.projects[0]!;
     const ctx = { workspaceGid: asana.workspace.gid, projectGid: project.gid, taskGid: [...asana.tasks.keys()][0]! };
-    const overheads: number[] = [];
     const figures: TaskFigure[] = [];
 
     for (const task of benchTasks) {
@@ -71,8 +69,6 @@ export async function benchToolContext(): Promise<ToolContextFigures> {
         { text: 'Done.' },
       );
       const before = scalekit.executions.length;
-      let serviceMs = 0;
-      let callStarted = 0;
       const outcome = await runAgentTurn(
         conversation,
         {
@@ -83,16 +79,7 @@ export async function benchToolContext(): Promise<ToolContextFigures> {
           catalog,
           readOnly: false,
           currentIdentifier: async () => identifier,
-          backend: {
-            execute: async (call) => {
-              const started = performance.now();
-              try {
-                return await backend.execute(call);
-              } finally {
-                serviceMs = performance.now() - started;
-              }
-            },
-          },
+          backend,
           policy: new ApprovalPolicy({
             ruleFor: () => 'allow',
             isAlwaysAllowed: () => true,
@@ -101,11 +88,7 @@ export async function benchToolContext(): Promise<ToolContextFigures> {
           }),
           audit: () => undefined,
           events: {
-            onItem: (item) => {
-              if (item.kind !== 'tool' || item.card.toolName !== task.tool) return;
-              if (item.card.status === 'running' && callStarted === 0) callStarted = performance.now();
-              if (item.card.status === 'succeeded' || item.card.status === 'failed') overheads.push(performance.now() - callStarted - serviceMs);
-            },
+            onItem: () => undefined,
             onTextDelta: () => undefined,
             onRequest: (m) => metrics.push(m),
           },
@@ -132,8 +115,6 @@ export async function benchToolContext(): Promise<ToolContextFigures> {
       });
     }
     const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
-    const sorted = [...overheads].sort((a, b) => a - b);
-    const pick = (q: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) * 100) / 100;
     const meanLoaded = mean(figures.map((f) => f.loadedToolBytes));
     return {
       tasks: figures,
@@ -146,7 +127,6 @@ export async function benchToolContext(): Promise<ToolContextFigures> {
       meanNaiveRequestBytes: mean(figures.map((f) => f.naiveRequestBytes)),
       reachable: figures.filter((f) => f.reachable).length,
       succeeded: figures.filter((f) => f.succeeded).length,
-      hostOverheadMsPerCall: { median: pick(0.5), p95: pick(0.95) },
     };
   } finally {
     await anthropic.close();
@@ -175,5 +155,4 @@ export function printToolContext(f: ToolContextFigures): void {
   );
   console.log(`Raw request bytes: mean ${kb(f.meanRequestBytes)} vs naive ${kb(f.meanNaiveRequestBytes)}.`);
   console.log(`Reachable: ${f.reachable}/${f.tasks.length}. Task success: ${f.succeeded}/${f.tasks.length}.`);
-  console.log(`Host overhead per tool call (excluding the service): median ${f.hostOverheadMsPerCall.median} ms, p95 ${f.hostOverheadMsPerCall.p95} ms.`);
 }
