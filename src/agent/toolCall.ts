@@ -13,7 +13,7 @@ import { connectionLabel } from '../shared/labels';
 import type { AuditRecord } from './audit';
 import { boundToolResult, formatBytes, maxToolResultBytes, safeStringify } from './boundedResult';
 import type { Conversation } from './conversation';
-import { checkToolInput } from './inputValidation';
+import { checkToolInput, warmToolSchemas } from './inputValidation';
 import type { ApprovalPolicy, DecisionSource, PolicyDecision } from './policy';
 import type { LateSettlement, ToolCallOutcome, ToolCallSubject } from './toolCallOutcome';
 import type { ToolCallReporter } from './toolCallTranslator';
@@ -230,7 +230,8 @@ export async function runToolUse(
     );
   }
 
-  report.progress(subject, { stage: 'running' });
+  // Back to running after an approval card; a call that never asked already shows running.
+  if (askedAt !== undefined) report.progress(subject, { stage: 'running' });
   executionStartedAt = now();
   const execution = deps.backend.execute({ identifier: callIdentifier, connection: tool.connection, toolName: tool.name, input, signal });
   try {
@@ -311,6 +312,8 @@ function runSearch(conversation: Conversation, deps: ToolCallDeps, toolUse: Anth
   const found = deps.catalog.search(query, { limit, ...(connection ? { connection } : {}), ...(deps.readOnly ? { allowedRisks: ['read'] as const } : {}) });
   // Most recently found tools stay loaded; the oldest fall out past the cap.
   const names = found.map((t) => t.name);
+  // Their validators compile while the model reads this result, not on their first call.
+  void warmToolSchemas(found.map((t) => t.inputSchema));
   conversation.loadedTools = [...conversation.loadedTools.filter((n) => !names.includes(n)), ...names].slice(-maxLoadedTools);
   const lines = found.map((t) => `- ${t.name} (${t.connection}, ${t.risk}): ${t.description.split('\n')[0]?.slice(0, 160) ?? ''}`);
   const text = found.length > 0 ? `Loaded ${found.length} tools; call them directly:\n${lines.join('\n')}` : `No tools matched "${query}". Try other words.`;

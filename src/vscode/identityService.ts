@@ -23,8 +23,11 @@ import { settings } from './settings';
 //   answer (and bump `generation`) before any later message, so before any reply carrying
 //   the new value, is handled. A read that was in flight when an event arrived is not kept,
 //   and is read again (its value may predate the event).
-// - The configuration the identity depends on (provider, issuer) is read at every call and
-//   is part of the key, so a settings change needs no event.
+// - The configuration the identity depends on (provider, issuer) is part of the key. Reading
+//   it costs more than the rest of a call, so it is kept too, until onDidChangeConfiguration:
+//   the extension host replaces its copy of the configuration and fires that event in one
+//   synchronous step ($acceptConfigurationChanged), and this service subscribes before any
+//   other service exists, so no one reads between the change and the drop.
 // Hence at every moment the kept answer equals what a read finishing at that moment would
 // return. For GitHub and Microsoft this relies on the provider firing its session event no
 // later than it serves the new session, which VS Code's built-in providers do.
@@ -59,6 +62,7 @@ export class IdentityService extends DisposableOwner {
         if (!settings.affects(event, 'identity.provider') && !settings.affects(event, 'oidc.issuer')) return;
         // The event also fires for a workspace's value, which OnBehalf ignores: act only when
         // the user's own setting changed, so a cloned repository cannot reload the chat.
+        this.settingsRead = undefined;
         this.forgetKept();
         const now = identitySettings();
         if (now === this.shownSettings) return;
@@ -81,6 +85,13 @@ export class IdentityService extends DisposableOwner {
   private kept: { readonly settings: string; readonly identity: Identity | undefined } | undefined;
   /** Bumped by every event that may change the answer; a read overtaken by one is not kept. */
   private generation = 0;
+
+  /** identitySettings() as last read; dropped by the configuration event. */
+  private settingsRead: string | undefined;
+
+  private currentSettings(): string {
+    return (this.settingsRead ??= identitySettings());
+  }
 
   private forgetKept(): void {
     this.kept = undefined;
@@ -114,13 +125,13 @@ export class IdentityService extends DisposableOwner {
 
   /** The identity of the current session, silently; undefined when signed out. */
   async current(): Promise<Identity | undefined> {
-    const under = identitySettings();
+    const under = this.currentSettings();
     const kept = this.kept;
     if (kept && kept.settings === under) return kept.identity;
     for (let attempt = 1; ; attempt++) {
       const generation = this.generation;
       const read = await this.readSession();
-      if (generation === this.generation && identitySettings() === under) {
+      if (generation === this.generation && this.currentSettings() === under) {
         // A failed read is not kept: the next call reads again.
         if (read.ok) this.kept = { settings: under, identity: read.identity };
         return read.identity;

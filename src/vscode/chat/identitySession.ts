@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
 import type { AuditEntry } from '../../agent/audit';
 import { newConversation, type Conversation } from '../../agent/conversation';
-import { ApprovalPolicy, type UserAnswer } from '../../agent/policy';
+import { ApprovalPolicy, type ToolRule, type UserAnswer } from '../../agent/policy';
 import { ToolCatalog } from '../../agent/toolCatalog';
 import { IdentityChangedError, messageOf } from '../../core/errors';
 import { ToolBackends, type ToolCall, type ToolExecution } from '../../core/toolBackend';
@@ -73,6 +73,9 @@ export class IdentitySession implements vscode.Disposable {
   private pendingSave: Conversation | undefined;
   private disposed = false;
   private loaded = false;
+  /** settings.toolRules(), as last read; dropped when the setting changes. */
+  private rules: Record<string, ToolRule> | undefined;
+  private readonly rulesWatch: vscode.Disposable;
 
   constructor(
     identity: Identity,
@@ -82,8 +85,14 @@ export class IdentitySession implements vscode.Disposable {
     this.identifier = identity.identifier;
     this.label = identity.label;
     this.backends = new ToolBackends([new EnterpriseToolBackend(services.enterprise, enterpriseConnection), new ScalekitToolBackend(services.accounts)]);
+    // The rules are read once and kept until the configuration event: the extension host
+    // replaces its copy of the settings and fires the event in one synchronous step, so no
+    // call can read between the two.
+    this.rulesWatch = vscode.workspace.onDidChangeConfiguration((event) => {
+      if (settings.affects(event, 'toolRules')) this.rules = undefined;
+    });
     this.policy = new ApprovalPolicy({
-      ruleFor: (toolName) => settings.toolRules()[toolName],
+      ruleFor: (toolName) => (this.rules ??= settings.toolRules())[toolName],
       // The loop names the identifier it derived; only this person's own choices apply.
       isAlwaysAllowed: (identifier, toolName) => identifier === this.identifier && services.approvals.isAlwaysAllowed(this.identifier, toolName),
       rememberAlwaysAllowed: async (identifier, toolName) => {
@@ -299,6 +308,7 @@ export class IdentitySession implements vscode.Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.rulesWatch.dispose();
     this.stop();
     for (const pending of this.pendingApprovals.values()) pending.resolve('deny');
     this.pendingApprovals.clear();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { anthropicClient } from '../../agent/anthropicKeyCheck';
 import { runAgentTurn, type AgentDeps, type RequestMetrics } from '../../agent/agentLoop';
+import { warmToolSchemas } from '../../agent/inputValidation';
 import { appendUserText, lastTurnHasRetryableFailure, rewindToLastUserMessage, type Conversation } from '../../agent/conversation';
 import { messageOf } from '../../core/errors';
 import type { Logger } from '../../core/logger';
@@ -100,6 +101,13 @@ export class TurnRunner {
 
   private turnDeps(session: IdentitySession, conversation: Conversation, apiKey: string): AgentDeps {
     const catalog = session.catalog();
+    // The tools this conversation already loaded: their validators compile during the first request.
+    void warmToolSchemas(
+      conversation.loadedTools.flatMap((name) => {
+        const tool = catalog.get(name);
+        return tool ? [tool.inputSchema] : [];
+      }),
+    );
     return {
       anthropic: anthropicClient(apiKey, settings.anthropicBaseUrl(), { maxRetries: 0 }), // The loop retries, visibly.
       model: settings.model(),
