@@ -21,7 +21,7 @@ import { defaultExternalOpener, type ExternalOpener } from './vscode/externalUri
 import { IdentityService } from './vscode/identityService';
 import { loggerFor } from './vscode/log';
 import { OidcAuthProvider } from './vscode/oidcAuthProvider';
-import { SecretStore } from './vscode/secretStore';
+import { SecretStore, secretStorageKey } from './vscode/secretStore';
 import { settings } from './vscode/settings';
 import { StatusBar } from './vscode/statusBar';
 import { ChatViewRecorder, renderCounter, type OnBehalfTestApi } from './vscode/testApi';
@@ -157,6 +157,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     },
     storeSecret: (name, value) => secrets.set(name, value),
     clearSecret: (name) => secrets.clear(name),
+    writeSecretStorage: async (name, value) => context.secrets.store(secretStorageKey(name), value),
     signIn: () => identity.signIn(),
     connect: (name) => connections.connect(name),
     signOut: () => identity.signOut(),

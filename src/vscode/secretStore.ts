@@ -22,6 +22,11 @@ const storageKeys: Record<SecretName, string> = {
   enterpriseClientSecret: 'onbehalf.enterpriseClientSecret',
 };
 
+/** The key a secret is stored under in the extension's SecretStorage. */
+export function secretStorageKey(name: SecretName): string {
+  return storageKeys[name];
+}
+
 export const secretNames: readonly SecretName[] = ['anthropicApiKey', 'scalekitClientSecret', 'enterpriseClientSecret'];
 
 export class SecretStore extends DisposableOwner {

@@ -46,6 +46,11 @@ export interface OnBehalfTestApi {
   };
   /** Stores a secret as the Set/Rotate commands would after their check (e2e drives the real input boxes). */
   storeSecret(name: 'anthropicApiKey' | 'scalekitClientSecret' | 'enterpriseClientSecret', value: string): Promise<void>;
+  /**
+   * Writes a secret straight into SecretStorage, past OnBehalf's own store, as another window
+   * sharing the storage would: only SecretStorage's change event tells this window.
+   */
+  writeSecretStorage(name: 'anthropicApiKey' | 'scalekitClientSecret' | 'enterpriseClientSecret', value: string): Promise<void>;
   /** Removes one secret, as Clear All Stored Keys would for it. */
   clearSecret(name: 'anthropicApiKey' | 'scalekitClientSecret' | 'enterpriseClientSecret'): Promise<void>;
   signIn(): Promise<Identity | undefined>;
