@@ -10,6 +10,7 @@ import { AuditLog } from './vscode/auditLog';
 import { AuditView } from './vscode/auditView';
 import { ChatController } from './vscode/chat/chatController';
 import { ChatViewProvider } from './vscode/chat/chatView';
+import { toolBackendProbe } from './vscode/chat/turnRunner';
 import { ConversationStore } from './vscode/conversationStore';
 import { registerCommands } from './vscode/commands';
 import { ConnectionsService } from './vscode/connectionsService';
@@ -158,6 +159,9 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     storeSecret: (name, value) => secrets.set(name, value),
     clearSecret: (name) => secrets.clear(name),
     writeSecretStorage: async (name, value) => context.secrets.store(secretStorageKey(name), value),
+    setToolBackendProbe: (probe) => {
+      toolBackendProbe.current = probe;
+    },
     signIn: () => identity.signIn(),
     connect: (name) => connections.connect(name),
     signOut: () => identity.signOut(),

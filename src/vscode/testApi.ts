@@ -8,6 +8,7 @@ import type { ConnectionsSnapshot } from './connectionsService';
 import type { EnterpriseSnapshot } from './enterpriseService';
 import type { ConnectionsNode } from './connectionsTree';
 import type { ChatViewObserver } from './chat/chatView';
+import type { ToolBackendProbe } from './chat/turnRunner';
 import type { ExternalOpener } from './externalUris';
 
 // Handed out by activate() only when VS Code runs the extension in Test mode, so tests in
@@ -53,6 +54,8 @@ export interface OnBehalfTestApi {
   writeSecretStorage(name: 'anthropicApiKey' | 'scalekitClientSecret' | 'enterpriseClientSecret', value: string): Promise<void>;
   /** Removes one secret, as Clear All Stored Keys would for it. */
   clearSecret(name: 'anthropicApiKey' | 'scalekitClientSecret' | 'enterpriseClientSecret'): Promise<void>;
+  /** Observes each tool call's hand-off to its backend and the answer (the host-overhead bench). */
+  setToolBackendProbe(probe: ToolBackendProbe | undefined): void;
   signIn(): Promise<Identity | undefined>;
   /** The Connect command's work, with its error thrown instead of shown. */
   connect(connection: string): Promise<void>;

@@ -6,6 +6,7 @@
 import * as diagnosticsChannel from 'node:diagnostics_channel';
 import * as http2 from 'node:http2';
 import * as vscode from 'vscode';
+import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { api, installBrowser, signInAs, statusOf, waitFor } from '../integration/support';
 
 /** What the runner hands over through the environment. */
@@ -23,31 +24,40 @@ export interface HostOverheadSetup {
   readonly resultPrefix: string;
 }
 
-/** One crossing of the host's network boundary, by performance.now() in the extension host. */
-type Crossing = { kind: 'modelRequestSent' | 'modelReplyEnded' | 'toolRequestSent' | 'toolReplyEnded'; at: number };
-
 /** The environment variable holding the setup (test/bench/host-overhead.ts sets it). */
 const setupVariable = 'ONBEHALF_BENCH_HOST_OVERHEAD';
 
+/** One timing point, by performance.now() in the extension host. */
+type Crossing = {
+  kind: 'modelReplyEnded' | 'backendCalled' | 'toolRequestSent' | 'toolReplyEnded' | 'backendAnswered' | 'modelFetchCalled' | 'modelRequestSent';
+  at: number;
+};
+
 /**
- * Records the four crossings with no code in the extension: undici's diagnostics channels for
- * the Anthropic SDK's fetch (request handed to the HTTP client; last byte of the reply), and the
- * HTTP/2 session the Scalekit SDK's gRPC transport uses (ExecuteTool sent; its trailers arrived).
+ * Records the timing points without timing code in the extension: undici's diagnostics
+ * channels for the Anthropic SDK's fetch (request handed to the HTTP client; last byte of the
+ * reply), a wrapper around the global fetch the SDK calls, and the HTTP/2 session the Scalekit
+ * SDK's gRPC transport uses (ExecuteTool sent; its trailers arrived). The tool backend's
+ * hand-off comes from the Test-mode probe.
  */
-function recordCrossings(): { crossings: Crossing[]; dispose(): void } {
+function recordCrossings(onbehalf: OnBehalfTestApi): { crossings: Crossing[]; dispose(): void } {
   const crossings: Crossing[] = [];
+  const push = (kind: Crossing['kind']) => crossings.push({ kind, at: performance.now() });
   const isMessages = (message: unknown) => {
     const request = (message as { request?: { method?: string; path?: string } }).request;
     return request?.method === 'POST' && (request.path ?? '').startsWith('/v1/messages');
   };
-  const onCreate = (message: unknown) => {
-    if (isMessages(message)) crossings.push({ kind: 'modelRequestSent', at: performance.now() });
-  };
-  const onTrailers = (message: unknown) => {
-    if (isMessages(message)) crossings.push({ kind: 'modelReplyEnded', at: performance.now() });
-  };
+  const onCreate = (message: unknown) => isMessages(message) && push('modelRequestSent');
+  const onTrailers = (message: unknown) => isMessages(message) && push('modelReplyEnded');
   diagnosticsChannel.subscribe('undici:request:create', onCreate);
   diagnosticsChannel.subscribe('undici:request:trailers', onTrailers);
+  const fetch = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (new URL(url).pathname.startsWith('/v1/messages')) push('modelFetchCalled');
+    return fetch(input, init);
+  };
+  onbehalf.setToolBackendProbe({ called: () => push('backendCalled'), answered: () => push('backendAnswered') });
   const probe = http2.connect('http://127.0.0.1:9');
   probe.on('error', () => undefined);
   const sessionProto = Object.getPrototypeOf(probe) as { request: (this: http2.ClientHttp2Session, ...args: unknown[]) => http2.ClientHttp2Stream };
@@ -56,9 +66,9 @@ function recordCrossings(): { crossings: Crossing[]; dispose(): void } {
   sessionProto.request = function (this: http2.ClientHttp2Session, ...args: unknown[]) {
     const headers = (args[0] ?? {}) as http2.OutgoingHttpHeaders;
     const isExecute = String(headers[':path'] ?? '').endsWith('/ExecuteTool');
-    if (isExecute) crossings.push({ kind: 'toolRequestSent', at: performance.now() });
+    if (isExecute) push('toolRequestSent');
     const stream = request.apply(this, args);
-    if (isExecute) stream.once('trailers', () => crossings.push({ kind: 'toolReplyEnded', at: performance.now() }));
+    if (isExecute) stream.once('trailers', () => push('toolReplyEnded'));
     return stream;
   };
   return {
@@ -66,33 +76,41 @@ function recordCrossings(): { crossings: Crossing[]; dispose(): void } {
     dispose: () => {
       diagnosticsChannel.unsubscribe('undici:request:create', onCreate);
       diagnosticsChannel.unsubscribe('undici:request:trailers', onTrailers);
+      globalThis.fetch = fetch;
+      onbehalf.setToolBackendProbe(undefined);
       sessionProto.request = request;
     },
   };
 }
 
 /**
- * Host time per tool call: from the model's reply (holding the tool_use) ending to ExecuteTool
- * leaving, plus from ExecuteTool's reply ending to the next model request leaving.
+ * Per tool call, in ms. `onBehalf`: from the model's reply (holding the tool_use) ending at the
+ * host to the tool backend being called, plus from the backend's answer to the Anthropic SDK
+ * calling fetch for the next request. `boundary`: from that reply ending to ExecuteTool leaving
+ * for Scalekit, plus from its reply ending to the next model request handed to the HTTP client
+ * (adds the Scalekit SDK's encoding and decoding, and VS Code's fetch, to `onBehalf`).
  */
-export function perCallOverheads(crossings: readonly Crossing[]): { before: number[]; after: number[]; total: number[] } {
-  const before: number[] = [];
-  const after: number[] = [];
-  const total: number[] = [];
+export function perCallOverheads(crossings: readonly Crossing[]): { onBehalf: number[]; boundary: number[] } {
+  const onBehalf: number[] = [];
+  const boundary: number[] = [];
+  const next = (from: number, kind: Crossing['kind']) => {
+    for (let i = from + 1; i < crossings.length; i++) if (crossings[i]!.kind === kind) return { index: i, at: crossings[i]!.at };
+    return undefined;
+  };
   crossings.forEach((crossing, index) => {
-    if (crossing.kind !== 'toolRequestSent') return;
-    const replyEnded = crossings
-      .slice(0, index)
-      .reverse()
-      .find((c) => c.kind === 'modelReplyEnded');
-    const resultEnded = crossings.slice(index + 1).find((c) => c.kind === 'toolReplyEnded');
-    const nextRequest = resultEnded && crossings.slice(crossings.indexOf(resultEnded) + 1).find((c) => c.kind === 'modelRequestSent');
-    if (!replyEnded || !resultEnded || !nextRequest) return;
-    before.push(crossing.at - replyEnded.at);
-    after.push(nextRequest.at - resultEnded.at);
-    total.push(crossing.at - replyEnded.at + (nextRequest.at - resultEnded.at));
+    if (crossing.kind !== 'backendCalled') return;
+    let replyEnded: number | undefined;
+    for (let i = index - 1; i >= 0 && replyEnded === undefined; i--) if (crossings[i]!.kind === 'modelReplyEnded') replyEnded = crossings[i]!.at;
+    const sent = next(index, 'toolRequestSent');
+    const replied = sent && next(sent.index, 'toolReplyEnded');
+    const answered = next(index, 'backendAnswered');
+    const fetched = answered && next(answered.index, 'modelFetchCalled');
+    const requested = answered && next(answered.index, 'modelRequestSent');
+    if (replyEnded === undefined || !sent || !replied || !answered || !fetched || !requested) return;
+    onBehalf.push(crossing.at - replyEnded + (fetched.at - answered.at));
+    boundary.push(sent.at - replyEnded + (requested.at - replied.at));
   });
-  return { before, after, total };
+  return { onBehalf, boundary };
 }
 
 export async function run(): Promise<void> {
@@ -117,7 +135,7 @@ export async function run(): Promise<void> {
   await vscode.commands.executeCommand('onbehalf.chat.focus');
   await waitFor('chat view rendered', () => onbehalf.chat.renderedHtml().length > 0, 30_000);
 
-  const recorder = recordCrossings();
+  const recorder = recordCrossings(onbehalf);
   const failures: string[] = [];
   try {
     for (let i = 0; i < setup.conversations; i++) {

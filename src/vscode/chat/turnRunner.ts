@@ -4,6 +4,7 @@ import { runAgentTurn, type AgentDeps, type RequestMetrics } from '../../agent/a
 import { warmToolSchemas } from '../../agent/inputValidation';
 import { appendUserText, lastTurnHasRetryableFailure, rewindToLastUserMessage, type Conversation } from '../../agent/conversation';
 import { messageOf } from '../../core/errors';
+import type { ToolCall, ToolExecution } from '../../core/toolBackend';
 import type { Logger } from '../../core/logger';
 import { connectionLabel } from '../../shared/labels';
 import type { ConnectionsSnapshot } from '../connectionsService';
@@ -16,6 +17,15 @@ import { systemPrompt } from './systemPrompt';
 // retry, and picking up after a reconnect. The only caller of runAgentTurn; what the loop
 // is given (model, tools, policy, the call-time identity check, audit) is assembled in
 // turnDeps() alone.
+
+/** Test mode only: told when a call is handed to its tool backend and when the backend answers. */
+export interface ToolBackendProbe {
+  called(): void;
+  answered(): void;
+}
+
+/** Set through the Test-mode API only (the host-overhead bench); production never sets it. */
+export const toolBackendProbe: { current: ToolBackendProbe | undefined } = { current: undefined };
 
 export class TurnRunner {
   private readonly requestLog: RequestMetrics[] = [];
@@ -116,7 +126,7 @@ export class TurnRunner {
       catalog,
       readOnly: settings.readOnly(),
       currentIdentifier: () => session.currentIdentifier(),
-      backend: { execute: (call) => session.executeTool(call) },
+      backend: { execute: probed((call) => session.executeTool(call)) },
       policy: session.policy,
       audit: (entry) => session.audit(entry),
       events: {
@@ -128,4 +138,18 @@ export class TurnRunner {
       newId: () => randomUUID(),
     };
   }
+}
+
+/** The backend call, told to the Test-mode probe when one is set. */
+function probed(execute: (call: ToolCall) => Promise<ToolExecution>): (call: ToolCall) => Promise<ToolExecution> {
+  const probe = toolBackendProbe.current;
+  if (!probe) return execute;
+  return async (call) => {
+    probe.called();
+    try {
+      return await execute(call);
+    } finally {
+      probe.answered();
+    }
+  };
 }
