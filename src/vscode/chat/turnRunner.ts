@@ -70,7 +70,9 @@ export class TurnRunner {
 
   /** After the user reconnects from a tool card, let the agent pick up where it stopped. */
   async continueAfterReconnect(session: IdentitySession, connections: ConnectionsSnapshot): Promise<void> {
-    if (session.busy) return;
+    // A snapshot still loading repeats the statuses from before the reconnect began (an
+    // expired account still listed ACTIVE): only a loaded one says the account works again.
+    if (session.busy || connections.loading) return;
     const conversation = session.activeConversation;
     const items = conversation?.items ?? [];
     const lastToolIndex = items.map((item) => item.kind).lastIndexOf('tool');
