@@ -11,6 +11,7 @@ import { AuditLog } from './vscode/auditLog';
 import { AuditView } from './vscode/auditView';
 import { ChatController } from './vscode/chat/chatController';
 import { ChatViewProvider } from './vscode/chat/chatView';
+import { toolBackendProbe } from './vscode/chat/turnRunner';
 import { ConversationStore } from './vscode/conversationStore';
 import { registerCommands } from './vscode/commands';
 import { ConnectionsService } from './vscode/connectionsService';
@@ -24,7 +25,7 @@ import { defaultExternalOpener, type ExternalOpener } from './vscode/externalUri
 import { IdentityService } from './vscode/identityService';
 import { loggerFor } from './vscode/log';
 import { OidcAuthProvider } from './vscode/oidcAuthProvider';
-import { SecretStore, secretNames } from './vscode/secretStore';
+import { SecretStore, secretNames, secretStorageKey } from './vscode/secretStore';
 import { settings } from './vscode/settings';
 import { StatusBar } from './vscode/statusBar';
 import { TeamGateway } from './vscode/teamGateway';
@@ -53,7 +54,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     if (!clientSecret) throw new MissingCredentialsError('scalekitClientSecret');
     return { environmentUrl: settings.scalekitEnvironmentUrl(), clientId: settings.scalekitClientId(), clientSecret };
   });
-  const team = new TeamGateway(identity, taggedLogger(log, 'team'), () => secrets.forget('scalekitClientSecret'));
+  const team = new TeamGateway(identity, taggedLogger(log, 'team'), () => secrets.clear('scalekitClientSecret'));
   const connections = new ConnectionsService(
     identity,
     accounts,
@@ -186,6 +187,10 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     },
     storeSecret: (name, value) => secrets.set(name, value),
     clearSecret: (name) => secrets.clear(name),
+    writeSecretStorage: async (name, value) => context.secrets.store(secretStorageKey(name), value),
+    setToolBackendProbe: (probe) => {
+      toolBackendProbe.current = probe;
+    },
     signIn: () => identity.signIn(),
     connect: (name) => connections.connect(name),
     signOut: () => identity.signOut(),

@@ -13,7 +13,7 @@ import { connectionLabel } from '../shared/labels';
 import type { AuditRecord } from './audit';
 import { boundToolResult, formatBytes, maxToolResultBytes, safeStringify } from './boundedResult';
 import type { Conversation } from './conversation';
-import { checkToolInput } from './inputValidation';
+import { checkToolInput, warmToolSchemas } from './inputValidation';
 import type { ApprovalPolicy, DecisionSource, PolicyDecision } from './policy';
 import type { LateSettlement, ToolCallOutcome, ToolCallSubject } from './toolCallOutcome';
 import type { ToolCallReporter } from './toolCallTranslator';
@@ -232,7 +232,8 @@ export async function runToolUse(
     );
   }
 
-  report.progress(subject, { stage: 'running' });
+  // Back to running after an approval card; a call that never asked already shows running.
+  if (askedAt !== undefined) report.progress(subject, { stage: 'running' });
   executionStartedAt = now();
   const execution = deps.backend.execute({
     identifier: callIdentifier,
@@ -330,6 +331,8 @@ function runSearch(conversation: Conversation, deps: ToolCallDeps, toolUse: Anth
     return answerWithReferences(conversation, toolUse.id, base, query, scored);
   const found = scored.map((s) => s.tool);
   const names = found.map((t) => t.name);
+  // Their validators compile while the model reads this result, not on their first call.
+  void warmToolSchemas(found.map((t) => t.inputSchema));
   // appendOnly keeps every found tool; loadSchemas keeps the most recent ones, the oldest falling out past the cap.
   const kept = [...conversation.loadedTools.filter((n) => !names.includes(n)), ...names];
   conversation.loadedTools = strategy === 'appendOnly' ? kept : kept.slice(-maxLoadedToolsBefore);
@@ -354,6 +357,8 @@ function answerWithReferences(
   const found = scored.map((s) => s.tool);
   const loaded = new Set([...referencedTools(conversation.messages), ...conversation.loadedTools]);
   const picked = pickReferences(scored, loaded);
+  // Their validators compile while the model reads this result, not on their first call.
+  void warmToolSchemas(picked.map((t) => t.inputSchema));
   const already = found.filter((t) => loaded.has(t.name)).map((t) => t.name);
   const shown = picked.length > 0 ? picked.map((t) => t.name) : already;
   const forUser =

@@ -7,7 +7,30 @@ import type { OidcAuthProvider } from './oidcAuthProvider';
 import { settings } from './settings';
 
 // Derives the identity from the current VS Code authentication session each time it is
-// asked. Nothing here caches the identifier: `current()` re-reads the session.
+// asked. Reading a session is a round trip to the workbench (about 5 ms, 33 ms at p95) and a
+// tool call asks twice, so the answer is kept until a session event says it may have changed.
+//
+// Why a kept answer is never older than a fresh read would be (VS Code 1.100's RPC between the
+// extension host and the workbench, which carries requests, replies and events over one
+// ordered channel):
+// - The workbench sends the change event in the same synchronous step in which the new value
+//   becomes readable there: SecretStorageService.set (the OIDC sessions are a secret) stores
+//   and fires onDidChangeSecret → $onDidChangePassword synchronously; a GitHub or Microsoft
+//   session change, and a change of which account this extension uses, are forwarded as
+//   $onDidChangeAuthenticationSessions from the workbench's own change event. So a reply
+//   carrying the new session is always sent after the event, and arrives after it.
+// - The extension host handles the event synchronously: the listeners below drop the kept
+//   answer (and bump `generation`) before any later message, so before any reply carrying
+//   the new value, is handled. A read that was in flight when an event arrived is not kept,
+//   and is read again (its value may predate the event).
+// - The configuration the identity depends on (provider, issuer) is part of the key. Reading
+//   it costs more than the rest of a call, so it is kept too, until onDidChangeConfiguration:
+//   the extension host replaces its copy of the configuration and fires that event in one
+//   synchronous step ($acceptConfigurationChanged), and this service subscribes before any
+//   other service exists, so no one reads between the change and the drop.
+// Hence at every moment the kept answer equals what a read finishing at that moment would
+// return. For GitHub and Microsoft this relies on the provider firing its session event no
+// later than it serves the new session, which VS Code's built-in providers do.
 
 const scopesByProvider: Record<IdentityProviderKind, string[]> = {
   github: ['read:user'],
@@ -25,16 +48,22 @@ export class IdentityService extends DisposableOwner {
     private readonly log: Logger,
   ) {
     super();
+    // Subscribed before anything else in this service, and before any other service exists,
+    // so the kept answer is gone before any other listener of the same event can ask.
     this.register(
       vscode.authentication.onDidChangeSessions((event) => {
+        this.forgetKept();
         if (event.provider.id === authProviderIds[settings.identityProvider()]) this.sessionsChanged();
       }),
     );
+    this.register(oidcProvider.onDidChangeSessions(() => this.forgetKept()));
     this.register(
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (!settings.affects(event, 'identity.provider') && !settings.affects(event, 'oidc.issuer')) return;
         // The event also fires for a workspace's value, which OnBehalf ignores: act only when
         // the user's own setting changed, so a cloned repository cannot reload the chat.
+        this.settingsRead = undefined;
+        this.forgetKept();
         const now = identitySettings();
         if (now === this.shownSettings) return;
         this.shownSettings = now;
@@ -52,6 +81,22 @@ export class IdentityService extends DisposableOwner {
   /** The user's identity settings the views were last told about. */
   private shownSettings = identitySettings();
   private checking: Promise<void> = Promise.resolve();
+  /** The last answer read, for the identity settings it was read under; see the top of the file. */
+  private kept: { readonly settings: string; readonly identity: Identity | undefined } | undefined;
+  /** Bumped by every event that may change the answer; a read overtaken by one is not kept. */
+  private generation = 0;
+
+  /** identitySettings() as last read; dropped by the configuration event. */
+  private settingsRead: string | undefined;
+
+  private currentSettings(): string {
+    return (this.settingsRead ??= identitySettings());
+  }
+
+  private forgetKept(): void {
+    this.kept = undefined;
+    this.generation++;
+  }
 
   /**
    * A session event that leaves the same person signed in (a token renewed, the session
@@ -80,6 +125,24 @@ export class IdentityService extends DisposableOwner {
 
   /** The identity of the current session, silently; undefined when signed out. */
   async current(): Promise<Identity | undefined> {
+    const under = this.currentSettings();
+    const kept = this.kept;
+    if (kept && kept.settings === under) return kept.identity;
+    for (let attempt = 1; ; attempt++) {
+      const generation = this.generation;
+      const read = await this.readSession();
+      if (generation === this.generation && this.currentSettings() === under) {
+        // A failed read is not kept: the next call reads again.
+        if (read.ok) this.kept = { settings: under, identity: read.identity };
+        return read.identity;
+      }
+      // An event arrived while the read was in flight; in a storm of them, answer as an
+      // uncached read would (the value read), without keeping it.
+      if (attempt >= 3) return read.identity;
+    }
+  }
+
+  private async readSession(): Promise<{ ok: boolean; identity: Identity | undefined }> {
     const kind = settings.identityProvider();
     let session: vscode.AuthenticationSession | undefined;
     let issuer: string | undefined;
@@ -94,9 +157,9 @@ export class IdentityService extends DisposableOwner {
       }
     } catch (error) {
       this.log.warn(`Could not read the ${kind} session: ${(error as Error).message}`);
-      return undefined;
+      return { ok: false, identity: undefined };
     }
-    return session ? identityFromSession(kind, session, issuer) : undefined;
+    return { ok: true, identity: session ? identityFromSession(kind, session, issuer) : undefined };
   }
 
   /**

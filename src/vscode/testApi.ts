@@ -8,6 +8,7 @@ import type { ConnectionsSnapshot } from './connectionsService';
 import type { EnterpriseSnapshot } from './enterpriseService';
 import type { ConnectionsNode } from './connectionsTree';
 import type { ChatViewObserver } from './chat/chatView';
+import type { ToolBackendProbe } from './chat/turnRunner';
 import type { ExternalOpener } from './externalUris';
 
 // Handed out by activate() only when VS Code runs the extension in Test mode, so tests in
@@ -46,8 +47,15 @@ export interface OnBehalfTestApi {
   };
   /** Stores a secret as the Set/Rotate commands would after their check (e2e drives the real input boxes). */
   storeSecret(name: 'anthropicApiKey' | 'scalekitClientSecret' | 'enterpriseClientSecret', value: string): Promise<void>;
+  /**
+   * Writes a secret straight into SecretStorage, past OnBehalf's own store, as another window
+   * sharing the storage would: only SecretStorage's change event tells this window.
+   */
+  writeSecretStorage(name: 'anthropicApiKey' | 'scalekitClientSecret' | 'enterpriseClientSecret', value: string): Promise<void>;
   /** Removes one secret, as Clear All Stored Keys would for it. */
   clearSecret(name: 'anthropicApiKey' | 'scalekitClientSecret' | 'enterpriseClientSecret'): Promise<void>;
+  /** Observes each tool call's hand-off to its backend and the answer (the host-overhead bench). */
+  setToolBackendProbe(probe: ToolBackendProbe | undefined): void;
   signIn(): Promise<Identity | undefined>;
   /** The Connect command's work, with its error thrown instead of shown. */
   connect(connection: string): Promise<void>;

@@ -1,6 +1,7 @@
 import { benchToolContext, printToolContext, printToolContextTurns } from './tool-context';
 import { benchWebviewRender, printWebviewRender } from './webview-render';
 import { benchActivation, printActivation } from './activation';
+import { benchHostOverhead, printHostOverhead } from './host-overhead';
 
 // `npm run bench`: prints figures. A benchmark, not a test: nothing here passes or fails.
 
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
     printWebviewRender(await benchWebviewRender());
   }
   if (want('activation')) printActivation(await benchActivation());
+  if (want('overhead')) printHostOverhead(await benchHostOverhead());
 }
 
 main().then(

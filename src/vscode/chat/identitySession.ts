@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
 import type { AuditEntry } from '../../agent/audit';
 import { newConversation, type Conversation } from '../../agent/conversation';
-import { ApprovalPolicy, type UserAnswer } from '../../agent/policy';
+import { ApprovalPolicy, type ToolRule, type UserAnswer } from '../../agent/policy';
 import { ToolCatalog, catalogFor } from '../../agent/toolCatalog';
 import { IdentityChangedError, messageOf } from '../../core/errors';
 import { ToolBackends, type ToolCall, type ToolExecution } from '../../core/toolBackend';
@@ -21,7 +21,6 @@ import type { IdentityService } from '../identityService';
 import { settings } from '../settings';
 import type { TeamGateway } from '../teamGateway';
 import { GatewayToolBackend } from '../../team/gatewayBackend';
-import type { ToolRule } from '../../agent/policy';
 
 // Everything that belongs to one signed-in person: their conversations and the throttle
 // that saves them, the approvals waiting for them, the turn running for them, their
@@ -79,6 +78,9 @@ export class IdentitySession implements vscode.Disposable {
   private pendingSave: Conversation | undefined;
   private disposed = false;
   private loaded = false;
+  /** settings.toolRules(), as last read; dropped when the setting changes. */
+  private rules: Record<string, ToolRule> | undefined;
+  private readonly rulesWatch: vscode.Disposable;
 
   constructor(
     identity: Identity,
@@ -99,8 +101,14 @@ export class IdentitySession implements vscode.Disposable {
         },
       }),
     ]);
+    // The rules are read once and kept until the configuration event: the extension host
+    // replaces its copy of the settings and fires the event in one synchronous step, so no
+    // call can read between the two.
+    this.rulesWatch = vscode.workspace.onDidChangeConfiguration((event) => {
+      if (settings.affects(event, 'toolRules')) this.rules = undefined;
+    });
     this.policy = new ApprovalPolicy({
-      ruleFor: (toolName) => tightened(settings.toolRules()[toolName], this.orgPolicy(toolName)),
+      ruleFor: (toolName) => tightened((this.rules ??= settings.toolRules())[toolName], this.orgPolicy(toolName)),
       // The loop names the identifier it derived; only this person's own choices apply.
       isAlwaysAllowed: (identifier, toolName) => identifier === this.identifier && services.approvals.isAlwaysAllowed(this.identifier, toolName),
       rememberAlwaysAllowed: async (identifier, toolName) => {
@@ -330,6 +338,7 @@ export class IdentitySession implements vscode.Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.rulesWatch.dispose();
     this.stop();
     for (const pending of this.pendingApprovals.values()) pending.resolve('deny');
     this.pendingApprovals.clear();

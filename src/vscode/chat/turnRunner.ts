@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { anthropicClient } from '../../agent/anthropicKeyCheck';
 import { runAgentTurn, type AgentDeps, type RequestMetrics } from '../../agent/agentLoop';
+import { warmToolSchemas } from '../../agent/inputValidation';
 import { appendUserText, lastTurnHasRetryableFailure, rewindToLastUserMessage, type Conversation } from '../../agent/conversation';
 import { messageOf } from '../../core/errors';
+import type { ToolCall, ToolExecution } from '../../core/toolBackend';
 import type { Logger } from '../../core/logger';
 import { connectionLabel } from '../../shared/labels';
 import type { ConnectionsSnapshot } from '../connectionsService';
@@ -15,6 +17,15 @@ import { systemPrompt } from './systemPrompt';
 // retry, and picking up after a reconnect. The only caller of runAgentTurn; what the loop
 // is given (model, tools, policy, the call-time identity check, audit) is assembled in
 // turnDeps() alone.
+
+/** Test mode only: told when a call is handed to its tool backend and when the backend answers. */
+export interface ToolBackendProbe {
+  called(): void;
+  answered(): void;
+}
+
+/** Set through the Test-mode API only (the host-overhead bench); production never sets it. */
+export const toolBackendProbe: { current: ToolBackendProbe | undefined } = { current: undefined };
 
 export class TurnRunner {
   private readonly requestLog: RequestMetrics[] = [];
@@ -59,7 +70,9 @@ export class TurnRunner {
 
   /** After the user reconnects from a tool card, let the agent pick up where it stopped. */
   async continueAfterReconnect(session: IdentitySession, connections: ConnectionsSnapshot): Promise<void> {
-    if (session.busy) return;
+    // A snapshot still loading repeats the statuses from before the reconnect began (an
+    // expired account still listed ACTIVE): only a loaded one says the account works again.
+    if (session.busy || connections.loading) return;
     const conversation = session.activeConversation;
     const items = conversation?.items ?? [];
     const lastToolIndex = items.map((item) => item.kind).lastIndexOf('tool');
@@ -100,6 +113,13 @@ export class TurnRunner {
 
   private turnDeps(session: IdentitySession, conversation: Conversation, apiKey: string): AgentDeps {
     const catalog = session.catalog();
+    // The tools this conversation already loaded: their validators compile during the first request.
+    void warmToolSchemas(
+      conversation.loadedTools.flatMap((name) => {
+        const tool = catalog.get(name);
+        return tool ? [tool.inputSchema] : [];
+      }),
+    );
     return {
       anthropic: anthropicClient(apiKey, settings.anthropicBaseUrl(), { maxRetries: 0 }), // The loop retries, visibly.
       model: settings.model(),
@@ -108,7 +128,7 @@ export class TurnRunner {
       catalog,
       readOnly: settings.readOnly(),
       currentIdentifier: () => session.currentIdentifier(),
-      backend: { execute: (call) => session.executeTool(call) },
+      backend: { execute: probed((call) => session.executeTool(call)) },
       policy: session.policy,
       audit: (entry) => session.audit(entry),
       events: {
@@ -120,4 +140,18 @@ export class TurnRunner {
       newId: () => randomUUID(),
     };
   }
+}
+
+/** The backend call, told to the Test-mode probe when one is set. */
+function probed(execute: (call: ToolCall) => Promise<ToolExecution>): (call: ToolCall) => Promise<ToolExecution> {
+  const probe = toolBackendProbe.current;
+  if (!probe) return execute;
+  return async (call) => {
+    probe.called();
+    try {
+      return await execute(call);
+    } finally {
+      probe.answered();
+    }
+  };
 }

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { checkToolInput } from '../../../src/agent/inputValidation';
+import { checkToolInput, warmToolSchemas } from '../../../src/agent/inputValidation';
 
 // Tool schemas come from the server; their `pattern`s run on the extension host thread.
 describe('tool input validation (schema patterns from the server)', function () {
@@ -26,6 +26,17 @@ describe('tool input validation (schema patterns from the server)', function () 
     assert.equal(checkToolInput('t_changing', after, { n: 'x' }).ok, false);
     assert.equal(checkToolInput('t_changing', after, { n: 3 }).ok, true);
     assert.equal(checkToolInput('t_changing', before, { n: 3 }).ok, false, 'and back again');
+  });
+
+  it('schemas compiled ahead of their first call (as loaded tools are) check input exactly as before', async () => {
+    const strict = { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'], additionalProperties: false };
+    const uncheckable = { type: 'object', properties: { s: { type: 'string', pattern: '^(?=a)a$' } } };
+    await warmToolSchemas([strict, uncheckable, strict]);
+    assert.equal(checkToolInput('t_warm', strict, { n: 3 }).ok, true);
+    assert.equal(checkToolInput('t_warm', strict, { n: 'x' }).ok, false);
+    assert.equal(checkToolInput('t_warm', strict, { n: 3, extra: true }).ok, false);
+    const refused = checkToolInput('t_warm_pattern', uncheckable, { s: 'a' });
+    assert.equal(refused.ok ? undefined : refused.code, 'unchecked_schema');
   });
 
   it('refuses a call whose schema pattern cannot be checked in linear time, with a clear message', () => {
