@@ -61,6 +61,13 @@ describe('gateway identity: GitHub', function () {
     assert.equal(github.log.length - before, 2, 'a new token is checked anew');
   });
 
+  it('a refused token is remembered too: a flood of one bad token asks GitHub once', async () => {
+    const gw = await start();
+    const before = github.log.length;
+    for (let i = 0; i < 5; i++) assert.equal((await call(gw, 'GET', '/v1/me', { token: 'gho_not_a_real_token' })).status, 401);
+    assert.equal(github.log.length - before, 1);
+  });
+
   it('with no cache, a revoked token is refused at once', async () => {
     const gw = await start({ cacheSeconds: 0 });
     const token = github.issueToken(9919);
