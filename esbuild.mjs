@@ -18,6 +18,8 @@ import { join } from 'node:path';
 
 const production = process.argv.includes('--production');
 const outOnly = process.argv.includes('--out-only');
+// `--gateway-only`: just (4), for the gateway's Docker image (no extension, webview or tests).
+const gatewayOnly = process.argv.includes('--gateway-only');
 // A packaged build starts clean, so no stale source map from a dev build ends up in the .vsix.
 if (production) rmSync('dist', { recursive: true, force: true });
 
@@ -42,6 +44,23 @@ const vendorOnFirstUse = {
   },
 };
 const extensionHost = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['vscode'], minify: production };
+const gatewayBuild = {
+  ...shared,
+  entryPoints: ['src/gateway/main.ts'],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  packages: 'external',
+  banner: { js: '#!/usr/bin/env node' },
+  outfile: 'dist/gateway.js',
+  minify: production,
+};
+
+if (gatewayOnly) {
+  await esbuild.build(gatewayBuild);
+  process.exit(0);
+}
 
 await Promise.all([
   outOnly
@@ -55,20 +74,7 @@ await Promise.all([
         entryPoints: listFiles(join('src', 'vendor'), (f) => f.endsWith('.ts')),
         outdir: join('dist', 'vendor'),
       }),
-  outOnly
-    ? Promise.resolve()
-    : esbuild.build({
-        ...shared,
-        entryPoints: ['src/gateway/main.ts'],
-        bundle: true,
-        platform: 'node',
-        target: 'node20',
-        format: 'cjs',
-        packages: 'external',
-        banner: { js: '#!/usr/bin/env node' },
-        outfile: 'dist/gateway.js',
-        minify: production,
-      }),
+  outOnly ? Promise.resolve() : esbuild.build(gatewayBuild),
   outOnly
     ? Promise.resolve()
     : esbuild.build({

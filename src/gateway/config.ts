@@ -60,6 +60,8 @@ export interface GatewayConfig {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest request body, in bytes. */
   readonly bodyLimitBytes: number;
+  /** Requests per minute per identifier on this instance (absent: 600; 0: no limit). */
+  readonly rateLimitPerMinute?: number;
 }
 
 export const gatewayVersion = '0.1.0';
@@ -68,6 +70,7 @@ export const gatewayVersion = '0.1.0';
 export const allowedOidcAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 const defaultBodyLimit = 256 * 1024;
+export const defaultRateLimit = 600;
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -215,6 +218,7 @@ export function configFromEnv(env: Env = process.env): GatewayConfig {
     ...(auditKey ? { auditKey } : {}),
     logLevel: logLevel as GatewayConfig['logLevel'],
     bodyLimitBytes: integer(env, problems, 'ONBEHALF_GATEWAY_BODY_LIMIT', defaultBodyLimit, 1024, 16 * 1024 * 1024),
+    rateLimitPerMinute: integer(env, problems, 'ONBEHALF_GATEWAY_RATE_LIMIT', defaultRateLimit, 0, 1_000_000),
   };
   if (problems.list.length > 0) {
     throw new Error(`The gateway's configuration is not usable:\n  - ${problems.list.join('\n  - ')}`);

@@ -2,7 +2,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { ConnectionInactiveError, OnBehalfError, messageOf } from '../core/errors';
 import { isLoopbackHost } from '../core/secureUrl';
 import { ScalekitAccounts } from '../scalekit/scalekitAccounts';
-import { gatewayVersion, type GatewayConfig } from './config';
+import { defaultRateLimit, gatewayVersion, type GatewayConfig } from './config';
 import { migrate, openDatabase, type Database } from './database';
 import { gatewayError, isGatewayError, type GatewayHttpError } from './httpErrors';
 import { bearerToken, createIdentityVerifier, type Caller, type IdentityVerifier } from './identity';
@@ -156,6 +156,7 @@ function buildApp(
   const audit = new AuditStore(database);
   const catalog = new ToolCatalog(accounts, config.connections, () => config.policy);
   const offered = new Set(config.connections);
+  const limiter = new RateLimiter(config.rateLimitPerMinute ?? defaultRateLimit);
 
   // JSON only: Fastify would otherwise also take text/plain bodies.
   app.removeContentTypeParser('text/plain');
@@ -166,6 +167,10 @@ function buildApp(
     reply.raw.once('close', () => inFlight.count--);
     if (!request.routeOptions.config.auth) return;
     request.caller = await identity.verify(bearerToken(request.headers.authorization));
+    const retryAfter = limiter.take(request.caller.identifier);
+    if (retryAfter !== undefined) {
+      throw gatewayError(429, 'rate_limited', `Too many requests from your account on this gateway; retry in ${retryAfter} s.`, retryAfter);
+    }
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(reply, toGatewayError(error, request)));
@@ -341,6 +346,30 @@ function buildApp(
   });
 
   return app;
+}
+
+/**
+ * Requests per identifier per minute, on this instance (a fixed window: cheap, and enough
+ * to stop one account's runaway loop; N instances allow up to N times the limit).
+ */
+class RateLimiter {
+  private windowStart = 0;
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly perMinute: number) {}
+
+  /** Counts a request; the seconds to wait when over the limit, else undefined. */
+  take(identifier: string): number | undefined {
+    if (this.perMinute <= 0) return undefined;
+    const now = Date.now();
+    if (now - this.windowStart >= 60_000) {
+      this.windowStart = now;
+      this.counts.clear();
+    }
+    const count = (this.counts.get(identifier) ?? 0) + 1;
+    this.counts.set(identifier, count);
+    return count > this.perMinute ? Math.max(1, Math.ceil((this.windowStart + 60_000 - now) / 1000)) : undefined;
+  }
 }
 
 function errorBody(error: GatewayHttpError): GatewayErrorBody {

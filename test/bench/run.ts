@@ -2,6 +2,7 @@ import { benchToolContext, printToolContext, printToolContextTurns } from './too
 import { benchWebviewRender, printWebviewRender } from './webview-render';
 import { benchActivation, printActivation } from './activation';
 import { benchHostOverhead, printHostOverhead } from './host-overhead';
+import { benchGatewayOverhead, printGatewayOverhead } from './gateway';
 
 // `npm run bench`: prints figures. A benchmark, not a test: nothing here passes or fails.
 
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   }
   if (want('activation')) printActivation(await benchActivation());
   if (want('overhead')) printHostOverhead(await benchHostOverhead());
+  if (want('gateway')) printGatewayOverhead(await benchGatewayOverhead());
 }
 
 main().then(
