@@ -1,6 +1,6 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { mcpSdk } from '../core/sdkLoader';
 import type { ConnectionStatus } from '../core/connectionStatus';
 import { IdentityChangedError, InsecureUrlError, OnBehalfError, ToolFailedError } from '../core/errors';
 import { checkSecureUrl } from '../core/secureUrl';
@@ -215,7 +215,7 @@ export class GatewayClient {
             signal ? { signal } : undefined,
           )) as CallToolResult;
         } catch (error) {
-          if (error instanceof McpError) throw new ToolFailedError(name, error.message.slice(0, 500), String(error.code));
+          if (error instanceof mcpSdk().McpError) throw new ToolFailedError(name, error.message.slice(0, 500), String(error.code));
           throw error;
         }
         const text = (Array.isArray(result.content) ? result.content : [])
@@ -291,7 +291,7 @@ export class GatewayClient {
       return await fn(await this.mcpClient());
     } catch (error) {
       if (OnBehalfError.is(error)) throw error;
-      if (error instanceof StreamableHTTPError) {
+      if (error instanceof mcpSdk().StreamableHTTPError) {
         this.dropMcp();
         throw gatewayHttpError(error.code ?? 502, '', null, context);
       }
@@ -307,10 +307,10 @@ export class GatewayClient {
   /** The gateway's MCP server is stateless: one initialized client serves every call, whoever's token each request carries. */
   private mcpClient(): Promise<Client> {
     this.mcp ??= (async () => {
-      const transport = new StreamableHTTPClientTransport(new URL(`${this.baseUrl}${gatewayPaths.mcp}`), {
+      const transport = new (mcpSdk().StreamableHTTPClientTransport)(new URL(`${this.baseUrl}${gatewayPaths.mcp}`), {
         fetch: (input, init) => this.mcpFetch(input, init),
       });
-      const client = new Client(this.options.clientInfo ?? { name: 'onbehalf', version: '0.1.0' });
+      const client = new (mcpSdk().Client)(this.options.clientInfo ?? { name: 'onbehalf', version: '0.1.0' });
       client.onerror = (error) => this.options.log?.(`gateway MCP transport: ${error.message.slice(0, 200)}`);
       try {
         await client.connect(transport);
