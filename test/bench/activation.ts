@@ -78,32 +78,37 @@ async function runningExtensionsActivation(page: Page): Promise<number> {
   const input = widget.locator('input.input');
   const title = 'Developer: Show Running Extensions';
   const row = widget.locator('.quick-input-list .monaco-list-row.focused').filter({ hasText: title }).first();
-  for (let attempt = 1; ; attempt++) {
-    await page.keyboard.press('F1');
-    try {
-      await input.waitFor({ state: 'visible', timeout: 20_000 });
-      await input.fill(`>${title}`, { timeout: 5_000 });
-      await row.waitFor({ state: 'visible', timeout: 10_000 });
-      await input.press('Enter', { timeout: 5_000 });
-      break;
-    } catch (error) {
-      if (attempt >= 4) throw error;
-      if (await widget.isVisible()) await page.keyboard.press('Escape');
-    }
-  }
   // The row is named by package.json's displayName.
   const extension = page.locator('.runtime-extensions-editor .extension').filter({ has: page.locator('.name', { hasText: /^OnBehalf$/ }) });
   const time = extension.locator('.activation-time');
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const text = (await time.textContent({ timeout: 30_000 }).catch(() => null)) ?? '';
-    const match = /Activation: (\d+(?:\.\d+)?)\s*ms/.exec(text);
-    if (match) return Number(match[1]);
-    if (Date.now() > deadline) {
+  // OnBehalf opens its walkthrough on the first activation; when that lands on top of the
+  // Running Extensions editor, the editor is opened again.
+  for (let opening = 1; ; opening++) {
+    for (let attempt = 1; ; attempt++) {
+      await page.keyboard.press('F1');
+      try {
+        await input.waitFor({ state: 'visible', timeout: 20_000 });
+        await input.fill(`>${title}`, { timeout: 5_000 });
+        await row.waitFor({ state: 'visible', timeout: 10_000 });
+        await input.press('Enter', { timeout: 5_000 });
+        break;
+      } catch (error) {
+        if (attempt >= 4) throw error;
+        if (await widget.isVisible()) await page.keyboard.press('Escape');
+      }
+    }
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const text = (await time.textContent({ timeout: 5_000 }).catch(() => null)) ?? '';
+      const match = /Activation: (\d+(?:\.\d+)?)\s*ms/.exec(text);
+      if (match) return Number(match[1]);
+      if (Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    if (opening >= 3) {
       const rows = await page.locator('.runtime-extensions-editor .extension').allTextContents();
       throw new Error(`no activation time for ${EXTENSION_ID} in the Running Extensions editor; its rows: ${JSON.stringify(rows)}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
