@@ -16,6 +16,7 @@ import { ConnectionsService } from './vscode/connectionsService';
 import { ConnectionsTreeProvider } from './vscode/connectionsTree';
 import { views } from './vscode/constants';
 import { ContextKeys } from './vscode/contextKeys';
+import { WalkthroughGuide } from './vscode/walkthrough';
 import { EnterpriseService } from './vscode/enterpriseService';
 import { defaultExternalOpener, type ExternalOpener } from './vscode/externalUris';
 import { IdentityService } from './vscode/identityService';
@@ -90,6 +91,9 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
       }
     : chatView;
 
+  const contextKeyState = new ContextKeys(connections, secrets, context.globalState, chat.onDidSendMessage);
+  const walkthroughGuide = new WalkthroughGuide(contextKeyState, context.globalState, taggedLogger(log, 'walkthrough'));
+
   context.subscriptions.push(
     secrets,
     oidc,
@@ -118,13 +122,15 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
       log: taggedLogger(log, 'command'),
       logChannel: channel,
     }),
-    new ContextKeys(connections, secrets, context.globalState, chat.onDidSendMessage),
+    contextKeyState,
+    walkthroughGuide,
     ...(treeRenders ? [treeRenders.subscription] : []),
     secrets.onDidChange(() => void connections.refresh()),
   );
 
   void connections.refresh();
   void enterprise.rebuild();
+  void walkthroughGuide.openOnFirstActivation(settings.openWalkthroughOnInstall());
   beforeDeactivate = () => enterprise.shutdown();
   log.info(`OnBehalf activated in ${(performance.now() - started).toFixed(1)} ms (identity provider: ${settings.identityProvider()}).`);
 

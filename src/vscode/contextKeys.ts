@@ -1,15 +1,24 @@
 import * as vscode from 'vscode';
 import { activeProducts } from '../core/connectionStatus';
+import { walkthroughSteps, type StepTicks, type WalkthroughStep } from '../core/walkthroughSteps';
 import type { ConnectionsService } from './connectionsService';
-import { contextKeys } from './constants';
+import { contextKeys, walkthroughStepKeys } from './constants';
 import { DisposableOwner } from './lifecycle';
 import type { SecretStore } from './secretStore';
 
-// when-clause context keys for menus and the walkthrough's completion events.
+// when-clause context keys for menus and the walkthrough's completion events, and the
+// walkthrough's ticks they mean.
 
 const askedKey = contextKeys.askedFirstQuestion;
 
+const stepKeys = walkthroughStepKeys;
+
 export class ContextKeys extends DisposableOwner {
+  private readonly current = new Map<string, boolean>();
+  private readonly tickEmitter = this.register(new vscode.EventEmitter<WalkthroughStep>());
+  /** A walkthrough step ticked (its key turned from false to true) while the window was open. */
+  readonly onDidTick = this.tickEmitter.event;
+
   constructor(
     connections: ConnectionsService,
     private readonly secrets: SecretStore,
@@ -19,30 +28,41 @@ export class ContextKeys extends DisposableOwner {
     super();
     const updateConnections = () => {
       const snapshot = connections.snapshot;
-      void set(contextKeys.signedIn, snapshot.identity !== undefined);
+      void this.set(contextKeys.signedIn, snapshot.identity !== undefined);
       const active = activeProducts(snapshot.connections);
-      void set(contextKeys.posthogActive, active.posthog);
-      void set(contextKeys.asanaActive, active.asana);
+      void this.set(contextKeys.posthogActive, active.posthog);
+      void this.set(contextKeys.asanaActive, active.asana);
     };
     this.register(connections.onDidChange(updateConnections));
     this.register(secrets.onDidChange(() => void this.updateKeys()));
     this.register(
       onDidSendMessage(() => {
         void state.update(askedKey, true);
-        void set(askedKey, true);
+        void this.set(askedKey, true);
       }),
     );
     updateConnections();
     void this.updateKeys();
-    void set(askedKey, state.get<boolean>(askedKey) === true);
+    void this.set(askedKey, state.get<boolean>(askedKey) === true);
+  }
+
+  /** Each walkthrough step's tick, as the context keys stand now. */
+  get ticks(): StepTicks {
+    return Object.fromEntries(walkthroughSteps.map((step) => [step, this.current.get(stepKeys[step]) === true])) as Record<WalkthroughStep, boolean>;
   }
 
   private async updateKeys(): Promise<void> {
     const both = (await this.secrets.has('anthropicApiKey')) && (await this.secrets.has('scalekitClientSecret'));
-    await set(contextKeys.keysSet, both);
+    await this.set(contextKeys.keysSet, both);
   }
-}
 
-function set(key: string, value: boolean): Thenable<unknown> {
-  return vscode.commands.executeCommand('setContext', key, value);
+  private set(key: string, value: boolean): Thenable<unknown> {
+    const before = this.current.get(key);
+    this.current.set(key, value);
+    const done = vscode.commands.executeCommand('setContext', key, value);
+    // A key's first value at activation is where the person stands, not a step they just took.
+    const step = walkthroughSteps.find((s) => stepKeys[s] === key);
+    if (step && before === false && value) void Promise.resolve(done).then(() => this.tickEmitter.fire(step));
+    return done;
+  }
 }

@@ -26,6 +26,9 @@ function config(): { get<T>(key: string, fallback: T): T } {
 }
 
 export const settings = {
+  /** VS Code's own switch for opening an extension's walkthrough when it is installed. */
+  openWalkthroughOnInstall: (): boolean =>
+    userValue(vscode.workspace.getConfiguration('workbench.welcomePage').inspect<boolean>('walkthroughs.openOnInstall'), true) === true,
   identityProvider(): IdentityProviderKind {
     const value = config().get<string>('identity.provider', 'github');
     return isIdentityProviderKind(value) ? value : 'github';

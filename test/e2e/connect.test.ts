@@ -29,7 +29,10 @@ import {
   waitForChatIdle,
   waitForTreeRow,
   waitForWalkthroughTicks,
+  waitForExpandedStep,
+  walkthroughSlide,
   WALKTHROUGH_STEPS,
+  WALKTHROUGH_TITLE,
   type Shots,
 } from './helpers';
 
@@ -38,15 +41,33 @@ describe('connect (issue 3): sign in, keys, connect PostHog', function () {
   let session: E2ESession;
   let shots: Shots;
 
+  /** Whether the walkthrough opened by itself on the first activation, before any command ran. */
+  let openedByItself = false;
+
   before(async () => {
     session = await e2eSession();
     await session.waitForActivation(60_000);
     shots = stepShots(session.page, 'connect');
+    openedByItself = await walkthroughSlide(session.page)
+      .locator('h2', { hasText: WALKTHROUGH_TITLE })
+      .waitFor({ state: 'visible', timeout: 30_000 })
+      .then(
+        () => true,
+        () => false,
+      );
+    if (openedByItself) await shots('first-activation-walkthrough');
     // A clean start whatever ran before: nobody signed in, no accounts at the emulator.
     await ensureSignedOut(session.page);
     for (const user of ['ada', 'grace']) {
       for (const connection of ['posthog', 'asana']) session.world.scalekit.removeAccount(identifierFor('oidc', user, session.world.idp.issuer), connection);
     }
+  });
+
+  it('on the first activation the walkthrough opens by itself, on "Sign in", beside the OnBehalf view', async () => {
+    const { page } = session;
+    assert.ok(openedByItself, 'the walkthrough was not open 30 s after the extension activated');
+    assert.equal(await waitForExpandedStep(walkthroughSlide(page), 'signIn'), 'signIn');
+    await page.locator('.part.sidebar .composite.title').getByText('OnBehalf', { exact: false }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
   });
 
   it('the walkthrough "Get started with OnBehalf" has five unticked steps before anyone signs in', async () => {
@@ -60,7 +81,7 @@ describe('connect (issue 3): sign in, keys, connect PostHog', function () {
       ['Sign in', 'Set keys', 'Connect PostHog', 'Connect Asana', 'Ask your first question'],
     );
     await shots('walkthrough-unticked');
-    await runCommand(page, 'View: Close All Editors');
+    // Left open: the next steps watch it move on as each step ticks.
   });
 
   it('signs in as Ada from the Connections welcome view through the IdP login page', async () => {
@@ -77,6 +98,12 @@ describe('connect (issue 3): sign in, keys, connect PostHog', function () {
       'the IdP issued and saw redeemed a code for Ada',
     );
     await shots('signed-in-needs-keys');
+    // The walkthrough ticked "Sign in" and moved on to the next step by itself.
+    assert.equal(await waitForExpandedStep(walkthroughSlide(page), 'setKeys'), 'setKeys');
+    await shots('walkthrough-moved-on-to-keys');
+    // Closed before the keys are typed: the page focuses its step media as it loads, and a
+    // password box that loses focus mid-value would take part of a key.
+    await runCommand(page, 'View: Close All Editors');
   });
 
   it('takes the Scalekit client secret and the Anthropic key through password input boxes', async () => {

@@ -179,9 +179,42 @@ export const WALKTHROUGH_STEPS = ['signIn', 'setKeys', 'connectPostHog', 'connec
 export async function openWalkthrough(page: Page): Promise<Locator> {
   await runCommand(page, 'Welcome: Open Walkthrough...');
   await pickQuickItem(page, WALKTHROUGH_TITLE);
-  const slide = page.locator('.gettingStartedContainer .gettingStartedSlideDetails');
+  const slide = walkthroughSlide(page);
   await slide.locator('h2', { hasText: WALKTHROUGH_TITLE }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
   return slide;
+}
+
+/** The walkthrough's page as VS Code shows it (once it is open, however it was opened). */
+export function walkthroughSlide(page: Page): Locator {
+  return page.locator('.gettingStartedContainer .gettingStartedSlideDetails');
+}
+
+/** The step the walkthrough has expanded ("setKeys"), read from the page's own `data-step-id`. */
+export async function expandedWalkthroughStep(slide: Locator): Promise<string> {
+  const expanded = slide.locator('[data-step-id].expanded');
+  await expanded.first().waitFor({ state: 'attached', timeout: UI_TIMEOUT });
+  return ((await expanded.first().getAttribute('data-step-id')) ?? '').replace(/^.*#/, '');
+}
+
+/**
+ * Waits until the walkthrough has expanded `step`; returns the step it shows at the end.
+ * VS Code focuses the step it expands a moment later, which would close a quick input opened
+ * in between, so this also waits (briefly) for that focus, as a person reading it would.
+ */
+export async function waitForExpandedStep(slide: Locator, step: string, timeoutMs = UI_TIMEOUT): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const shown = await expandedWalkthroughStep(slide);
+    if (shown === step) {
+      await slide
+        .locator(`[data-step-id$="#${step}"]:focus`)
+        .waitFor({ state: 'attached', timeout: 3_000 })
+        .catch(() => undefined);
+      return shown;
+    }
+    if (Date.now() > deadline) return shown;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /**
@@ -350,19 +383,28 @@ export async function setSecretThroughCommand(
   shotName?: string,
 ): Promise<void> {
   const what = command === 'OnBehalf: Set Scalekit Client Secret' ? 'Scalekit Client Secret' : 'Anthropic API Key';
-  await runCommand(page, command);
   const title = new RegExp(`^(Set|Rotate) ${what}$`);
   const widget = quickInput(page);
-  await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-  if (shots) {
+  const input = widget.locator('input.input');
+  for (let attempt = 1; ; attempt++) {
+    await runCommand(page, command);
+    await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     // The box shows dots, never the value.
-    await widget.locator('input.input').pressSequentially(value, { delay: 5 });
-    await shots(shotName ?? `${what.toLowerCase().replace(/\s+/g, '-')}-input`);
-    const type = await widget.locator('input.input').getAttribute('type');
+    await input.pressSequentially(value, { delay: 5 });
+    // A page that takes focus as it loads (the walkthrough's step media) can take the keys
+    // away mid-value; a person sees the box short of dots and types it again.
+    const typed = (await widget.isVisible()) ? await input.inputValue() : '';
+    if (typed !== value) {
+      if (attempt >= 3) throw new Error(`the ${what} input box lost the typed value three times (last: ${typed.length} of ${value.length} characters)`);
+      console.log(`      (the ${what} box had ${typed.length} of ${value.length} characters; typing it again)`);
+      await closeQuickInput(page);
+      continue;
+    }
+    if (shots) await shots(shotName ?? `${what.toLowerCase().replace(/\s+/g, '-')}-input`);
+    const type = await input.getAttribute('type');
     if (type !== 'password') throw new Error(`the ${what} input box is not a password box`);
-    await widget.locator('input.input').press('Enter');
-  } else {
-    await answerInputBox(page, title, value, { password: true });
+    await input.press('Enter');
+    break;
   }
   await notification(page, new RegExp(`${what} (saved|rotated)`))
     .first()

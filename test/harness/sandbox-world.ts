@@ -183,7 +183,9 @@ export async function startSandboxWorld(options: SandboxWorldOptions): Promise<S
     const settings = sandboxSettings({ scalekit, anthropic, idp }, realClaude);
     // A key in the environment must not reach the extension host; it goes in through the input box only.
     delete process.env['ANTHROPIC_API_KEY'];
-    const server = await launchCodeServer({ workspace, label: options.label, settings, ...(options.env ? { env: options.env } : {}) });
+    // As a person's fresh VS Code: walkthroughs open on install (the harness's default turns that off).
+    const workbenchSettings = { ...settings, 'workbench.welcomePage.walkthroughs.openOnInstall': true };
+    const server = await launchCodeServer({ workspace, label: options.label, settings: workbenchSettings, ...(options.env ? { env: options.env } : {}) });
     closers.push(['code-server', () => server.close()]);
 
     let port = server.port;

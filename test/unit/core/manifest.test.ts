@@ -1,12 +1,16 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { commands, contextKeys, views } from '../../../src/vscode/constants';
+import { commands, contextKeys, views, walkthrough, walkthroughStepKeys } from '../../../src/vscode/constants';
+import { firstUnticked, walkthroughSteps } from '../../../src/core/walkthroughSteps';
 
 // The contributions a user meets first: what the palette offers when, and what each row offers.
 
 const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'package.json'), 'utf8')) as {
+  publisher: string;
+  name: string;
   contributes: {
+    walkthroughs: { id: string; title: string; steps: { id: string; completionEvents: string[] }[] }[];
     commands: { command: string }[];
     views: Record<string, { id: string }[]>;
     menus: Record<string, { command: string; when?: string; group?: string }[]>;
@@ -106,5 +110,31 @@ describe('manifest: installing is quiet and says what it needs', () => {
   });
   it('decides every dependency install script (none is needed: esbuild ships its binary as an optional dependency, vsce-sign only signs for publishing)', () => {
     assert.deepEqual(raw.allowScripts, { esbuild: false, '@vscode/vsce-sign': false });
+  });
+});
+
+describe('manifest: the walkthrough the guide moves through', () => {
+  const [getStarted] = manifest.contributes.walkthroughs;
+
+  it('is named as VS Code names it, with its steps in the order the guide follows', () => {
+    assert.equal(walkthrough.category, `${manifest.publisher}.${manifest.name}#${getStarted!.id}`);
+    assert.equal(walkthrough.title, getStarted!.title);
+    assert.deepEqual(
+      getStarted!.steps.map((s) => s.id),
+      [...walkthroughSteps],
+    );
+  });
+
+  it('ticks each step on the context key the guide watches for it', () => {
+    for (const step of getStarted!.steps) {
+      assert.deepEqual(step.completionEvents, [`onContext:${walkthroughStepKeys[step.id as keyof typeof walkthroughStepKeys]}`], step.id);
+    }
+  });
+
+  it('shows the first unticked step next, in order, and none once all are ticked', () => {
+    const ticks = { signIn: true, setKeys: false, connectPostHog: true, connectAsana: false, ask: false };
+    assert.equal(firstUnticked(ticks), 'setKeys');
+    assert.equal(firstUnticked({ ...ticks, setKeys: true }), 'connectAsana');
+    assert.equal(firstUnticked({ signIn: true, setKeys: true, connectPostHog: true, connectAsana: true, ask: true }), undefined);
   });
 });
