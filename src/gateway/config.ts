@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { insecureUrlProblem } from '../core/secureUrl';
 import { connectionNamePattern } from './protocol';
 import { parsePolicy, type GatewayPolicy } from './policy';
+import type { RateLimitConfig } from './rateLimit';
 
 // The gateway's configuration, from environment variables, validated once at start. A bad
 // or missing value stops the start with an error that names the variable and says what it
@@ -60,6 +61,8 @@ export interface GatewayConfig {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest request body, in bytes. */
   readonly bodyLimitBytes: number;
+  /** Per-identifier token bucket shared by every instance; absent: no limit. */
+  readonly rateLimit?: RateLimitConfig;
 }
 
 export const gatewayVersion = '0.1.0';
@@ -203,6 +206,10 @@ export function configFromEnv(env: Env = process.env): GatewayConfig {
   const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
   if (!(logLevels as readonly string[]).includes(logLevel)) problems.add('LOG_LEVEL', `must be one of ${logLevels.join(', ')}.`);
 
+  // 0 requests a minute turns the per-user limit off.
+  const perMinute = integer(env, problems, 'ONBEHALF_GATEWAY_RATE_PER_MINUTE', 300, 0, 1_000_000);
+  const burst = integer(env, problems, 'ONBEHALF_GATEWAY_BURST', 60, 1, 1_000_000);
+
   const config: GatewayConfig = {
     identity,
     scalekit,
@@ -215,6 +222,7 @@ export function configFromEnv(env: Env = process.env): GatewayConfig {
     ...(auditKey ? { auditKey } : {}),
     logLevel: logLevel as GatewayConfig['logLevel'],
     bodyLimitBytes: integer(env, problems, 'ONBEHALF_GATEWAY_BODY_LIMIT', defaultBodyLimit, 1024, 16 * 1024 * 1024),
+    ...(perMinute > 0 ? { rateLimit: { perMinute, burst } } : {}),
   };
   if (problems.list.length > 0) {
     throw new Error(`The gateway's configuration is not usable:\n  - ${problems.list.join('\n  - ')}`);

@@ -21,6 +21,7 @@ import {
   type VerifyRequest,
   type VerifyResponse,
 } from './protocol';
+import { RateLimiter } from './rateLimit';
 import { AuditStore, ConnectStates, sharedAuditKey, type StateProblem } from './store';
 import { ToolCatalog } from './tools';
 
@@ -144,6 +145,7 @@ function buildApp(
   const audit = new AuditStore(database);
   const catalog = new ToolCatalog(accounts, config.connections, () => config.policy);
   const offered = new Set(config.connections);
+  const limiter = config.rateLimit ? new RateLimiter(database, config.rateLimit, app.log) : undefined;
 
   // JSON only: Fastify would otherwise also take text/plain bodies.
   app.removeContentTypeParser('text/plain');
@@ -151,6 +153,7 @@ function buildApp(
   app.addHook('onRequest', async (request) => {
     if (!request.routeOptions.config.auth) return;
     request.caller = await identity.verify(bearerToken(request.headers.authorization));
+    await limiter?.admit(request.caller.identifier);
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(reply, toGatewayError(error, request)));
