@@ -63,6 +63,12 @@ export interface GatewayConfig {
   readonly bodyLimitBytes: number;
   /** Per-identifier token bucket shared by every instance; absent: no limit. */
   readonly rateLimit?: RateLimitConfig;
+  /** Identifiers allowed on the admin audit page (/admin); none: no admin page. */
+  readonly admins?: readonly string[];
+  /** The URL users reach the gateway at (behind a load balancer), for the admin sign-in's redirect. */
+  readonly publicUrl?: string;
+  /** The client id the admin page signs in with (default: the first OIDC audience). */
+  readonly adminClientId?: string;
 }
 
 export const gatewayVersion = '0.1.0';
@@ -210,6 +216,17 @@ export function configFromEnv(env: Env = process.env): GatewayConfig {
   const perMinute = integer(env, problems, 'ONBEHALF_GATEWAY_RATE_PER_MINUTE', 300, 0, 1_000_000);
   const burst = integer(env, problems, 'ONBEHALF_GATEWAY_BURST', 60, 1, 1_000_000);
 
+  const admins = list(read(env, 'ONBEHALF_GATEWAY_ADMINS'));
+  const badAdmins = admins.filter((a) => !/^(?:oidc|github|microsoft):\S+$/.test(a));
+  if (badAdmins.length > 0)
+    problems.add(
+      'ONBEHALF_GATEWAY_ADMINS',
+      `holds values that are not identifiers (oidc:<issuer tag>:<sub>, github:<id>): ${badAdmins.join(', ').slice(0, 200)}.`,
+    );
+  const publicUrlText = read(env, 'ONBEHALF_GATEWAY_PUBLIC_URL');
+  const publicUrl = publicUrlText !== undefined ? secureUrl(env, problems, 'ONBEHALF_GATEWAY_PUBLIC_URL', publicUrlText) : undefined;
+  const adminClientId = read(env, 'ONBEHALF_GATEWAY_ADMIN_CLIENT_ID');
+
   const config: GatewayConfig = {
     identity,
     scalekit,
@@ -223,6 +240,9 @@ export function configFromEnv(env: Env = process.env): GatewayConfig {
     logLevel: logLevel as GatewayConfig['logLevel'],
     bodyLimitBytes: integer(env, problems, 'ONBEHALF_GATEWAY_BODY_LIMIT', defaultBodyLimit, 1024, 16 * 1024 * 1024),
     ...(perMinute > 0 ? { rateLimit: { perMinute, burst } } : {}),
+    ...(admins.length > 0 ? { admins } : {}),
+    ...(publicUrl !== undefined ? { publicUrl } : {}),
+    ...(adminClientId !== undefined ? { adminClientId } : {}),
   };
   if (problems.list.length > 0) {
     throw new Error(`The gateway's configuration is not usable:\n  - ${problems.list.join('\n  - ')}`);

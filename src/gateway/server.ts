@@ -22,6 +22,7 @@ import {
   type VerifyResponse,
 } from './protocol';
 import { RateLimiter } from './rateLimit';
+import { registerAdmin } from './admin';
 import { AuditStore, ConnectStates, sharedAuditKey, type StateProblem } from './store';
 import { ToolCatalog } from './tools';
 
@@ -321,6 +322,8 @@ function buildApp(
           .send(errorBody(gatewayError(405, 'bad_request', 'This MCP endpoint is stateless: send requests with POST.'))),
     });
   }
+
+  registerAdmin(app, config, database);
 
   // A token that could not be verified: say why in the WWW-Authenticate header too (RFC 6750).
   app.addHook('onSend', async (_request, reply, payload) => {
