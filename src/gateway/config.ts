@@ -4,6 +4,7 @@ import { insecureUrlProblem } from '../core/secureUrl';
 import { connectionNamePattern } from './protocol';
 import { parsePolicy, type GatewayPolicy } from './policy';
 import type { RateLimitConfig } from './rateLimit';
+import { telemetryConfigFromEnv, type TelemetryConfig } from './telemetry';
 
 // The gateway's configuration, from environment variables, validated once at start. A bad
 // or missing value stops the start with an error that names the variable and says what it
@@ -69,6 +70,8 @@ export interface GatewayConfig {
   readonly publicUrl?: string;
   /** The client id the admin page signs in with (default: the first OIDC audience). */
   readonly adminClientId?: string;
+  /** OTLP/HTTP export of one span per tool call; absent: off. */
+  readonly telemetry?: TelemetryConfig;
 }
 
 export const gatewayVersion = '0.1.0';
@@ -226,6 +229,14 @@ export function configFromEnv(env: Env = process.env): GatewayConfig {
   const publicUrlText = read(env, 'ONBEHALF_GATEWAY_PUBLIC_URL');
   const publicUrl = publicUrlText !== undefined ? secureUrl(env, problems, 'ONBEHALF_GATEWAY_PUBLIC_URL', publicUrlText) : undefined;
   const adminClientId = read(env, 'ONBEHALF_GATEWAY_ADMIN_CLIENT_ID');
+  const telemetry = telemetryConfigFromEnv(env);
+  if (telemetry) {
+    try {
+      new URL(telemetry.tracesUrl);
+    } catch {
+      problems.add('OTEL_EXPORTER_OTLP_ENDPOINT', 'is not a URL.');
+    }
+  }
 
   const config: GatewayConfig = {
     identity,
@@ -243,6 +254,7 @@ export function configFromEnv(env: Env = process.env): GatewayConfig {
     ...(admins.length > 0 ? { admins } : {}),
     ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(adminClientId !== undefined ? { adminClientId } : {}),
+    ...(telemetry ? { telemetry } : {}),
   };
   if (problems.list.length > 0) {
     throw new Error(`The gateway's configuration is not usable:\n  - ${problems.list.join('\n  - ')}`);

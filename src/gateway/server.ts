@@ -23,6 +23,7 @@ import {
 } from './protocol';
 import { RateLimiter } from './rateLimit';
 import { registerAdmin } from './admin';
+import { startTelemetry, TracedAuditStore } from './telemetry';
 import { AuditStore, ConnectStates, sharedAuditKey, type StateProblem } from './store';
 import { ToolCatalog } from './tools';
 
@@ -143,7 +144,9 @@ function buildApp(
   });
   const accounts = new ScalekitAccounts(() => Promise.resolve(config.scalekit));
   const states = new ConnectStates(database);
-  const audit = new AuditStore(database);
+  const telemetry = config.telemetry ? startTelemetry(config.telemetry, config.instance, gatewayVersion) : undefined;
+  const audit = telemetry ? new TracedAuditStore(database, telemetry.tracer, auditKey) : new AuditStore(database);
+  if (telemetry) app.addHook('onClose', () => telemetry.shutdown());
   const catalog = new ToolCatalog(accounts, config.connections, () => config.policy);
   const offered = new Set(config.connections);
   const limiter = config.rateLimit ? new RateLimiter(database, config.rateLimit, app.log) : undefined;
