@@ -15,6 +15,8 @@ import { join } from 'node:path';
 
 const production = process.argv.includes('--production');
 const outOnly = process.argv.includes('--out-only');
+// `--gateway-only`: just (4), for the gateway's Docker image (no extension, webview or tests).
+const gatewayOnly = process.argv.includes('--gateway-only');
 // A packaged build starts clean, so no stale source map from a dev build ends up in the .vsix.
 if (production) rmSync('dist', { recursive: true, force: true });
 
@@ -30,6 +32,24 @@ function listFiles(dir, accept) {
 
 const shared = { logLevel: 'warning', sourcemap: !production, target: 'es2022' };
 
+const gatewayBuild = {
+  ...shared,
+  entryPoints: ['src/gateway/main.ts'],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  packages: 'external',
+  banner: { js: '#!/usr/bin/env node' },
+  outfile: 'dist/gateway.js',
+  minify: production,
+};
+
+if (gatewayOnly) {
+  await esbuild.build(gatewayBuild);
+  process.exit(0);
+}
+
 await Promise.all([
   outOnly
     ? Promise.resolve()
@@ -44,20 +64,7 @@ await Promise.all([
         outfile: 'dist/extension.js',
         minify: production,
       }),
-  outOnly
-    ? Promise.resolve()
-    : esbuild.build({
-        ...shared,
-        entryPoints: ['src/gateway/main.ts'],
-        bundle: true,
-        platform: 'node',
-        target: 'node20',
-        format: 'cjs',
-        packages: 'external',
-        banner: { js: '#!/usr/bin/env node' },
-        outfile: 'dist/gateway.js',
-        minify: production,
-      }),
+  outOnly ? Promise.resolve() : esbuild.build(gatewayBuild),
   outOnly
     ? Promise.resolve()
     : esbuild.build({

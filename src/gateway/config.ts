@@ -3,7 +3,6 @@ import { hostname } from 'node:os';
 import { insecureUrlProblem } from '../core/secureUrl';
 import { connectionNamePattern } from './protocol';
 import { parsePolicy, type GatewayPolicy } from './policy';
-import type { RateLimitConfig } from './rateLimit';
 import { telemetryConfigFromEnv, type TelemetryConfig } from './telemetry';
 
 // The gateway's configuration, from environment variables, validated once at start. A bad
@@ -62,8 +61,10 @@ export interface GatewayConfig {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest request body, in bytes. */
   readonly bodyLimitBytes: number;
-  /** Per-identifier token bucket shared by every instance; absent: no limit. */
-  readonly rateLimit?: RateLimitConfig;
+  /** Requests per minute per identifier, one token bucket in the database shared by every instance (absent: 600; 0: no limit). */
+  readonly rateLimitPerMinute?: number;
+  /** Requests an idle identifier may send at once (absent: the per-minute limit). */
+  readonly rateBurst?: number;
   /** Identifiers allowed on the admin audit page (/admin); none: no admin page. */
   readonly admins?: readonly string[];
   /** The URL users reach the gateway at (behind a load balancer), for the admin sign-in's redirect. */
@@ -80,6 +81,7 @@ export const gatewayVersion = '0.1.0';
 export const allowedOidcAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 const defaultBodyLimit = 256 * 1024;
+export const defaultRateLimit = 600;
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -215,9 +217,7 @@ export function configFromEnv(env: Env = process.env): GatewayConfig {
   const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
   if (!(logLevels as readonly string[]).includes(logLevel)) problems.add('LOG_LEVEL', `must be one of ${logLevels.join(', ')}.`);
 
-  // 0 requests a minute turns the per-user limit off.
-  const perMinute = integer(env, problems, 'ONBEHALF_GATEWAY_RATE_PER_MINUTE', 300, 0, 1_000_000);
-  const burst = integer(env, problems, 'ONBEHALF_GATEWAY_BURST', 60, 1, 1_000_000);
+  const burst = read(env, 'ONBEHALF_GATEWAY_BURST') !== undefined ? integer(env, problems, 'ONBEHALF_GATEWAY_BURST', 1, 1, 1_000_000) : undefined;
 
   const admins = list(read(env, 'ONBEHALF_GATEWAY_ADMINS'));
   const badAdmins = admins.filter((a) => !/^(?:oidc|github|microsoft):\S+$/.test(a));
@@ -250,7 +250,8 @@ export function configFromEnv(env: Env = process.env): GatewayConfig {
     ...(auditKey ? { auditKey } : {}),
     logLevel: logLevel as GatewayConfig['logLevel'],
     bodyLimitBytes: integer(env, problems, 'ONBEHALF_GATEWAY_BODY_LIMIT', defaultBodyLimit, 1024, 16 * 1024 * 1024),
-    ...(perMinute > 0 ? { rateLimit: { perMinute, burst } } : {}),
+    rateLimitPerMinute: integer(env, problems, 'ONBEHALF_GATEWAY_RATE_LIMIT', defaultRateLimit, 0, 1_000_000),
+    ...(burst !== undefined ? { rateBurst: burst } : {}),
     ...(admins.length > 0 ? { admins } : {}),
     ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(adminClientId !== undefined ? { adminClientId } : {}),

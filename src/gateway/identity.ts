@@ -117,7 +117,8 @@ function oidcReason(error: unknown): string {
 }
 
 interface CachedGithubCaller {
-  readonly caller: Caller;
+  /** Undefined: GitHub refused this token (401). */
+  readonly caller: Caller | undefined;
   readonly until: number;
 }
 
@@ -135,10 +136,18 @@ class GithubVerifier implements IdentityVerifier {
   async verify(token: string): Promise<Caller> {
     const key = createHash('sha256').update(token, 'utf8').digest('hex');
     const cached = this.cache.get(key);
-    if (cached && cached.until > Date.now()) return cached.caller;
+    const refused = () => invalidToken('GitHub did not accept your sign-in token. Sign in to VS Code with GitHub again.');
+    if (cached && cached.until > Date.now()) {
+      if (cached.caller) return cached.caller;
+      throw refused();
+    }
     this.cache.delete(key);
     const user = await this.get<{ id?: unknown; login?: unknown; name?: unknown }>(token, '/user');
-    if (user.status === 401) throw invalidToken('GitHub did not accept your sign-in token. Sign in to VS Code with GitHub again.');
+    if (user.status === 401) {
+      // A refused token stays refused (tokens are random): a flood of bad ones asks GitHub once each per cache period.
+      this.remember(key, undefined);
+      throw refused();
+    }
     if (user.status !== 200 || typeof user.body.id !== 'number' || !Number.isSafeInteger(user.body.id)) {
       throw gatewayError(503, 'unavailable', `The gateway could not check your GitHub sign-in (GitHub answered ${user.status}); retry in a moment.`, 5);
     }
@@ -152,11 +161,14 @@ class GithubVerifier implements IdentityVerifier {
     }
     const login = typeof user.body.login === 'string' ? user.body.login : String(user.body.id);
     const caller: Caller = { identifier: identifierFor('github', String(user.body.id)), label: login };
-    if (this.config.cacheSeconds > 0) {
-      if (this.cache.size >= maxCachedTokens) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, { caller, until: Date.now() + Math.min(this.config.cacheSeconds, 60) * 1000 });
-    }
+    this.remember(key, caller);
     return caller;
+  }
+
+  private remember(key: string, caller: Caller | undefined): void {
+    if (this.config.cacheSeconds <= 0) return;
+    if (this.cache.size >= maxCachedTokens) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, { caller, until: Date.now() + Math.min(this.config.cacheSeconds, 60) * 1000 });
   }
 
   private async get<T>(token: string, path: string): Promise<{ status: number; body: T }> {

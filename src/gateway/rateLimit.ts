@@ -79,7 +79,7 @@ export class RateLimiter {
       throw gatewayError(
         429,
         'rate_limited',
-        `You are sending requests faster than your organisation allows (${this.config.perMinute} a minute). Retry in ${decision.retryAfterSeconds} s.`,
+        `Too many requests from your account: your organisation allows ${this.config.perMinute} a minute. Retry in ${decision.retryAfterSeconds} s.`,
         decision.retryAfterSeconds,
       );
     }

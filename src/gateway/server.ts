@@ -2,7 +2,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { ConnectionInactiveError, OnBehalfError, messageOf } from '../core/errors';
 import { isLoopbackHost } from '../core/secureUrl';
 import { ScalekitAccounts } from '../scalekit/scalekitAccounts';
-import { gatewayVersion, type GatewayConfig } from './config';
+import { defaultRateLimit, gatewayVersion, type GatewayConfig } from './config';
 import { migrate, openDatabase, type Database } from './database';
 import { gatewayError, isGatewayError, type GatewayHttpError } from './httpErrors';
 import { bearerToken, createIdentityVerifier, type Caller, type IdentityVerifier } from './identity';
@@ -82,7 +82,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   try {
     await migrate(database);
     const auditKey = config.auditKey ?? (await sharedAuditKey(database));
-    const app = buildApp(config, database, auditKey, createIdentityVerifier(config.identity, options.fetch), options.logStream);
+    const inFlight = { count: 0 };
+    const app = buildApp(config, database, auditKey, createIdentityVerifier(config.identity, options.fetch), inFlight, options.logStream);
     const address = await app.listen({ host: config.host, port: config.port });
     const url = new URL(address);
     // Fastify may answer with the first address it bound; keep the host as configured for loopback clients.
@@ -92,7 +93,17 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       instance: config.instance,
       database,
       async close() {
-        await app.close();
+        // Stop listening and let requests in flight finish; keep-alive connections that are
+        // idle (or become idle once their request is done) are then closed, not waited out.
+        const closing = app.close();
+        const sweep = setInterval(() => {
+          if (inFlight.count === 0) app.server.closeAllConnections();
+        }, 25);
+        try {
+          await closing;
+        } finally {
+          clearInterval(sweep);
+        }
         if (!options.database) await database.close();
       },
     };
@@ -107,6 +118,7 @@ function buildApp(
   database: Database,
   auditKey: Uint8Array,
   identity: IdentityVerifier,
+  inFlight: { count: number },
   logStream?: { write(line: string): void },
 ): FastifyInstance {
   const app = Fastify({
@@ -149,12 +161,16 @@ function buildApp(
   if (telemetry) app.addHook('onClose', () => telemetry.shutdown());
   const catalog = new ToolCatalog(accounts, config.connections, () => config.policy);
   const offered = new Set(config.connections);
-  const limiter = config.rateLimit ? new RateLimiter(database, config.rateLimit, app.log) : undefined;
+  const perMinute = config.rateLimitPerMinute ?? defaultRateLimit;
+  const limiter = perMinute > 0 ? new RateLimiter(database, { perMinute, burst: config.rateBurst ?? perMinute }, app.log) : undefined;
 
   // JSON only: Fastify would otherwise also take text/plain bodies.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('caller', null);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
+    // Counted until the response is done, hijacked MCP replies included (graceful shutdown waits for these).
+    inFlight.count++;
+    reply.raw.once('close', () => inFlight.count--);
     if (!request.routeOptions.config.auth) return;
     request.caller = await identity.verify(bearerToken(request.headers.authorization));
     await limiter?.admit(request.caller.identifier);

@@ -1,6 +1,7 @@
 import { benchToolContext, printToolContext } from './tool-context';
 import { benchWebviewRender, printWebviewRender } from './webview-render';
 import { benchActivation, printActivation } from './activation';
+import { benchGatewayOverhead, printGatewayOverhead } from './gateway';
 
 // `npm run bench`: prints figures. A benchmark, not a test: nothing here passes or fails.
 
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
     printWebviewRender(await benchWebviewRender());
   }
   if (want('activation')) printActivation(await benchActivation());
+  if (want('gateway')) printGatewayOverhead(await benchGatewayOverhead());
 }
 
 main().then(

@@ -242,6 +242,28 @@ describe('gateway HTTP API', function () {
   });
 });
 
+describe('gateway rate limit', function () {
+  this.timeout(60_000);
+  it('over the per-identifier limit: 429 rate_limited with Retry-After, for that account only', async () => {
+    const world = await startWorld();
+    const gateway = await startOidcGateway(world, { rateLimitPerMinute: 3 });
+    try {
+      const ada = await idToken(world, 'ada');
+      for (let i = 0; i < 3; i++) assert.equal((await call(gateway, 'GET', '/v1/me', { token: ada })).status, 200);
+      const limited = await call(gateway, 'GET', '/v1/connections', { token: ada });
+      assert.equal(limited.status, 429);
+      assert.equal(errorCode(limited), 'rate_limited');
+      const retryAfter = Number(limited.headers.get('retry-after'));
+      assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+      assert.match((limited.body as { error: { message: string } }).error.message, /Too many requests from your account/);
+      assert.equal((await call(gateway, 'GET', '/v1/me', { token: await idToken(world, 'grace') })).status, 200, 'Grace is not limited by Ada');
+    } finally {
+      await gateway.close();
+      await world.close();
+    }
+  });
+});
+
 describe('gateway readiness', function () {
   this.timeout(60_000);
   it('readyz answers 503 when the database does not, while healthz stays 200', async () => {

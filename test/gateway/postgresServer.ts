@@ -27,9 +27,8 @@ export interface PostgresServer {
   close(): Promise<void>;
 }
 
-/** The newest /usr/lib/postgresql/<version>/bin holding initdb, or a clear error. */
-export function postgresBinDir(): string {
-  const root = '/usr/lib/postgresql';
+/** The newest <root>/<version>/bin holding initdb and pg_ctl, or a clear error. */
+export function postgresBinDir(root = '/usr/lib/postgresql'): string {
   const versions = existsSync(root)
     ? readdirSync(root)
         .filter((v) => existsSync(join(root, v, 'bin', 'initdb')) && existsSync(join(root, v, 'bin', 'pg_ctl')))
@@ -37,7 +36,7 @@ export function postgresBinDir(): string {
     : [];
   if (!versions[0]) {
     throw new Error(
-      'No PostgreSQL server binaries in /usr/lib/postgresql/*/bin (initdb, pg_ctl). The gateway storage tests run a real Postgres: ' +
+      `No PostgreSQL server binaries in ${root}/*/bin (initdb, pg_ctl). The gateway storage tests run a real Postgres: ` +
         'install Debian\'s "postgresql" package (apt-get install -y postgresql); .ci/run does this on a fresh machine.',
     );
   }

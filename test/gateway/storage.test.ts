@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { migrate, openDatabase, type Database } from '../../src/gateway/database';
 import { migrations } from '../../src/gateway/migrations';
 import { AuditStore, ConnectStates, sharedAuditKey, type AuditStart } from '../../src/gateway/store';
-import { startPostgresServer, type PostgresServer } from './postgresServer';
+import { postgresBinDir, startPostgresServer, type PostgresServer } from './postgresServer';
 
 // The same storage suite on both drivers: PGlite (embedded) and a real Postgres server
 // this suite starts itself (Debian's binaries). Same SQL, same migrations, same answers.
@@ -124,6 +124,14 @@ storageSuite('a real Postgres server', async () => openDatabase({ kind: 'postgre
 
 describe('gateway migrations on a real Postgres server', function () {
   this.timeout(120_000);
+
+  it('without the server binaries the suite fails, saying what to install (it never skips)', () => {
+    assert.throws(
+      () => postgresBinDir('/nonexistent/postgresql'),
+      /No PostgreSQL server binaries in \/nonexistent\/postgresql\/\*\/bin .*apt-get install -y postgresql/,
+    );
+    assert.match(postgresBinDir(), /^\/usr\/lib\/postgresql\/\d+\/bin$/);
+  });
 
   it('five instances migrating one empty database at once apply each migration exactly once', async () => {
     const url = await (await postgres()).createDatabase();

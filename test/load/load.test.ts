@@ -54,7 +54,7 @@ describe('load: two gateway processes on one Postgres server', function () {
   before(async function () {
     this.timeout(180_000);
     // Generous enough that no simulated user below reaches it, but for the one meant to.
-    cluster = await startCluster({ instances: 2, env: { ONBEHALF_GATEWAY_RATE_PER_MINUTE: String(ratePerMinute), ONBEHALF_GATEWAY_BURST: String(burst) } });
+    cluster = await startCluster({ instances: 2, env: { ONBEHALF_GATEWAY_RATE_LIMIT: String(ratePerMinute), ONBEHALF_GATEWAY_BURST: String(burst) } });
   });
   after(async function () {
     this.timeout(60_000);
@@ -169,7 +169,7 @@ describe('load: two gateway processes on one Postgres server', function () {
     for (const call of limited) {
       const outcome = call.outcome as Extract<CallRecord['outcome'], { kind: 'httpError' }>;
       assert.equal(outcome.code, 'rate_limited');
-      assert.match(outcome.message ?? '', /faster than your organisation allows .*Retry in \d+ s/);
+      assert.match(outcome.message ?? '', /Too many requests from your account: your organisation allows .*Retry in \d+ s/);
       assert.match(outcome.retryAfter ?? '', /^[1-9]\d*$/);
     }
     assert.deepEqual(
