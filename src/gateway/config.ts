@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { insecureUrlProblem } from '../core/secureUrl';
 import { connectionNamePattern } from './protocol';
 import { parsePolicy, type GatewayPolicy } from './policy';
+import type { RelayConfig } from './relay';
 import { telemetryConfigFromEnv, type TelemetryConfig } from './telemetry';
 
 // The gateway's configuration, from environment variables, validated once at start. A bad
@@ -73,6 +74,8 @@ export interface GatewayConfig {
   readonly adminClientId?: string;
   /** OTLP/HTTP export of one span per tool call; absent: off. */
   readonly telemetry?: TelemetryConfig;
+  /** The model relay (POST /v1/messages); absent: off. */
+  readonly relay?: RelayConfig;
 }
 
 export const gatewayVersion = '0.1.0';
@@ -229,6 +232,15 @@ export function configFromEnv(env: Env = process.env): GatewayConfig {
   const publicUrlText = read(env, 'ONBEHALF_GATEWAY_PUBLIC_URL');
   const publicUrl = publicUrlText !== undefined ? secureUrl(env, problems, 'ONBEHALF_GATEWAY_PUBLIC_URL', publicUrlText) : undefined;
   const adminClientId = read(env, 'ONBEHALF_GATEWAY_ADMIN_CLIENT_ID');
+  const anthropicKey = read(env, 'ANTHROPIC_API_KEY');
+  const relay: RelayConfig | undefined =
+    anthropicKey !== undefined
+      ? {
+          apiKey: anthropicKey,
+          baseUrl: secureUrl(env, problems, 'ANTHROPIC_BASE_URL', read(env, 'ANTHROPIC_BASE_URL') ?? 'https://api.anthropic.com'),
+          dailyTokens: integer(env, problems, 'ONBEHALF_GATEWAY_DAILY_TOKENS', 2_000_000, 0, 1_000_000_000_000),
+        }
+      : undefined;
   const telemetry = telemetryConfigFromEnv(env);
   if (telemetry) {
     try {
@@ -256,6 +268,7 @@ export function configFromEnv(env: Env = process.env): GatewayConfig {
     ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(adminClientId !== undefined ? { adminClientId } : {}),
     ...(telemetry ? { telemetry } : {}),
+    ...(relay ? { relay } : {}),
   };
   if (problems.list.length > 0) {
     throw new Error(`The gateway's configuration is not usable:\n  - ${problems.list.join('\n  - ')}`);

@@ -4,6 +4,7 @@
 
 import { adminMigration } from './admin';
 import { rateLimitMigration } from './rateLimit';
+import { relayMigration } from './relay';
 
 export interface Migration {
   readonly version: number;
@@ -57,4 +58,5 @@ CREATE TABLE gateway_settings (
   // Team mode at scale (numbered from 101 so they never clash with the core's own).
   rateLimitMigration,
   adminMigration,
+  relayMigration,
 ];

@@ -23,6 +23,7 @@ import {
 } from './protocol';
 import { RateLimiter } from './rateLimit';
 import { registerAdmin } from './admin';
+import { registerRelay } from './relay';
 import { startTelemetry, TracedAuditStore } from './telemetry';
 import { AuditStore, ConnectStates, sharedAuditKey, type StateProblem } from './store';
 import { ToolCatalog } from './tools';
@@ -343,6 +344,7 @@ function buildApp(
   }
 
   registerAdmin(app, config, database);
+  registerRelay(app, config.relay, database, callerOf);
 
   // A token that could not be verified: say why in the WWW-Authenticate header too (RFC 6750).
   app.addHook('onSend', async (_request, reply, payload) => {
