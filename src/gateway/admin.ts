@@ -47,12 +47,14 @@ interface AdminSession {
   readonly label: string;
 }
 
-class FilterError extends Error {}
+/** A filter the page cannot use: answered with a 400 page that says why (built by a function: error classes live in the errors modules). */
+const filterError = (message: string): Error => Object.assign(new Error(message), { unusableFilter: true });
+const isFilterError = (error: unknown): error is Error => error instanceof Error && (error as { unusableFilter?: unknown }).unusableFilter === true;
 
 function one(query: Record<string, unknown>, name: string): string | undefined {
   const value = query[name];
   if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string' || value.length > maxFilterLength) throw new FilterError(`The "${name}" filter is not usable.`);
+  if (typeof value !== 'string' || value.length > maxFilterLength) throw filterError(`The "${name}" filter is not usable.`);
   return value.trim() || undefined;
 }
 
@@ -60,16 +62,16 @@ function time(query: Record<string, unknown>, name: string): Date | undefined {
   const text = one(query, name);
   if (text === undefined) return undefined;
   const date = new Date(text);
-  if (Number.isNaN(date.getTime())) throw new FilterError(`The "${name}" filter is not a time (use ISO 8601, e.g. 2026-12-02T15:00:00Z).`);
+  if (Number.isNaN(date.getTime())) throw filterError(`The "${name}" filter is not a time (use ISO 8601, e.g. 2026-12-02T15:00:00Z).`);
   return date;
 }
 
-/** The filters of a query string, checked; unknown or malformed values are a FilterError. */
+/** The filters of a query string, checked; unknown or malformed values are a filter error. */
 export function parseFilter(query: Record<string, unknown>): AdminAuditFilter {
   const known = new Set(['user', 'connection', 'tool', 'outcome', 'decision', 'from', 'to', 'before']);
-  for (const key of Object.keys(query)) if (!known.has(key)) throw new FilterError(`There is no "${key.slice(0, 40)}" filter.`);
+  for (const key of Object.keys(query)) if (!known.has(key)) throw filterError(`There is no "${key.slice(0, 40)}" filter.`);
   const outcome = one(query, 'outcome');
-  if (outcome !== undefined && !(auditOutcomes as readonly string[]).includes(outcome)) throw new FilterError(`"${outcome.slice(0, 40)}" is not an outcome.`);
+  if (outcome !== undefined && !(auditOutcomes as readonly string[]).includes(outcome)) throw filterError(`"${outcome.slice(0, 40)}" is not an outcome.`);
   const filter: AdminAuditFilter = {
     ...(one(query, 'user') !== undefined ? { user: one(query, 'user')! } : {}),
     ...(one(query, 'connection') !== undefined ? { connection: one(query, 'connection')! } : {}),
@@ -219,9 +221,9 @@ function adminRoutes(app: FastifyInstance, config: GatewayConfig, db: Database):
     const before = request.query['before'];
     try {
       filter = parseFilter(request.query);
-      if (before !== undefined && (typeof before !== 'string' || !/^\d{1,19}$/.test(before))) throw new FilterError('The page link is not valid.');
+      if (before !== undefined && (typeof before !== 'string' || !/^\d{1,19}$/.test(before))) throw filterError('The page link is not valid.');
     } catch (error) {
-      if (!(error instanceof FilterError)) throw error;
+      if (!isFilterError(error)) throw error;
       return html(reply, 400, messagePage('Filter not usable', error.message, { href: '/admin', text: 'Show every row' }));
     }
     const page = await auditPage(db, filter, pageSize, before);
@@ -236,7 +238,7 @@ function adminRoutes(app: FastifyInstance, config: GatewayConfig, db: Database):
       try {
         filter = parseFilter(request.query);
       } catch (error) {
-        if (!(error instanceof FilterError)) throw error;
+        if (!isFilterError(error)) throw error;
         return html(reply, 400, messagePage('Filter not usable', error.message, { href: '/admin', text: 'Show every row' }));
       }
       request.log.info({ admin: admin.identifier, format }, 'audit export');
