@@ -2,8 +2,11 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { BrowserContext, Page } from 'playwright-core';
 import { identifierFor } from '../../src/core/identifier';
+import { auditPage, streamAudit } from '../../src/gateway/adminAudit';
+import { migrate, openDatabase } from '../../src/gateway/database';
 import type { RunningGateway } from '../../src/gateway/server';
 import { launchBrowser, type BrowserSession } from '../harness/browser';
+import { startPostgresServer } from './postgresServer';
 import { startOidcGateway, startWorld, type World } from './support';
 
 // The admin audit page in real chromium, used as a person would: sign in at the IdP
@@ -11,6 +14,20 @@ import { startOidcGateway, startWorld, type World } from './support';
 // result is compared with the same question asked of the audit table in SQL.
 
 const seeded = 1_200;
+// 1,200 rows over 10 users, 2 connections, 6 tools, 4 outcomes, 4 decisions and 50 days; some errors need CSV quoting.
+const seedSql = `INSERT INTO audit (id, at, identifier, connection, tool, risk, decision, decision_source, outcome, error, duration_ms, input_hmac, instance)
+       SELECT 'seed-' || lpad(i::text, 5, '0'),
+              timestamptz '2026-10-01T00:00:00Z' + (i * interval '1 hour'),
+              'oidc:seed:user' || (i % 10),
+              CASE WHEN i % 3 = 0 THEN 'asana' ELSE 'posthog' END,
+              (ARRAY['asana_task_create','asana_tasks_list','posthogmcp_query_run','posthogmcp_action_get','posthogmcp_insight_create','posthogmcp_entity_search'])[1 + (i / 2) % 6],
+              CASE WHEN i % 2 = 0 THEN 'read' ELSE 'write' END,
+              (ARRAY['user-approved','always','rule','auto'])[1 + (i / 7) % 4],
+              'client-reported',
+              (ARRAY['ok','ok','error','denied'])[1 + (i / 3) % 4],
+              CASE WHEN i % 5 = 3 THEN 'Asana said "no", twice' || chr(10) || '=cmd' ELSE NULL END,
+              i % 500, md5(i::text), 'gw-seed'
+       FROM generate_series(1, ${seeded}) AS i`;
 
 /** RFC 4180: fields, quoted fields with "" escapes and line breaks inside. */
 function parseCsv(text: string): string[][] {
@@ -56,22 +73,7 @@ describe('admin audit page (real chromium)', function () {
     adaId = identifierFor('oidc', 'ada', world.idp.issuer);
     graceId = identifierFor('oidc', 'grace', world.idp.issuer);
     gateway = await startOidcGateway(world, { admins: [adaId] });
-    // 1,200 rows over 10 users, 2 connections, 6 tools, 4 outcomes, 4 decisions and 50 days; some errors need CSV quoting.
-    await gateway.database.query(
-      `INSERT INTO audit (id, at, identifier, connection, tool, risk, decision, decision_source, outcome, error, duration_ms, input_hmac, instance)
-       SELECT 'seed-' || lpad(i::text, 5, '0'),
-              timestamptz '2026-10-01T00:00:00Z' + (i * interval '1 hour'),
-              'oidc:seed:user' || (i % 10),
-              CASE WHEN i % 3 = 0 THEN 'asana' ELSE 'posthog' END,
-              (ARRAY['asana_task_create','asana_tasks_list','posthogmcp_query_run','posthogmcp_action_get','posthogmcp_insight_create','posthogmcp_entity_search'])[1 + (i / 2) % 6],
-              CASE WHEN i % 2 = 0 THEN 'read' ELSE 'write' END,
-              (ARRAY['user-approved','always','rule','auto'])[1 + (i / 7) % 4],
-              'client-reported',
-              (ARRAY['ok','ok','error','denied'])[1 + (i / 3) % 4],
-              CASE WHEN i % 5 = 3 THEN 'Asana said "no", twice' || chr(10) || '=cmd' ELSE NULL END,
-              i % 500, md5(i::text), 'gw-seed'
-       FROM generate_series(1, ${seeded}) AS i`,
-    );
+    await gateway.database.query(seedSql);
     browser = await launchBrowser();
   });
   after(async function () {
@@ -219,6 +221,48 @@ describe('admin audit page (real chromium)', function () {
       assert.equal(afterLogout.status(), 302);
     } finally {
       await context.close();
+    }
+  });
+
+  it('on a real Postgres server too: the cursor export and the keyset pages return exactly the filtered rows', async () => {
+    const postgres = await startPostgresServer();
+    const db = await openDatabase({ kind: 'postgres', url: await postgres.createDatabase(), poolSize: 2 });
+    try {
+      await migrate(db);
+      await db.query(seedSql);
+      const filter = { connection: 'asana', outcome: 'ok' as const, from: new Date('2026-10-10T00:00:00Z'), to: new Date('2026-11-10T00:00:00Z') };
+      const expected = (
+        await db.query<{ id: string }>(
+          `SELECT id FROM audit WHERE connection = 'asana' AND outcome = 'ok' AND at >= '2026-10-10T00:00:00Z' AND at < '2026-11-10T00:00:00Z' ORDER BY seq DESC`,
+        )
+      ).map((r) => r.id);
+      assert.ok(expected.length > 20);
+      const streamed: string[] = [];
+      let batches = 0;
+      const total = await streamAudit(
+        db,
+        filter,
+        async (rows) => {
+          batches++;
+          streamed.push(...rows.map((r) => r.id));
+          return Promise.resolve();
+        },
+        7,
+      );
+      assert.equal(total, expected.length);
+      assert.deepEqual(streamed, expected);
+      assert.ok(batches > 1, 'read in batches');
+      const paged: string[] = [];
+      let before: string | undefined;
+      do {
+        const page = await auditPage(db, filter, 10, before);
+        paged.push(...page.rows.map((r) => r.id));
+        before = page.next;
+      } while (before !== undefined);
+      assert.deepEqual(paged, expected);
+    } finally {
+      await db.close();
+      await postgres.close();
     }
   });
 });
