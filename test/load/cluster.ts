@@ -111,6 +111,8 @@ export interface ClusterOptions {
   readonly instances?: number;
   /** More environment for every instance (rate limits, admins, OTel). */
   readonly env?: Record<string, string>;
+  /** More environment that depends on the emulators (e.g. admins' identifiers, which name the issuer). */
+  readonly envFor?: (emulators: { idp: IdpEmulator; scalekit: ScalekitEmulator }) => Record<string, string>;
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
@@ -129,6 +131,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     ...(options.env ?? {}),
+    ...(options.envFor?.({ idp, scalekit }) ?? {}),
   };
   const gateways: GatewayProcess[] = [];
   const names = ['gw-a', 'gw-b', 'gw-c', 'gw-d'];

@@ -54,7 +54,11 @@ describe('load: two gateway processes on one Postgres server', function () {
   before(async function () {
     this.timeout(180_000);
     // Generous enough that no simulated user below reaches it, but for the one meant to.
-    cluster = await startCluster({ instances: 2, env: { ONBEHALF_GATEWAY_RATE_LIMIT: String(ratePerMinute), ONBEHALF_GATEWAY_BURST: String(burst) } });
+    cluster = await startCluster({
+      instances: 2,
+      env: { ONBEHALF_GATEWAY_RATE_LIMIT: String(ratePerMinute), ONBEHALF_GATEWAY_BURST: String(burst) },
+      envFor: ({ idp }) => ({ ONBEHALF_GATEWAY_ADMINS: identifierFor('oidc', 'ada', idp.issuer) }),
+    });
   });
   after(async function () {
     this.timeout(60_000);
@@ -105,6 +109,34 @@ describe('load: two gateway processes on one Postgres server', function () {
     } finally {
       await Promise.all([onA.close(), onB.close()]);
     }
+  });
+
+  it('the admin sign-in started on instance A finishes on instance B, and the session works on both', async () => {
+    const [a, b] = cluster.gateways as [GatewayProcess, GatewayProcess];
+    const login = await fetch(`${a.url}/admin/login`, { redirect: 'manual' });
+    assert.equal(login.status, 302);
+    const authorize = login.headers.get('location')!;
+    assert.ok(authorize.startsWith(`${cluster.idp.issuer}/authorize`), authorize);
+    // The IdP's login page, as a person would click "Ada" on it.
+    const page = await (await fetch(authorize)).text();
+    const adaLink = /id="login-ada" href="([^"]+)"/.exec(page)?.[1]?.replace(/&amp;/g, '&');
+    assert.ok(adaLink, 'the IdP offers Ada');
+    const back = await fetch(new URL(adaLink, cluster.idp.issuer), { redirect: 'manual' });
+    const callback = new URL(back.headers.get('location')!);
+    assert.equal(`${callback.origin}${callback.pathname}`, `${a.url}/admin/callback`);
+    // The load balancer sends the browser's return to B: the login transaction is in the database.
+    const finished = await fetch(`${b.url}/admin/callback${callback.search}`, { redirect: 'manual' });
+    assert.equal(finished.status, 200, await finished.text());
+    const cookie = /^(onbehalf_admin=[^;]+)/.exec(finished.headers.get('set-cookie') ?? '')?.[1];
+    assert.ok(cookie, 'a session cookie');
+    assert.match(finished.headers.get('set-cookie') ?? '', /HttpOnly; SameSite=Strict/);
+    for (const gateway of [a, b]) {
+      const audit = await fetch(`${gateway.url}/admin`, { headers: { cookie }, redirect: 'manual' });
+      assert.equal(audit.status, 200, `${gateway.name}: ${audit.status}`);
+      assert.match(await audit.text(), /<table id="audit">/);
+    }
+    // The same code cannot be used twice, on either instance.
+    assert.equal((await fetch(`${a.url}/admin/callback${callback.search}`, { redirect: 'manual' })).status, 400);
   });
 
   it(`load: ${users} users × ${callsPerUser} tool calls spread over both instances; every success has one audit row, nothing ran twice`, async () => {
