@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: build, typecheck, lint, format check, then the unit, gateway, ui, integration and e2e tiers in sequence.
+// `npm test`: build, typecheck, lint, format check, then the unit, gateway, load, ui, integration and e2e tiers in sequence.
 // A failing tier does not stop the next one, so every count prints; the exit code is
 // non-zero when anything failed. The last line is the totals, "N passed, N failed".
 //
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const node = process.execPath;
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const ALL_TIERS = ['unit', 'gateway', 'ui', 'integration', 'e2e'];
+const ALL_TIERS = ['unit', 'gateway', 'load', 'ui', 'integration', 'e2e'];
 
 const requested = process.argv.slice(2);
 for (const name of requested) {
@@ -103,6 +103,9 @@ if (built) {
     } else if (name === 'gateway') {
       // The team gateway against the emulators, on PGlite and on a real Postgres server it starts itself.
       await tier('gateway', node, ['out/test/harness/run-mocha.js', 'gateway', 'test/gateway/.mocharc.json']);
+    } else if (name === 'load') {
+      // Two gateway processes on one real Postgres under load and faults; prints its figures on "measured:" lines.
+      await tier('load', node, ['out/test/harness/run-mocha.js', 'load', 'test/load/.mocharc.json']);
     } else if (name === 'ui') {
       // The chat webview bundle in chromium under its real CSP (no VS Code needed).
       await tier('ui', node, ['out/test/harness/run-mocha.js', 'ui', 'test/ui/.mocharc.json']);

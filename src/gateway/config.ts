@@ -3,6 +3,8 @@ import { hostname } from 'node:os';
 import { insecureUrlProblem } from '../core/secureUrl';
 import { connectionNamePattern } from './protocol';
 import { parsePolicy, type GatewayPolicy } from './policy';
+import type { RelayConfig } from './relay';
+import { telemetryConfigFromEnv, type TelemetryConfig } from './telemetry';
 
 // The gateway's configuration, from environment variables, validated once at start. A bad
 // or missing value stops the start with an error that names the variable and says what it
@@ -60,8 +62,20 @@ export interface GatewayConfig {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest request body, in bytes. */
   readonly bodyLimitBytes: number;
-  /** Requests per minute per identifier on this instance (absent: 600; 0: no limit). */
+  /** Requests per minute per identifier, one token bucket in the database shared by every instance (absent: 600; 0: no limit). */
   readonly rateLimitPerMinute?: number;
+  /** Requests an idle identifier may send at once (absent: the per-minute limit). */
+  readonly rateBurst?: number;
+  /** Identifiers allowed on the admin audit page (/admin); none: no admin page. */
+  readonly admins?: readonly string[];
+  /** The URL users reach the gateway at (behind a load balancer), for the admin sign-in's redirect. */
+  readonly publicUrl?: string;
+  /** The client id the admin page signs in with (default: the first OIDC audience). */
+  readonly adminClientId?: string;
+  /** OTLP/HTTP export of one span per tool call; absent: off. */
+  readonly telemetry?: TelemetryConfig;
+  /** The model relay (POST /v1/messages); absent: off. */
+  readonly relay?: RelayConfig;
 }
 
 export const gatewayVersion = '0.1.0';
@@ -206,6 +220,36 @@ export function configFromEnv(env: Env = process.env): GatewayConfig {
   const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
   if (!(logLevels as readonly string[]).includes(logLevel)) problems.add('LOG_LEVEL', `must be one of ${logLevels.join(', ')}.`);
 
+  const burst = read(env, 'ONBEHALF_GATEWAY_BURST') !== undefined ? integer(env, problems, 'ONBEHALF_GATEWAY_BURST', 1, 1, 1_000_000) : undefined;
+
+  const admins = list(read(env, 'ONBEHALF_GATEWAY_ADMINS'));
+  const badAdmins = admins.filter((a) => !/^(?:oidc|github|microsoft):\S+$/.test(a));
+  if (badAdmins.length > 0)
+    problems.add(
+      'ONBEHALF_GATEWAY_ADMINS',
+      `holds values that are not identifiers (oidc:<issuer tag>:<sub>, github:<id>): ${badAdmins.join(', ').slice(0, 200)}.`,
+    );
+  const publicUrlText = read(env, 'ONBEHALF_GATEWAY_PUBLIC_URL');
+  const publicUrl = publicUrlText !== undefined ? secureUrl(env, problems, 'ONBEHALF_GATEWAY_PUBLIC_URL', publicUrlText) : undefined;
+  const adminClientId = read(env, 'ONBEHALF_GATEWAY_ADMIN_CLIENT_ID');
+  const anthropicKey = read(env, 'ANTHROPIC_API_KEY');
+  const relay: RelayConfig | undefined =
+    anthropicKey !== undefined
+      ? {
+          apiKey: anthropicKey,
+          baseUrl: secureUrl(env, problems, 'ANTHROPIC_BASE_URL', read(env, 'ANTHROPIC_BASE_URL') ?? 'https://api.anthropic.com'),
+          dailyTokens: integer(env, problems, 'ONBEHALF_GATEWAY_DAILY_TOKENS', 2_000_000, 0, 1_000_000_000_000),
+        }
+      : undefined;
+  const telemetry = telemetryConfigFromEnv(env);
+  if (telemetry) {
+    try {
+      new URL(telemetry.tracesUrl);
+    } catch {
+      problems.add('OTEL_EXPORTER_OTLP_ENDPOINT', 'is not a URL.');
+    }
+  }
+
   const config: GatewayConfig = {
     identity,
     scalekit,
@@ -219,6 +263,12 @@ export function configFromEnv(env: Env = process.env): GatewayConfig {
     logLevel: logLevel as GatewayConfig['logLevel'],
     bodyLimitBytes: integer(env, problems, 'ONBEHALF_GATEWAY_BODY_LIMIT', defaultBodyLimit, 1024, 16 * 1024 * 1024),
     rateLimitPerMinute: integer(env, problems, 'ONBEHALF_GATEWAY_RATE_LIMIT', defaultRateLimit, 0, 1_000_000),
+    ...(burst !== undefined ? { rateBurst: burst } : {}),
+    ...(admins.length > 0 ? { admins } : {}),
+    ...(publicUrl !== undefined ? { publicUrl } : {}),
+    ...(adminClientId !== undefined ? { adminClientId } : {}),
+    ...(telemetry ? { telemetry } : {}),
+    ...(relay ? { relay } : {}),
   };
   if (problems.list.length > 0) {
     throw new Error(`The gateway's configuration is not usable:\n  - ${problems.list.join('\n  - ')}`);

@@ -2,6 +2,10 @@
 // database.ts), each recorded in schema_migrations. Append only: never edit a migration
 // that has shipped; add the next number. The same SQL runs on Postgres and on PGlite.
 
+import { adminMigration } from './admin';
+import { rateLimitMigration } from './rateLimit';
+import { relayMigration } from './relay';
+
 export interface Migration {
   readonly version: number;
   readonly name: string;
@@ -51,4 +55,8 @@ CREATE TABLE gateway_settings (
 );
 `,
   },
+  // Team mode at scale (numbered from 101 so they never clash with the core's own).
+  rateLimitMigration,
+  adminMigration,
+  relayMigration,
 ];

@@ -21,6 +21,10 @@ import {
   type VerifyRequest,
   type VerifyResponse,
 } from './protocol';
+import { RateLimiter } from './rateLimit';
+import { registerAdmin } from './admin';
+import { registerRelay } from './relay';
+import { startTelemetry, TracedAuditStore } from './telemetry';
 import { AuditStore, ConnectStates, sharedAuditKey, type StateProblem } from './store';
 import { ToolCatalog } from './tools';
 
@@ -153,10 +157,13 @@ function buildApp(
   });
   const accounts = new ScalekitAccounts(() => Promise.resolve(config.scalekit));
   const states = new ConnectStates(database);
-  const audit = new AuditStore(database);
+  const telemetry = config.telemetry ? startTelemetry(config.telemetry, config.instance, gatewayVersion) : undefined;
+  const audit = telemetry ? new TracedAuditStore(database, telemetry.tracer, auditKey) : new AuditStore(database);
+  if (telemetry) app.addHook('onClose', () => telemetry.shutdown());
   const catalog = new ToolCatalog(accounts, config.connections, () => config.policy);
   const offered = new Set(config.connections);
-  const limiter = new RateLimiter(config.rateLimitPerMinute ?? defaultRateLimit);
+  const perMinute = config.rateLimitPerMinute ?? defaultRateLimit;
+  const limiter = perMinute > 0 ? new RateLimiter(database, { perMinute, burst: config.rateBurst ?? perMinute }, app.log) : undefined;
 
   // JSON only: Fastify would otherwise also take text/plain bodies.
   app.removeContentTypeParser('text/plain');
@@ -167,10 +174,7 @@ function buildApp(
     reply.raw.once('close', () => inFlight.count--);
     if (!request.routeOptions.config.auth) return;
     request.caller = await identity.verify(bearerToken(request.headers.authorization));
-    const retryAfter = limiter.take(request.caller.identifier);
-    if (retryAfter !== undefined) {
-      throw gatewayError(429, 'rate_limited', `Too many requests from your account on this gateway; retry in ${retryAfter} s.`, retryAfter);
-    }
+    await limiter?.admit(request.caller.identifier);
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(reply, toGatewayError(error, request)));
@@ -339,6 +343,9 @@ function buildApp(
     });
   }
 
+  registerAdmin(app, config, database);
+  registerRelay(app, config.relay, database, callerOf);
+
   // A token that could not be verified: say why in the WWW-Authenticate header too (RFC 6750).
   app.addHook('onSend', async (_request, reply, payload) => {
     if (reply.statusCode === 401 && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', 'Bearer error="invalid_token"');
@@ -346,30 +353,6 @@ function buildApp(
   });
 
   return app;
-}
-
-/**
- * Requests per identifier per minute, on this instance (a fixed window: cheap, and enough
- * to stop one account's runaway loop; N instances allow up to N times the limit).
- */
-class RateLimiter {
-  private windowStart = 0;
-  private readonly counts = new Map<string, number>();
-
-  constructor(private readonly perMinute: number) {}
-
-  /** Counts a request; the seconds to wait when over the limit, else undefined. */
-  take(identifier: string): number | undefined {
-    if (this.perMinute <= 0) return undefined;
-    const now = Date.now();
-    if (now - this.windowStart >= 60_000) {
-      this.windowStart = now;
-      this.counts.clear();
-    }
-    const count = (this.counts.get(identifier) ?? 0) + 1;
-    this.counts.set(identifier, count);
-    return count > this.perMinute ? Math.max(1, Math.ceil((this.windowStart + 60_000 - now) / 1000)) : undefined;
-  }
 }
 
 function errorBody(error: GatewayHttpError): GatewayErrorBody {
