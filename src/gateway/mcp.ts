@@ -103,7 +103,15 @@ export async function serveMcp(deps: McpDependencies, caller: Caller, req: Incom
     try {
       tool = await deps.catalog.find(caller.identifier, name);
     } catch (error) {
-      return refusal('scalekit_unavailable', `The gateway could not look up ${name}: ${messageOf(error)}`);
+      // Refused like any other call the gateway turns away: audited first.
+      const reason = `The gateway could not look up ${name}: ${messageOf(error)}`;
+      await recordRefusal(
+        deps,
+        { ...base, connection: '', tool: name, risk: classifyTool(name), decision: 'lookup-failed', decisionSource: 'gateway' },
+        'refused',
+        reason,
+      );
+      return refusal('scalekit_unavailable', reason);
     }
     if (!tool) {
       await recordRefusal(

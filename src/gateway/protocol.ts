@@ -154,7 +154,7 @@ export type DecisionSource = 'client-reported' | 'gateway';
 export type AuditOutcome = 'ok' | 'error' | 'denied' | 'refused' | 'started';
 
 /** The gateway's own decision when it refuses or denies a call. */
-export type GatewayDecision = 'policy-deny' | 'read-only' | 'unknown-tool' | 'inactive' | 'cancelled';
+export type GatewayDecision = 'policy-deny' | 'read-only' | 'unknown-tool' | 'lookup-failed' | 'inactive' | 'cancelled';
 
 export interface AuditRecord {
   readonly id: string;

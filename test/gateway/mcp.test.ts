@@ -127,6 +127,24 @@ describe('gateway MCP tools', function () {
     assert.deepEqual(world.scalekit.executions, []);
   });
 
+  it('a call whose tool lookup fails (Scalekit refuses the listing) is refused with a clear error and audited as refused', async () => {
+    // Grace's tools are not cached yet, so the call has to list them first.
+    const graceId = identifierFor('oidc', 'grace', world.idp.issuer);
+    world.scalekit.activateAccount(graceId, 'asana');
+    const grace = await connect(await idToken(world, 'grace'));
+    world.scalekit.injectFault({ kind: 'unauthenticated', rpc: 'ListScopedTools' });
+    const result = (await grace.callTool({ name: 'asana_workspaces_list', arguments: {} })) as CallToolResult;
+    assert.equal(result.isError, true);
+    assert.equal(result._meta?.[mcpMeta.errorCode], 'scalekit_unavailable');
+    assert.match(text(result), /could not look up asana_workspaces_list/);
+    assert.deepEqual(world.scalekit.executions, []);
+    const rows = await auditRows(gateway);
+    assert.deepEqual(
+      rows.map((r) => [r.identifier, r.tool, r.outcome, r.decision_source]),
+      [[graceId, 'asana_workspaces_list', 'refused', 'gateway']],
+    );
+  });
+
   it('when the audit cannot be written, the call is refused and Scalekit never runs it', async () => {
     // A real database failure: a trigger that rejects every new audit row.
     await gateway.database.query(
