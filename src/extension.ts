@@ -18,6 +18,7 @@ import { ConnectionsService } from './vscode/connectionsService';
 import { ConnectionsTreeProvider } from './vscode/connectionsTree';
 import { views } from './vscode/constants';
 import { ContextKeys } from './vscode/contextKeys';
+import { ModelAccess } from './vscode/modelAccess';
 import { WalkthroughGuide } from './vscode/walkthrough';
 import { EnterpriseService } from './vscode/enterpriseService';
 import { FirstCheck } from './vscode/firstCheck';
@@ -67,13 +68,15 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   );
   const enterprise = new EnterpriseService(identity, oidc, secrets, taggedLogger(log, 'enterprise'));
   const tree = new ConnectionsTreeProvider(connections, enterprise);
-  const statusBar = new StatusBar(connections, secrets, enterprise);
+  const model = new ModelAccess(secrets, identity);
+  const statusBar = new StatusBar(connections, model, enterprise);
   const router = new UriRouter(oidc, connections, taggedLogger(log, 'uri'));
   const storageRoot = context.globalStorageUri.fsPath;
   const auditKeys = new AuditKeys(context.secrets);
   const audit = new AuditLog(path.join(storageRoot, 'audit'), taggedLogger(log, 'audit'), (identifier) => auditKeys.keyFor(identifier));
   const approvals = new ApprovalStore(context.globalState);
   const chat = new ChatController({
+    model,
     identity,
     connections,
     accounts,
@@ -113,11 +116,12 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     },
   };
 
-  const contextKeyState = new ContextKeys(connections, secrets, context.globalState, chat.onDidSendMessage);
+  const contextKeyState = new ContextKeys(connections, secrets, model, context.globalState, chat.onDidSendMessage);
   const walkthroughGuide = new WalkthroughGuide(contextKeyState, context.globalState, taggedLogger(log, 'walkthrough'));
 
   context.subscriptions.push(
     secrets,
+    model,
     oidc,
     identity,
     team,

@@ -23,6 +23,19 @@ export function anthropicClient(apiKey: string, baseURL: string, options: { maxR
   return new (anthropicSdk().default)({ apiKey, baseURL, ...options });
 }
 
+/**
+ * A client for the OnBehalf gateway's model relay: the bearer is the user's own sign-in token,
+ * never a model key (the gateway holds the organisation's); refused unless https or loopback.
+ */
+export function anthropicRelayClient(token: string, gatewayUrl: string, options: { maxRetries: number; timeout?: number }): Anthropic {
+  checkSecureUrl(
+    gatewayUrl,
+    'The OnBehalf gateway URL ("onbehalf.gateway.url")',
+    (problem) => new InsecureUrlError(problem, 'Fix "onbehalf.gateway.url" in your user settings.'),
+  );
+  return new (anthropicSdk().default)({ apiKey: null, authToken: token, baseURL: gatewayUrl, ...options });
+}
+
 export async function checkAnthropicKey(apiKey: string, baseURL: string): Promise<void> {
   const client = anthropicClient(apiKey, baseURL, { maxRetries: 0, timeout: 15_000 });
   try {

@@ -4,6 +4,7 @@ import { firstUnticked, walkthroughSteps, type StepTicks, type WalkthroughStep }
 import type { ConnectionsService } from './connectionsService';
 import { contextKeys, walkthroughStepKeys } from './constants';
 import { DisposableOwner } from './lifecycle';
+import type { ModelAccess } from './modelAccess';
 import type { SecretStore } from './secretStore';
 import { settings } from './settings';
 
@@ -23,6 +24,7 @@ export class ContextKeys extends DisposableOwner {
   constructor(
     connections: ConnectionsService,
     private readonly secrets: SecretStore,
+    private readonly model: ModelAccess,
     private readonly state: vscode.Memento,
     onDidSendMessage: vscode.Event<void>,
   ) {
@@ -36,6 +38,7 @@ export class ContextKeys extends DisposableOwner {
     };
     this.register(connections.onDidChange(updateConnections));
     this.register(secrets.onDidChange(() => void this.updateKeys()));
+    this.register(model.onDidChange(() => void this.updateKeys()));
     this.register(
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (settings.affects(event, 'gateway.url')) void this.updateKeys();
@@ -62,7 +65,7 @@ export class ContextKeys extends DisposableOwner {
     const team = settings.gatewayUrl() !== '';
     await this.set(contextKeys.teamMode, team);
     // Team mode needs only the Anthropic key; the Scalekit secret is not even read.
-    const keysSet = (await this.secrets.has('anthropicApiKey')) && (team || (await this.secrets.has('scalekitClientSecret')));
+    const keysSet = (await this.model.available()) && (team || (await this.secrets.has('scalekitClientSecret')));
     await this.set(contextKeys.keysSet, keysSet);
   }
 

@@ -39,6 +39,8 @@ export const settings = {
   scalekitClientId: (): string => config().get<string>('scalekit.clientId', '').trim(),
   /** The team gateway's base URL; empty when team mode is off. Application scope: a workspace cannot redirect where your token goes. */
   gatewayUrl: (): string => config().get<string>('gateway.url', '').trim().replace(/\/+$/, ''),
+  /** Team mode: model requests go through the gateway's relay instead of the user's own key. */
+  gatewayRelayModel: (): boolean => config().get<boolean>('gateway.relayModel', false) === true,
   anthropicBaseUrl: (): string => config().get<string>('anthropic.baseUrl', defaultAnthropicBaseUrl).trim().replace(/\/+$/, '') || defaultAnthropicBaseUrl,
   connections(): string[] {
     const value = config().get<unknown>('connections', ['posthog', 'asana']);

@@ -5,7 +5,7 @@ import type { EnterpriseService } from './enterpriseService';
 import { connectionLabel, enterpriseConnection } from '../shared/labels';
 import { setupFacts } from './setupFacts';
 import { DisposableOwner } from './lifecycle';
-import type { SecretStore } from './secretStore';
+import type { ModelAccess } from './modelAccess';
 import { commands } from './constants';
 
 // One status bar item saying, in words and an icon, whether the user is signed in and
@@ -17,7 +17,7 @@ export class StatusBar extends DisposableOwner {
 
   constructor(
     private readonly connections: ConnectionsService,
-    private readonly secrets: SecretStore,
+    private readonly model: ModelAccess,
     private readonly enterprise: EnterpriseService,
   ) {
     super();
@@ -25,7 +25,7 @@ export class StatusBar extends DisposableOwner {
     this.item.command = commands.getStarted;
     this.register(connections.onDidChange(() => this.render()));
     this.register(enterprise.onDidChange(() => this.render()));
-    this.register(secrets.onDidChange(() => void this.reloadKeys()));
+    this.register(model.onDidChange(() => void this.reloadKeys()));
     void this.reloadKeys();
     this.render();
     this.item.show();
@@ -41,7 +41,7 @@ export class StatusBar extends DisposableOwner {
   }
 
   private async reloadKeys(): Promise<void> {
-    this.hasAnthropicKey = await this.secrets.has('anthropicApiKey');
+    this.hasAnthropicKey = await this.model.available();
     this.render();
   }
 

@@ -31,6 +31,8 @@ export async function spawnGateway(options: {
   instance?: string;
   /** A fixed port (a restart at the same URL); default a free one. */
   port?: number;
+  /** Turns the model relay on: the organisation's Anthropic key and where it goes. */
+  relay?: { apiKey: string; baseUrl: string };
 }): Promise<GatewayProcess> {
   const env: Record<string, string> = {
     PATH: process.env['PATH'] ?? '',
@@ -47,6 +49,10 @@ export async function spawnGateway(options: {
     PORT: String(options.port ?? 0),
     LOG_LEVEL: 'warn',
   };
+  if (options.relay) {
+    env['ANTHROPIC_API_KEY'] = options.relay.apiKey;
+    env['ANTHROPIC_BASE_URL'] = options.relay.baseUrl;
+  }
   if (options.policy !== undefined) {
     const file = join(options.dataDir, 'policy.json');
     writeFileSync(file, JSON.stringify(options.policy));

@@ -34,6 +34,8 @@ import {
 
 const canary = 'sk-scalekit-TEAM-CANARY-4d1f0c9e7b2a';
 const anthropicKey = 'sk-ant-team-mode';
+/** The organisation's Anthropic key, held by the gateway for its model relay. */
+const orgAnthropicKey = 'sk-ant-ORG-RELAY-7c2e';
 
 describe('team mode: Ada and Grace through one real gateway', function () {
   this.timeout(180_000);
@@ -86,12 +88,18 @@ describe('team mode: Ada and Grace through one real gateway', function () {
     workDir = mkdtempSync(join(tmpdir(), 'onbehalf-team-'));
     const [scalekit, anthropic, idp] = await Promise.all([
       startScalekitEmulator({ clientSecret: canary }),
-      startAnthropicEmulator({ apiKeys: [anthropicKey] }),
+      startAnthropicEmulator({ apiKeys: [anthropicKey, orgAnthropicKey] }),
       startIdpEmulator(),
     ]);
     emulators = { scalekit, anthropic, idp };
     // The organisation asks every time for one write tool: the card must not offer "Always allow".
-    gateway = await spawnGateway({ scalekit, idp, dataDir: workDir, policy: { connections: { asana: { tools: { asana_task_create: 'ask' } } } } });
+    gateway = await spawnGateway({
+      scalekit,
+      idp,
+      dataDir: workDir,
+      policy: { connections: { asana: { tools: { asana_task_create: 'ask' } } } },
+      relay: { apiKey: orgAnthropicKey, baseUrl: anthropic.url },
+    });
     wire = tapWire();
     const target = vscode.ConfigurationTarget.Global;
     const config = vscode.workspace.getConfiguration('onbehalf');
@@ -346,6 +354,7 @@ describe('team mode: Ada and Grace through one real gateway', function () {
       dataDir: workDir,
       port: Number(new URL(gateway.url).port),
       policy: { connections: { asana: { tools: { asana_task_create: 'ask' } } } },
+      relay: { apiKey: orgAnthropicKey, baseUrl: emulators.anthropic.url },
     });
     const retried = `toolu_${Math.random().toString(36).slice(2)}`;
     emulators.anthropic.queue({ toolUse: { name: 'asana_workspaces_list', input: {}, id: retried } }, { text: 'done' });
@@ -355,5 +364,35 @@ describe('team mode: Ada and Grace through one real gateway', function () {
     assert.ok(again && again.kind === 'tool');
     assert.equal(again.card.status, 'succeeded', again.card.error);
     assert.match(JSON.stringify(conversation().messages[0]), /please run asana_workspaces_list/);
+  });
+
+  it('with the model relayed through the gateway, a message is answered with no Anthropic key on this machine; the model sees only the organisation key', async () => {
+    await onbehalf.clearSecret('anthropicApiKey');
+    await setSetting('gateway.relayModel', true);
+    try {
+      await newChat();
+      const sentBefore = wire.requests().length;
+      const modelBefore = emulators.anthropic.requests.length;
+      emulators.anthropic.queue({ text: 'Answered through the relay.' });
+      await onbehalf.chat.handleMessage({ type: 'send', text: 'hello through the relay' });
+      await onbehalf.chat.whenIdle();
+      assert.match(JSON.stringify(conversation().messages), /Answered through the relay\./);
+      assert.ok(!conversation().items.some((i) => i.kind === 'error'), JSON.stringify(conversation().items.filter((i) => i.kind === 'error')));
+      const seen = emulators.anthropic.requests.slice(modelBefore);
+      assert.ok(seen.length > 0, 'the model was asked');
+      assert.deepEqual([...new Set(seen.map((r) => r.apiKey))], [orgAnthropicKey], 'only the gateway, with the organisation key, reached the model');
+      const sent = wire.requests().slice(sentBefore);
+      const modelPort = Number(new URL(emulators.anthropic.url).port);
+      assert.equal(sent.filter((r) => r.port === modelPort).length, 0, 'this window sent nothing to the model service itself');
+      const relayed = sent.filter((r) => r.method === 'POST' && r.path === '/v1/messages' && r.port === Number(new URL(gateway.url).port));
+      assert.ok(relayed.length > 0, 'the request went to the gateway');
+      assert.ok(
+        relayed.every((r) => !r.text.includes(orgAnthropicKey) && !r.text.includes(anthropicKey)),
+        'no model key in what this window sent',
+      );
+    } finally {
+      await setSetting('gateway.relayModel', undefined);
+      await onbehalf.storeSecret('anthropicApiKey', anthropicKey);
+    }
   });
 });

@@ -14,6 +14,7 @@ import type { EnterpriseService } from '../enterpriseService';
 import type { ExternalOpener } from '../externalUris';
 import type { IdentityService } from '../identityService';
 import { DisposableOwner } from '../lifecycle';
+import type { ModelAccess } from '../modelAccess';
 import type { SecretStore } from '../secretStore';
 import { settings } from '../settings';
 import type { TeamGateway } from '../teamGateway';
@@ -38,6 +39,7 @@ export interface ChatControllerDeps {
   readonly enterprise: EnterpriseService;
   readonly team: TeamGateway;
   readonly secrets: SecretStore;
+  readonly model: ModelAccess;
   readonly store: ConversationStore;
   readonly audit: AuditLog;
   readonly approvals: ApprovalStore;
@@ -60,7 +62,7 @@ export class ChatController extends DisposableOwner {
 
   constructor(private readonly deps: ChatControllerDeps) {
     super();
-    this.turns = new TurnRunner(deps.secrets, deps.log);
+    this.turns = new TurnRunner(deps.model, deps.log);
     this.register(deps.identity.onDidChange(() => void this.reloadForIdentity()));
     this.register(deps.enterprise.onDidChange(() => this.postState()));
     this.register(
@@ -69,7 +71,7 @@ export class ChatController extends DisposableOwner {
         void this.continueAfterReconnect();
       }),
     );
-    this.register(deps.secrets.onDidChange(() => void this.refreshKeyState()));
+    this.register(deps.model.onDidChange(() => void this.refreshKeyState()));
     this.register({ dispose: () => this.endSession() });
     void this.refreshKeyState();
     void this.reloadForIdentity();
@@ -177,7 +179,7 @@ export class ChatController extends DisposableOwner {
       if (identity) await this.reloadForIdentity();
       return;
     }
-    if (!(await this.deps.secrets.has('anthropicApiKey'))) {
+    if (!(await this.deps.model.available())) {
       this.draft = text;
       this.postState();
       return;
@@ -238,7 +240,7 @@ export class ChatController extends DisposableOwner {
   }
 
   private async refreshKeyState(): Promise<void> {
-    this.hasAnthropicKey = await this.deps.secrets.has('anthropicApiKey');
+    this.hasAnthropicKey = await this.deps.model.available();
     this.postState();
   }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { anthropicClient } from '../../agent/anthropicKeyCheck';
+import type Anthropic from '@anthropic-ai/sdk';
 import { runAgentTurn, type AgentDeps, type RequestMetrics } from '../../agent/agentLoop';
 import { warmToolSchemas } from '../../agent/inputValidation';
 import { appendUserText, lastTurnHasRetryableFailure, rewindToLastUserMessage, type Conversation } from '../../agent/conversation';
@@ -8,7 +8,7 @@ import type { ToolCall, ToolExecution } from '../../core/toolBackend';
 import type { Logger } from '../../core/logger';
 import { connectionLabel } from '../../shared/labels';
 import type { ConnectionsSnapshot } from '../connectionsService';
-import type { SecretStore } from '../secretStore';
+import type { ModelAccess } from '../modelAccess';
 import { settings } from '../settings';
 import type { IdentitySession } from './identitySession';
 import { systemPrompt } from './systemPrompt';
@@ -31,7 +31,7 @@ export class TurnRunner {
   private readonly requestLog: RequestMetrics[] = [];
 
   constructor(
-    private readonly secrets: SecretStore,
+    private readonly model: ModelAccess,
     private readonly log: Logger,
   ) {}
 
@@ -90,15 +90,18 @@ export class TurnRunner {
   }
 
   async run(session: IdentitySession, conversation: Conversation): Promise<void> {
-    const apiKey = await this.secrets.get('anthropicApiKey');
-    const turn = apiKey ? session.beginTurn(conversation) : undefined;
-    if (!apiKey || !turn) {
+    const anthropic = await this.model.client().catch((error: unknown) => {
+      this.log.warn(`No model access for this turn: ${messageOf(error)}`);
+      return undefined;
+    });
+    const turn = anthropic ? session.beginTurn(conversation) : undefined;
+    if (!anthropic || !turn) {
       session.changed();
       return;
     }
     session.post({ type: 'busy', busy: true });
     try {
-      const outcome = await runAgentTurn(conversation, this.turnDeps(session, conversation, apiKey), turn.signal);
+      const outcome = await runAgentTurn(conversation, this.turnDeps(session, conversation, anthropic), turn.signal);
       this.log.info(`Agent turn ended: ${outcome}.`);
     } catch (error) {
       this.log.error(`Agent turn failed: ${messageOf(error)}`);
@@ -111,7 +114,7 @@ export class TurnRunner {
     }
   }
 
-  private turnDeps(session: IdentitySession, conversation: Conversation, apiKey: string): AgentDeps {
+  private turnDeps(session: IdentitySession, conversation: Conversation, anthropic: Anthropic): AgentDeps {
     const catalog = session.catalog();
     // The tools this conversation already loaded: their validators compile during the first request.
     void warmToolSchemas(
@@ -121,7 +124,7 @@ export class TurnRunner {
       }),
     );
     return {
-      anthropic: anthropicClient(apiKey, settings.anthropicBaseUrl(), { maxRetries: 0 }), // The loop retries, visibly.
+      anthropic,
       model: settings.model(),
       maxSteps: settings.maxSteps(),
       systemPrompt: systemPrompt(session.label, catalog),
