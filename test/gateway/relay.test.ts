@@ -84,7 +84,7 @@ describe('gateway model relay', function () {
         })
       ).text(),
     );
-    const withoutIds = (events: Array<{ event: string; data: unknown }>) => JSON.stringify(events).replace(/"msg_[A-Za-z0-9_]+"/g, '"msg"');
+    const withoutIds = (events: Array<{ event: string; data: unknown }>) => JSON.stringify(events).replace(/"msg_[A-Za-z0-9_-]+"/g, '"msg"');
     assert.equal(withoutIds(relayed), withoutIds(direct));
   });
 
