@@ -1,3 +1,4 @@
+import type { AuditRow } from './store';
 import type { Database, Queryable } from './database';
 import type { AuditOutcome } from './protocol';
 
@@ -57,26 +58,8 @@ export const exportColumns: ReadonlyArray<keyof AdminAuditRow> = [
   'instance',
 ];
 
-interface RawRow {
-  seq: string | number;
-  id: string;
-  at: Date | string;
-  identifier: string;
-  connection: string;
-  tool: string;
-  risk: string;
-  decision: string;
-  decision_source: string;
-  outcome: string;
-  error: string | null;
-  duration_ms: number;
-  approval_wait_ms: number | null;
-  input_hmac: string;
-  execution_id: string | null;
-  instance: string;
-}
 
-function toRow(raw: RawRow): AdminAuditRow {
+function toRow(raw: AuditRow): AdminAuditRow {
   return {
     seq: String(raw.seq),
     id: raw.id,
@@ -123,7 +106,7 @@ export async function auditPage(db: Database, filter: AdminAuditFilter, limit: n
     clause = `${clause ? `${clause} AND` : 'WHERE'} seq < $${params.length}::bigint`;
   }
   params.push(limit + 1);
-  const raw = await db.query<RawRow>(`SELECT * FROM audit ${clause} ORDER BY seq DESC LIMIT $${params.length}`, params);
+  const raw = await db.query<AuditRow>(`SELECT * FROM audit ${clause} ORDER BY seq DESC LIMIT $${params.length}`, params);
   const rows = raw.slice(0, limit).map(toRow);
   const last = rows[rows.length - 1];
   return { rows, ...(raw.length > limit && last ? { next: last.seq } : {}) };
@@ -141,7 +124,7 @@ export async function streamAudit(db: Database, filter: AdminAuditFilter, each: 
     await tx.query(`DECLARE audit_export NO SCROLL CURSOR FOR SELECT * FROM audit ${where(filter, params)} ORDER BY seq DESC`, params);
     let total = 0;
     for (;;) {
-      const raw = await tx.query<RawRow>(`FETCH ${Math.trunc(batch)} FROM audit_export`);
+      const raw = await tx.query<AuditRow>(`FETCH ${Math.trunc(batch)} FROM audit_export`);
       if (raw.length === 0) break;
       total += raw.length;
       await each(raw.map(toRow));

@@ -72,7 +72,8 @@ export interface AuditFinish {
   readonly executionId?: string;
 }
 
-interface AuditRow {
+/** One row of the audit table, as the database driver returns it (the admin page and tests read the same). */
+export interface AuditRow {
   seq: string;
   id: string;
   at: Date | string;

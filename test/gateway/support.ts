@@ -1,3 +1,4 @@
+import type { AuditRow } from '../../src/gateway/store';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { GatewayConfig } from '../../src/gateway/config';
@@ -98,21 +99,8 @@ export async function mcpClient(gateway: { url: string }, token: string): Promis
 }
 
 /** Rows of the gateway's audit table, oldest first. */
+export type { AuditRow };
+
 export async function auditRows(gateway: RunningGateway): Promise<AuditRow[]> {
   return gateway.database.query<AuditRow>('SELECT * FROM audit ORDER BY seq');
-}
-
-export interface AuditRow {
-  identifier: string;
-  connection: string;
-  tool: string;
-  risk: string;
-  decision: string;
-  decision_source: string;
-  outcome: string;
-  error: string | null;
-  approval_wait_ms: number | null;
-  execution_id: string | null;
-  input_hmac: string;
-  instance: string;
 }
