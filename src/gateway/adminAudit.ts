@@ -58,7 +58,6 @@ export const exportColumns: ReadonlyArray<keyof AdminAuditRow> = [
   'instance',
 ];
 
-
 function toRow(raw: AuditRow): AdminAuditRow {
   return {
     seq: String(raw.seq),
