@@ -30,12 +30,19 @@ export async function run(): Promise<void> {
   console.log(`mocha: ${files.length} test file${files.length === 1 ? '' : 's'} in VS Code ${vscode.version} (${vscode.env.appName})`);
   for (const file of files) mocha.addFile(file);
   await mocha.loadFilesAsync();
+  const failed: string[] = [];
   const stats = await new Promise<{ passes: number; failures: number; pending: number }>((resolve) => {
     const runner = mocha.run(() => {
       resolve({ passes: runner.stats?.passes ?? 0, failures: runner.stats?.failures ?? 0, pending: runner.stats?.pending ?? 0 });
     });
+    runner.on('fail', (test: Mocha.Test, error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      failed.push(`${test.fullTitle()}: ${message.split('\n')[0] ?? ''}`);
+    });
   });
   if (stats.failures > 0) await printExtensionLog();
+  // Again after the log, so the last lines of a red run (all a CI summary may keep) name what failed.
+  for (const line of failed) console.log(`✖ failed: ${line}`);
   const pending = stats.pending > 0 ? `, ${stats.pending} skipped` : '';
   console.log(`${stats.passes} passed, ${stats.failures} failed${pending}`);
   if (files.length === 0) throw new Error(`no integration tests found under ${__dirname}`);
