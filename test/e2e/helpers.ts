@@ -406,9 +406,11 @@ export async function setSecretThroughCommand(
     await input.press('Enter');
     break;
   }
+  // The key is checked against its service (its SDK loading on first use) before it is saved:
+  // on a loaded machine that alone has taken over 20 s, so this waits longer than a UI step.
   await notification(page, new RegExp(`${what} (saved|rotated)`))
     .first()
-    .waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    .waitFor({ state: 'visible', timeout: 60_000 });
 }
 
 /**

@@ -198,7 +198,8 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     await page.locator('.tabs-container .tab', { hasText: 'Audit Log' }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     // The log opens rendered, in VS Code's Markdown preview: read it as a person would.
     const preview = markdownPreview(page);
-    await preview.locator('h1', { hasText: 'OnBehalf audit log: Ada Lovelace' }).waitFor({ state: 'visible', timeout: 30_000 });
+    // The preview is a webview of its own, built on first use: slow on a loaded machine.
+    await preview.locator('h1', { hasText: 'OnBehalf audit log: Ada Lovelace' }).waitFor({ state: 'visible', timeout: 60_000 });
     const rows = (await preview.locator('table tbody tr').allInnerTexts()).map((row) => row.split('\t').map((cell) => cell.trim()));
     const tools = rows.map((cells) => cells[2]);
     assert.ok(tools.includes('posthogmcp_query_run'), `rows: ${JSON.stringify(tools)}`);
