@@ -11,6 +11,8 @@ import { modelTool } from './toolContext';
 interface IndexedTool {
   readonly tool: ToolDefinition;
   readonly nameTerms: ReadonlySet<string>;
+  /** The name's words in order, with the owner words ("my", "me") a name is precise about. */
+  readonly nameWords: readonly string[];
   readonly terms: Map<string, number>;
   readonly length: number;
 }
@@ -54,16 +56,21 @@ const stopWords = new Set([
   'each',
 ]);
 
+// Stop words that still tell tools apart when a name has them: asana_my_tasks_list is not
+// asana_tasks_list, so a search for "list tasks" must not match it as fully as "list my tasks".
+const ownerWords = new Set(['my', 'me']);
+
 // Synonyms turn how people ask into how tools are named.
 const synonyms: Record<string, string[]> = {
-  signups: ['signed', 'up', 'trends', 'query', 'events'],
-  signup: ['signed', 'up', 'trends', 'query', 'events'],
-  daily: ['trends', 'query'],
-  day: ['trends', 'query'],
-  week: ['trends', 'query'],
-  trend: ['trends', 'query', 'insight'],
+  // Figures over time are answered by running a query; a saved chart is an insight.
+  signups: ['signed', 'up', 'trends', 'query', 'run', 'events'],
+  signup: ['signed', 'up', 'trends', 'query', 'run', 'events'],
+  daily: ['trends', 'query', 'run'],
+  day: ['trends', 'query', 'run'],
+  week: ['trends', 'query', 'run'],
+  trend: ['trends', 'query', 'run'],
   chart: ['trends', 'query', 'insight'],
-  count: ['query', 'trends'],
+  count: ['query', 'trends', 'run'],
   users: ['persons', 'users'],
   people: ['persons', 'users'],
   flag: ['feature', 'flag'],
@@ -85,13 +92,18 @@ const synonyms: Record<string, string[]> = {
   find: ['search', 'list'],
 };
 
-export function tokenize(text: string): string[] {
+export function tokenize(text: string, keep: ReadonlySet<string> = new Set()): string[] {
+  return splitWords(text)
+    .filter((t) => keep.has(t) || !stopWords.has(t))
+    .map(stem);
+}
+
+function splitWords(text: string): string[] {
   return text
     .replace(/([a-z])([A-Z])/g, '$1 $2')
     .toLowerCase()
     .split(/[^a-z0-9]+/)
-    .filter((t) => t.length > 1 && !stopWords.has(t))
-    .map(stem);
+    .filter((t) => t.length > 1);
 }
 
 function stem(term: string): string {
@@ -135,7 +147,8 @@ export class ToolCatalog {
       const terms = new Map<string, number>();
       for (const word of words) terms.set(word, (terms.get(word) ?? 0) + 1);
       for (const term of terms.keys()) this.documentFrequency.set(term, (this.documentFrequency.get(term) ?? 0) + 1);
-      this.index.push({ tool, nameTerms: new Set(nameWords), terms, length: words.length });
+      const preciseNameWords = tokenize(tool.name.replace(/_/g, ' '), ownerWords).slice(1);
+      this.index.push({ tool, nameTerms: new Set(preciseNameWords), nameWords: preciseNameWords, terms, length: words.length });
     }
     this.averageLength = this.index.reduce((sum, entry) => sum + entry.length, 0) / Math.max(1, this.index.length);
   }
@@ -197,6 +210,8 @@ export class ToolCatalog {
   searchScored(query: string, options: SearchOptions = {}): ScoredTool[] {
     const limit = Math.min(Math.max(options.limit ?? 8, 1), 20);
     const queryTerms = tokenize(query);
+    // Every word, stop words too: "task or project" does not put task and project side by side.
+    const queryWords = splitWords(query).map(stem);
     const expanded = [...queryTerms, ...queryTerms.flatMap((t) => (synonyms[t] ?? []).map(stem))];
     const exactNames = new Set(query.toLowerCase().split(/[\s,;"'`]+/));
     if (expanded.length === 0) return [];
@@ -215,10 +230,13 @@ export class ToolCatalog {
         const idf = Math.log(1 + (total - df + 0.5) / (df + 0.5));
         score += (idf * frequency * (k1 + 1)) / (frequency + k1 * (1 - b + (b * entry.length) / this.averageLength));
       }
-      // A query that names the tool outright (all its name words, nothing else) wins.
-      const named = queryTerms.filter((t) => entry.nameTerms.has(t)).length;
-      if (named === queryTerms.length && named === entry.nameTerms.size) score += 10;
-      else if (named === entry.nameTerms.size) score += 2;
+      // A query that names the tool outright (all its name words, nothing else) wins; a name
+      // word the query lacks ("my") means another tool than the one asked for.
+      const namesAll = [...entry.nameTerms].every((t) => queryWords.includes(t));
+      if (namesAll && queryTerms.every((t) => entry.nameTerms.has(t))) score += 10;
+      else if (namesAll) score += 2;
+      // Name words in the query's order: "project tasks list" is project_tasks_list, not task_projects_list.
+      score += 2 * namePairsInOrder(entry.nameWords, queryWords);
       // The model asking for a tool by its exact name (as the search result invites) gets it.
       if (exactNames.has(entry.tool.name.toLowerCase())) score += 100;
       if (score > 0) scored.push({ tool: entry.tool, score });
@@ -226,6 +244,16 @@ export class ToolCatalog {
     scored.sort((x, y) => y.score - x.score || x.tool.name.localeCompare(y.tool.name));
     return scored.slice(0, limit);
   }
+}
+
+/** How many neighbouring word pairs of a tool's name stand side by side, in that order, in the query. */
+function namePairsInOrder(nameWords: readonly string[], queryWords: readonly string[]): number {
+  let pairs = 0;
+  for (let i = 0; i + 1 < nameWords.length; i++) {
+    const at = queryWords.indexOf(nameWords[i]!);
+    if (at >= 0 && queryWords[at + 1] === nameWords[i + 1]) pairs++;
+  }
+  return pairs;
 }
 
 let lastLists: readonly (readonly ToolDefinition[])[] = [];

@@ -29,13 +29,14 @@ export const maxLoadedToolsBefore = 24;
 
 /**
  * The schemas one search loads through tool_reference blocks: the best match always, then the
- * next close matches (a score at least `closeMatch` of the best's) while their definitions
- * together stay within `referenceBudgetBytes`. Weak matches (a shared "list") load nothing:
- * every loaded schema stays in the history, and so in context, for the rest of the chat.
+ * matches that nearly tie with it (a score at least `closeMatch` of the best's: the search cannot
+ * tell which one is meant) while their definitions together stay within `referenceBudgetBytes`.
+ * A clear runner-up ("get definition" beside "list feature flags") loads nothing: every loaded
+ * schema stays in the history, and so in context, for the rest of the chat.
  */
 export const referenceBudgetBytes = 3 * 1024;
 export const maxReferencesPerSearch = 3;
-export const closeMatch = 0.8;
+export const closeMatch = 0.9;
 
 const ephemeral = { type: 'ephemeral' as const };
 

@@ -53,6 +53,26 @@ describe('tool catalog search', () => {
     }
   });
 
+  it('ranks first the tool the query names, so a search loads just that one', () => {
+    const cases: [string, string][] = [
+      // Figures over time come from running a query, not from reading a saved insight.
+      ['signups per day trends query', 'posthogmcp_query_run'],
+      ['how many users signed up this week', 'posthogmcp_query_run'],
+      // "my" is part of a name: asana_my_tasks_list only when the query says whose.
+      ['list tasks', 'asana_tasks_list'],
+      ['list my tasks', 'asana_my_tasks_list'],
+      // The name's word order: a project's tasks, or a task's projects.
+      ['project tasks list', 'asana_project_tasks_list'],
+      ['task projects list', 'asana_task_projects_list'],
+      // Words kept apart by "or" are not a pair of the name.
+      ['update task or project', 'asana_task_update'],
+    ];
+    for (const [query, expected] of cases) {
+      const names = catalog.search(query, { limit: 3 }).map((t) => t.name);
+      assert.equal(names[0], expected, `"${query}" → ${names.join(', ')}`);
+    }
+  });
+
   it('filters by connection and by risk (read-only mode)', () => {
     const asanaOnly = catalog.search('list', { connection: 'asana', limit: 20 });
     assert.ok(asanaOnly.length > 0, 'the asana filter keeps asana tools');

@@ -109,7 +109,7 @@ describe('tool context: tool_reference over deferred tools, and the prompt cache
     await runAgentTurn(world.conversation, world.deps({ systemPrompt: longSystemPrompt }), new AbortController().signal);
     const result = lastBlocks(world.anthropic.requests[1]!).find((b) => b.type === 'tool_result');
     assert.equal(typeof result?.content, 'string');
-    assert.match(String(result?.content), /already loaded; call them directly: .*posthogmcp_insight_query/);
+    assert.match(String(result?.content), /already loaded; call them directly: .*posthogmcp_query_run/);
   });
 
   it('in read-only mode a search references only reads; a write referenced earlier stays sent (the API needs it) and its call is refused', async () => {
@@ -176,6 +176,22 @@ describe('tool context: tool_reference over deferred tools, and the prompt cache
     assert.ok(!picked.some((t) => t.name === 'posthogmcp_survey_update'), `a second large schema stays out: ${picked.map((t) => t.name).join(', ')}`);
     const rest = picked.slice(1).reduce((sum, t) => sum + definitionBytes(t), 0);
     assert.ok(rest <= referenceBudgetBytes, `${rest} bytes beside the best match`);
+  });
+
+  it('a search loads a second match only when it nearly ties with the best: "list feature flags" loads just the list tool', () => {
+    const found = world.catalog.searchScored('list feature flags');
+    assert.equal(found[0]?.tool.name, 'posthogmcp_feature_flag_get_all');
+    assert.ok(found[1]!.score >= found[0].score * 0.8, 'the runner-up is within 20%, so only the near-tie rule keeps it out');
+    assert.deepEqual(
+      pickReferences(found, new Set()).map((t) => t.name),
+      ['posthogmcp_feature_flag_get_all'],
+    );
+    const nearTie = world.catalog.searchScored('update task or project');
+    assert.deepEqual(
+      pickReferences(nearTie, new Set()).map((t) => t.name),
+      ['asana_task_update', 'asana_project_update'],
+      'two tools the query names equally both load',
+    );
   });
 
   it('every one of the 409 tools is reachable: a search for its exact name loads it first', () => {
