@@ -1,4 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { Identifier } from '../core/identifier';
 import type { ToolRisk } from '../core/toolRisk';
 import type { DecisionSource } from './policy';
 
@@ -29,8 +30,11 @@ export interface AuditRecord {
   readonly inputSha256?: string;
 }
 
-/** What the agent hands to the audit sink: the record, with the raw input still in memory only. */
-export type AuditEntry = Omit<AuditRecord, 'inputHmac' | 'inputSha256'> & { readonly input: unknown };
+/**
+ * What the agent hands to the audit sink: the record, with the raw input still in memory only,
+ * for an identifier derived from the session (a record read back from disk stays a plain string).
+ */
+export type AuditEntry = Omit<AuditRecord, 'inputHmac' | 'inputSha256' | 'identifier'> & { readonly identifier: Identifier; readonly input: unknown };
 
 /** Plain SHA-256 of the canonical JSON: how records before keyed hashes were written. */
 export function hashInput(input: unknown): string {

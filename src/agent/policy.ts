@@ -1,4 +1,5 @@
 import type { ToolRisk } from '../core/toolRisk';
+import type { Identifier } from '../core/identifier';
 
 // Decides whether a tool call may run. Reads run; writes ask (with "always allow" as an
 // option); destructive calls always ask. Rules and "always" choices belong to one
@@ -28,8 +29,8 @@ export interface ApprovalDeps {
   /** Per-tool rule from settings, if any. */
   readonly ruleFor: (toolName: string) => ToolRule | undefined;
   /** Whether this identity chose "Always allow" for this tool. */
-  readonly isAlwaysAllowed: (identifier: string, toolName: string) => boolean;
-  readonly rememberAlwaysAllowed: (identifier: string, toolName: string) => Promise<void>;
+  readonly isAlwaysAllowed: (identifier: Identifier, toolName: string) => boolean;
+  readonly rememberAlwaysAllowed: (identifier: Identifier, toolName: string) => Promise<void>;
   /** Shows the approval card and resolves with the user's answer (or 'deny' on Stop). */
   readonly askUser: (call: ToolCallRequest, options: { canAlwaysAllow: boolean }, signal: AbortSignal) => Promise<UserAnswer>;
 }
@@ -41,7 +42,7 @@ export class ApprovalPolicy {
    * `onAsking` runs just before the user is asked, and only then, so a card shows its
    * approval buttons only for calls that really wait for the user.
    */
-  async decide(identifier: string, call: ToolCallRequest, signal: AbortSignal, onAsking?: (canAlwaysAllow: boolean) => void): Promise<PolicyDecision> {
+  async decide(identifier: Identifier, call: ToolCallRequest, signal: AbortSignal, onAsking?: (canAlwaysAllow: boolean) => void): Promise<PolicyDecision> {
     const rule = this.deps.ruleFor(call.toolName);
     if (rule === 'deny') return { approved: false, source: 'denied', reason: 'A rule in your settings blocks this tool.' };
     if (call.risk === 'destructive') return this.ask(identifier, call, false, signal, onAsking);
@@ -53,7 +54,7 @@ export class ApprovalPolicy {
   }
 
   private async ask(
-    identifier: string,
+    identifier: Identifier,
     call: ToolCallRequest,
     canAlwaysAllow: boolean,
     signal: AbortSignal,

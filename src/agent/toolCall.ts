@@ -8,6 +8,7 @@ import {
   ToolFailedError,
   messageOf,
 } from '../core/errors';
+import type { Identifier } from '../core/identifier';
 import type { ToolBackend, ToolDefinition, ToolExecution } from '../core/toolBackend';
 import { connectionLabel } from '../shared/labels';
 import type { AuditRecord } from './audit';
@@ -37,7 +38,7 @@ export interface ToolCallDeps {
   readonly catalog: ToolCatalog;
   readonly readOnly: boolean;
   /** Derives the identifier from the current session at the moment of the call. */
-  readonly currentIdentifier: () => Promise<string>;
+  readonly currentIdentifier: () => Promise<Identifier>;
   /** Runs a call as the identifier it is given; which backend serves it is not the loop's concern. */
   readonly backend: Pick<ToolBackend, 'execute'>;
   readonly policy: ApprovalPolicy;
@@ -215,7 +216,7 @@ export async function runToolUse(
   }
 
   // Re-derive the identifier after the approval wait: the user may have switched accounts meanwhile.
-  let callIdentifier: string;
+  let callIdentifier: Identifier;
   try {
     callIdentifier = await deps.currentIdentifier();
   } catch (error) {

@@ -1,4 +1,5 @@
 import type { ToolRisk } from '../core/toolRisk';
+import type { Identifier } from '../core/identifier';
 import type { AuditRecord } from './audit';
 import type { DecisionSource } from './policy';
 
@@ -44,7 +45,7 @@ export interface ToolCallOutcome extends ToolCallSubject {
    * Absent for search_tools (it reaches no account) and when nobody was signed in.
    */
   readonly audit?: {
-    readonly identifier: string;
+    readonly identifier: Identifier;
     readonly decision: DecisionSource;
     readonly outcome: AuditRecord['outcome'];
     readonly errorCode?: string;

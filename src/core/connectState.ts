@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Identifier } from './identifier';
 import { ConnectStateError } from './errors';
 
 // The `state` sent with a Scalekit authorization link: random, single use, short lived,
@@ -7,7 +8,7 @@ import { ConnectStateError } from './errors';
 export const connectStateTtlMs = 10 * 60 * 1000;
 
 interface StateRecord {
-  readonly identifier: string;
+  readonly identifier: Identifier;
   readonly connection: string;
   readonly expiresAt: number;
   consumed: boolean;
@@ -31,7 +32,7 @@ export class ConnectStateStore {
     this.ttlMs = options.ttlMs ?? connectStateTtlMs;
   }
 
-  mint(identifier: string, connection: string): string {
+  mint(identifier: Identifier, connection: string): string {
     this.prune();
     const state = this.randomToken();
     this.records.set(state, { identifier, connection, expiresAt: this.now() + this.ttlMs, consumed: false });
@@ -43,7 +44,7 @@ export class ConnectStateStore {
    * connection it was minted for, or throws a ConnectStateError saying why not.
    * A state presented by the wrong identity is burned too, so it cannot be retried.
    */
-  consume(state: string | undefined, currentIdentifier: string): string {
+  consume(state: string | undefined, currentIdentifier: Identifier): string {
     if (!state) throw new ConnectStateError('malformed');
     const record = this.records.get(state);
     if (!record) throw new ConnectStateError('unknown');
@@ -55,7 +56,7 @@ export class ConnectStateStore {
   }
 
   /** Pending (unconsumed, unexpired) connections for an identifier. */
-  pendingFor(identifier: string): string[] {
+  pendingFor(identifier: Identifier): string[] {
     const now = this.now();
     return [...this.records.values()].filter((r) => r.identifier === identifier && !r.consumed && now <= r.expiresAt).map((r) => r.connection);
   }

@@ -1,6 +1,7 @@
 import type { ConnectionStatus } from './connectionStatus';
 import { ConnectionInactiveError } from './errors';
 import { classifyTool, type ToolAnnotations, type ToolRisk } from './toolRisk';
+import type { Identifier } from './identifier';
 
 // The one seam between the agent and whatever runs tools as the signed-in user: Scalekit
 // connected accounts (src/scalekit/scalekitBackend.ts), the enterprise PostHog MCP client
@@ -33,7 +34,7 @@ export function defineTool(fields: Omit<ToolDefinition, 'risk'>): ToolDefinition
 
 export interface ToolCall {
   /** Derived from the current session by the caller at the moment of this call. */
-  readonly identifier: string;
+  readonly identifier: Identifier;
   readonly connection: string;
   readonly toolName: string;
   readonly input: Record<string, unknown>;
@@ -57,9 +58,9 @@ export interface ToolBackend {
   /** Whether calls for this connection go to this backend. */
   serves(connection: string): boolean;
   /** The user's connection status at this backend, worded as Scalekit's statuses. */
-  connectionStatus(identifier: string, connection: string): Promise<ConnectionStatus>;
+  connectionStatus(identifier: Identifier, connection: string): Promise<ConnectionStatus>;
   /** Every tool of one connection the user can reach. */
-  listTools(identifier: string, connection: string): Promise<ToolDefinition[]>;
+  listTools(identifier: Identifier, connection: string): Promise<ToolDefinition[]>;
   execute(call: ToolCall): Promise<ToolExecution>;
 }
 
@@ -78,12 +79,12 @@ export class ToolBackends implements ToolBackend {
     return this.backends.some((b) => b.serves(connection));
   }
 
-  connectionStatus(identifier: string, connection: string): Promise<ConnectionStatus> {
+  connectionStatus(identifier: Identifier, connection: string): Promise<ConnectionStatus> {
     const backend = this.backendFor(connection);
     return backend ? backend.connectionStatus(identifier, connection) : Promise.resolve('NOT_CONNECTED');
   }
 
-  listTools(identifier: string, connection: string): Promise<ToolDefinition[]> {
+  listTools(identifier: Identifier, connection: string): Promise<ToolDefinition[]> {
     const backend = this.backendFor(connection);
     return backend ? backend.listTools(identifier, connection) : Promise.resolve([]);
   }

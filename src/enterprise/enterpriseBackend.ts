@@ -1,4 +1,5 @@
 import type { ConnectionStatus } from '../core/connectionStatus';
+import type { Identifier } from '../core/identifier';
 import { ToolFailedError } from '../core/errors';
 import type { ToolBackend, ToolCall, ToolDefinition, ToolExecution } from '../core/toolBackend';
 import type { EnterpriseStatus } from './client';
@@ -14,7 +15,7 @@ export interface EnterpriseToolPort {
     readonly status: EnterpriseStatus | undefined;
     readonly tools: readonly ToolDefinition[];
     /** The identifier the tools were listed for. */
-    readonly identifier: string | undefined;
+    readonly identifier: Identifier | undefined;
   };
   callTool(toolName: string, input: Record<string, unknown>, signal?: AbortSignal): Promise<{ data: unknown; isError: boolean; text: string }>;
 }
@@ -31,13 +32,13 @@ export class EnterpriseToolBackend implements ToolBackend {
     return connection === this.connection;
   }
 
-  connectionStatus(identifier: string, connection: string): Promise<ConnectionStatus> {
+  connectionStatus(identifier: Identifier, connection: string): Promise<ConnectionStatus> {
     const snapshot = this.port.snapshot;
     if (connection !== this.connection || snapshot.identifier !== identifier) return Promise.resolve('NOT_CONNECTED');
     return Promise.resolve(statusOf(snapshot.status));
   }
 
-  listTools(identifier: string, connection: string): Promise<ToolDefinition[]> {
+  listTools(identifier: Identifier, connection: string): Promise<ToolDefinition[]> {
     const snapshot = this.port.snapshot;
     return Promise.resolve(connection === this.connection && snapshot.identifier === identifier ? [...snapshot.tools] : []);
   }

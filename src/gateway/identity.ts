@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import { identifierFor } from '../core/identifier';
+import { identifierFor, type Identifier } from '../core/identifier';
 import { insecureUrlProblem } from '../core/secureUrl';
 import type { GithubIdentityConfig, IdentityConfig, OidcIdentityConfig } from './config';
 import { gatewayError, invalidToken } from './httpErrors';
@@ -11,7 +11,7 @@ import { gatewayError, invalidToken } from './httpErrors';
 // the extension derives, so the two sides can compare.
 
 export interface Caller {
-  readonly identifier: string;
+  readonly identifier: Identifier;
   /** Display only. */
   readonly label: string;
 }
@@ -60,7 +60,7 @@ class OidcVerifier implements IdentityVerifier {
       throw invalidToken(`Your sign-in was not accepted (${oidcReason(error)}). Sign in to VS Code again.`);
     }
     const sub = payload.sub ?? '';
-    let identifier: string;
+    let identifier: Identifier;
     try {
       identifier = identifierFor('oidc', sub, payload.iss);
     } catch {

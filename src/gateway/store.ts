@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Identifier } from '../core/identifier';
 import type { ToolRisk } from '../core/toolRisk';
 import type { Database } from './database';
 import type { AuditOutcome, AuditRecord, DecisionSource } from './protocol';
@@ -18,7 +19,7 @@ export class ConnectStates {
   constructor(private readonly db: Database) {}
 
   /** A new state (32 random bytes, base64url) bound to the identifier and connection, valid 10 minutes. */
-  async mint(identifier: string, connection: string): Promise<string> {
+  async mint(identifier: Identifier, connection: string): Promise<string> {
     const state = randomBytes(32).toString('base64url');
     await this.db.query(
       `INSERT INTO connect_states (state_hash, identifier, connection, expires_at) VALUES ($1, $2, $3, now() + ($4::int * interval '1 millisecond'))`,
@@ -34,7 +35,7 @@ export class ConnectStates {
    * instances) one wins. A state bound to another identifier is not consumed, so its owner
    * can still finish.
    */
-  async consume(identifier: string, state: string): Promise<ConsumedState> {
+  async consume(identifier: Identifier, state: string): Promise<ConsumedState> {
     const hash = hashState(state);
     const won = await this.db.query<{ connection: string }>(
       `UPDATE connect_states SET consumed_at = now()
@@ -54,7 +55,7 @@ export class ConnectStates {
 }
 
 export interface AuditStart {
-  readonly identifier: string;
+  readonly identifier: Identifier;
   readonly connection: string;
   readonly tool: string;
   readonly risk: ToolRisk;
@@ -118,7 +119,7 @@ export class AuditStore {
   }
 
   /** The identifier's own records, newest first; `before` is the previous page's `next`. */
-  async listFor(identifier: string, limit: number, before?: string): Promise<{ records: AuditRecord[]; next?: string }> {
+  async listFor(identifier: Identifier, limit: number, before?: string): Promise<{ records: AuditRecord[]; next?: string }> {
     const cursor = before !== undefined && /^\d{1,19}$/.test(before) ? before : undefined;
     const rows = await this.db.query<AuditRow>(
       `SELECT * FROM audit WHERE identifier = $1 ${cursor !== undefined ? 'AND seq < $3' : ''} ORDER BY seq DESC LIMIT $2`,

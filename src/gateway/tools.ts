@@ -1,4 +1,5 @@
 import type { ToolDefinition } from '../core/toolBackend';
+import type { Identifier } from '../core/identifier';
 import type { ScalekitAccounts } from '../scalekit/scalekitAccounts';
 import { judgeTool, type GatewayPolicy, type PolicyVerdict } from './policy';
 
@@ -25,7 +26,7 @@ export class ToolCatalog {
   ) {}
 
   /** Every tool of the caller's ACTIVE connections, denied ones included (with their verdict). */
-  async list(identifier: string): Promise<CatalogTool[]> {
+  async list(identifier: Identifier): Promise<CatalogTool[]> {
     const perConnection = await Promise.all(
       this.connections.map(async (connection) => {
         const status = await this.accounts.status(identifier, connection).catch((error: unknown) => {
@@ -43,7 +44,7 @@ export class ToolCatalog {
   }
 
   /** One tool by name, from the cache when fresh, else from a new listing; undefined when the caller has no such tool. */
-  async find(identifier: string, name: string): Promise<CatalogTool | undefined> {
+  async find(identifier: Identifier, name: string): Promise<CatalogTool | undefined> {
     const cached = this.cache.get(identifier);
     const fresh = cached && Date.now() - cached.at < cacheMs ? cached.tools.get(name) : undefined;
     if (fresh) return this.judged(fresh);
@@ -55,7 +56,7 @@ export class ToolCatalog {
     return { definition, verdict: judgeTool(this.policy(), definition.connection, definition.name, definition.risk) };
   }
 
-  private remember(identifier: string, tools: Map<string, ToolDefinition>): void {
+  private remember(identifier: Identifier, tools: Map<string, ToolDefinition>): void {
     this.cache.delete(identifier);
     if (this.cache.size >= maxCachedIdentities) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(identifier, { at: Date.now(), tools });

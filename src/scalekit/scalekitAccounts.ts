@@ -1,4 +1,5 @@
 import type { ScalekitClient } from '@scalekit-sdk/node';
+import type { Identifier } from '../core/identifier';
 import {
   ConnectionInactiveError,
   InsecureUrlError,
@@ -48,7 +49,7 @@ export class ScalekitAccounts {
     }
   }
 
-  async status(identifier: string, connection: string): Promise<ConnectionStatus> {
+  async status(identifier: Identifier, connection: string): Promise<ConnectionStatus> {
     const client = await this.getClient();
     try {
       const response = await client.actions.getConnectedAccount({ connectionName: connection, identifier });
@@ -60,7 +61,7 @@ export class ScalekitAccounts {
     }
   }
 
-  async getOrCreate(identifier: string, connection: string): Promise<ConnectionStatus> {
+  async getOrCreate(identifier: Identifier, connection: string): Promise<ConnectionStatus> {
     const client = await this.getClient();
     try {
       const response = await client.actions.getOrCreateConnectedAccount({ connectionName: connection, identifier });
@@ -70,7 +71,7 @@ export class ScalekitAccounts {
     }
   }
 
-  async authorizationLink(identifier: string, connection: string, state: string, userVerifyUrl: string): Promise<string> {
+  async authorizationLink(identifier: Identifier, connection: string, state: string, userVerifyUrl: string): Promise<string> {
     const client = await this.getClient();
     try {
       const response = await client.actions.getAuthorizationLink({ connectionName: connection, identifier, state, userVerifyUrl });
@@ -81,7 +82,7 @@ export class ScalekitAccounts {
     }
   }
 
-  async verifyUser(identifier: string, connection: string, authRequestId: string): Promise<string | undefined> {
+  async verifyUser(identifier: Identifier, connection: string, authRequestId: string): Promise<string | undefined> {
     const client = await this.getClient();
     try {
       const response = await client.actions.verifyConnectedAccountUser({ authRequestId, identifier });
@@ -93,7 +94,7 @@ export class ScalekitAccounts {
     }
   }
 
-  async disconnect(identifier: string, connection: string): Promise<void> {
+  async disconnect(identifier: Identifier, connection: string): Promise<void> {
     const client = await this.getClient();
     try {
       await client.actions.deleteConnectedAccount({ connectionName: connection, identifier });
@@ -104,7 +105,7 @@ export class ScalekitAccounts {
   }
 
   /** Every page of scoped tools for one connection, tagged with that connection. */
-  async listTools(identifier: string, connection: string): Promise<ToolDefinition[]> {
+  async listTools(identifier: Identifier, connection: string): Promise<ToolDefinition[]> {
     const client = await this.getClient();
     const tools: ToolDefinition[] = [];
     let pageToken: string | undefined;
@@ -129,7 +130,7 @@ export class ScalekitAccounts {
     throw new ServiceUnavailableError('Scalekit', `tool listing for ${connection} did not finish after ${maxPages} pages`);
   }
 
-  async executeTool(identifier: string, connection: string, toolName: string, toolInput: Record<string, unknown>): Promise<ToolExecution> {
+  async executeTool(identifier: Identifier, connection: string, toolName: string, toolInput: Record<string, unknown>): Promise<ToolExecution> {
     const client = await this.getClient();
     try {
       // Scalekit resolves the account from the pair (identifier, connection name).

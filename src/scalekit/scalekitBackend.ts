@@ -1,4 +1,5 @@
 import type { ConnectionStatus } from '../core/connectionStatus';
+import type { Identifier } from '../core/identifier';
 import type { ToolBackend, ToolCall, ToolDefinition, ToolExecution } from '../core/toolBackend';
 import type { ScalekitAccounts } from './scalekitAccounts';
 
@@ -20,11 +21,11 @@ export class ScalekitToolBackend implements ToolBackend {
     return this.servesConnection(connection);
   }
 
-  connectionStatus(identifier: string, connection: string): Promise<ConnectionStatus> {
+  connectionStatus(identifier: Identifier, connection: string): Promise<ConnectionStatus> {
     return this.accounts.status(identifier, connection);
   }
 
-  listTools(identifier: string, connection: string): Promise<ToolDefinition[]> {
+  listTools(identifier: Identifier, connection: string): Promise<ToolDefinition[]> {
     return this.accounts.listTools(identifier, connection);
   }
 

@@ -1,4 +1,5 @@
 import type { ConnectionStatus } from '../core/connectionStatus';
+import type { Identifier } from '../core/identifier';
 import { IdentityChangedError } from '../core/errors';
 import type { ToolBackend, ToolCall, ToolDefinition, ToolExecution } from '../core/toolBackend';
 import type { ClientDecision } from '../gateway/protocol';
@@ -14,7 +15,7 @@ export interface GatewayToolPort {
   client(): GatewayClient | undefined;
   /** The statuses and tools last listed through the gateway, with the identifier they were listed for. */
   readonly snapshot: {
-    readonly identifier: string | undefined;
+    readonly identifier: Identifier | undefined;
     readonly connections: readonly { readonly name: string; readonly status: ConnectionStatus; readonly tools: readonly ToolDefinition[] }[];
   };
 }
@@ -29,13 +30,13 @@ export class GatewayToolBackend implements ToolBackend {
     return true;
   }
 
-  connectionStatus(identifier: string, connection: string): Promise<ConnectionStatus> {
+  connectionStatus(identifier: Identifier, connection: string): Promise<ConnectionStatus> {
     const snapshot = this.port.snapshot;
     if (snapshot.identifier !== identifier) return Promise.resolve('NOT_CONNECTED');
     return Promise.resolve(snapshot.connections.find((c) => c.name === connection)?.status ?? 'NOT_CONNECTED');
   }
 
-  listTools(identifier: string, connection: string): Promise<ToolDefinition[]> {
+  listTools(identifier: Identifier, connection: string): Promise<ToolDefinition[]> {
     const snapshot = this.port.snapshot;
     if (snapshot.identifier !== identifier) return Promise.resolve([]);
     return Promise.resolve([...(snapshot.connections.find((c) => c.name === connection)?.tools ?? [])]);

@@ -1,4 +1,5 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Identifier } from '../core/identifier';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { mcpSdk } from '../core/sdkLoader';
 import type { ConnectionStatus } from '../core/connectionStatus';
@@ -37,14 +38,14 @@ export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Res
 /** The current session: its bearer token and the identifier the extension derived from it. */
 export interface GatewayCredential {
   readonly token: string;
-  readonly identifier: string;
+  readonly identifier: Identifier;
 }
 
 export interface GatewayClientOptions {
   /** `onbehalf.gateway.url`: https, or http on loopback only. */
   readonly baseUrl: string;
   /** The identifier this client speaks for. */
-  readonly identifier: string;
+  readonly identifier: Identifier;
   /** Reads the current session at call time; rejects (NotSignedInError) when signed out. */
   readonly credential: () => Promise<GatewayCredential>;
   /** The extension's identity provider and, for OIDC, its issuer: checked against /v1/info. */
@@ -95,7 +96,7 @@ export class GatewayClient {
     this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
-  get identifier(): string {
+  get identifier(): Identifier {
     return this.options.identifier;
   }
 

@@ -4,6 +4,7 @@ import { appendUserText, newConversation } from '../../src/agent/conversation';
 import { ApprovalPolicy } from '../../src/agent/policy';
 import { ToolCatalog } from '../../src/agent/toolCatalog';
 import { pickReferences, type ToolContextStrategy } from '../../src/agent/toolContext';
+import type { Identifier } from '../../src/core/identifier';
 import { ScalekitAccounts } from '../../src/scalekit/scalekitAccounts';
 import { ScalekitToolBackend } from '../../src/scalekit/scalekitBackend';
 import { systemPrompt } from '../../src/vscode/chat/systemPrompt';
@@ -11,6 +12,7 @@ import { blocksOf, messagesOf } from '../emulators/anthropic/conversation';
 import { startAnthropicEmulator, type RecordedRequest, type TurnFunction } from '../emulators/anthropic/server';
 import { bm25Search, type RequestTool } from '../emulators/anthropic/tool-search';
 import { startScalekitEmulator } from '../emulators/scalekit/server';
+import { identifierOf } from '../support/identifiers';
 import { benchTasks, type BenchTask } from './tasks';
 
 // Tool context and prompt-cache cost per TURN over one long chat: the 24 tasks of tasks.ts
@@ -103,7 +105,7 @@ function benchModel(task: BenchTask, input: Record<string, unknown>): TurnFuncti
   };
 }
 
-async function runStrategy(id: ToolContextStrategy, label: string, catalog: ToolCatalog, identifier: string): Promise<StrategyFigures> {
+async function runStrategy(id: ToolContextStrategy, label: string, catalog: ToolCatalog, identifier: Identifier): Promise<StrategyFigures> {
   // Fresh services per way, so one way's writes (a created flag) do not fail the next way's.
   const anthropic = await startAnthropicEmulator();
   const scalekit = await startScalekitEmulator();
@@ -194,7 +196,7 @@ async function runStrategy(id: ToolContextStrategy, label: string, catalog: Tool
 
 export async function benchToolContext(): Promise<ToolContextFigures> {
   const scalekit = await startScalekitEmulator();
-  const identifier = 'oidc:ada';
+  const identifier = identifierOf('oidc', 'ada');
   try {
     scalekit.activateAccount(identifier, 'posthog');
     scalekit.activateAccount(identifier, 'asana');

@@ -2,12 +2,17 @@ import * as assert from 'node:assert/strict';
 import { migrate, openDatabase, type Database } from '../../src/gateway/database';
 import { migrations } from '../../src/gateway/migrations';
 import { AuditStore, ConnectStates, sharedAuditKey, type AuditStart } from '../../src/gateway/store';
+import type { Identifier } from '../../src/core/identifier';
+import { identifierOf } from '../support/identifiers';
 import { postgresBinDir, startPostgresServer, type PostgresServer } from './postgresServer';
 
 // The same storage suite on both drivers: PGlite (embedded) and a real Postgres server
 // this suite starts itself (Debian's binaries). Same SQL, same migrations, same answers.
 
-const entry = (identifier: string, tool = 'asana_workspaces_list'): AuditStart => ({
+const ada = identifierOf('oidc', 'ada');
+const grace = identifierOf('oidc', 'grace');
+
+const entry = (identifier: Identifier, tool = 'asana_workspaces_list'): AuditStart => ({
   identifier,
   connection: 'asana',
   tool,
@@ -41,50 +46,50 @@ function storageSuite(name: string, open: () => Promise<Database>): void {
 
     it('a connect state is consumed once, by the identifier it was minted for, within its 10 minutes', async () => {
       const states = new ConnectStates(db);
-      const state = await states.mint('oidc:t:ada', 'posthog');
+      const state = await states.mint(ada, 'posthog');
       assert.match(state, /^[A-Za-z0-9_-]{43}$/, '32 random bytes, base64url');
-      assert.deepEqual(await states.consume('oidc:t:grace', state), { ok: false, problem: 'otherIdentity' });
-      assert.deepEqual(await states.consume('oidc:t:ada', state), { ok: true, connection: 'posthog' }, 'another identifier did not burn it');
-      assert.deepEqual(await states.consume('oidc:t:ada', state), { ok: false, problem: 'replayed' });
-      assert.deepEqual(await states.consume('oidc:t:ada', 'x'.repeat(43)), { ok: false, problem: 'unknown' });
-      const late = await states.mint('oidc:t:ada', 'asana');
+      assert.deepEqual(await states.consume(grace, state), { ok: false, problem: 'otherIdentity' });
+      assert.deepEqual(await states.consume(ada, state), { ok: true, connection: 'posthog' }, 'another identifier did not burn it');
+      assert.deepEqual(await states.consume(ada, state), { ok: false, problem: 'replayed' });
+      assert.deepEqual(await states.consume(ada, 'x'.repeat(43)), { ok: false, problem: 'unknown' });
+      const late = await states.mint(ada, 'asana');
       const [row] = await db.query<{ minutes: number }>(
         `SELECT EXTRACT(EPOCH FROM (expires_at - created_at)) / 60 AS minutes FROM connect_states WHERE connection = 'asana'`,
       );
       assert.equal(Math.round(Number(row!.minutes)), 10);
       await db.query(`UPDATE connect_states SET expires_at = now() - interval '1 second' WHERE connection = 'asana'`);
-      assert.deepEqual(await states.consume('oidc:t:ada', late), { ok: false, problem: 'expired' });
+      assert.deepEqual(await states.consume(ada, late), { ok: false, problem: 'expired' });
     });
 
     it('the database never holds a state itself, only its SHA-256', async () => {
-      const state = await new ConnectStates(db).mint('oidc:t:ada', 'posthog');
+      const state = await new ConnectStates(db).mint(ada, 'posthog');
       const dump = JSON.stringify(await db.query('SELECT * FROM connect_states'));
       assert.ok(!dump.includes(state));
     });
 
     it('of 20 racing consumptions of one state, exactly one wins', async () => {
       const states = new ConnectStates(db);
-      const state = await states.mint('oidc:t:ada', 'posthog');
-      const results = await Promise.all(Array.from({ length: 20 }, () => states.consume('oidc:t:ada', state)));
+      const state = await states.mint(ada, 'posthog');
+      const results = await Promise.all(Array.from({ length: 20 }, () => states.consume(ada, state)));
       assert.equal(results.filter((r) => r.ok).length, 1);
       assert.ok(results.filter((r) => !r.ok).every((r) => !r.ok && r.problem === 'replayed'));
     });
 
     it('audit: a started record is completed in place (one row), pages newest first, and lists only its own identifier', async () => {
       const audit = new AuditStore(db);
-      const id = await audit.start(entry('oidc:t:ada'));
+      const id = await audit.start(entry(ada));
       await audit.finish(id, { outcome: 'ok', durationMs: 12.4, executionId: 'exec-1' });
-      for (let i = 0; i < 4; i++) await audit.record(entry('oidc:t:ada', `tool_${i}`), { outcome: 'denied', error: 'no', durationMs: 0 });
-      await audit.record(entry('oidc:t:grace'), { outcome: 'ok', durationMs: 1 });
+      for (let i = 0; i < 4; i++) await audit.record(entry(ada, `tool_${i}`), { outcome: 'denied', error: 'no', durationMs: 0 });
+      await audit.record(entry(grace), { outcome: 'ok', durationMs: 1 });
       const [count] = await db.query<{ n: string }>('SELECT count(*) AS n FROM audit');
       assert.equal(Number(count!.n), 6);
-      const first = await audit.listFor('oidc:t:ada', 3);
+      const first = await audit.listFor(ada, 3);
       assert.deepEqual(
         first.records.map((r) => r.tool),
         ['tool_3', 'tool_2', 'tool_1'],
       );
       assert.ok(first.next);
-      const second = await audit.listFor('oidc:t:ada', 3, first.next);
+      const second = await audit.listFor(ada, 3, first.next);
       assert.deepEqual(
         second.records.map((r) => r.tool),
         ['tool_0', 'asana_workspaces_list'],
@@ -97,8 +102,8 @@ function storageSuite(name: string, open: () => Promise<Database>): void {
       assert.equal(done.instance, 'gw-test');
       assert.ok(!Number.isNaN(Date.parse(done.at)));
       assert.deepEqual(
-        (await audit.listFor('oidc:t:grace', 50)).records.map((r) => r.identifier),
-        ['oidc:t:grace'],
+        (await audit.listFor(grace, 50)).records.map((r) => r.identifier),
+        [grace],
       );
     });
 

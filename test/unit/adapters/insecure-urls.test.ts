@@ -2,6 +2,9 @@ import * as assert from 'node:assert/strict';
 import { OidcClient } from '../../../src/core/oidc';
 import { ScalekitAccounts } from '../../../src/scalekit/scalekitAccounts';
 import { checkAnthropicKey } from '../../../src/agent/anthropicKeyCheck';
+import { identifierOf } from '../../support/identifiers';
+
+const ada = identifierOf('oidc', 'ada');
 
 // Issue 10: the OIDC issuer, its JWKS and token endpoints, the Scalekit environment URL and
 // the Anthropic base URL must be https, except loopback. Nothing is fetched otherwise.
@@ -62,7 +65,7 @@ describe('insecure URLs are refused before anything is sent', () => {
       ScalekitAccounts.checkCredentials(credentials),
       (e: Error) => httpsMessage.test(e.message) && /Scalekit environment URL/.test(e.message),
     );
-    await assert.rejects(new ScalekitAccounts(async () => credentials).status('oidc:ada', 'asana'), (e: Error) => httpsMessage.test(e.message));
+    await assert.rejects(new ScalekitAccounts(async () => credentials).status(ada, 'asana'), (e: Error) => httpsMessage.test(e.message));
   });
 
   it('an http Anthropic base URL is refused', async () => {

@@ -9,6 +9,10 @@ import {
   VerifyRejectedError,
 } from '../../../src/core/errors';
 import { startScalekitEmulator, type ScalekitEmulator } from '../../emulators/scalekit/server';
+import { identifierOf } from '../../support/identifiers';
+
+const ada = identifierOf('oidc', 'ada');
+const grace = identifierOf('oidc', 'grace');
 
 // The adapter over the real @scalekit-sdk/node, against the gRPC emulator.
 
@@ -25,37 +29,37 @@ describe('Scalekit adapter', function () {
   });
 
   it('reports NOT_CONNECTED, then each lifecycle status', async () => {
-    assert.equal(await accounts.status('oidc:ada', 'posthog'), 'NOT_CONNECTED');
-    assert.equal(await accounts.getOrCreate('oidc:ada', 'posthog'), 'PENDING_AUTH');
+    assert.equal(await accounts.status(ada, 'posthog'), 'NOT_CONNECTED');
+    assert.equal(await accounts.getOrCreate(ada, 'posthog'), 'PENDING_AUTH');
     for (const status of ['PENDING_VERIFICATION', 'ACTIVE', 'EXPIRED', 'DISCONNECTED'] as const) {
-      emu.setAccountStatus('oidc:ada', 'posthog', status);
-      assert.equal(await accounts.status('oidc:ada', 'posthog'), status);
+      emu.setAccountStatus(ada, 'posthog', status);
+      assert.equal(await accounts.status(ada, 'posthog'), status);
     }
-    assert.equal(await accounts.status('oidc:grace', 'posthog'), 'NOT_CONNECTED', 'accounts are per identifier');
+    assert.equal(await accounts.status(grace, 'posthog'), 'NOT_CONNECTED', 'accounts are per identifier');
   });
 
   it('connects through the consent page and verify, as the same identifier only', async () => {
-    await accounts.getOrCreate('oidc:ada', 'asana');
-    const link = await accounts.authorizationLink('oidc:ada', 'asana', 'state-1', 'http://127.0.0.1:9/verify?x=1');
+    await accounts.getOrCreate(ada, 'asana');
+    const link = await accounts.authorizationLink(ada, 'asana', 'state-1', 'http://127.0.0.1:9/verify?x=1');
     const id = new URL(link).pathname.split('/').pop()!;
     const outcome = emu.decideConsent(id, 'allow');
     const redirect = new URL(outcome.redirectUrl!);
     assert.equal(redirect.searchParams.get('state'), 'state-1');
     assert.equal(redirect.searchParams.get('x'), '1');
     const authRequestId = redirect.searchParams.get('auth_request_id')!;
-    await assert.rejects(accounts.verifyUser('oidc:grace', 'asana', authRequestId), (e: unknown) => VerifyRejectedError.is(e));
-    assert.equal(await accounts.status('oidc:ada', 'asana'), 'PENDING_VERIFICATION');
-    await accounts.verifyUser('oidc:ada', 'asana', authRequestId);
-    assert.equal(await accounts.status('oidc:ada', 'asana'), 'ACTIVE');
-    await assert.rejects(accounts.verifyUser('oidc:ada', 'asana', authRequestId), (e: unknown) => VerifyRejectedError.is(e), 'replay');
+    await assert.rejects(accounts.verifyUser(grace, 'asana', authRequestId), (e: unknown) => VerifyRejectedError.is(e));
+    assert.equal(await accounts.status(ada, 'asana'), 'PENDING_VERIFICATION');
+    await accounts.verifyUser(ada, 'asana', authRequestId);
+    assert.equal(await accounts.status(ada, 'asana'), 'ACTIVE');
+    await assert.rejects(accounts.verifyUser(ada, 'asana', authRequestId), (e: unknown) => VerifyRejectedError.is(e), 'replay');
   });
 
   it('lists every page of tools (199 PostHog, 210 Asana) for active connections only', async () => {
-    assert.deepEqual(await accounts.listTools('oidc:ada', 'posthog'), []);
-    emu.activateAccount('oidc:ada', 'posthog');
-    emu.activateAccount('oidc:ada', 'asana');
-    const posthog = await accounts.listTools('oidc:ada', 'posthog');
-    const asana = await accounts.listTools('oidc:ada', 'asana');
+    assert.deepEqual(await accounts.listTools(ada, 'posthog'), []);
+    emu.activateAccount(ada, 'posthog');
+    emu.activateAccount(ada, 'asana');
+    const posthog = await accounts.listTools(ada, 'posthog');
+    const asana = await accounts.listTools(ada, 'asana');
     assert.equal(posthog.length, 199);
     assert.equal(asana.length, 210);
     assert.ok(posthog.every((t) => t.connection === 'posthog' && t.name.startsWith('posthogmcp_')));
@@ -63,29 +67,29 @@ describe('Scalekit adapter', function () {
   });
 
   it('maps inactive accounts, tool errors, rate limits and outages to typed errors', async () => {
-    emu.activateAccount('oidc:ada', 'asana');
-    emu.expireAccount('oidc:ada', 'asana');
+    emu.activateAccount(ada, 'asana');
+    emu.expireAccount(ada, 'asana');
     await assert.rejects(
-      accounts.executeTool('oidc:ada', 'asana', 'asana_workspaces_list', {}),
+      accounts.executeTool(ada, 'asana', 'asana_workspaces_list', {}),
       (e: unknown) => ConnectionInactiveError.is(e) && e.status === 'EXPIRED',
     );
-    emu.activateAccount('oidc:ada', 'asana');
+    emu.activateAccount(ada, 'asana');
     emu.injectFault({ kind: 'toolError', code: 'other', message: 'upstream broke', times: 1 });
     await assert.rejects(
-      accounts.executeTool('oidc:ada', 'asana', 'asana_workspaces_list', {}),
+      accounts.executeTool(ada, 'asana', 'asana_workspaces_list', {}),
       (e: unknown) => ToolFailedError.is(e) && /upstream broke/.test(e.message),
     );
     emu.injectFault({ kind: 'toolError', code: 'rate_limit', times: 1 });
-    await assert.rejects(accounts.executeTool('oidc:ada', 'asana', 'asana_workspaces_list', {}), (e: unknown) => RateLimitedError.is(e));
+    await assert.rejects(accounts.executeTool(ada, 'asana', 'asana_workspaces_list', {}), (e: unknown) => RateLimitedError.is(e));
     emu.injectFault({ kind: 'resourceExhausted', rpc: 'GetConnectedAccountAuth', times: 1 });
-    await assert.rejects(accounts.status('oidc:ada', 'asana'), (e: unknown) => RateLimitedError.is(e));
-    const result = await accounts.executeTool('oidc:ada', 'asana', 'asana_workspaces_list', {});
+    await assert.rejects(accounts.status(ada, 'asana'), (e: unknown) => RateLimitedError.is(e));
+    const result = await accounts.executeTool(ada, 'asana', 'asana_workspaces_list', {});
     assert.ok(result.executionId);
   });
 
   it('says Scalekit is unreachable when nothing listens, and rejects a bad secret', async () => {
     const down = new ScalekitAccounts(async () => ({ environmentUrl: 'http://127.0.0.1:1', clientId: 'x', clientSecret: 'y' }));
-    await assert.rejects(down.status('oidc:ada', 'posthog'), (e: unknown) => ServiceUnavailableError.is(e));
+    await assert.rejects(down.status(ada, 'posthog'), (e: unknown) => ServiceUnavailableError.is(e));
     await assert.rejects(
       ScalekitAccounts.checkCredentials({ environmentUrl: emu.url, clientId: emu.clientId, clientSecret: 'wrong-secret' }),
       (e: unknown) => InvalidCredentialsError.is(e) && !e.message.includes('wrong-secret'),

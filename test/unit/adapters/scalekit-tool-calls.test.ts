@@ -4,6 +4,10 @@ import { ConnectionInactiveError, UnknownScalekitConnectionError } from '../../.
 import { runAgentTurn } from '../../../src/agent/agentLoop';
 import { startScalekitEmulator, type ScalekitEmulator } from '../../emulators/scalekit/server';
 import { ask, lastCard, startAgentWorld } from '../agent/fixture';
+import { identifierOf } from '../../support/identifiers';
+
+const ada = identifierOf('oidc', 'ada');
+const grace = identifierOf('oidc', 'grace');
 
 // Tool calls as Scalekit really resolves and refuses them, through the real @scalekit-sdk/node.
 
@@ -20,8 +24,8 @@ describe('Scalekit tool calls as the real service answers them', function () {
   });
 
   it('names the connection with the identifier, so Scalekit resolves the account from the pair', async () => {
-    emu.activateAccount('oidc:ada', 'asana');
-    await accounts.executeTool('oidc:ada', 'asana', 'asana_workspaces_list', {});
+    emu.activateAccount(ada, 'asana');
+    await accounts.executeTool(ada, 'asana', 'asana_workspaces_list', {});
     const execution = emu.executions.at(-1)!;
     assert.equal(execution.ok, true);
     assert.equal(execution.connectionName, 'asana');
@@ -29,17 +33,17 @@ describe('Scalekit tool calls as the real service answers them', function () {
 
   it('a connection name Scalekit does not know is said plainly, not shown as "not connected yet"', async () => {
     await assert.rejects(
-      accounts.status('oidc:ada', 'PostHog'),
+      accounts.status(ada, 'PostHog'),
       (e: unknown) => UnknownScalekitConnectionError.is(e) && /no connection named "PostHog"/.test(e.message) && /exactly/.test(e.hint ?? ''),
     );
-    assert.equal(await accounts.status('oidc:grace', 'asana'), 'NOT_CONNECTED', 'a known connection without an account is still "not connected"');
+    assert.equal(await accounts.status(grace, 'asana'), 'NOT_CONNECTED', 'a known connection without an account is still "not connected"');
   });
 
   it('a provider 401 on an ACTIVE account asks for re-authorization, not a plain failure', async () => {
-    emu.activateAccount('oidc:ada', 'asana');
+    emu.activateAccount(ada, 'asana');
     emu.injectFault({ kind: 'toolError', code: 'unauthorized', toolName: 'asana_workspaces_list', message: 'Asana answered 401: token revoked', times: 1 });
     await assert.rejects(
-      accounts.executeTool('oidc:ada', 'asana', 'asana_workspaces_list', {}),
+      accounts.executeTool(ada, 'asana', 'asana_workspaces_list', {}),
       (e: unknown) => ConnectionInactiveError.is(e) && e.connection === 'asana' && /revoked|re-authorize/i.test(`${e.message} ${e.hint ?? ''}`),
     );
   });

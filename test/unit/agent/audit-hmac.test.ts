@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { auditInputMatches, hmacInput, parseAuditReference, sealAuditEntry, type AuditEntry } from '../../../src/agent/audit';
+import { identifierOf } from '../../support/identifiers';
 
 // The audit record keeps an input only as HMAC-SHA256 under a per-identity random key, so
 // a small input (a task name, an id) cannot be recovered by hashing guesses, yet whoever
@@ -8,7 +9,7 @@ import { auditInputMatches, hmacInput, parseAuditReference, sealAuditEntry, type
 
 const entry: AuditEntry = {
   time: 't',
-  identifier: 'oidc:0123456789abcdef:ada',
+  identifier: identifierOf('oidc', 'ada'),
   connection: 'asana',
   tool: 'asana_task_create',
   risk: 'write',

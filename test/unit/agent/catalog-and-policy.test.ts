@@ -9,6 +9,10 @@ import { addUsage, emptyUsage } from '../../../src/agent/pricing';
 import { checkToolInput } from '../../../src/agent/inputValidation';
 import posthog from '../../emulators/fixtures/posthogmcp.json';
 import asana from '../../emulators/fixtures/asana.json';
+import { identifierOf } from '../../support/identifiers';
+
+const ada = identifierOf('oidc', 'ada');
+const grace = identifierOf('oidc', 'grace');
 
 interface CatalogFile {
   tools: { name: string; description: string; input_schema: Record<string, unknown> }[];
@@ -120,27 +124,27 @@ describe('approval policy', () => {
 
   it('runs reads, asks for writes with an "always" option, and always asks for destructive without one', async () => {
     const { policy, asked, always } = policyWith({ answer: 'approve' });
-    assert.deepEqual(await policy.decide('oidc:ada', call('asana_tasks_list', 'read'), signal), { approved: true, source: 'auto' });
-    assert.deepEqual(await policy.decide('oidc:ada', call('asana_task_create', 'write'), signal), { approved: true, source: 'user-approved' });
-    assert.deepEqual(await policy.decide('oidc:ada', call('asana_task_delete', 'destructive'), signal), { approved: true, source: 'user-approved' });
+    assert.deepEqual(await policy.decide(ada, call('asana_tasks_list', 'read'), signal), { approved: true, source: 'auto' });
+    assert.deepEqual(await policy.decide(ada, call('asana_task_create', 'write'), signal), { approved: true, source: 'user-approved' });
+    assert.deepEqual(await policy.decide(ada, call('asana_task_delete', 'destructive'), signal), { approved: true, source: 'user-approved' });
     assert.deepEqual(asked, [
       { tool: 'asana_task_create', canAlwaysAllow: true },
       { tool: 'asana_task_delete', canAlwaysAllow: false },
     ]);
     // A plain Approve is for this call only: nothing is remembered, and the next write asks again.
     assert.equal(always.size, 0);
-    await policy.decide('oidc:ada', call('asana_task_create', 'write'), signal);
+    await policy.decide(ada, call('asana_task_create', 'write'), signal);
     assert.equal(asked.length, 3);
     // A declined call is not approved, and says why.
-    const declined = await policyWith({ answer: 'deny' }).policy.decide('oidc:ada', call('asana_task_create', 'write'), signal);
+    const declined = await policyWith({ answer: 'deny' }).policy.decide(ada, call('asana_task_create', 'write'), signal);
     assert.deepEqual(declined, { approved: false, source: 'denied', reason: 'You declined this call.' });
   });
 
   it('"always allow" sticks for the same identity only', async () => {
     const { policy, asked } = policyWith({ answer: 'always' });
-    await policy.decide('oidc:ada', call('asana_task_create', 'write'), signal);
-    assert.deepEqual(await policy.decide('oidc:ada', call('asana_task_create', 'write'), signal), { approved: true, source: 'always-rule' });
-    await policy.decide('oidc:grace', call('asana_task_create', 'write'), signal);
+    await policy.decide(ada, call('asana_task_create', 'write'), signal);
+    assert.deepEqual(await policy.decide(ada, call('asana_task_create', 'write'), signal), { approved: true, source: 'always-rule' });
+    await policy.decide(grace, call('asana_task_create', 'write'), signal);
     assert.equal(asked.length, 2, 'Grace was asked even though Ada chose always');
   });
 
@@ -148,33 +152,33 @@ describe('approval policy', () => {
     const { policy } = policyWith({ rule: 'allow', answer: 'approve' });
     const asking: string[] = [];
     const note = (tool: string) => (canAlwaysAllow: boolean) => asking.push(`${tool}:${canAlwaysAllow}`);
-    await policy.decide('oidc:ada', call('asana_task_create', 'write'), signal, note('create'));
-    await policy.decide('oidc:ada', call('asana_tasks_list', 'read'), signal, note('list'));
-    await policy.decide('oidc:ada', call('asana_task_delete', 'destructive'), signal, note('delete'));
+    await policy.decide(ada, call('asana_task_create', 'write'), signal, note('create'));
+    await policy.decide(ada, call('asana_tasks_list', 'read'), signal, note('list'));
+    await policy.decide(ada, call('asana_task_delete', 'destructive'), signal, note('delete'));
     assert.deepEqual(asking, ['delete:false']);
     const plain = policyWith({ answer: 'approve' });
-    await plain.policy.decide('oidc:ada', call('asana_task_create', 'write'), signal, note('create'));
+    await plain.policy.decide(ada, call('asana_task_create', 'write'), signal, note('create'));
     assert.deepEqual(asking, ['delete:false', 'create:true']);
   });
 
   it('"always" can never be remembered for a destructive tool', async () => {
     const { policy, asked, always } = policyWith({ answer: 'always' });
-    await policy.decide('oidc:ada', call('asana_task_delete', 'destructive'), signal);
-    await policy.decide('oidc:ada', call('asana_task_delete', 'destructive'), signal);
+    await policy.decide(ada, call('asana_task_delete', 'destructive'), signal);
+    await policy.decide(ada, call('asana_task_delete', 'destructive'), signal);
     assert.equal(asked.length, 2);
     assert.equal(always.size, 0);
   });
 
   it('rules: deny beats everything, allow skips asking for writes but not for destructive, ask makes reads ask', async () => {
-    assert.equal((await policyWith({ rule: 'deny', answer: 'approve' }).policy.decide('oidc:ada', call('asana_tasks_list', 'read'), signal)).approved, false);
+    assert.equal((await policyWith({ rule: 'deny', answer: 'approve' }).policy.decide(ada, call('asana_tasks_list', 'read'), signal)).approved, false);
     const allow = policyWith({ rule: 'allow' });
-    assert.deepEqual(await allow.policy.decide('oidc:ada', call('asana_task_create', 'write'), signal), { approved: true, source: 'rule' });
-    assert.equal((await allow.policy.decide('oidc:ada', call('asana_task_delete', 'destructive'), signal)).approved, false);
+    assert.deepEqual(await allow.policy.decide(ada, call('asana_task_create', 'write'), signal), { approved: true, source: 'rule' });
+    assert.equal((await allow.policy.decide(ada, call('asana_task_delete', 'destructive'), signal)).approved, false);
     assert.equal(allow.asked.length, 1, 'destructive still asked despite allow');
     const askRule = policyWith({ rule: 'ask', answer: 'deny' });
-    assert.equal((await askRule.policy.decide('oidc:ada', call('asana_tasks_list', 'read'), signal)).approved, false);
+    assert.equal((await askRule.policy.decide(ada, call('asana_tasks_list', 'read'), signal)).approved, false);
     assert.equal(askRule.asked.length, 1);
-    assert.deepEqual(await policyWith({ rule: 'deny', answer: 'approve' }).policy.decide('oidc:ada', call('asana_task_create', 'write'), signal), {
+    assert.deepEqual(await policyWith({ rule: 'deny', answer: 'approve' }).policy.decide(ada, call('asana_task_create', 'write'), signal), {
       approved: false,
       source: 'denied',
       reason: 'A rule in your settings blocks this tool.',
@@ -182,13 +186,13 @@ describe('approval policy', () => {
   });
 
   it('rules: an "ask" rule beats a remembered "always", and offers no "always" of its own', async () => {
-    const askRule = policyWith({ rule: 'ask', always: new Set(['oidc:ada|asana_task_create']), answer: 'always' });
-    assert.deepEqual(await askRule.policy.decide('oidc:ada', call('asana_task_create', 'write'), signal), { approved: true, source: 'user-approved' });
+    const askRule = policyWith({ rule: 'ask', always: new Set([`${ada}|asana_task_create`]), answer: 'always' });
+    assert.deepEqual(await askRule.policy.decide(ada, call('asana_task_create', 'write'), signal), { approved: true, source: 'user-approved' });
     // "Always" would be ignored while the rule stands, so it is not offered nor remembered.
     assert.deepEqual(askRule.asked, [{ tool: 'asana_task_create', canAlwaysAllow: false }]);
-    assert.deepEqual([...askRule.always], ['oidc:ada|asana_task_create']);
+    assert.deepEqual([...askRule.always], [`${ada}|asana_task_create`]);
     const fresh = policyWith({ rule: 'ask', answer: 'always' });
-    await fresh.policy.decide('oidc:ada', call('asana_task_create', 'write'), signal);
+    await fresh.policy.decide(ada, call('asana_task_create', 'write'), signal);
     assert.equal(fresh.always.size, 0);
     assert.deepEqual(fresh.asked, [{ tool: 'asana_task_create', canAlwaysAllow: false }]);
   });
@@ -203,7 +207,7 @@ describe('audit, bounds, series, pricing, input checks', () => {
   it('writes CSV with a header, quoting, and formula neutralising', () => {
     const record: AuditRecord = {
       time: 't',
-      identifier: 'oidc:ada',
+      identifier: ada,
       connection: 'asana',
       tool: '=HYPERLINK("x")',
       risk: 'write',

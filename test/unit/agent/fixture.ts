@@ -7,6 +7,8 @@ import { sealAuditEntry, type AuditRecord } from '../../../src/agent/audit';
 import type { ChatItemView } from '../../../src/shared/protocol';
 import { ScalekitAccounts } from '../../../src/scalekit/scalekitAccounts';
 import { ScalekitToolBackend } from '../../../src/scalekit/scalekitBackend';
+import type { Identifier } from '../../../src/core/identifier';
+import { identifierOf } from '../../support/identifiers';
 import { startAnthropicEmulator, type AnthropicEmulator } from '../../emulators/anthropic/server';
 import { startScalekitEmulator, type ScalekitEmulator } from '../../emulators/scalekit/server';
 
@@ -18,7 +20,7 @@ export interface AgentWorld {
   scalekit: ScalekitEmulator;
   accounts: ScalekitAccounts;
   catalog: ToolCatalog;
-  identifier: string;
+  identifier: Identifier;
   answers: UserAnswer[];
   asked: string[];
   audit: AuditRecord[];
@@ -33,7 +35,7 @@ let counter = 0;
 /** The test identity's audit HMAC key. */
 export const auditKey = Buffer.alloc(32, 7);
 
-export async function startAgentWorld(identifier = 'oidc:ada'): Promise<AgentWorld> {
+export async function startAgentWorld(identifier: Identifier = identifierOf('oidc', 'ada')): Promise<AgentWorld> {
   const anthropic = await startAnthropicEmulator();
   const scalekit = await startScalekitEmulator();
   scalekit.activateAccount(identifier, 'posthog');

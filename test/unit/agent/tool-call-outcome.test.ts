@@ -2,6 +2,10 @@ import * as assert from 'node:assert/strict';
 import { runAgentTurn } from '../../../src/agent/agentLoop';
 import { NotSignedInError } from '../../../src/core/errors';
 import { ask, startAgentWorld, type AgentWorld } from './fixture';
+import { identifierOf } from '../../support/identifiers';
+
+const ada = identifierOf('oidc', 'ada');
+const grace = identifierOf('oidc', 'grace');
 
 // One outcome per tool call, turned into cards and audit records in one place
 // (toolCallTranslator.ts): the exact cards and records each path produces.
@@ -40,7 +44,7 @@ describe('tool call outcomes: cards and audit records', function () {
     assert.ok(inputHmac && executionId);
     assert.deepEqual(record, {
       time: new Date(1_000).toISOString(),
-      identifier: 'oidc:ada',
+      identifier: ada,
       connection: 'asana',
       tool: 'asana_task_create',
       risk: 'write',
@@ -60,10 +64,10 @@ describe('tool call outcomes: cards and audit records', function () {
 
   it('the identifier is derived again after the approval wait: a switch or a sign-out runs nothing and is audited for the approver', async () => {
     world.conversation.loadedTools = ['asana_task_create'];
-    for (const after of [async () => 'oidc:grace', async () => Promise.reject(new NotSignedInError())]) {
+    for (const after of [async () => grace, async () => Promise.reject(new NotSignedInError())]) {
       world.answers.push('approve');
       let calls = 0;
-      const deps = world.deps({ now: () => 5, currentIdentifier: () => (++calls === 1 ? Promise.resolve('oidc:ada') : after()) });
+      const deps = world.deps({ now: () => 5, currentIdentifier: () => (++calls === 1 ? Promise.resolve(ada) : after()) });
       world.anthropic.queue({ toolUse: { name: 'asana_task_create', input: { name: 'x', workspace: '1' } } }, { text: 'ok' });
       ask(world, 'create');
       await runAgentTurn(world.conversation, deps, new AbortController().signal);
@@ -73,8 +77,8 @@ describe('tool call outcomes: cards and audit records', function () {
     assert.deepEqual(
       world.audit.map((r) => [r.identifier, r.decision, r.outcome, r.errorCode, r.durationMs]),
       [
-        ['oidc:ada', 'user-approved', 'failure', 'identity_changed', 0],
-        ['oidc:ada', 'user-approved', 'failure', 'not_signed_in', 0],
+        [ada, 'user-approved', 'failure', 'identity_changed', 0],
+        [ada, 'user-approved', 'failure', 'not_signed_in', 0],
       ],
     );
     const finals = toolCards(world, 'asana_task_create').filter((c) => c.status === 'failed');

@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { identifierFor } from '../../../src/core/identifier';
+import { identifierFor, type Identifier } from '../../../src/core/identifier';
 import type { RunningGateway } from '../../../src/gateway/server';
 import { GatewayClient, type GatewayCredential } from '../../../src/team/gatewayClient';
 import { idToken, startOidcGateway, startWorld, type World } from '../../gateway/support';
@@ -15,7 +15,7 @@ describe('team: the gateway client', function () {
   const who = (sub: string) => identifierFor('oidc', sub, world.idp.issuer);
 
   /** A client for `identifier` whose session, at every request, is `session()`. */
-  const clientFor = (identifier: string, session: () => Promise<GatewayCredential>, baseUrl = gateway.url) =>
+  const clientFor = (identifier: Identifier, session: () => Promise<GatewayCredential>, baseUrl = gateway.url) =>
     new GatewayClient({ baseUrl, identifier, credential: session, identityProvider: 'oidc', issuer: world.idp.issuer });
   const sessionOf = (sub: string) => async () => ({ token: await idToken(world, sub), identifier: who(sub) });
 
@@ -78,7 +78,12 @@ describe('team: the gateway client', function () {
       expired.connections(),
       (error: Error & { kind?: string }) => error.kind === 'notSignedIn' && /did not accept your sign-in/.test(error.message),
     );
-    const github = new GatewayClient({ baseUrl: gateway.url, identifier: 'github:1', credential: sessionOf('ada'), identityProvider: 'github' });
+    const github = new GatewayClient({
+      baseUrl: gateway.url,
+      identifier: identifierFor('github', '1'),
+      credential: sessionOf('ada'),
+      identityProvider: 'github',
+    });
     await assert.rejects(github.connections(), /expects oidc sign-in, and this window signs in with github/);
     const closed = await new Promise<number>((resolve) => {
       const probe = createServer();
