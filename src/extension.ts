@@ -75,6 +75,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   const auditKeys = new AuditKeys(context.secrets);
   const audit = new AuditLog(path.join(storageRoot, 'audit'), taggedLogger(log, 'audit'), (identifier) => auditKeys.keyFor(identifier));
   const approvals = new ApprovalStore(context.globalState);
+  const testMode = context.extensionMode === vscode.ExtensionMode.Test;
   const chat = new ChatController({
     model,
     identity,
@@ -89,7 +90,6 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     log: taggedLogger(log, 'chat'),
     openExternal: currentOpener,
   });
-  const testMode = context.extensionMode === vscode.ExtensionMode.Test;
   // Test mode only: what the chat view renders and posts, and how often the tree re-renders.
   const chatRecorder = testMode ? new ChatViewRecorder() : undefined;
   const treeRenders = testMode ? renderCounter(tree.onDidChangeTreeData) : undefined;
@@ -184,7 +184,6 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
       handleMessage: (raw) => chat.handleMessage(raw),
       whenIdle: () => chat.whenIdle(),
       activeConversation: () => chat.activeConversation,
-      requests: () => chat.requests,
       renderedHtml: () => chatRecorder?.renderedHtml ?? [],
       postedMessages: () => chatRecorder?.postedMessages ?? [],
       readyCount: () => chatRecorder?.readyCount ?? 0,
