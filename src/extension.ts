@@ -27,7 +27,7 @@ import { IdentityService } from './vscode/identityService';
 import { loggerFor } from './vscode/log';
 import { OidcAuthProvider } from './vscode/oidcAuthProvider';
 import { SecretStore, secretNames, secretStorageKey } from './vscode/secretStore';
-import { settings } from './vscode/settings';
+import { keepSettingsUntilChanged, settings } from './vscode/settings';
 import { StatusBar } from './vscode/statusBar';
 import { TeamGateway } from './vscode/teamGateway';
 import { ChatViewRecorder, renderCounter, type OnBehalfTestApi } from './vscode/testApi';
@@ -37,6 +37,8 @@ import { UriRouter } from './vscode/uriRouter';
 // disposal. No behaviour lives here.
 export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | undefined {
   const started = performance.now();
+  // First of all listeners: settings are kept between configuration events (settings.ts).
+  context.subscriptions.push(keepSettingsUntilChanged());
   const channel = vscode.window.createOutputChannel('OnBehalf', { log: true });
   context.subscriptions.push(channel);
   const log = loggerFor(channel);
