@@ -27,7 +27,7 @@ import { IdentityService } from './vscode/identityService';
 import { loggerFor } from './vscode/log';
 import { OidcAuthProvider } from './vscode/oidcAuthProvider';
 import { SecretStore, secretNames, secretStorageKey } from './vscode/secretStore';
-import { settings } from './vscode/settings';
+import { keepSettingsUntilChanged, settings } from './vscode/settings';
 import { StatusBar } from './vscode/statusBar';
 import { TeamGateway } from './vscode/teamGateway';
 import { ChatViewRecorder, renderCounter, type OnBehalfTestApi } from './vscode/testApi';
@@ -37,6 +37,8 @@ import { UriRouter } from './vscode/uriRouter';
 // disposal. No behaviour lives here.
 export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | undefined {
   const started = performance.now();
+  // First of all listeners: settings are kept between configuration events (settings.ts).
+  context.subscriptions.push(keepSettingsUntilChanged());
   const channel = vscode.window.createOutputChannel('OnBehalf', { log: true });
   context.subscriptions.push(channel);
   const log = loggerFor(channel);
@@ -75,6 +77,7 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
   const auditKeys = new AuditKeys(context.secrets);
   const audit = new AuditLog(path.join(storageRoot, 'audit'), taggedLogger(log, 'audit'), (identifier) => auditKeys.keyFor(identifier));
   const approvals = new ApprovalStore(context.globalState);
+  const testMode = context.extensionMode === vscode.ExtensionMode.Test;
   const chat = new ChatController({
     model,
     identity,
@@ -89,7 +92,6 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
     log: taggedLogger(log, 'chat'),
     openExternal: currentOpener,
   });
-  const testMode = context.extensionMode === vscode.ExtensionMode.Test;
   // Test mode only: what the chat view renders and posts, and how often the tree re-renders.
   const chatRecorder = testMode ? new ChatViewRecorder() : undefined;
   const treeRenders = testMode ? renderCounter(tree.onDidChangeTreeData) : undefined;
@@ -184,7 +186,6 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
       handleMessage: (raw) => chat.handleMessage(raw),
       whenIdle: () => chat.whenIdle(),
       activeConversation: () => chat.activeConversation,
-      requests: () => chat.requests,
       renderedHtml: () => chatRecorder?.renderedHtml ?? [],
       postedMessages: () => chatRecorder?.postedMessages ?? [],
       readyCount: () => chatRecorder?.readyCount ?? 0,

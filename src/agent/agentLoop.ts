@@ -48,7 +48,8 @@ export async function runAgentTurn(conversation: Conversation, deps: AgentDeps, 
   const now = deps.now ?? Date.now;
   for (let step = 0; step < deps.maxSteps; step++) {
     const request = buildRequest(conversation, deps);
-    deps.events.onRequest?.(request.metrics);
+    // Measuring serialises the whole request: done only when someone listens (tests, the bench).
+    if (deps.events.onRequest) deps.events.onRequest(requestMetrics(request.params, request.tools, deps.catalog));
     const streamed = await streamReplyWithRetries(conversation, deps, request.params, signal);
     if (streamed.kind === 'stopped' || streamed.kind === 'error') return streamed.kind;
     const message = streamed.message;
@@ -175,7 +176,7 @@ export function searchToolDefinition(catalog: ToolCatalog): Anthropic.Messages.T
 export function buildRequest(
   conversation: Conversation,
   deps: Pick<AgentDeps, 'catalog' | 'model' | 'maxTokens' | 'systemPrompt' | 'readOnly' | 'toolContext'>,
-): { params: Anthropic.Messages.MessageStreamParams; metrics: RequestMetrics } {
+): { params: Anthropic.Messages.MessageStreamParams; tools: readonly RequestTool[] } {
   const strategy = deps.toolContext ?? defaultToolContext;
   const { tools, cacheHistory } = toolsForRequest(strategy, deps.catalog, conversation, deps.readOnly, searchToolDefinition(deps.catalog));
   // The cached prefix: tools + system, and with deferred tools the whole history up to the
@@ -187,7 +188,7 @@ export function buildRequest(
     tools,
     messages: cacheHistory ? withHistoryBreakpoint(conversation.messages) : conversation.messages,
   };
-  return { params, metrics: requestMetrics(params, tools, deps.catalog) };
+  return { params, tools };
 }
 
 /**

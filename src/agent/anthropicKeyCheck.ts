@@ -13,6 +13,13 @@ import { checkSecureUrl } from '../core/secureUrl';
 // Checks an Anthropic key before it replaces the stored one. Listing models is free and
 // needs a valid key, so it is the cheapest honest check.
 
+/**
+ * The SDK's OpenTelemetry instrumentation is off: OnBehalf exports no traces from the editor,
+ * and the global tracer is shared with every extension in the host, so none of them sees our
+ * requests (or adds trace headers to them), and no request pays for building spans.
+ */
+const noTelemetry = { openTelemetry: false } as const;
+
 /** An Anthropic client, refused when the base URL (where the key goes) is not https or loopback. */
 export function anthropicClient(apiKey: string, baseURL: string, options: { maxRetries: number; timeout?: number }): Anthropic {
   checkSecureUrl(
@@ -20,7 +27,7 @@ export function anthropicClient(apiKey: string, baseURL: string, options: { maxR
     'The Anthropic base URL ("onbehalf.anthropic.baseUrl")',
     (problem) => new InsecureUrlError(problem, 'Fix "onbehalf.anthropic.baseUrl" in your user settings.'),
   );
-  return new (anthropicSdk().default)({ apiKey, baseURL, ...options });
+  return new (anthropicSdk().default)({ apiKey, baseURL, ...options, ...noTelemetry });
 }
 
 /**
@@ -33,7 +40,7 @@ export function anthropicRelayClient(token: string, gatewayUrl: string, options:
     'The OnBehalf gateway URL ("onbehalf.gateway.url")',
     (problem) => new InsecureUrlError(problem, 'Fix "onbehalf.gateway.url" in your user settings.'),
   );
-  return new (anthropicSdk().default)({ apiKey: null, authToken: token, baseURL: gatewayUrl, ...options });
+  return new (anthropicSdk().default)({ apiKey: null, authToken: token, baseURL: gatewayUrl, ...options, ...noTelemetry });
 }
 
 export async function checkAnthropicKey(apiKey: string, baseURL: string): Promise<void> {

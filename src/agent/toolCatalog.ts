@@ -198,8 +198,12 @@ export class ToolCatalog {
   }
 
   connections(): string[] {
-    return [...new Set(this.all().map((t) => t.connection))];
+    // Asked at every model request (the search tool names them); the catalog never changes.
+    this.connectionNames ??= [...new Set(this.all().map((t) => t.connection))];
+    return [...this.connectionNames];
   }
+
+  private connectionNames: readonly string[] | undefined;
 
   /** BM25 over names, descriptions and parameter names, with a few query synonyms. */
   search(query: string, options: SearchOptions = {}): ToolDefinition[] {

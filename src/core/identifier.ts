@@ -92,6 +92,8 @@ export function identityFromSession(provider: IdentityProviderKind, session: { a
   };
 }
 
+const storageKeys = new Map<string, string>();
+
 /**
  * A short, filesystem-safe key for per-identity storage (conversations, audit, approvals):
  * the provider as a readable prefix, then 32 hex digits of SHA-256 over the whole identifier.
@@ -99,8 +101,15 @@ export function identityFromSession(provider: IdentityProviderKind, session: { a
  * never share a file on a case-insensitive file system.
  */
 export function storageKeyFor(identifier: string): string {
-  const prefix = /^([a-z]{1,12}):/.exec(identifier)?.[1] ?? 'id';
-  return `${prefix}-${createHash('sha256').update(identifier, 'utf8').digest('hex').slice(0, 32)}`;
+  let key = storageKeys.get(identifier);
+  if (key === undefined) {
+    const prefix = /^([a-z]{1,12}):/.exec(identifier)?.[1] ?? 'id';
+    key = `${prefix}-${createHash('sha256').update(identifier, 'utf8').digest('hex').slice(0, 32)}`;
+    // A pure function asked at every audited call: the few identities of a window are hashed once.
+    if (storageKeys.size >= 64) storageKeys.clear();
+    storageKeys.set(identifier, key);
+  }
+  return key;
 }
 
 /**

@@ -17,8 +17,34 @@ const section = 'onbehalf';
 
 export const defaultAnthropicBaseUrl = 'https://api.anthropic.com';
 
+/**
+ * Values read since the last configuration event, while keepSettingsUntilChanged() is on.
+ * Reading a setting costs more than the rest of a tool call (team mode is checked at each).
+ * Kept exactly: the extension host replaces its copy of the configuration and fires
+ * onDidChangeConfiguration in one synchronous step, and this listener is the first of this
+ * extension's (activate() subscribes it before any other service exists), so the kept values
+ * are gone before any code of ours runs after a change.
+ */
+let kept: Map<string, unknown> | undefined;
+
+/** Keeps read values until the next configuration event; call first in activate(). */
+export function keepSettingsUntilChanged(): vscode.Disposable {
+  const values = new Map<string, unknown>();
+  kept = values;
+  const watch = vscode.workspace.onDidChangeConfiguration(() => values.clear());
+  return {
+    dispose: () => {
+      watch.dispose();
+      if (kept === values) kept = undefined;
+    },
+  };
+}
+
 function read<T>(key: string, fallback: T): T {
-  return userValue(vscode.workspace.getConfiguration(section).inspect<T>(key), fallback);
+  if (kept?.has(key)) return kept.get(key) as T;
+  const value = userValue(vscode.workspace.getConfiguration(section).inspect<T>(key), fallback);
+  kept?.set(key, value);
+  return value;
 }
 
 function config(): { get<T>(key: string, fallback: T): T } {

@@ -1,6 +1,5 @@
 import type * as vscode from 'vscode';
 import type { Identity } from '../core/identifier';
-import type { RequestMetrics } from '../agent/agentLoop';
 import type { AuditRecord } from '../agent/audit';
 import type { Conversation } from '../agent/conversation';
 import type { HostMessage } from '../shared/protocol';
@@ -35,7 +34,6 @@ export interface OnBehalfTestApi {
     handleMessage(raw: unknown): Promise<void>;
     whenIdle(): Promise<void>;
     activeConversation(): Conversation | undefined;
-    requests(): readonly RequestMetrics[];
     renderedHtml(): readonly string[];
     postedMessages(): readonly HostMessage[];
     /** How many times the chat page said `ready`. */

@@ -5,6 +5,8 @@
 // Nothing here is a test: it prints one result line for the runner.
 import * as diagnosticsChannel from 'node:diagnostics_channel';
 import * as http2 from 'node:http2';
+import * as inspector from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { api, installBrowser, signInAs, statusOf, waitFor } from '../integration/support';
@@ -22,6 +24,8 @@ export interface HostOverheadSetup {
   readonly callsPerConversation: number;
   /** Starts the one line the runner reads the figures from. */
   readonly resultPrefix: string;
+  /** When set, a V8 CPU profile of the extension host during the measured conversations is written here. */
+  readonly cpuProfilePath?: string;
 }
 
 /** The environment variable holding the setup (test/bench/host-overhead.ts sets it). */
@@ -113,6 +117,25 @@ export function perCallOverheads(crossings: readonly Crossing[]): { onBehalf: nu
   return { onBehalf, boundary };
 }
 
+/** Profiles this thread (the extension host) from inside, so no flag on code-server is needed. */
+async function startProfile(): Promise<{ startedAt: number; stop(): Promise<unknown> }> {
+  const session = new inspector.Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  // The profile's timestamps are the monotonic clock in µs; this maps them onto performance.now().
+  const startedAt = performance.now() - Number(process.hrtime.bigint() / 1000n) / 1000;
+  return {
+    startedAt,
+    stop: async () => {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      return profile;
+    },
+  };
+}
+
 export async function run(): Promise<void> {
   const setup = JSON.parse(process.env[setupVariable] ?? '{}') as HostOverheadSetup;
   const onbehalf = await api();
@@ -136,6 +159,7 @@ export async function run(): Promise<void> {
   await waitFor('chat view rendered', () => onbehalf.chat.renderedHtml().length > 0, 30_000);
 
   const recorder = recordCrossings(onbehalf);
+  const profiler = setup.cpuProfilePath ? await startProfile() : undefined;
   const failures: string[] = [];
   try {
     for (let i = 0; i < setup.conversations; i++) {
@@ -150,6 +174,9 @@ export async function run(): Promise<void> {
     }
   } finally {
     recorder.dispose();
+    if (profiler && setup.cpuProfilePath) writeFileSync(setup.cpuProfilePath, JSON.stringify(await profiler.stop()));
+    if (setup.cpuProfilePath)
+      writeFileSync(`${setup.cpuProfilePath}.crossings.json`, JSON.stringify({ startedAt: profiler?.startedAt, crossings: recorder.crossings }));
   }
   const overheads = perCallOverheads(recorder.crossings);
   console.log(

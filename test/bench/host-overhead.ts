@@ -80,6 +80,7 @@ export async function benchHostOverhead(): Promise<HostOverheadFigures> {
         conversations,
         callsPerConversation,
         resultPrefix,
+        ...(process.env.ONBEHALF_BENCH_CPU_PROFILE ? { cpuProfilePath: process.env.ONBEHALF_BENCH_CPU_PROFILE } : {}),
       } satisfies HostOverheadSetup),
     },
   });

@@ -1,11 +1,12 @@
-// Issue 15 part 2 in the real extension host: the identity and the Scalekit secret are kept
-// between calls (src/vscode/identityService.ts, src/vscode/secretStore.ts), and dropped by their
-// change events. A switch of account while calls are in flight, and a secret changed in
-// SecretStorage behind OnBehalf's back, must both be seen by the very next call.
+// Issue 15 part 2 in the real extension host: the identity, the Scalekit secret and the settings
+// are kept between calls (src/vscode/identityService.ts, src/vscode/secretStore.ts,
+// src/vscode/settings.ts), and dropped by their change events. A switch of account while calls
+// are in flight, a secret changed in SecretStorage behind OnBehalf's back, and team mode turned
+// on while a call waits, must all be seen by the very next call.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
-import { type Browser, type Emulators, oidcIdentifier, signInAs, statusOf, useSignedInWorld, waitFor } from './support';
+import { type Browser, type Emulators, oidcIdentifier, setSetting, signInAs, statusOf, useSignedInWorld, waitFor } from './support';
 
 describe('kept identity and secrets: a change is seen by the next call', function () {
   this.timeout(90_000);
@@ -132,5 +133,37 @@ describe('kept identity and secrets: a change is seen by the next call', functio
       emulators.scalekit.executions.slice(executionsBefore).map((e) => [e.toolName, e.identifier]),
       [['asana_workspaces_list', oidcIdentifier('ada')]],
     );
+  });
+
+  it('team mode turned on while a write waits for approval: the write goes to the gateway, never to Scalekit directly (the kept settings are dropped)', async () => {
+    await signInAs(onbehalf, browser, 'ada');
+    emulators.anthropic.reset();
+    const workspace = emulators.scalekit.data.asana.workspace.gid;
+    await freshConversation(['asana_task_create']);
+    const write = newId();
+    emulators.anthropic.queue(
+      { toolUse: { name: 'asana_task_create', input: { name: 'after team mode', workspace_gid: workspace }, id: write } },
+      { text: 'done' },
+    );
+    const turn = onbehalf.chat.handleMessage({ type: 'send', text: 'create a task' });
+    await waitFor('the write waits for approval', () => card(write)?.status === 'awaitingApproval');
+    const executionsBefore = emulators.scalekit.executions.length;
+
+    // Team mode, with a gateway nobody listens on: a call sent there fails, one sent to Scalekit would run.
+    await setSetting('gateway.url', 'http://127.0.0.1:9');
+    try {
+      await onbehalf.chat.handleMessage({ type: 'decide', toolUseId: write, decision: 'approve' });
+      await turn;
+      await onbehalf.chat.whenIdle();
+      assert.equal(card(write)?.status, 'failed', 'the write went to the (unreachable) gateway');
+      assert.match(card(write)?.error ?? '', /gateway is unreachable/);
+      assert.equal(emulators.scalekit.executions.length, executionsBefore, 'nothing ran in Scalekit directly');
+      assert.ok(![...emulators.scalekit.data.asana.tasks.values()].some((t) => t.name === 'after team mode'), 'the write did not run');
+    } finally {
+      // Team mode removed the Scalekit secret from SecretStorage: put back the direct-mode world.
+      await setSetting('gateway.url', undefined);
+      await onbehalf.storeSecret('scalekitClientSecret', emulators.scalekit.clientSecret);
+      await waitFor('connections active again', () => statusOf(onbehalf, 'asana') === 'ACTIVE' && statusOf(onbehalf, 'posthog') === 'ACTIVE', 30_000);
+    }
   });
 });

@@ -83,11 +83,6 @@ export class ChatController extends DisposableOwner {
     if (view) this.postState();
   }
 
-  /** Metrics of every model request this window made; read by tests and the bench. */
-  get requests() {
-    return this.turns.requests;
-  }
-
   get activeConversation(): Conversation | undefined {
     return this.session?.activeConversation;
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
-import { runAgentTurn, type AgentDeps, type RequestMetrics } from '../../agent/agentLoop';
+import { runAgentTurn, type AgentDeps } from '../../agent/agentLoop';
 import { warmToolSchemas } from '../../agent/inputValidation';
 import { appendUserText, lastTurnHasRetryableFailure, rewindToLastUserMessage, type Conversation } from '../../agent/conversation';
 import { messageOf } from '../../core/errors';
@@ -28,17 +28,10 @@ export interface ToolBackendProbe {
 export const toolBackendProbe: { current: ToolBackendProbe | undefined } = { current: undefined };
 
 export class TurnRunner {
-  private readonly requestLog: RequestMetrics[] = [];
-
   constructor(
     private readonly model: ModelAccess,
     private readonly log: Logger,
   ) {}
-
-  /** Metrics of every model request this window made; read by tests and the bench. */
-  get requests(): readonly RequestMetrics[] {
-    return this.requestLog;
-  }
 
   /** The user's message, into the shown conversation (or a new one), then a turn to answer it. */
   async send(session: IdentitySession, text: string): Promise<void> {
@@ -137,7 +130,6 @@ export class TurnRunner {
       events: {
         onItem: (item) => session.postFor(conversation, { type: 'item', item }),
         onTextDelta: (itemId, text) => session.postFor(conversation, { type: 'textDelta', itemId, text }),
-        onRequest: (metrics) => this.requestLog.push(metrics),
         onChange: () => session.scheduleSave(conversation),
       },
       newId: () => randomUUID(),
