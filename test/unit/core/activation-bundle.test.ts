@@ -16,6 +16,7 @@ const sdks = [
   { sdk: 'zod', vendor: 'zod', signature: '$ZodType' },
   { sdk: 'ajv', vendor: 'validation', signature: 'strictTuples' },
   { sdk: 're2js', vendor: 'validation', signature: 'RE2JSSyntaxException' },
+  { sdk: 'jose', vendor: 'jose', signature: 'ERR_JWT_INVALID' },
 ] as const;
 
 describe('the activation bundle', () => {
