@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose';
+import type { createRemoteJWKSet, JWTPayload } from 'jose';
 import { OidcError, ServiceUnavailableError } from './errors';
 import { defaultHttpLimits, limitedFetch, type HttpLimits } from './httpLimits';
+import { joseSdk } from './sdkLoader';
 import { insecureUrlProblem } from './secureUrl';
 
 // OIDC authorization code + PKCE (S256) for any issuer. The ID token's signature is
@@ -152,13 +153,14 @@ export class OidcClient {
 
   async verifyIdToken(idToken: string, expectedNonce: string | undefined, opts: { nonceOptional?: boolean } = {}): Promise<OidcTokens['claims']> {
     const discovery = await this.discover();
-    this.jwks ??= createRemoteJWKSet(new URL(discovery.jwks_uri), {
+    const jose = joseSdk();
+    this.jwks ??= jose.createRemoteJWKSet(new URL(discovery.jwks_uri), {
       timeoutDuration: this.limits.timeoutMs,
-      [customFetch]: (url, options) => this.fetchFn(url, options),
+      [jose.customFetch]: (url, options) => this.fetchFn(url, options),
     });
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(idToken, this.jwks, { issuer: discovery.issuer, audience: this.clientId, clockTolerance: 30 }));
+      ({ payload } = await jose.jwtVerify(idToken, this.jwks, { issuer: discovery.issuer, audience: this.clientId, clockTolerance: 30 }));
     } catch (error) {
       throw new OidcError(`The ID token failed verification: ${(error as Error).message}`);
     }

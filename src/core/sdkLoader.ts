@@ -9,6 +9,7 @@
 // The types are the packages' own: nothing is widened on the way.
 
 import type * as AnthropicVendor from '../vendor/anthropic';
+import type * as JoseVendor from '../vendor/jose';
 import type * as McpVendor from '../vendor/mcp';
 import type * as ScalekitVendor from '../vendor/scalekit';
 import type * as ValidationVendor from '../vendor/validation';
@@ -22,6 +23,7 @@ import type * as ZodVendor from '../vendor/zod';
 declare function require(id: string): unknown;
 
 type AnthropicSdk = typeof AnthropicVendor;
+type JoseSdk = typeof JoseVendor;
 type ScalekitSdk = typeof ScalekitVendor;
 type McpSdk = typeof McpVendor;
 type ValidationSdk = typeof ValidationVendor;
@@ -75,4 +77,10 @@ let zod: ZodSdk | undefined;
 /** zod, on the first webview message or saved conversation read. */
 export function zodSdk(): ZodSdk {
   return (zod ??= timed('zod', () => require('../vendor/zod') as ZodSdk));
+}
+
+let jose: JoseSdk | undefined;
+/** jose, on the first ID token check (OIDC sign-in, enterprise access). */
+export function joseSdk(): JoseSdk {
+  return (jose ??= timed('jose', () => require('../vendor/jose') as JoseSdk));
 }

@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { decodeJwt } from 'jose';
 import { type ErrorKind, NotSignedInError, OnBehalfError, ToolFailedError } from '../core/errors';
-import { mcpSdk } from '../core/sdkLoader';
+import { joseSdk, mcpSdk } from '../core/sdkLoader';
 import { defineTool, type ToolDefinition } from '../core/toolBackend';
 import type { ToolAnnotations } from '../core/toolRisk';
 import {
@@ -599,7 +598,7 @@ export class EnterprisePostHogClient {
 /** An operation on a client that was closed meanwhile (sign-out, switch, setting change). */
 function identityOf(idToken: string): string {
   try {
-    const claims = decodeJwt(idToken);
+    const claims = joseSdk().decodeJwt(idToken);
     if (typeof claims.sub === 'string' && claims.sub) return `${claims.iss ?? ''}|${claims.sub}`;
   } catch {
     // An opaque token: bind to its digest instead.

@@ -22,21 +22,14 @@ export class ContextKeys extends DisposableOwner {
   readonly onDidTick = this.tickEmitter.event;
 
   constructor(
-    connections: ConnectionsService,
+    private readonly connections: ConnectionsService,
     private readonly secrets: SecretStore,
     private readonly model: ModelAccess,
     private readonly state: vscode.Memento,
     onDidSendMessage: vscode.Event<void>,
   ) {
     super();
-    const updateConnections = () => {
-      const snapshot = connections.snapshot;
-      void this.set(contextKeys.signedIn, snapshot.identity !== undefined);
-      const active = activeProducts(snapshot.connections);
-      void this.set(contextKeys.posthogActive, active.posthog);
-      void this.set(contextKeys.asanaActive, active.asana);
-    };
-    this.register(connections.onDidChange(updateConnections));
+    this.register(connections.onDidChange(() => this.updateConnections()));
     this.register(secrets.onDidChange(() => void this.updateKeys()));
     this.register(model.onDidChange(() => void this.updateKeys()));
     this.register(
@@ -46,13 +39,25 @@ export class ContextKeys extends DisposableOwner {
     );
     this.register(
       onDidSendMessage(() => {
-        void state.update(askedKey, true);
+        void this.state.update(askedKey, true);
         void this.set(askedKey, true);
       }),
     );
-    updateConnections();
+  }
+
+  /** Sets every key's first value; called once activation has returned (it reads secrets). */
+  start(): void {
+    this.updateConnections();
     void this.updateKeys();
-    void this.set(askedKey, state.get<boolean>(askedKey) === true);
+    void this.set(askedKey, this.state.get<boolean>(askedKey) === true);
+  }
+
+  private updateConnections(): void {
+    const snapshot = this.connections.snapshot;
+    void this.set(contextKeys.signedIn, snapshot.identity !== undefined);
+    const active = activeProducts(snapshot.connections);
+    void this.set(contextKeys.posthogActive, active.posthog);
+    void this.set(contextKeys.asanaActive, active.asana);
   }
 
   /** The walkthrough step to show next, as the context keys stand now. */

@@ -26,9 +26,13 @@ export class StatusBar extends DisposableOwner {
     this.register(connections.onDidChange(() => this.render()));
     this.register(enterprise.onDidChange(() => this.render()));
     this.register(model.onDidChange(() => void this.reloadKeys()));
-    void this.reloadKeys();
     this.render();
     this.item.show();
+  }
+
+  /** Reads whether the Anthropic key is set; called once activation has returned. */
+  start(): void {
+    void this.reloadKeys();
   }
 
   /** For tests and the accessibility of the item: exactly what is shown. */

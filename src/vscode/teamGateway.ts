@@ -34,6 +34,10 @@ export class TeamGateway extends DisposableOwner {
       }),
     );
     this.register({ dispose: () => this.unbind() });
+  }
+
+  /** Called once activation has returned: it reads the settings and SecretStorage. */
+  start(): void {
     void this.forgetSecretInTeamMode();
   }
 

@@ -16,6 +16,7 @@ const sdks = [
   { sdk: 'zod', vendor: 'zod', signature: '$ZodType' },
   { sdk: 'ajv', vendor: 'validation', signature: 'strictTuples' },
   { sdk: 're2js', vendor: 'validation', signature: 'RE2JSSyntaxException' },
+  { sdk: 'jose', vendor: 'jose', signature: 'ERR_JWT_INVALID' },
 ] as const;
 
 describe('the activation bundle', () => {
@@ -28,6 +29,13 @@ describe('the activation bundle', () => {
       assert.equal(activation.includes(signature), false, `dist/extension.js holds ${sdk} (it contains ${JSON.stringify(signature)})`);
     });
   }
+
+  it('dist/extension.js requires the vscode API once, not once per importing file', () => {
+    // Each extra require would be a copy of the ~300-key API object as getters (esbuild's
+    // __toESM), about a millisecond of activation time apiece.
+    assert.equal([...activation.matchAll(/require\(["']vscode["']\)/g)].length, 1);
+    assert.equal(activation.includes('__toESM(require("vscode"))'), false);
+  });
 
   it('dist/extension.js requires each vendor file only by its relative path, so it is never bundled in', () => {
     const required = [...activation.matchAll(/require\(["']\.\/vendor\/([\w-]+)\.js["']\)/g)].map((m) => m[1]);
