@@ -170,7 +170,33 @@ function enhanceCodeBlocks(root: DocumentFragment): void {
     pre.replaceWith(wrapper);
     pre.tabIndex = 0; // scrollable region reachable by keyboard
     wrapper.append(toolbar, pre);
+    if (code) segmentCode(code);
   }
+}
+
+/**
+ * Lines per code segment. A code block's lines are split into blocks of this many lines, so
+ * the browser lays out (and re-collects the text of) one segment when a streamed line is
+ * appended, not the whole fence. Streaming (streaming.ts) fills segments the same way.
+ */
+export const CODE_SEGMENT_LINES = 64;
+
+/** An empty segment of a code block (a block-level span: looks like the lines it holds). */
+export function codeSegment(): HTMLSpanElement {
+  return h('span', { class: 'code-lines' });
+}
+
+/** Splits the code's text into segments of `CODE_SEGMENT_LINES` lines (text nodes only). */
+function segmentCode(code: Element): void {
+  const text = code.textContent ?? '';
+  const lines = text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+  const segments: HTMLSpanElement[] = [];
+  for (let i = 0; i < lines.length; i += CODE_SEGMENT_LINES) {
+    const segment = codeSegment();
+    segment.textContent = lines.slice(i, i + CODE_SEGMENT_LINES).join('');
+    segments.push(segment);
+  }
+  code.replaceChildren(...segments);
 }
 
 /** The code text of a code block that contains `el` (for the Copy button). */

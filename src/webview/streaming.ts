@@ -9,7 +9,7 @@
 // Every piece is still rendered by markdown-it and sanitised by DOMPurify (a code line is
 // inserted as a text node, which cannot carry markup). The result once streaming ends is
 // identical to rendering the whole answer at once (test/ui/streaming-shapes.test.ts).
-import { parseBlocks, parseListItem, parseMarkdown, renderMarkdown, renderTokens, type Token } from './markdown';
+import { CODE_SEGMENT_LINES, codeSegment, parseBlocks, parseListItem, parseMarkdown, renderMarkdown, renderTokens, type Token } from './markdown';
 
 const refDefinitionRe = /^ {0,3}\[[^\]\n]+\]:\s*\S/m;
 const blankRe = /^[ \t]*$/;
@@ -108,7 +108,7 @@ function offsetOfLine(text: string, line: number): number {
   return at;
 }
 
-// ---- Code fences: each completed line is appended as text ----
+// ---- Code fences: each completed line is appended as text, in segments of lines ----
 
 class FenceBlock implements OpenBlock {
   private readonly code: Element;
@@ -118,6 +118,9 @@ class FenceBlock implements OpenBlock {
   private closed = false;
   private started = false;
   private shown: Text | null = null;
+  /** The segment lines are appended to, and how many it holds (as renderMarkdown splits them). */
+  private segment: HTMLSpanElement | null = null;
+  private segmentLines = 0;
   keepFrom = 0;
 
   constructor(
@@ -147,18 +150,29 @@ class FenceBlock implements OpenBlock {
     const text = this.source.slice(line.start, line.end);
     if (this.isClosing(text)) {
       this.closed = true;
-      this.code.normalize();
+      this.segment?.normalize();
       return null;
     }
-    this.code.appendChild(document.createTextNode(this.content(text, line.next > line.end)));
+    this.currentSegment().appendChild(document.createTextNode(this.content(text, line.next > line.end)));
+    this.segmentLines++;
     return null;
+  }
+
+  /** The segment the next line goes into: a full one is finished (its text merged) and a new one started. */
+  private currentSegment(): HTMLSpanElement {
+    if (this.segment && this.segmentLines < CODE_SEGMENT_LINES) return this.segment;
+    this.segment?.normalize();
+    this.segment = codeSegment();
+    this.segmentLines = 0;
+    this.code.appendChild(this.segment);
+    return this.segment;
   }
 
   provisional(partial: string): DocumentFragment | null {
     if (this.closed) return partial ? renderMarkdown(partial) : null;
     if (partial) {
       this.shown = document.createTextNode(partial);
-      this.code.appendChild(this.shown);
+      (this.segment ?? this.code).appendChild(this.shown);
     }
     return null;
   }
@@ -169,7 +183,7 @@ class FenceBlock implements OpenBlock {
   }
 
   finish(): void {
-    this.code.normalize();
+    this.segment?.normalize();
   }
 
   /** markdown-it's closing-fence test (rules_block/fence) for a top-level fence. */

@@ -6,8 +6,9 @@
 // between paragraphs: test/bench/markdown-shapes.ts) in ~51-character chunks. Every chunk is
 // delivered as a host `textDelta` message, rendered synchronously (no per-frame coalescing:
 // the worst case), and followed by a forced style + layout, the layout the frame that shows
-// the chunk would pay. Linear work means total time doubles when the size doubles (growth
-// exponent 1); re-rendering the open block on every chunk gives an exponent near 2.
+// the chunk would pay. A flush is the chunk's render plus that layout. Linear work means total
+// time doubles when the size doubles (growth exponent 1); re-rendering or re-laying out the
+// open block on every chunk gives an exponent near 2.
 //
 // Run: node esbuild.mjs && node out/test/bench/webview-render.js
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
@@ -29,6 +30,9 @@ export interface SizeFigures {
   /** CPU time of the style + layout after each chunk (what the frame showing it pays), summed, and the slowest. */
   readonly layoutMs: number;
   readonly maxLayoutMs: number;
+  /** The slowest flush: one chunk's render plus the layout after it, and which chunk. */
+  readonly maxFlushMs: number;
+  readonly slowestFlushAt: number;
   /** Render CPU per chunk in the first and the last 10% of the stream. */
   readonly earlyRenderMs: number;
   readonly lateRenderMs: number;
@@ -41,7 +45,7 @@ export interface ShapeFigures {
   readonly sizes: readonly SizeFigures[];
   /** Least-squares slope of log(render CPU) over log(size): 1 when linear, 2 when quadratic. */
   readonly renderExponent: number;
-  /** The same for render + layout. */
+  /** The same for render + layout: what the user's frames pay. */
   readonly frameExponent: number;
 }
 
@@ -50,7 +54,7 @@ export interface BenchFigures {
   readonly runs: number;
   readonly shapes: readonly ShapeFigures[];
   /** A 40 KB table streamed: render CPU, render + layout CPU, slowest chunk, and the table rendered at once (wall). */
-  readonly table40: { renderMs: number; frameMs: number; maxRenderMs: number; chunks: number; oneShotMs: number };
+  readonly table40: { renderMs: number; frameMs: number; maxRenderMs: number; maxFlushMs: number; chunks: number; oneShotMs: number };
 }
 
 function chunk(text: string, count: number): string[] {
@@ -82,12 +86,9 @@ interface TraceEvent {
   tts?: number;
 }
 
-/** The frame's style + layout is measured after every this many chunks (and at the end). */
-const layoutEvery = 20;
-
 /**
  * Main-thread CPU times from the trace: the page marks (User Timing) each chunk's start and
- * the end of its rendering, and both ends of each sampled layout; each mark carries the
+ * the end of its rendering, and both ends of the layout after it; each mark carries the
  * thread's CPU clock (`tts`), so time the thread spent descheduled on a busy machine is not counted.
  */
 function perChunkCpu(events: TraceEvent[], chunks: number): { renderCpu: number[]; layoutCpu: number[] } {
@@ -102,8 +103,11 @@ function perChunkCpu(events: TraceEvent[], chunks: number): { renderCpu: number[
     return out;
   };
   const renderCpu = pairs('ob-r', 'ob-f');
-  if (renderCpu.length !== chunks + 1) throw new Error(`trace has ${renderCpu.length} marked chunks for ${chunks} chunks + the end`);
-  return { renderCpu, layoutCpu: pairs('ob-l0', 'ob-l1') };
+  const layoutCpu = pairs('ob-l0', 'ob-l1');
+  if (renderCpu.length !== chunks + 1 || layoutCpu.length !== chunks + 1) {
+    throw new Error(`trace has ${renderCpu.length} marked chunks and ${layoutCpu.length} layouts for ${chunks} chunks + the end`);
+  }
+  return { renderCpu, layoutCpu };
 }
 
 async function openStreamingItem(page: Page, url: string): Promise<void> {
@@ -140,7 +144,7 @@ async function runOnce(browser: Browser, page: Page, cdp: CDPSession, url: strin
   await browser.startTracing(page, { categories: ['blink.user_timing'] });
   const before = await metrics(cdp);
   const result = await page.evaluate(
-    ({ parts, every }) => {
+    ({ parts }) => {
       const g = globalThis as unknown as {
         dispatchEvent(e: unknown): boolean;
         MessageEvent: new (type: string, init: { data: unknown }) => unknown;
@@ -156,7 +160,7 @@ async function runOnce(browser: Browser, page: Page, cdp: CDPSession, url: strin
         void scroller?.scrollHeight;
         g.performance.mark('ob-l1');
       };
-      parts.forEach((text, i) => {
+      parts.forEach((text) => {
         g.performance.mark('ob-r');
         const t0 = g.performance.now();
         // Exactly what a host message does, but synchronous, then render now (no coalescing).
@@ -166,8 +170,8 @@ async function runOnce(browser: Browser, page: Page, cdp: CDPSession, url: strin
         const dt = g.performance.now() - t0;
         times.push(dt);
         total += dt;
-        // The style + layout a frame showing the chunk pays, sampled every `every` chunks.
-        if (i % every === every - 1) layout();
+        // The style + layout the frame showing the chunk pays.
+        layout();
         g.performance.clearMarks();
       });
       // End the stream (the last line completes, open blocks close): part of the render.
@@ -180,7 +184,7 @@ async function runOnce(browser: Browser, page: Page, cdp: CDPSession, url: strin
       g.performance.clearMarks();
       return { totalMs: total + (times[times.length - 1] ?? 0), times };
     },
-    { parts: chunks, every: layoutEvery },
+    { parts: chunks },
   );
   const after = await metrics(cdp);
   const trace = JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] };
@@ -240,6 +244,8 @@ async function measure(browser: Browser, page: Page, cdp: CDPSession, url: strin
   if (!mid) throw new Error('no runs');
   const tenth = Math.max(1, Math.floor(parts.length / 10));
   const sorted = mid.renderCpu.slice().sort((a, b) => a - b);
+  const flushes = mid.renderCpu.map((ms, i) => ms + (mid.layoutCpu[i] ?? 0));
+  const maxFlushMs = Math.max(...flushes);
   return {
     sizeKB: Math.round(md.length / 1024),
     chunks: parts.length,
@@ -247,9 +253,10 @@ async function measure(browser: Browser, page: Page, cdp: CDPSession, url: strin
     maxRenderMs: sorted[sorted.length - 1] ?? 0,
     slowestAt: mid.renderCpu.indexOf(sorted[sorted.length - 1] ?? 0),
     p99RenderMs: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
-    // Each sample stands for the frames of the `layoutEvery` chunks before it.
-    layoutMs: sum(mid.layoutCpu) * layoutEvery,
+    layoutMs: sum(mid.layoutCpu),
     maxLayoutMs: Math.max(...mid.layoutCpu),
+    maxFlushMs,
+    slowestFlushAt: flushes.indexOf(maxFlushMs),
     earlyRenderMs: mean(mid.renderCpu.slice(0, tenth)),
     lateRenderMs: mean(mid.renderCpu.slice(-tenth - 1, -1)),
     wallMs: mid.totalMs,
@@ -290,7 +297,14 @@ export async function benchWebviewRender(opts: { runs?: number; sizesKB?: number
       chunkChars,
       runs,
       shapes,
-      table40: { renderMs: t40.renderMs, frameMs: t40.renderMs + t40.layoutMs, maxRenderMs: t40.maxRenderMs, chunks: t40.chunks, oneShotMs: median(oneShots) },
+      table40: {
+        renderMs: t40.renderMs,
+        frameMs: t40.renderMs + t40.layoutMs,
+        maxRenderMs: t40.maxRenderMs,
+        maxFlushMs: t40.maxFlushMs,
+        chunks: t40.chunks,
+        oneShotMs: median(oneShots),
+      },
     };
   } finally {
     await browser.close().catch(() => undefined);
@@ -302,33 +316,33 @@ export function printWebviewRender(f: BenchFigures): void {
   const fx = (n: number, d = 2) => n.toFixed(d);
   console.log(
     `measured: real chromium, real bundle and CSP; each answer streamed in ~${f.chunkChars}-char chunks, every chunk delivered as a textDelta and ` +
-      `rendered synchronously (no per-frame coalescing); after every ${layoutEvery}th chunk a forced style + layout stands for the layout of ` +
-      `each of those ${layoutEvery} frames (layout ms = sum of samples x ${layoutEvery}); times are main-thread CPU from Chrome's trace (User Timing marks' tts), ` +
-      `so other load on the machine does not inflate them; ${f.runs === 1 ? 'one run' : `median of ${f.runs} runs`} per size`,
+      `rendered synchronously (no per-frame coalescing), then a forced style + layout (what the frame showing it pays); a flush = one chunk's render + that layout; ` +
+      `times are main-thread CPU from Chrome's trace (User Timing marks' tts), so time descheduled by other load on the machine is not counted; ` +
+      `${f.runs === 1 ? 'one run' : `median of ${f.runs} runs`} per size`,
   );
-  console.log('shape  size    chunks  render ms  max chunk  p99 chunk  early/late chunk  layout ms  max layout  wall ms');
+  console.log('shape  size    chunks  render ms  layout ms  max flush  max chunk  p99 chunk  early/late chunk  max layout  wall ms');
   for (const s of f.shapes) {
     for (const z of s.sizes) {
       console.log(
-        `${s.shape.padEnd(5)}  ${String(z.sizeKB).padStart(3)} KB  ${String(z.chunks).padStart(6)}  ${fx(z.renderMs, 0).padStart(9)}  ${fx(z.maxRenderMs).padStart(9)}  ` +
-          `${fx(z.p99RenderMs).padStart(9)}  ${`${fx(z.earlyRenderMs, 3)} / ${fx(z.lateRenderMs, 3)}`.padStart(16)}  ${fx(z.layoutMs, 0).padStart(9)}  ` +
-          `${fx(z.maxLayoutMs).padStart(10)}  ${fx(z.wallMs, 0).padStart(7)}`,
+        `${s.shape.padEnd(5)}  ${String(z.sizeKB).padStart(3)} KB  ${String(z.chunks).padStart(6)}  ${fx(z.renderMs, 0).padStart(9)}  ${fx(z.layoutMs, 0).padStart(9)}  ` +
+          `${fx(z.maxFlushMs).padStart(9)}  ${fx(z.maxRenderMs).padStart(9)}  ${fx(z.p99RenderMs).padStart(9)}  ` +
+          `${`${fx(z.earlyRenderMs, 3)} / ${fx(z.lateRenderMs, 3)}`.padStart(16)}  ${fx(z.maxLayoutMs).padStart(10)}  ${fx(z.wallMs, 0).padStart(7)}`,
       );
     }
   }
   for (const s of f.shapes) {
-    const slowest = s.sizes.reduce((a, z) => (z.maxRenderMs > a.maxRenderMs ? z : a));
-    const max = slowest.maxRenderMs;
-    const maxLayout = Math.max(...s.sizes.map((z) => z.maxLayoutMs));
+    const slowest = s.sizes.reduce((a, z) => (z.maxFlushMs > a.maxFlushMs ? z : a));
+    const slowestRender = s.sizes.reduce((a, z) => (z.maxRenderMs > a.maxRenderMs ? z : a));
     console.log(
-      `${s.shape}: growth exponent ${fx(s.renderExponent)} for rendering, ${fx(s.frameExponent)} with layout ` +
-        `(slope of log CPU time over log size, 25-200 KB; 1 = linear, 2 = quadratic); slowest chunk ${fx(max)} ms to render (chunk ${slowest.slowestAt} of ${slowest.chunks} at ${slowest.sizeKB} KB; 0 = the first, in a fresh page), slowest layout ${fx(maxLayout)} ms`,
+      `${s.shape}: growth exponent with layout ${fx(s.frameExponent)} (rendering alone ${fx(s.renderExponent)}; slope of log CPU time over log size, 25-200 KB; ` +
+        `1 = linear, 2 = quadratic); slowest flush incl. layout ${fx(slowest.maxFlushMs)} ms (chunk ${slowest.slowestFlushAt} of ${slowest.chunks} at ${slowest.sizeKB} KB; ` +
+        `0 = the first, in a fresh page, ${slowest.chunks} = the end of the stream); slowest render alone ${fx(slowestRender.maxRenderMs)} ms`,
     );
   }
   const t = f.table40;
   console.log(
-    `40 KB table: streamed with ${fx(t.renderMs, 0)} ms of render CPU (${fx(t.frameMs, 0)} ms with the layout after every chunk; ${t.chunks} chunks, ` +
-      `slowest ${fx(t.maxRenderMs)} ms); rendered at once: ${fx(t.oneShotMs, 0)} ms wall incl. layout`,
+    `40 KB table: streamed with ${fx(t.frameMs, 0)} ms of render + layout CPU (${fx(t.renderMs, 0)} ms rendering; ${t.chunks} chunks, ` +
+      `slowest flush ${fx(t.maxFlushMs)} ms); rendered at once: ${fx(t.oneShotMs, 0)} ms wall incl. layout`,
   );
 }
 

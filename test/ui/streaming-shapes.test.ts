@@ -3,7 +3,7 @@
 // answer at once; and nothing unsanitised slips in through the incremental path.
 import { strict as assert } from 'node:assert';
 import type { Page } from 'playwright-core';
-import { deliver, settle, type ChatPage, useChatPage } from './helpers';
+import { clearPosted, deliver, settle, type ChatPage, useChatPage, waitForPosted } from './helpers';
 import { fenceMarkdown, listMarkdown, mixedMarkdown, tableMarkdown } from '../bench/markdown-shapes';
 import { stateMsg } from './states';
 
@@ -203,6 +203,43 @@ describe('chat webview: streaming every block shape', function () {
     }
     const grew = (key: 'rows' | 'items' | 'codeLength') => new Set(seen.map((s) => s[key])).size;
     assert.ok(grew('rows') > 3 && grew('items') > 3 && grew('codeLength') > 3, `committed while streaming: ${JSON.stringify(seen)}`);
+  });
+
+  it('a long code fence streams in bounded segments yet reads as one block, and its one Copy button copies all of it', async () => {
+    const text = fenceMarkdown(30 * 1024);
+    const code = text.split('\n').slice(1, -1).join('\n');
+    await deliver(chat.page, stateMsg({ busy: true, items: [] }));
+    await streamInChunks(chat.page, 'code', text, [51, 17, 90]);
+    await settle(chat.page);
+    const block = chat.page.locator('.msg-assistant .code-block');
+    assert.equal(await block.count(), 1);
+    const layout = await block.locator('pre').evaluate((pre) => {
+      interface Box {
+        textContent: string | null;
+        getBoundingClientRect(): { top: number; bottom: number };
+      }
+      const g = globalThis as unknown as { getComputedStyle(el: unknown): { lineHeight: string } };
+      const lineHeight = parseFloat(g.getComputedStyle(pre).lineHeight);
+      const segments = Array.from(pre.querySelectorAll('.code-lines') as unknown as ArrayLike<Box>).map((s) => {
+        const r = s.getBoundingClientRect();
+        return { top: r.top, bottom: r.bottom, lines: (s.textContent ?? '').split('\n').length - 1 };
+      });
+      return { lineHeight, segments };
+    });
+    const { lineHeight, segments } = layout;
+    assert.ok(segments.length > 5, `segments: ${segments.length}`);
+    for (const [i, segment] of segments.entries()) {
+      assert.ok(segment.lines <= 64, `segment ${i} holds ${segment.lines} lines`);
+      // Each segment is exactly as tall as its lines, and starts where the one before ends: no gap, no blank line.
+      assert.ok(Math.abs(segment.bottom - segment.top - segment.lines * lineHeight) < 1, `segment ${i}: ${JSON.stringify(segment)} at ${lineHeight}px a line`);
+      const before = segments[i - 1];
+      if (before) assert.ok(Math.abs(segment.top - before.bottom) < 0.5, `segment ${i} starts at ${segment.top}, the one before ends at ${before.bottom}`);
+    }
+    await clearPosted(chat.page);
+    const copy = block.getByRole('button', { name: 'Copy code' });
+    assert.equal(await copy.count(), 1);
+    await copy.click();
+    assert.deepEqual(await waitForPosted(chat.page, 'copy'), { type: 'copy', text: code });
   });
 
   it('a hostile table cell, list item or code line split across chunks is never markup', async () => {
