@@ -393,6 +393,7 @@ export class ConnectionsService extends DisposableOwner {
       this.recheckTimer = undefined;
       this.recheckAttempt++;
       if (this.recheckAttempt > delays.length * 2) return; // Give up quietly; focus still re-checks.
+      this.log.info(`Re-checking a pending connection (timed re-check ${this.recheckAttempt}, after ${delay} ms).`);
       void this.refresh();
     }, delay);
   }
