@@ -33,7 +33,6 @@ export interface EnterpriseSnapshot {
 /** The client of one signed-in user, with what must end with it. */
 interface Lease {
   readonly client: EnterprisePostHogClient;
-  readonly identifier: Identifier;
   readonly subscription: { dispose(): void };
 }
 
@@ -139,7 +138,7 @@ export class EnterpriseService extends DisposableOwner {
       log: (line) => this.log.info(line),
     });
     const subscription = client.onDidChangeStatus((status) => this.publish(generation, { ...this.current, status }));
-    this.lease = { client, identifier: identity.identifier, subscription };
+    this.lease = { client, subscription };
     this.live.add(client);
     try {
       const tools = await client.listTools();
