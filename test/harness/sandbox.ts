@@ -45,12 +45,13 @@ function parseArgs(argv: readonly string[]): Args {
   return { port, team };
 }
 
-function teamBanner(world: SandboxWorld): string {
-  const rule = '─'.repeat(76);
+const rule = '─'.repeat(76);
+
+/** The title, the URL to open and the sign-in step, the same in both modes. */
+function bannerOpening(world: SandboxWorld, title: string[], afterLogin: string): string[] {
   return [
     rule,
-    `OnBehalf sandbox, TEAM MODE: VS Code ${VSCODE_VERSION} (code-server) with the extension from this repository,`,
-    'going through an OnBehalf gateway that holds the Scalekit secret (this window never gets it).',
+    ...title,
     '',
     'Open this URL in a browser on this machine:',
     '',
@@ -59,7 +60,31 @@ function teamBanner(world: SandboxWorld): string {
     'What to do:',
     '  1. Click the OnBehalf icon in the activity bar, then "Sign In". VS Code asks "Do you want',
     '     code-server to open the external website?": click Open. On the login page in the new',
-    '     tab, choose Ada Lovelace or Grace Hopper. The Connections view names the gateway.',
+    `     tab, choose Ada Lovelace or Grace Hopper.${afterLogin}`,
+  ];
+}
+
+/** The IdP, the log file and how to stop, the same in both modes. */
+function bannerClosing(world: SandboxWorld): string[] {
+  return [
+    `  IdP        ${world.idp.issuer}  (client id ${world.idp.clientId}; users ${world.idp.users.map((u) => u.sub).join(', ')})`,
+    `  code-server log: ${world.server.logFile}`,
+    '',
+    'Press Ctrl+C to stop everything.',
+    rule,
+  ];
+}
+
+function teamBanner(world: SandboxWorld): string {
+  return [
+    ...bannerOpening(
+      world,
+      [
+        `OnBehalf sandbox, TEAM MODE: VS Code ${VSCODE_VERSION} (code-server) with the extension from this repository,`,
+        'going through an OnBehalf gateway that holds the Scalekit secret (this window never gets it).',
+      ],
+      ' The Connections view names the gateway.',
+    ),
     '  2. The status bar then says "OnBehalf (team): Set keys". Click it and paste the Anthropic key:',
     world.realClaude
       ? '       Anthropic API key:       your own key (ANTHROPIC_API_KEY is set in this shell: real Claude)'
@@ -75,17 +100,12 @@ function teamBanner(world: SandboxWorld): string {
     `OnBehalf gateway  ${world.gateway?.url ?? ''}  (PGlite in memory; GET /healthz, /v1/info)`,
     `  Scalekit   ${world.scalekit.url}  (behind the gateway; PostHog + Asana demo data)`,
     world.realClaude ? `  Anthropic  ${world.anthropic.url}  (not used: real Claude)` : `  Anthropic  ${world.anthropic.url}  (sandbox model)`,
-    `  IdP        ${world.idp.issuer}  (client id ${world.idp.clientId}; users ${world.idp.users.map((u) => u.sub).join(', ')})`,
-    `  code-server log: ${world.server.logFile}`,
-    '',
-    'Press Ctrl+C to stop everything.',
-    rule,
+    ...bannerClosing(world),
   ].join('\n');
 }
 
 function banner(world: SandboxWorld): string {
   if (world.gateway) return teamBanner(world);
-  const rule = '─'.repeat(76);
   const keys = world.realClaude
     ? [
         `       Scalekit client secret:  ${world.demoKeys.scalekitClientSecret}`,
@@ -99,17 +119,7 @@ function banner(world: SandboxWorld): string {
         '     Both are demo values: they only work against the local emulators started here.',
       ];
   return [
-    rule,
-    `OnBehalf sandbox: VS Code ${VSCODE_VERSION} (code-server) with the extension from this repository.`,
-    '',
-    'Open this URL in a browser on this machine:',
-    '',
-    `  ${world.workbenchUrl}`,
-    '',
-    'What to do:',
-    '  1. Click the OnBehalf icon in the activity bar, then "Sign In". VS Code asks "Do you want',
-    '     code-server to open the external website?": click Open. On the login page in the new',
-    '     tab, choose Ada Lovelace or Grace Hopper.',
+    ...bannerOpening(world, [`OnBehalf sandbox: VS Code ${VSCODE_VERSION} (code-server) with the extension from this repository.`], ''),
     '  2. The status bar then says "OnBehalf: Set keys". Click it and paste, one per input box',
     '     (or F1 → "OnBehalf: Set Scalekit Client Secret" / "OnBehalf: Set Anthropic API Key"):',
     ...keys,
@@ -126,11 +136,7 @@ function banner(world: SandboxWorld): string {
     world.realClaude
       ? `  Anthropic  ${world.anthropic.url}  (not used: the agent talks to real Claude)`
       : `  Anthropic  ${world.anthropic.url}  (sandbox model)`,
-    `  IdP        ${world.idp.issuer}  (client id ${world.idp.clientId}; users ${world.idp.users.map((u) => u.sub).join(', ')})`,
-    `  code-server log: ${world.server.logFile}`,
-    '',
-    'Press Ctrl+C to stop everything.',
-    rule,
+    ...bannerClosing(world),
   ].join('\n');
 }
 
