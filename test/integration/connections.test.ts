@@ -7,21 +7,16 @@ import type { ConnectionsNode } from '../../src/vscode/connectionsTree';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
 import { ConnectStateError } from '../../src/core/errors';
 import {
-  api,
   type Browser,
-  configure,
   connectThroughConsent,
   type Emulators,
   extensionLogText,
   handlerUriFromCallback,
-  installBrowser,
   oidcIdentifier,
-  resetSettings,
   signInAs,
-  startEmulators,
   statusOf,
-  stopEmulators,
   waitFor,
+  useWorld,
 } from './support';
 
 const ada = () => oidcIdentifier('ada');
@@ -41,21 +36,8 @@ describe('identity, connections and the connect flow', function () {
   let onbehalf: OnBehalfTestApi;
   let browser: Browser;
 
-  before(async () => {
-    onbehalf = await api();
-    emulators = await startEmulators();
-    await configure(emulators);
-    browser = installBrowser(onbehalf);
-    await onbehalf.storeSecret('scalekitClientSecret', emulators.scalekit.clientSecret);
-    await onbehalf.storeSecret('anthropicApiKey', 'sk-ant-integration');
-  });
-
-  after(async () => {
-    await onbehalf.signOut();
-    onbehalf.setExternalOpener(undefined);
-    await resetSettings();
-    await stopEmulators(emulators);
-  });
+  const world = useWorld({ anthropicKey: 'sk-ant-integration' });
+  before(() => ({ onbehalf, emulators, browser } = world));
 
   it('starts signed out: empty tree, status bar asks to sign in', async () => {
     await onbehalf.signOut();

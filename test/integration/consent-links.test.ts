@@ -4,39 +4,15 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
-import {
-  api,
-  configure,
-  connectThroughConsent,
-  installBrowser,
-  resetSettings,
-  signInAs,
-  startEmulators,
-  stopEmulators,
-  waitFor,
-  type Browser,
-  type Emulators,
-} from './support';
+import { connectThroughConsent, signInAs, waitFor, type Browser, type Emulators, useWorld } from './support';
 
 describe('consent links: each connect opens its own fresh link', function () {
   this.timeout(90_000);
   let onbehalf: OnBehalfTestApi;
   let emulators: Emulators;
   let browser: Browser;
-  before(async () => {
-    onbehalf = await api();
-    emulators = await startEmulators();
-    await configure(emulators);
-    browser = installBrowser(onbehalf);
-    await onbehalf.storeSecret('scalekitClientSecret', emulators.scalekit.clientSecret);
-    await onbehalf.storeSecret('anthropicApiKey', 'sk-ant-consent-links');
-  });
-  after(async () => {
-    await onbehalf.signOut();
-    onbehalf.setExternalOpener(undefined);
-    await resetSettings();
-    await stopEmulators(emulators);
-  });
+  const world = useWorld({ anthropicKey: 'sk-ant-consent-links' });
+  before(() => ({ onbehalf, emulators, browser } = world));
 
   it('PostHog, Asana, then PostHog re-authorized: three different consent links, each a string the opener gets as it is', async () => {
     await signInAs(onbehalf, browser, 'ada');

@@ -4,39 +4,15 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
-import {
-  api,
-  configure,
-  installBrowser,
-  resetSettings,
-  signInAs,
-  startEmulators,
-  statusOf,
-  stopEmulators,
-  waitFor,
-  type Browser,
-  type Emulators,
-} from './support';
+import { signInAs, statusOf, waitFor, type Browser, type Emulators, useWorld } from './support';
 
 describe('connections tree: the next step before the Scalekit secret', function () {
   this.timeout(90_000);
   let onbehalf: OnBehalfTestApi;
   let emulators: Emulators;
   let browser: Browser;
-  before(async () => {
-    onbehalf = await api();
-    emulators = await startEmulators();
-    await configure(emulators);
-    browser = installBrowser(onbehalf);
-    await onbehalf.clearSecret('scalekitClientSecret');
-    await onbehalf.storeSecret('anthropicApiKey', 'sk-ant-next-step');
-  });
-  after(async () => {
-    await onbehalf.signOut();
-    onbehalf.setExternalOpener(undefined);
-    await resetSettings();
-    await stopEmulators(emulators);
-  });
+  const world = useWorld({ anthropicKey: 'sk-ant-next-step', scalekitSecret: false });
+  before(() => ({ onbehalf, emulators, browser } = world));
 
   const rows = () =>
     onbehalf.treeChildren().map((node) => {

@@ -213,20 +213,38 @@ export interface SignedInWorld {
 }
 
 /**
- * Mocha hooks for a suite that chats as Ada: emulators, settings, keys in SecretStorage,
- * both of Ada's accounts (and any others named) active, the chat view open. Torn down after.
- * `activeFor` names IdP demo users by `sub` ('ada', 'grace'); their identifiers carry the
- * emulator's issuer (see oidcIdentifier).
+ * Mocha hooks for a suite that starts signed out: emulators, settings, the Anthropic key and
+ * (unless `scalekitSecret: false`) the Scalekit client secret in SecretStorage, a browser that
+ * answers external links. Torn down after: signed out, opener restored, settings reset.
  */
-export function useSignedInWorld(options: { anthropicKey: string; activeFor?: string[]; emulators?: () => Promise<Emulators> }): SignedInWorld {
+export function useWorld(options: { anthropicKey: string; scalekitSecret?: boolean; emulators?: () => Promise<Emulators> }): SignedInWorld {
   const world = {} as SignedInWorld;
   before(async () => {
     world.onbehalf = await api();
     world.emulators = await (options.emulators ?? startEmulators)();
     await configure(world.emulators);
     world.browser = installBrowser(world.onbehalf);
-    await world.onbehalf.storeSecret('scalekitClientSecret', world.emulators.scalekit.clientSecret);
+    if (options.scalekitSecret === false) await world.onbehalf.clearSecret('scalekitClientSecret');
+    else await world.onbehalf.storeSecret('scalekitClientSecret', world.emulators.scalekit.clientSecret);
     await world.onbehalf.storeSecret('anthropicApiKey', options.anthropicKey);
+  });
+  after(async () => {
+    await world.onbehalf.signOut();
+    world.onbehalf.setExternalOpener(undefined);
+    await resetSettings();
+    await stopEmulators(world.emulators);
+  });
+  return world;
+}
+
+/**
+ * useWorld, then signed in as Ada with both of her accounts (and any others named) active and
+ * the chat view open. `activeFor` names IdP demo users by `sub` ('ada', 'grace'); their
+ * identifiers carry the emulator's issuer (see oidcIdentifier).
+ */
+export function useSignedInWorld(options: { anthropicKey: string; activeFor?: string[]; emulators?: () => Promise<Emulators> }): SignedInWorld {
+  const world = useWorld(options);
+  before(async () => {
     for (const user of options.activeFor ?? ['ada']) {
       const identifier = oidcIdentifier(user.replace(/^oidc:/, ''), world.emulators.idp.issuer);
       for (const connection of ['posthog', 'asana']) world.emulators.scalekit.activateAccount(identifier, connection);
@@ -235,12 +253,6 @@ export function useSignedInWorld(options: { anthropicKey: string; activeFor?: st
     await waitFor('both connections active', () => statusOf(world.onbehalf, 'posthog') === 'ACTIVE' && statusOf(world.onbehalf, 'asana') === 'ACTIVE');
     await vscode.commands.executeCommand('onbehalf.chat.focus');
     await waitFor('chat view rendered', () => world.onbehalf.chat.renderedHtml().length > 0);
-  });
-  after(async () => {
-    await world.onbehalf.signOut();
-    world.onbehalf.setExternalOpener(undefined);
-    await resetSettings();
-    await stopEmulators(world.emulators);
   });
   return world;
 }
