@@ -123,11 +123,14 @@ describe('agent loop (real SDKs against the emulators)', function () {
     ask(world, 'create a task');
     const controller = new AbortController();
     const deps = world.deps();
+    // The user presses Stop once the card waits for approval, however long the model took to get there.
     const slowPolicy = {
-      decide: (id: string, call: Parameters<typeof deps.policy.decide>[1], signal: AbortSignal) =>
-        new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
+      decide: (id: string, call: Parameters<typeof deps.policy.decide>[1], signal: AbortSignal) => {
+        const waiting = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+        setTimeout(() => controller.abort(), 0);
+        return waiting;
+      },
     };
-    setTimeout(() => controller.abort(), 100);
     const outcome = await runAgentTurn(world.conversation, { ...deps, policy: slowPolicy as unknown as typeof deps.policy }, controller.signal);
     assert.equal(outcome, 'stopped');
     assert.equal(world.scalekit.executions.length, 0);
