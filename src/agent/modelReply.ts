@@ -18,7 +18,34 @@ export function requestReplyEvents(
   signal: AbortSignal,
 ): Promise<AsyncIterable<ModelEvent>> {
   // What messages.create({ ...params, stream: true }) sends, without its per-call helper headers.
-  return anthropic.post<AsyncIterable<ModelEvent>>('/v1/messages', { body: { ...params, stream: true }, stream: true, signal });
+  return anthropic.post<AsyncIterable<ModelEvent>>('/v1/messages', {
+    body: requestBody(params),
+    headers: { 'content-type': 'application/json' },
+    stream: true,
+    signal,
+  });
+}
+
+/**
+ * Each history message as JSON, kept with the message object: the history is the bulk of
+ * every request (tens of KB) and all of it but the newest messages went out before. A message
+ * in a conversation is replaced, never changed in place (conversation.ts), so a kept string is
+ * that message's JSON; the copies withHistoryBreakpoint marks are new objects, serialised anew.
+ */
+const messageJson = new WeakMap<Anthropic.Messages.MessageParam, string>();
+
+/** The request's JSON, the same text JSON.stringify({ ...params, stream: true }) gives but for the order of keys. */
+export function requestBody(params: Anthropic.Messages.MessageStreamParams): string {
+  const { messages, ...rest } = params;
+  const parts = messages.map((message) => {
+    let json = messageJson.get(message);
+    if (json === undefined) {
+      json = JSON.stringify(message);
+      messageJson.set(message, json);
+    }
+    return json;
+  });
+  return `${JSON.stringify({ ...rest, stream: true }).slice(0, -1)},"messages":[${parts.join(',')}]}`;
 }
 
 type Block = Anthropic.Messages.ContentBlock;

@@ -3,7 +3,9 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { Tool } from '@anthropic-ai/sdk/resources/messages';
 
 type MessageStreamParams = Anthropic.Messages.MessageStreamParams;
-import { ModelReply, requestReplyEvents } from '../../../src/agent/modelReply';
+import { appendUserText, newConversation } from '../../../src/agent/conversation';
+import { ModelReply, requestBody, requestReplyEvents } from '../../../src/agent/modelReply';
+import { withHistoryBreakpoint } from '../../../src/agent/toolContext';
 import { startAnthropicEmulator, type AnthropicEmulator } from '../../emulators/anthropic/server';
 import type { ReplyTurn } from '../../emulators/anthropic/types';
 
@@ -106,5 +108,31 @@ describe('model reply from the raw event stream', () => {
         reply.add(event);
     });
     assert.throws(() => reply.message(), /without producing a Message/);
+  });
+
+  it('sends each request as the JSON of its parameters while the history grows, a replaced message as it is now', () => {
+    const conversation = newConversation('c1', 0);
+    const params = (): MessageStreamParams => ({
+      model: MODEL,
+      max_tokens: 256,
+      system: [{ type: 'text', text: 'You are OnBehalf.', cache_control: { type: 'ephemeral' } }],
+      tools: [queryRunTool],
+      messages: withHistoryBreakpoint(conversation.messages),
+    });
+    const sent = () => JSON.parse(requestBody(params())) as unknown;
+    const expected = () => JSON.parse(JSON.stringify({ ...params(), stream: true })) as unknown;
+    appendUserText(conversation, 'How many signups?', 'u1', 0);
+    assert.deepEqual(sent(), expected());
+    conversation.messages.push({
+      role: 'assistant',
+      content: [{ type: 'tool_use', id: 'toolu_1', name: 'posthogmcp_query_run', input: { query: 'signups' } }],
+    });
+    conversation.messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '{"count":42}' }] });
+    assert.deepEqual(sent(), expected());
+    // The person's next words join the tool results' user turn: that message is replaced.
+    appendUserText(conversation, 'And last week?', 'u2', 0);
+    const body = sent();
+    assert.deepEqual(body, expected());
+    assert.match(JSON.stringify(body), /And last week\?/);
   });
 });
