@@ -4,6 +4,7 @@ import type { ChatItemView } from '../shared/protocol';
 import type { AuditEntry } from './audit';
 import type { Conversation } from './conversation';
 import { isRetryableModelError, isTransientModelError, mapAnthropicError } from './anthropicKeyCheck';
+import { ModelReply, requestReplyEvents } from './modelReply';
 import { addUsage } from './pricing';
 import { runToolUse, searchToolName, type ToolCallDeps } from './toolCall';
 import { toolCallReporter } from './toolCallTranslator';
@@ -275,8 +276,9 @@ async function streamReply(
   const textItems = new Map<number, string>(); // content block index → item id
   const partialText = new Map<string, string>();
   try {
-    const stream = deps.anthropic.messages.stream(params, { signal });
-    for await (const event of stream) {
+    const reply = new ModelReply();
+    for await (const event of await requestReplyEvents(deps.anthropic, params, signal)) {
+      reply.add(event);
       if (event.type === 'content_block_start' && event.content_block.type === 'text') {
         const id = deps.newId();
         textItems.set(event.index, id);
@@ -294,7 +296,9 @@ async function streamReply(
         deps.events.onChange?.();
       }
     }
-    const message = await stream.finalMessage();
+    // Stopped after the reply was whole but before its stream closed: still a stop, as before.
+    if (signal.aborted) throw new Error('aborted');
+    const message = reply.message();
     finishTextItems(conversation, deps, partialText);
     return { kind: 'message', message };
   } catch (error) {

@@ -14,6 +14,7 @@ export interface Conversation {
   title: string;
   readonly createdAt: number;
   updatedAt: number;
+  /** Messages are added, removed or replaced, never changed in place: each request reuses their JSON (modelReply.ts). */
   messages: Anthropic.Messages.MessageParam[];
   items: ChatItemView[];
   usage: UsageView;
@@ -117,12 +118,13 @@ export function parseStoredConversation(raw: string): Conversation | undefined {
  * refuses ("text content blocks must contain non-whitespace text"); without this they stay stuck.
  */
 function dropBlankText(conversation: Conversation): void {
-  for (const message of conversation.messages) {
-    if (typeof message.content === 'string') continue;
-    const blocks: Anthropic.Messages.ContentBlockParam[] = message.content;
-    message.content = blocks.filter((block) => block.type !== 'text' || block.text.trim().length > 0);
-  }
-  conversation.messages = conversation.messages.filter((message) => typeof message.content === 'string' || message.content.length > 0);
+  conversation.messages = conversation.messages
+    .map((message): Anthropic.Messages.MessageParam => {
+      if (typeof message.content === 'string') return message;
+      const blocks: Anthropic.Messages.ContentBlockParam[] = message.content;
+      return { ...message, content: blocks.filter((block) => block.type !== 'text' || block.text.trim().length > 0) } as Anthropic.Messages.MessageParam;
+    })
+    .filter((message) => typeof message.content === 'string' || message.content.length > 0);
 }
 
 /** After a crash or reload mid-turn, nothing can still be streaming or running. */

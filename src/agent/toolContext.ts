@@ -140,17 +140,34 @@ function markLastBlock(messages: Anthropic.Messages.MessageParam[], from: number
   return -1;
 }
 
+/**
+ * The names each history message references, kept with the message: every request asks for the
+ * whole history's, and a message is replaced, never changed in place (conversation.ts).
+ */
+const referencesByMessage = new WeakMap<Anthropic.Messages.MessageParam, readonly string[]>();
+
 /** Names a tool_reference loaded anywhere in the history (client tool_result or server search result). */
 export function referencedTools(messages: readonly Anthropic.Messages.MessageParam[]): Set<string> {
   const names = new Set<string>();
   for (const message of messages) {
-    if (typeof message.content === 'string') continue;
-    for (const block of message.content) {
-      if (block.type === 'tool_result' && Array.isArray(block.content)) {
-        for (const part of block.content) if (part.type === 'tool_reference') names.add(part.tool_name);
-      } else if (block.type === 'tool_search_tool_result' && 'tool_references' in block.content) {
-        for (const ref of block.content.tool_references) names.add(ref.tool_name);
-      }
+    let found = referencesByMessage.get(message);
+    if (found === undefined) {
+      found = referencesIn(message);
+      referencesByMessage.set(message, found);
+    }
+    for (const name of found) names.add(name);
+  }
+  return names;
+}
+
+function referencesIn(message: Anthropic.Messages.MessageParam): string[] {
+  const names: string[] = [];
+  if (typeof message.content === 'string') return names;
+  for (const block of message.content) {
+    if (block.type === 'tool_result' && Array.isArray(block.content)) {
+      for (const part of block.content) if (part.type === 'tool_reference') names.push(part.tool_name);
+    } else if (block.type === 'tool_search_tool_result' && 'tool_references' in block.content) {
+      for (const ref of block.content.tool_references) names.push(ref.tool_name);
     }
   }
   return names;

@@ -151,10 +151,11 @@ export class ScalekitAccounts {
 
   private async getClient(): Promise<ScalekitClient> {
     const credentials = await this.loadCredentials();
-    requireSecureEnvironment(credentials.environmentUrl);
-    // Rebuild when any credential changes, so a rotated secret takes effect at once.
+    // Rebuild when any credential changes, so a rotated secret takes effect at once. The URL
+    // check is pure: a client kept for the same URL already passed it.
     const key = `${credentials.environmentUrl}\u0000${credentials.clientId}\u0000${credentials.clientSecret}`;
     if (!this.client || key !== this.clientKey) {
+      requireSecureEnvironment(credentials.environmentUrl);
       this.client = new (scalekitSdk().ScalekitClient)(credentials.environmentUrl, credentials.clientId, credentials.clientSecret);
       this.clientKey = key;
     }

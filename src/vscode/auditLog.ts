@@ -12,6 +12,8 @@ export type AuditKeySource = (identifier: Identifier) => Promise<Uint8Array>;
 // replaced by its HMAC under the identity's key before anything is written.
 
 export const auditRotateBytes = 1024 * 1024;
+
+const afterCurrentTask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const keptRotations = 3;
 
 export class AuditLog {
@@ -55,9 +57,12 @@ export class AuditLog {
       this.log.warn("An audit record naming another identity was not written to this identity's log.");
       return;
     }
-    const file = this.fileFor(identifier);
     this.queue = this.queue
+      // Sealing (the key read and the HMAC) waits for the current task: the call's own work, up
+      // to the next model request, goes first. The record and the order of records are the same.
+      .then(afterCurrentTask)
       .then(async () => {
+        const file = this.fileFor(identifier);
         await this.adoptLegacyFiles(identifier);
         const line = `${JSON.stringify(await this.seal(identifier, entry))}\n`;
         await fs.mkdir(this.directory, { recursive: true });

@@ -38,7 +38,8 @@ export function chatState({ session: live, connections, enterprise, hasAnthropic
       .filter((c) => c.messages.length > 0 || c.id === activeId)
       .map((c) => ({ id: c.id, title: c.title, updatedAt: c.updatedAt })),
     activeConversationId: conversation?.id ?? null,
-    items: conversation?.items ?? [],
+    // A copy: the view is handed the state after the current task (WebviewOutbox), and it must be this moment's.
+    items: conversation ? [...conversation.items] : [],
     usage: conversation?.usage ?? emptyUsage,
     ...(draft ? { draft } : {}),
   };

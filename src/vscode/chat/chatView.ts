@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { Logger } from '../../core/logger';
 import { WebviewLoadWatchdog } from '../../core/webviewLoadWatchdog';
+import { WebviewOutbox } from '../../core/webviewOutbox';
 import { chatWebviewHtml } from '../../core/webviewHtml';
 import type { HostMessage } from '../../shared/protocol';
 import type { ChatController } from './chatController';
@@ -73,11 +74,12 @@ export class ChatViewProvider extends DisposableOwner implements vscode.WebviewV
     this.render = render;
     render();
     this.watchdog.rendered();
+    // A hidden view drops messages; state is re-sent when it becomes visible.
+    const outbox = new WebviewOutbox<HostMessage>((message) => void view.webview.postMessage(message));
     const port = {
       post: (message: HostMessage) => {
         this.observer.posted?.(message);
-        // A hidden view drops messages; state is re-sent when it becomes visible.
-        void view.webview.postMessage(message);
+        outbox.post(message);
       },
       pageReady: () => {
         this.observer.pageReady?.();
@@ -98,6 +100,7 @@ export class ChatViewProvider extends DisposableOwner implements vscode.WebviewV
       }),
     ];
     view.onDidDispose(() => {
+      outbox.close();
       for (const subscription of subscriptions) subscription.dispose();
       if (this.view === view) {
         this.watchdog.pause();

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { OidcClient } from '../../../src/core/oidc';
 import { ScalekitAccounts } from '../../../src/scalekit/scalekitAccounts';
 import { checkAnthropicKey } from '../../../src/agent/anthropicKeyCheck';
+import { startScalekitEmulator } from '../../emulators/scalekit/server';
 import { identifierOf } from '../../support/identifiers';
 
 const ada = identifierOf('oidc', 'ada');
@@ -66,6 +67,19 @@ describe('insecure URLs are refused before anything is sent', () => {
       (e: Error) => httpsMessage.test(e.message) && /Scalekit environment URL/.test(e.message),
     );
     await assert.rejects(new ScalekitAccounts(async () => credentials).status(ada, 'asana'), (e: Error) => httpsMessage.test(e.message));
+  });
+
+  it('a Scalekit environment URL changed to plain http after calls went out is refused at the next call', async () => {
+    const emu = await startScalekitEmulator();
+    try {
+      let credentials = { environmentUrl: emu.url, clientId: emu.clientId, clientSecret: emu.clientSecret };
+      const accounts = new ScalekitAccounts(async () => credentials);
+      assert.equal(await accounts.status(ada, 'asana'), 'NOT_CONNECTED', 'the loopback emulator is allowed');
+      credentials = { ...credentials, environmentUrl: 'http://scalekit.invalid' };
+      await assert.rejects(accounts.status(ada, 'asana'), (e: Error) => httpsMessage.test(e.message));
+    } finally {
+      await emu.close();
+    }
   });
 
   it('an http Anthropic base URL is refused', async () => {

@@ -2,9 +2,10 @@
 // cache: the real agent loop, the real @anthropic-ai/sdk over SSE against the emulator (which
 // applies the API's prompt-caching rules), the real Scalekit SDK against its emulator.
 import * as assert from 'node:assert/strict';
+import type Anthropic from '@anthropic-ai/sdk';
 import { runAgentTurn, searchToolName } from '../../../src/agent/agentLoop';
 import { ToolCatalog, catalogFor } from '../../../src/agent/toolCatalog';
-import { definitionBytes, pickReferences, referenceBudgetBytes } from '../../../src/agent/toolContext';
+import { definitionBytes, pickReferences, referenceBudgetBytes, referencedTools } from '../../../src/agent/toolContext';
 import type { RecordedRequest } from '../../emulators/anthropic/server';
 import { ask, startAgentWorld, type AgentWorld } from './fixture';
 
@@ -212,5 +213,24 @@ describe('tool context: tool_reference over deferred tools, and the prompt cache
     assert.notEqual(changed, first);
     assert.ok(changed instanceof ToolCatalog);
     assert.equal(changed.size, first.size - 1);
+  });
+});
+
+describe('referencedTools', () => {
+  it("is every tool the history's searches loaded, a replaced message read as it is now", () => {
+    const messages: Anthropic.Messages.MessageParam[] = [
+      { role: 'user', content: 'find tools' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: searchToolName, input: { query: 'trends' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'tool_reference', tool_name: 'posthogmcp_query_run' }] }] },
+    ];
+    assert.deepEqual([...referencedTools(messages)], ['posthogmcp_query_run']);
+    messages.push(
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_2', name: searchToolName, input: { query: 'tasks' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_2', content: [{ type: 'tool_reference', tool_name: 'asana_tasks_list' }] }] },
+    );
+    assert.deepEqual([...referencedTools(messages)], ['posthogmcp_query_run', 'asana_tasks_list']);
+    // A refused turn or a rewind replaces the history's tail: the replaced message's references go with it.
+    messages[4] = { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_2', content: 'No tools matched "tasks".' }] };
+    assert.deepEqual([...referencedTools(messages)], ['posthogmcp_query_run']);
   });
 });
