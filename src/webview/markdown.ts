@@ -267,8 +267,14 @@ export function appendTableRow(table: Element, row: Element): Element {
   const last = wrapper?.lastElementChild ?? table;
   let body = last.querySelector(':scope > tbody');
   if (!body || body.childElementCount >= TABLE_SEGMENT_ROWS) {
-    const segmented = wrapper ?? wrap(table, 'md-table');
-    if (!wrapper) fixColumns(segmented);
+    let segmented = wrapper;
+    if (!segmented) {
+      // Measured before the table moves into its wrapper, while its layout is still current.
+      const widths = columnWidths(table);
+      segmented = wrap(table, 'md-table');
+      if (widths) fixColumns(segmented, widths);
+      else fixColumnsOnceShown(segmented);
+    }
     const segment = h('table', { class: 'md-table-more' });
     const columns = table.querySelector(':scope > colgroup');
     if (columns) {
@@ -282,52 +288,45 @@ export function appendTableRow(table: Element, row: Element): Element {
   return body;
 }
 
-const pendingColumns = new WeakSet<Element>();
-let columnObserver: ResizeObserver | null = null;
-
 /**
- * Fixes a segmented table's column widths to those of its first segment (as laid out with
- * automatic widths, its rows only), on every segment with `table-layout: fixed`: the
- * segments line up as one table, and appending a row never re-measures the others. A table
- * not laid out yet (rendered before it is shown) is fixed when it first gets a size.
+ * The widths of a table's columns as laid out (its header cells'); null when it has no layout
+ * yet. A segmented table's columns are fixed to those of its first segment, laid out with
+ * automatic widths and its rows only, on every segment with `table-layout: fixed`: the
+ * segments line up as one table, and appending a row never re-measures the others.
  */
-function fixColumns(wrapper: Element): void {
-  if (fixColumnsNow(wrapper)) return;
-  columnObserver ??= new ResizeObserver((entries) => {
-    for (const entry of entries) {
-      const target = entry.target.parentElement;
-      if (!target || !entry.target.isConnected || fixColumnsNow(target)) {
-        columnObserver?.unobserve(entry.target);
-        pendingColumns.delete(entry.target);
-      }
-    }
-  });
-  const first = wrapper.firstElementChild;
-  if (first && !pendingColumns.has(first)) {
-    pendingColumns.add(first);
-    columnObserver.observe(first);
+function columnWidths(table: Element): number[] | null {
+  const header = table.querySelector(':scope > thead > tr');
+  const widths = Array.from(header?.children ?? [], (cell) => cell.getBoundingClientRect().width);
+  return widths.length && widths.every((width) => width > 0) ? widths : null;
+}
+
+function fixColumns(wrapper: Element, widths: readonly number[]): void {
+  wrapper.classList.add('md-table-fixed');
+  // At least the columns' widths: fixed layout then gives the table exactly the columns plus borders.
+  const tableWidth = `${widths.reduce((sum, width) => sum + width, 0)}px`;
+  for (const segment of Array.from(wrapper.children) as HTMLElement[]) {
+    const columns = h('colgroup');
+    for (const width of widths) columns.appendChild(h('col')).style.width = `${width}px`;
+    segment.prepend(columns);
+    segment.style.width = tableWidth;
   }
 }
 
-/** Measures and applies the columns; false when the table has no layout yet. */
-function fixColumnsNow(wrapper: Element): boolean {
+let columnObserver: ResizeObserver | null = null;
+
+/** A table rendered before it is shown (a finished answer) gets its columns fixed when it first has a size. */
+function fixColumnsOnceShown(wrapper: Element): void {
   const first = wrapper.firstElementChild;
-  const header = first?.querySelector(':scope > thead > tr');
-  if (!first || !header || wrapper.classList.contains('md-table-fixed')) return true;
-  const tableWidth = first.getBoundingClientRect().width;
-  if (!tableWidth) return false;
-  const widths = Array.from(header.children, (cell) => cell.getBoundingClientRect().width);
-  wrapper.classList.add('md-table-fixed');
-  for (const segment of Array.from(wrapper.children) as HTMLElement[]) {
-    const columns = h('colgroup');
-    for (const width of widths) {
-      const col = columns.appendChild(h('col'));
-      col.style.width = `${width}px`;
+  if (!first) return;
+  columnObserver ??= new ResizeObserver((entries) => {
+    for (const { target } of entries) {
+      const widths = target.isConnected ? columnWidths(target) : null;
+      const segmented = target.parentElement;
+      if (widths && segmented && !segmented.classList.contains('md-table-fixed')) fixColumns(segmented, widths);
+      if (widths || !target.isConnected) columnObserver?.unobserve(target);
     }
-    segment.prepend(columns);
-    segment.style.width = `${tableWidth}px`;
-  }
-  return true;
+  });
+  columnObserver.observe(first);
 }
 
 /**
