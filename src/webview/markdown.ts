@@ -152,6 +152,7 @@ function sanitise(html: string): DocumentFragment {
     RETURN_DOM_FRAGMENT: true,
   });
   enhanceCodeBlocks(fragment);
+  segmentLongBlocks(fragment);
   return fragment;
 }
 
@@ -205,4 +206,145 @@ export function codeTextFor(el: Element): string | null {
   const code = block?.querySelector('pre code') ?? block?.querySelector('pre');
   if (!code) return null;
   return (code.textContent ?? '').replace(/\n$/, '');
+}
+
+// ---- Long tables and lists: segments, so an appended row or item lays out one segment ----
+
+/**
+ * Body rows per table segment and items per list segment. A long top-level table continues
+ * in further <table>s (no header) and a long top-level list in further lists, inside one
+ * wrapper; streaming (streaming.ts) appends to them the same way, so the browser styles and
+ * lays out the last segment when a row or item is appended, not the whole block.
+ */
+export const TABLE_SEGMENT_ROWS = 64;
+export const LIST_SEGMENT_ITEMS = 64;
+
+/** Splits the fragment's long top-level tables and lists into segments. */
+function segmentLongBlocks(root: DocumentFragment): void {
+  for (const block of Array.from(root.children)) {
+    if (block.tagName === 'TABLE') {
+      const body = block.querySelector(':scope > tbody');
+      if (!body || body.childElementCount <= TABLE_SEGMENT_ROWS) continue;
+      const rest = Array.from(body.children).slice(TABLE_SEGMENT_ROWS).map(detachWithNewline);
+      for (const row of rest) appendTableRow(block, row);
+    } else if (block.tagName === 'UL' || block.tagName === 'OL') {
+      if (block.childElementCount <= LIST_SEGMENT_ITEMS) continue;
+      // All of them first: the next segment's number follows the items left in this one.
+      const rest = Array.from(block.children).slice(LIST_SEGMENT_ITEMS).map(detachWithNewline);
+      for (const item of rest) appendListItem(block, item);
+    }
+  }
+}
+
+/** Removes an element and the newline markdown-it wrote after it (appending writes it again). */
+function detachWithNewline(el: Element): Element {
+  const next = el.nextSibling;
+  if (next?.nodeType === Node.TEXT_NODE && next.textContent === '\n') next.remove();
+  el.remove();
+  return el;
+}
+
+/** The wrapper holding a segmented block's segments, when `first` (its first segment) has one. */
+function segmentWrapper(first: Element, className: string): Element | null {
+  const parent = first.parentElement;
+  return parent?.classList.contains(className) && parent.firstElementChild === first ? parent : null;
+}
+
+/** Puts `first` inside a new wrapper, where it stands. */
+function wrap(first: Element, className: string): HTMLDivElement {
+  const wrapper = h('div', { class: className });
+  first.replaceWith(wrapper);
+  wrapper.append(first);
+  return wrapper;
+}
+
+/**
+ * Appends a body row to a markdown table (its first segment); returns the <tbody> it went
+ * into. A full segment is followed by a new one, with the columns of the first.
+ */
+export function appendTableRow(table: Element, row: Element): Element {
+  const wrapper = segmentWrapper(table, 'md-table');
+  const last = wrapper?.lastElementChild ?? table;
+  let body = last.querySelector(':scope > tbody');
+  if (!body || body.childElementCount >= TABLE_SEGMENT_ROWS) {
+    let segmented = wrapper;
+    if (!segmented) {
+      // Measured before the table moves into its wrapper, while its layout is still current.
+      const widths = columnWidths(table);
+      segmented = wrap(table, 'md-table');
+      if (widths) fixColumns(segmented, widths);
+      else fixColumnsOnceShown(segmented);
+    }
+    const segment = h('table', { class: 'md-table-more' });
+    const columns = table.querySelector(':scope > colgroup');
+    if (columns) {
+      segment.append(columns.cloneNode(true));
+      segment.style.width = (table as HTMLElement).style.width;
+    }
+    body = segment.appendChild(h('tbody'));
+    segmented.append(segment);
+  }
+  body.append(row, '\n');
+  return body;
+}
+
+/**
+ * The widths of a table's columns as laid out (its header cells'); null when it has no layout
+ * yet. A segmented table's columns are fixed to those of its first segment, laid out with
+ * automatic widths and its rows only, on every segment with `table-layout: fixed`: the
+ * segments line up as one table, and appending a row never re-measures the others.
+ */
+function columnWidths(table: Element): number[] | null {
+  const header = table.querySelector(':scope > thead > tr');
+  const widths = Array.from(header?.children ?? [], (cell) => cell.getBoundingClientRect().width);
+  return widths.length && widths.every((width) => width > 0) ? widths : null;
+}
+
+function fixColumns(wrapper: Element, widths: readonly number[]): void {
+  wrapper.classList.add('md-table-fixed');
+  // At least the columns' widths: fixed layout then gives the table exactly the columns plus borders.
+  const tableWidth = `${widths.reduce((sum, width) => sum + width, 0)}px`;
+  for (const segment of Array.from(wrapper.children) as HTMLElement[]) {
+    const columns = h('colgroup');
+    for (const width of widths) columns.appendChild(h('col')).style.width = `${width}px`;
+    segment.prepend(columns);
+    segment.style.width = tableWidth;
+  }
+}
+
+let columnObserver: ResizeObserver | null = null;
+
+/** A table rendered before it is shown (a finished answer) gets its columns fixed when it first has a size. */
+function fixColumnsOnceShown(wrapper: Element): void {
+  const first = wrapper.firstElementChild;
+  if (!first) return;
+  columnObserver ??= new ResizeObserver((entries) => {
+    for (const { target } of entries) {
+      const widths = target.isConnected ? columnWidths(target) : null;
+      const segmented = target.parentElement;
+      if (widths && segmented && !segmented.classList.contains('md-table-fixed')) fixColumns(segmented, widths);
+      if (widths || !target.isConnected) columnObserver?.unobserve(target);
+    }
+  });
+  columnObserver.observe(first);
+}
+
+/**
+ * Appends an item to a markdown list (its first segment); returns the list element it went
+ * into. A full segment is followed by a new list of the same kind, an <ol> starting at the
+ * next number.
+ */
+export function appendListItem(list: Element, item: Element): Element {
+  const wrapper = segmentWrapper(list, 'md-list');
+  let last = wrapper?.lastElementChild ?? list;
+  if (last.childElementCount >= LIST_SEGMENT_ITEMS) {
+    const segmented = wrapper ?? wrap(list, 'md-list');
+    const segment = document.createElement(list.tagName === 'OL' ? 'ol' : 'ul');
+    if (list.tagName === 'OL') segment.setAttribute('start', String(Number(last.getAttribute('start') ?? '1') + last.childElementCount));
+    segment.append('\n');
+    segmented.append(segment);
+    last = segment;
+  }
+  last.append(item, '\n');
+  return last;
 }

@@ -5,11 +5,24 @@
 // is closed (CommonMark only ever leaves the last block open), so it is rendered and kept.
 // When the last block is a table, a list or a code fence, a block-specific handler takes over
 // and commits its rows, items or lines as they complete, appending them to the block's DOM:
-// the work per flush is bounded by the unfinished row / item / line, not by the block.
+// the work per flush is bounded by the unfinished row / item / line, not by the block. A long
+// table, list or fence grows in segments (markdown.ts), so the browser's style and layout
+// work per appended row / item / line is bounded by one segment too.
 // Every piece is still rendered by markdown-it and sanitised by DOMPurify (a code line is
 // inserted as a text node, which cannot carry markup). The result once streaming ends is
 // identical to rendering the whole answer at once (test/ui/streaming-shapes.test.ts).
-import { CODE_SEGMENT_LINES, codeSegment, parseBlocks, parseListItem, parseMarkdown, renderMarkdown, renderTokens, type Token } from './markdown';
+import {
+  CODE_SEGMENT_LINES,
+  appendListItem,
+  appendTableRow,
+  codeSegment,
+  parseBlocks,
+  parseListItem,
+  parseMarkdown,
+  renderMarkdown,
+  renderTokens,
+  type Token,
+} from './markdown';
 
 const refDefinitionRe = /^ {0,3}\[[^\]\n]+\]:\s*\S/m;
 const blankRe = /^[ \t]*$/;
@@ -263,7 +276,7 @@ class TableBlock implements OpenBlock {
       const open = tokens.findIndex((t) => t.type === 'tbody_open');
       const close = tokens.findIndex((t) => t.type === 'tbody_close');
       const row = renderTokens(tokens.slice(open, close + 1), 'table').querySelector('tbody > tr');
-      if (row) this.tbody.append(row, '\n');
+      if (row && this.table) this.tbody = appendTableRow(this.table, row);
       return null;
     }
     const rendered = renderTokens(tokens);
@@ -315,7 +328,9 @@ interface CommittedItem {
 }
 
 class ListBlock implements OpenBlock {
+  /** The list element (the first segment of a long list) and the segment items go into. */
   private readonly list: Element;
+  private segment: Element;
   private readonly items: CommittedItem[] = [];
   /** Start of the item not yet complete. */
   private itemStart: number;
@@ -343,6 +358,7 @@ class ListBlock implements OpenBlock {
     if (!list || (list.tagName !== 'UL' && list.tagName !== 'OL')) throw new Error('a list rendered without a list element');
     list.replaceChildren('\n');
     this.list = list;
+    this.segment = list;
     done.append(frame);
   }
 
@@ -390,7 +406,7 @@ class ListBlock implements OpenBlock {
       if (li.tagName !== 'LI') continue;
       this.shown.push(li, document.createTextNode('\n'));
     }
-    this.list.append(...this.shown);
+    this.segment.append(...this.shown);
     list.remove();
     return rendered;
   }
@@ -424,7 +440,7 @@ class ListBlock implements OpenBlock {
       }
     }
     const li = this.renderItem(tokens);
-    this.list.append(li, '\n');
+    this.segment = appendListItem(this.list, li);
     this.items.push({ source, li });
   }
 

@@ -76,6 +76,32 @@ export async function deliverRaw(page: Page, data: unknown): Promise<void> {
   await page.evaluate((d) => (globalThis as unknown as { postMessage(data: unknown, origin: string): void }).postMessage(d, '*'), data);
 }
 
+/** Streams `text` into a new assistant item, rendering after every chunk, then ends the stream. */
+export async function streamInChunks(page: Page, itemId: string, text: string, sizes: readonly number[]): Promise<void> {
+  await deliver(page, { type: 'item', item: { kind: 'assistant', id: itemId, markdown: '', streaming: true } });
+  const chunks: string[] = [];
+  for (let i = 0, k = 0; i < text.length; k++) {
+    const n = sizes[k % sizes.length] ?? 1;
+    chunks.push(text.slice(i, i + n));
+    i += n;
+  }
+  await page.evaluate(
+    ({ id, parts }) => {
+      const g = globalThis as unknown as {
+        dispatchEvent(e: unknown): boolean;
+        MessageEvent: new (type: string, init: { data: unknown }) => unknown;
+        Event: new (type: string) => unknown;
+      };
+      for (const part of parts) {
+        g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'textDelta', itemId: id, text: part } }));
+        g.dispatchEvent(new g.Event('onbehalf:flush'));
+      }
+    },
+    { id: itemId, parts: chunks },
+  );
+  await deliver(page, { type: 'item', item: { kind: 'assistant', id: itemId, markdown: text, streaming: false } });
+}
+
 /** Waits until pending messages and animation frames were processed. */
 export async function settle(page: Page): Promise<void> {
   await page.evaluate(

@@ -3,35 +3,9 @@
 // answer at once; and nothing unsanitised slips in through the incremental path.
 import { strict as assert } from 'node:assert';
 import type { Page } from 'playwright-core';
-import { clearPosted, deliver, settle, type ChatPage, useChatPage, waitForPosted } from './helpers';
+import { clearPosted, deliver, settle, streamInChunks, type ChatPage, useChatPage, waitForPosted } from './helpers';
 import { fenceMarkdown, listMarkdown, mixedMarkdown, tableMarkdown } from '../bench/markdown-shapes';
 import { stateMsg } from './states';
-
-/** Streams `text` into a new assistant item, rendering after every chunk, then ends the stream. */
-async function streamInChunks(page: Page, itemId: string, text: string, sizes: readonly number[]): Promise<void> {
-  await deliver(page, { type: 'item', item: { kind: 'assistant', id: itemId, markdown: '', streaming: true } });
-  const chunks: string[] = [];
-  for (let i = 0, k = 0; i < text.length; k++) {
-    const n = sizes[k % sizes.length] ?? 1;
-    chunks.push(text.slice(i, i + n));
-    i += n;
-  }
-  await page.evaluate(
-    ({ id, parts }) => {
-      const g = globalThis as unknown as {
-        dispatchEvent(e: unknown): boolean;
-        MessageEvent: new (type: string, init: { data: unknown }) => unknown;
-        Event: new (type: string) => unknown;
-      };
-      for (const part of parts) {
-        g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'textDelta', itemId: id, text: part } }));
-        g.dispatchEvent(new g.Event('onbehalf:flush'));
-      }
-    },
-    { id: itemId, parts: chunks },
-  );
-  await deliver(page, { type: 'item', item: { kind: 'assistant', id: itemId, markdown: text, streaming: false } });
-}
 
 /** The streamed item's rendered HTML and the same text delivered finished, at once. */
 async function streamedAndOneShot(page: Page, text: string, sizes: readonly number[]): Promise<{ streamed: string; oneShot: string }> {
@@ -135,6 +109,24 @@ const edgeCases: Record<string, string> = {
   ].join('\n'),
   'windows newlines and NUL characters': 'Para\r\n\r\n| a | b |\r\n|---|---|\r\n| 1 | \u0000 |\r\n\r\n- x\r\n- y\r\n\r\n```\r\nline\r\n```\r\n',
   'a list item that is only a fence, then a loose list': ['- ```', '  a', '  ```', '', '  ```', '  b', '  ```', '- c'].join('\n'),
+  'long lists in segments: an ordered list from 7 that turns loose after its first segment, 64 and 65 items': [
+    ...Array.from({ length: 100 }, (_, i) => (i === 80 ? `${i + 7}. loose after\n` : `${i + 7}. item`)),
+    '',
+    'Between.',
+    '',
+    ...Array.from({ length: 64 }, (_, i) => `- bullet ${i}`),
+    '',
+    'And.',
+    '',
+    ...Array.from({ length: 65 }, (_, i) => `* star ${i}${i % 9 === 0 ? '\n  * nested' : ''}`),
+  ].join('\n'),
+  'long tables in segments: 64 and 65 rows, and 130 rows with missing cells ended by a paragraph line': [
+    ...['| a | b |', '|---|--:|', ...Array.from({ length: 64 }, (_, i) => `| ${i} | **${i}** |`)],
+    '',
+    ...['| a | b |', '|---|---|', ...Array.from({ length: 65 }, (_, i) => `| ${i} | x |`)],
+    '',
+    ...['| a | b | c |', '|---|---|---|', ...Array.from({ length: 130 }, (_, i) => (i % 3 ? `| ${i} | y |` : `| ${i} | y | \`z\` |`)), 'ends here'],
+  ].join('\n'),
   'setext headings and tables that start in a paragraph': ['Title', '=====', 'para', '---', '| a |', '|---|', '| 1 |', 'text after the table'].join('\n'),
 };
 
