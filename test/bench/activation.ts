@@ -206,7 +206,9 @@ export async function benchActivation(runs = 5): Promise<ActivationFigures> {
       const workspace = makeWorkspace();
       const userDataDir = join(root, `user-data-${i}`);
       const server = await launchCodeServer({ workspace, userDataDir, extensionsDir, label: 'bench-activation' });
-      const browser = await launchBrowser();
+      // Tall enough that the Running Extensions list (virtualised: rows out of view are not in the
+      // page) shows the floor's short row too, below the slower extensions.
+      const browser = await launchBrowser({ width: 1400, height: 2400 });
       try {
         // No payload: the extension comes from the extensions dir, as a user's install does.
         await openWorkbench(browser.page, workbenchUrl(server.url, workspace));
