@@ -161,12 +161,14 @@ export function activate(context: vscode.ExtensionContext): OnBehalfTestApi | un
 
   beforeDeactivate = () => enterprise.shutdown();
   const activatedIn = performance.now() - started;
-  // The first reads (settings, SecretStorage, the walkthrough's state) and a visible view's
-  // first check start once activate() has returned: VS Code counts activate()'s synchronous
-  // run as the extension's activation time, and nothing here needs to happen inside it.
+  // The first reads (settings, SecretStorage for the status bar's and the chat's key state, the
+  // walkthrough's state) and a visible view's first check start once activate() has returned:
+  // VS Code counts activate()'s synchronous run as the extension's activation time, and nothing
+  // here needs to happen inside it.
   const afterActivation = setTimeout(() => {
     team.start();
     statusBar.start();
+    chat.start();
     contextKeyState.start();
     if (connectionsView.visible) firstCheck.run();
     // Not under the integration tests (Test mode), which assert on the active editor; the e2e

@@ -1,6 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { z } from 'zod';
-import { zodSdk } from '../core/sdkLoader';
+import { zodSdk, type ZodSdk } from '../core/sdkLoader';
 import { clip } from '../shared/labels';
 import type { ChatItemView, UsageView } from '../shared/protocol';
 import { emptyUsage } from './pricing';
@@ -78,16 +77,15 @@ function titleFrom(text: string): string {
 }
 
 // Saved files are read back through a schema: a damaged file is reported, never trusted.
-// Built on the first read, with zod itself (src/core/sdkLoader.ts), not at activation.
-type Zod = typeof z;
-function buildStoredConversationSchema(z: Zod) {
+// Built on the first read, with zod/mini (src/core/sdkLoader.ts), not at activation.
+function buildStoredConversationSchema(z: ZodSdk) {
   return z.object({
-    id: z.string().min(1).max(128),
-    title: z.string().max(200),
+    id: z.string().check(z.minLength(1), z.maxLength(128)),
+    title: z.string().check(z.maxLength(200)),
     createdAt: z.number(),
     updatedAt: z.number(),
     messages: z.array(z.object({ role: z.enum(['user', 'assistant']), content: z.union([z.string(), z.array(z.record(z.string(), z.unknown()))]) })),
-    items: z.array(z.object({ kind: z.enum(['user', 'assistant', 'tool', 'error', 'notice']), id: z.string() }).passthrough()),
+    items: z.array(z.looseObject({ kind: z.enum(['user', 'assistant', 'tool', 'error', 'notice']), id: z.string() })),
     usage: z.object({
       inputTokens: z.number(),
       outputTokens: z.number(),
@@ -101,7 +99,7 @@ function buildStoredConversationSchema(z: Zod) {
 let storedConversationSchema: ReturnType<typeof buildStoredConversationSchema> | undefined;
 
 export function parseStoredConversation(raw: string): Conversation | undefined {
-  storedConversationSchema ??= buildStoredConversationSchema(zodSdk().z);
+  storedConversationSchema ??= buildStoredConversationSchema(zodSdk());
   try {
     const parsed = storedConversationSchema.safeParse(JSON.parse(raw));
     if (!parsed.success) return undefined;

@@ -27,7 +27,8 @@ type JoseSdk = typeof JoseVendor;
 type ScalekitSdk = typeof ScalekitVendor;
 type McpSdk = typeof McpVendor;
 type ValidationSdk = typeof ValidationVendor;
-type ZodSdk = typeof ZodVendor;
+/** zod/mini, cut to the functions OnBehalf's schemas use (src/vendor/zod.ts). */
+export type ZodSdk = typeof ZodVendor;
 
 /** What the log says about each SDK: which one, and how long loading it took. */
 export type SdkLoadListener = (sdk: string, milliseconds: number) => void;
@@ -74,9 +75,9 @@ export function validationSdk(): ValidationSdk {
 }
 
 let zod: ZodSdk | undefined;
-/** zod, on the first webview message or saved conversation read. */
+/** zod/mini, on the first webview message or saved conversation read. */
 export function zodSdk(): ZodSdk {
-  return (zod ??= timed('zod', () => require('../vendor/zod') as ZodSdk));
+  return (zod ??= timed('zod/mini', () => require('../vendor/zod') as ZodSdk));
 }
 
 let jose: JoseSdk | undefined;

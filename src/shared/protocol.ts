@@ -1,7 +1,5 @@
-import type { z } from 'zod';
-import { zodSdk } from '../core/sdkLoader';
-
-type Zod = typeof z;
+import type { z as zodMini } from 'zod/mini';
+import { zodSdk, type ZodSdk } from '../core/sdkLoader';
 
 // Every message between the chat webview and the extension host, typed in one place.
 // The webview is untrusted input: the host parses each arriving message with
@@ -11,52 +9,36 @@ type Zod = typeof z;
 export const maxUserMessageChars = 32_000;
 
 /**
- * Messages the webview sends to the host. `.strict()` rejects unknown fields, e.g. a smuggled `identifier`.
- * Built on the first message, with zod itself (src/core/sdkLoader.ts): nothing of zod loads at activation.
+ * Messages the webview sends to the host. Strict objects reject unknown fields, e.g. a smuggled `identifier`.
+ * Built on the first message, with zod/mini (src/core/sdkLoader.ts): nothing of zod loads at activation.
  */
-function buildWebviewMessageSchema(z: Zod) {
-  const id = z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[A-Za-z0-9_\-:.]+$/);
-  const connectionName = z
-    .string()
-    .min(1)
-    .max(64)
-    .regex(/^[A-Za-z0-9_.-]+$/);
+function buildWebviewMessageSchema(z: ZodSdk) {
+  const id = z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9_\-:.]+$/));
+  const connectionName = z.string().check(z.minLength(1), z.maxLength(64), z.regex(/^[A-Za-z0-9_.-]+$/));
   return z.discriminatedUnion('type', [
-    z.object({ type: z.literal('ready') }).strict(),
-    z.object({ type: z.literal('send'), text: z.string().trim().min(1).max(maxUserMessageChars) }).strict(),
-    z.object({ type: z.literal('stop') }).strict(),
-    z.object({ type: z.literal('retry') }).strict(),
-    z.object({ type: z.literal('newConversation') }).strict(),
-    z.object({ type: z.literal('switchConversation'), conversationId: id }).strict(),
-    z.object({ type: z.literal('deleteConversation'), conversationId: id }).strict(),
-    z.object({ type: z.literal('decide'), toolUseId: id, decision: z.enum(['approve', 'deny', 'always']) }).strict(),
-    z.object({ type: z.literal('connect'), connection: connectionName, reauthorize: z.boolean() }).strict(),
-    z.object({ type: z.literal('runCommand'), command: z.enum(['signIn', 'setAnthropicKey', 'setScalekitSecret', 'showLog']) }).strict(),
-    z.object({ type: z.literal('copy'), text: z.string().max(1_000_000) }).strict(),
+    z.strictObject({ type: z.literal('ready') }),
+    z.strictObject({ type: z.literal('send'), text: z.string().check(z.trim(), z.minLength(1), z.maxLength(maxUserMessageChars)) }),
+    z.strictObject({ type: z.literal('stop') }),
+    z.strictObject({ type: z.literal('retry') }),
+    z.strictObject({ type: z.literal('newConversation') }),
+    z.strictObject({ type: z.literal('switchConversation'), conversationId: id }),
+    z.strictObject({ type: z.literal('deleteConversation'), conversationId: id }),
+    z.strictObject({ type: z.literal('decide'), toolUseId: id, decision: z.enum(['approve', 'deny', 'always']) }),
+    z.strictObject({ type: z.literal('connect'), connection: connectionName, reauthorize: z.boolean() }),
+    z.strictObject({ type: z.literal('runCommand'), command: z.enum(['signIn', 'setAnthropicKey', 'setScalekitSecret', 'showLog']) }),
+    z.strictObject({ type: z.literal('copy'), text: z.string().check(z.maxLength(1_000_000)) }),
     // Something the page's CSP blocked (injected markup, a hostile image URL in an answer): logged by the host.
-    z.object({ type: z.literal('cspViolation'), directive: z.string().max(100), blocked: z.string().max(300) }).strict(),
-    z
-      .object({
-        type: z.literal('openLink'),
-        url: z
-          .string()
-          .max(2048)
-          .regex(/^https?:\/\//),
-      })
-      .strict(),
+    z.strictObject({ type: z.literal('cspViolation'), directive: z.string().check(z.maxLength(100)), blocked: z.string().check(z.maxLength(300)) }),
+    z.strictObject({ type: z.literal('openLink'), url: z.string().check(z.maxLength(2048), z.regex(/^https?:\/\//)) }),
   ]);
 }
 
 let schema: ReturnType<typeof buildWebviewMessageSchema> | undefined;
 export function webviewMessageSchema(): ReturnType<typeof buildWebviewMessageSchema> {
-  return (schema ??= buildWebviewMessageSchema(zodSdk().z));
+  return (schema ??= buildWebviewMessageSchema(zodSdk()));
 }
 
-export type WebviewMessage = z.infer<ReturnType<typeof buildWebviewMessageSchema>>;
+export type WebviewMessage = zodMini.infer<ReturnType<typeof buildWebviewMessageSchema>>;
 
 export type ParseResult = { ok: true; message: WebviewMessage } | { ok: false; reason: string };
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -31,6 +31,50 @@ export interface ActivationFigures {
   readonly loadAverages: number[];
   /** For scale: VS Code's figure for its built-in Merge Conflict extension in the same runs. */
   readonly mergeConflict: number[];
+  /** VS Code's figure, per run, for an installed extension whose activate() is empty: the floor here. */
+  readonly floor: number[];
+}
+
+const FLOOR_NAME = 'activation-floor';
+const FLOOR_DISPLAY_NAME = 'OnBehalf Activation Floor';
+
+/**
+ * Packages the floor: an extension with an empty activate(), activated by the same
+ * onStartupFinished, packaged with the same vsce and installed into the same extensions
+ * dir, so what VS Code reports for it is what any installed extension costs on this machine.
+ */
+function packageFloorVsix(dir: string): string {
+  const source = join(dir, 'floor-source');
+  mkdirSync(join(source, 'dist'), { recursive: true });
+  writeFileSync(
+    join(source, 'package.json'),
+    JSON.stringify({
+      name: FLOOR_NAME,
+      displayName: FLOOR_DISPLAY_NAME,
+      description: 'Empty activate(): the activation floor for the OnBehalf bench',
+      version: '0.0.1',
+      // Not 'onbehalf': its folder would then start with OnBehalf's own id.
+      publisher: 'onbehalf-bench',
+      license: 'MIT',
+      engines: { vscode: '^1.100.0' },
+      activationEvents: ['onStartupFinished'],
+      main: './dist/extension.js',
+    }),
+  );
+  writeFileSync(join(source, 'README.md'), '# Activation floor\n');
+  writeFileSync(join(source, 'LICENSE'), 'MIT\n');
+  writeFileSync(
+    join(source, 'dist', 'extension.js'),
+    '"use strict";\nexports.activate = function activate() {};\nexports.deactivate = function deactivate() {};\n',
+  );
+  const vsix = join(dir, 'floor.vsix');
+  const result = spawnSync(join(REPO_ROOT, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--allow-missing-repository', '--out', vsix], {
+    cwd: source,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (result.status !== 0) throw new Error(`vsce package (floor) failed:\n${result.stdout}${result.stderr}`);
+  return vsix;
 }
 
 /** Builds onbehalf.vsix exactly as `npm run package` does, into `dir`, then restores the dev build. */
@@ -135,10 +179,14 @@ export async function benchActivation(runs = 5): Promise<ActivationFigures> {
   await ensureCodeServer();
   const root = mkdtempSync(join(tmpdir(), 'onbehalf-bench-activation-'));
   try {
-    const vsix = packageVsix(root);
+    // ONBEHALF_BENCH_VSIX=<file> measures a .vsix packaged earlier (for example from the commit
+    // before a change), so before and after can run alternately under the same load.
+    const vsix = process.env.ONBEHALF_BENCH_VSIX ?? packageVsix(root);
     const extensionsDir = join(root, 'extensions');
-    const install = runCodeServerCli(['--install-extension', vsix, '--extensions-dir', extensionsDir, '--user-data-dir', join(root, 'cli-user-data')]);
-    if (install.status !== 0) throw new Error(`code-server --install-extension failed:\n${install.output}`);
+    for (const file of [vsix, packageFloorVsix(root)]) {
+      const install = runCodeServerCli(['--install-extension', file, '--extensions-dir', extensionsDir, '--user-data-dir', join(root, 'cli-user-data')]);
+      if (install.status !== 0) throw new Error(`code-server --install-extension ${file} failed:\n${install.output}`);
+    }
     const installed = readdirSync(extensionsDir).find((d) => d.startsWith(`${EXTENSION_ID}-`));
     if (!installed) throw new Error(`the .vsix did not install into ${extensionsDir}`);
     const dist = join(extensionsDir, installed, 'dist');
@@ -152,18 +200,22 @@ export async function benchActivation(runs = 5): Promise<ActivationFigures> {
     const sdkLoads: string[] = [];
     const loadAverages: number[] = [];
     const mergeConflict: number[] = [];
+    const floor: number[] = [];
     for (let i = 0; i < runs; i++) {
       loadAverages.push(loadavg()[0]!);
       const workspace = makeWorkspace();
       const userDataDir = join(root, `user-data-${i}`);
       const server = await launchCodeServer({ workspace, userDataDir, extensionsDir, label: 'bench-activation' });
-      const browser = await launchBrowser();
+      // Tall enough that the Running Extensions list (virtualised: rows out of view are not in the
+      // page) shows the floor's short row too, below the slower extensions.
+      const browser = await launchBrowser({ width: 1400, height: 2400 });
       try {
         // No payload: the extension comes from the extensions dir, as a user's install does.
         await openWorkbench(browser.page, workbenchUrl(server.url, workspace));
         await waitForActivationInLogs(userDataDir, EXTENSION_ID, 90_000);
         times.push(await runningExtensionsActivation(browser.page));
         mergeConflict.push(await rowActivation(browser.page, 'Merge Conflict'));
+        floor.push(await rowActivation(browser.page, FLOOR_DISPLAY_NAME));
         const log = onBehalfLog(userDataDir);
         const self = /OnBehalf activated in ([\d.]+) ms/.exec(log);
         if (self) selfTimed.push(Number(self[1]));
@@ -178,7 +230,17 @@ export async function benchActivation(runs = 5): Promise<ActivationFigures> {
         rmSync(workspace, { recursive: true, force: true });
       }
     }
-    return { runs: times, median: median(times), selfTimed, activationBytes: statSync(activationFile).size, lazyFiles, sdkLoads, loadAverages, mergeConflict };
+    return {
+      runs: times,
+      median: median(times),
+      selfTimed,
+      activationBytes: statSync(activationFile).size,
+      lazyFiles,
+      sdkLoads,
+      loadAverages,
+      mergeConflict,
+      floor,
+    };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -191,13 +253,27 @@ export function printActivation(figures: ActivationFigures): void {
       `packaged .vsix (esbuild --production + vsce) installed in code-server 1.100.3, ${figures.runs.length} cold starts, each a new ` +
       'code-server and extension host, fresh user data (signed out, no keys)',
   );
-  console.log(`activation: median ${figures.median} ms (runs: ${figures.runs.map((t) => `${t} ms`).join(', ')})`);
+  const perRun = (values: readonly number[], format: (v: number) => string) => values.map(format).join(', ');
+  const minusFloor = figures.runs.map((t, i) => t - figures.floor[i]!);
+  const overMergeConflict = figures.runs.map((t, i) => t / figures.mergeConflict[i]!);
+  const floorMedian = median(figures.floor);
+  console.log(`activation (OnBehalf): median ${figures.median} ms (runs: ${perRun(figures.runs, (t) => `${t} ms`)})`);
+  console.log(
+    `floor (an installed extension with an empty activate(), same event, same packaging, same runs): median ${floorMedian} ms (runs: ${perRun(figures.floor, (t) => `${t} ms`)})`,
+  );
+  console.log(`OnBehalf minus the floor, per run (what is OnBehalf's own): median ${median(minusFloor)} ms (runs: ${perRun(minusFloor, (t) => `${t} ms`)})`);
+  console.log(
+    `  for scale, VS Code's figure for its built-in Merge Conflict extension (activated by the same event) in the same runs: median ${median(figures.mergeConflict)} ms (${perRun(figures.mergeConflict, (t) => `${t} ms`)})`,
+  );
+  console.log(`OnBehalf ÷ Merge Conflict, per run: median ${median(overMergeConflict).toFixed(2)} (runs: ${perRun(overMergeConflict, (r) => r.toFixed(2))})`);
+  console.log(
+    floorMedian >= 25
+      ? `goal 25 ms: below this machine's floor (${floorMedian} ms median for an empty activate()), so no extension reaches it here; compare OnBehalf minus the floor instead`
+      : `goal 25 ms: the floor takes ${floorMedian} ms of it here, leaving ${25 - floorMedian} ms for OnBehalf's own code`,
+  );
   console.log(
     `  machine load (1-min load average, ${cpus().length} CPUs) as the runs started: ${figures.loadAverages.map((l) => l.toFixed(1)).join(', ')}; ` +
       'the extension host shares the CPUs, so a loaded machine stretches every figure',
-  );
-  console.log(
-    `  for scale, VS Code's figure for its built-in Merge Conflict extension (activated by the same event) in the same runs: median ${median(figures.mergeConflict)} ms (${figures.mergeConflict.map((t) => `${t} ms`).join(', ')})`,
   );
   if (figures.selfTimed.length > 0) {
     console.log(`  of which activate() itself (its own log line): median ${median(figures.selfTimed).toFixed(1)} ms; the rest is loading the code`);

@@ -236,6 +236,9 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     // The chat is rebuilt from history stored under Ada's identity.
     await chat.locator('.msg-user', { hasText: TASK_REQUEST }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     await chat.locator('.msg-assistant', { hasText: `Created the Asana task ${TASK_NAME}` }).waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    // The key saved before the reload is read once activation has returned (no change event
+    // tells the new extension host): the chat does not ask for it again.
+    await chat.locator('.blocker', { hasText: 'Set your Anthropic API key' }).waitFor({ state: 'hidden', timeout: UI_TIMEOUT });
     await shots('after-reload');
   });
 

@@ -73,8 +73,12 @@ export class ChatController extends DisposableOwner {
     );
     this.register(deps.model.onDidChange(() => void this.refreshKeyState()));
     this.register({ dispose: () => this.endSession() });
-    void this.refreshKeyState();
     void this.reloadForIdentity();
+  }
+
+  /** Reads whether the Anthropic key is set; called once activation has returned. */
+  start(): void {
+    void this.refreshKeyState();
   }
 
   attachView(view: ChatViewPort | undefined): void {

@@ -30,6 +30,14 @@ describe('the activation bundle', () => {
     });
   }
 
+  it('dist/vendor/zod.js is zod/mini with its English messages, not the whole of classic zod', () => {
+    const zod = readFileSync(join(dist, 'vendor', 'zod.js'), 'utf8');
+    assert.ok(zod.includes('"ZodMiniString"'), "zod/mini's string schema is in dist/vendor/zod.js");
+    assert.equal(zod.includes('"ZodString"'), false, "classic zod's string schema is in dist/vendor/zod.js");
+    // Without a locale zod/mini answers "Invalid input" to everything; the webview's rejections quote these.
+    assert.ok(zod.includes('Too big: expected '), 'the English locale is in dist/vendor/zod.js');
+  });
+
   it('dist/extension.js requires the vscode API once, not once per importing file', () => {
     // Each extra require would be a copy of the ~300-key API object as getters (esbuild's
     // __toESM), about a millisecond of activation time apiece.
