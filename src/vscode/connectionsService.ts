@@ -393,8 +393,9 @@ export class ConnectionsService extends DisposableOwner {
       this.recheckTimer = undefined;
       this.recheckAttempt++;
       if (this.recheckAttempt > delays.length * 2) return; // Give up quietly; focus still re-checks.
-      this.log.info(`Re-checking a pending connection (timed re-check ${this.recheckAttempt}, after ${delay} ms).`);
-      void this.refresh();
+      const attempt = this.recheckAttempt;
+      this.log.info(`Re-checking a pending connection (timed re-check ${attempt}, after ${delay} ms).`);
+      void this.refresh().then(() => this.log.info(`Timed re-check ${attempt} done.`));
     }, delay);
   }
 

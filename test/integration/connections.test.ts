@@ -144,6 +144,8 @@ describe('identity, connections and the connect flow', function () {
       const waits = timedWaits();
       assert.ok(waits[1]! >= waits[0]! * 1.5, `re-check waits ${waits.join(' ms, ')} ms do not grow`);
       assert.equal(statusOf(onbehalf, 'asana'), 'PENDING_AUTH', 'still pending: nothing was finished yet');
+      // Finished only once the second re-check has its answer, so that re-check cannot be the one that finds it.
+      await waitFor('the second timed re-check answered', () => /Timed re-check 2 done/.test(extensionLogText(onbehalf).slice(logBefore)), 15_000);
       emulators.scalekit.activateAccount(ada(), 'asana');
       const started = Date.now();
       await waitFor('Asana active without a refresh or a callback', () => statusOf(onbehalf, 'asana') === 'ACTIVE', 20_000);
