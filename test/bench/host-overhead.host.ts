@@ -9,7 +9,7 @@ import * as inspector from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { OnBehalfTestApi } from '../../src/vscode/testApi';
-import { api, installBrowser, signInAs, statusOf, waitFor } from '../integration/support';
+import { api, configure, installBrowser, resetSettings, signInAs, statusOf, waitFor } from '../integration/support';
 
 /** What the runner hands over through the environment. */
 export interface HostOverheadSetup {
@@ -141,13 +141,11 @@ export async function run(): Promise<void> {
   const onbehalf = await api();
   const target = vscode.ConfigurationTarget.Global;
   const config = () => vscode.workspace.getConfiguration('onbehalf');
-  await config().update('identity.provider', 'oidc', target);
-  await config().update('oidc.issuer', setup.idpIssuer, target);
-  await config().update('oidc.clientId', setup.idpClientId, target);
-  await config().update('scalekit.environmentUrl', setup.scalekitUrl, target);
-  await config().update('scalekit.clientId', setup.scalekitClientId, target);
-  await config().update('anthropic.baseUrl', setup.anthropicUrl, target);
-  await config().update('connections', ['posthog', 'asana'], target);
+  await configure({
+    idp: { issuer: setup.idpIssuer, clientId: setup.idpClientId },
+    scalekit: { url: setup.scalekitUrl, clientId: setup.scalekitClientId },
+    anthropic: { url: setup.anthropicUrl },
+  });
   await config().update('maxSteps', setup.callsPerConversation + 6, target);
   const browser = installBrowser(onbehalf);
   await onbehalf.storeSecret('scalekitClientSecret', setup.scalekitClientSecret);
@@ -185,16 +183,5 @@ export async function run(): Promise<void> {
   );
   await onbehalf.signOut();
   onbehalf.setExternalOpener(undefined);
-  for (const key of [
-    'identity.provider',
-    'oidc.issuer',
-    'oidc.clientId',
-    'scalekit.environmentUrl',
-    'scalekit.clientId',
-    'anthropic.baseUrl',
-    'connections',
-    'maxSteps',
-  ]) {
-    await config().update(key, undefined, target);
-  }
+  await resetSettings();
 }

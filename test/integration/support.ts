@@ -42,7 +42,14 @@ export async function stopEmulators(emulators: Emulators | undefined): Promise<v
 
 const config = () => vscode.workspace.getConfiguration('onbehalf');
 
-export async function configure(emulators: Emulators): Promise<void> {
+/** Where the emulators listen: all configure needs, so the overhead bench's host can pass its own. */
+export interface EmulatorAddresses {
+  readonly idp: Pick<Emulators['idp'], 'issuer' | 'clientId'>;
+  readonly scalekit: Pick<Emulators['scalekit'], 'url' | 'clientId'>;
+  readonly anthropic: Pick<Emulators['anthropic'], 'url'>;
+}
+
+export async function configure(emulators: EmulatorAddresses): Promise<void> {
   const target = vscode.ConfigurationTarget.Global;
   await config().update('identity.provider', 'oidc', target);
   await config().update('oidc.issuer', emulators.idp.issuer, target);
