@@ -33,6 +33,9 @@ export interface SizeFigures {
   /** The slowest flush: one chunk's render plus the layout after it, and which chunk. */
   readonly maxFlushMs: number;
   readonly slowestFlushAt: number;
+  /** Garbage collection inside that slowest flush, and the slowest flush once its collections are taken out. */
+  readonly slowestFlushGcMs: number;
+  readonly maxFlushLessGcMs: number;
   /** Render CPU per chunk in the first and the last 10% of the stream. */
   readonly earlyRenderMs: number;
   readonly lateRenderMs: number;
@@ -78,20 +81,28 @@ interface RunResult {
   /** Main-thread CPU time per chunk (Chrome trace `tdur`): rendering, and the style + layout after it. */
   renderCpu: number[];
   layoutCpu: number[];
+  /** Garbage collection inside each flush (already part of its render or layout time). */
+  gcCpu: number[];
 }
 
 interface TraceEvent {
   name: string;
   ts: number;
   tts?: number;
+  /** Complete events (ph 'X'): wall and thread-CPU durations, µs. */
+  dur?: number;
+  tdur?: number;
 }
+
+/** V8's collections on the main thread, as Chrome's timeline names them. */
+const GC_EVENTS = new Set(['MinorGC', 'MajorGC']);
 
 /**
  * Main-thread CPU times from the trace: the page marks (User Timing) each chunk's start and
  * the end of its rendering, and both ends of the layout after it; each mark carries the
  * thread's CPU clock (`tts`), so time the thread spent descheduled on a busy machine is not counted.
  */
-function perChunkCpu(events: TraceEvent[], chunks: number): { renderCpu: number[]; layoutCpu: number[] } {
+function perChunkCpu(events: TraceEvent[], chunks: number): { renderCpu: number[]; layoutCpu: number[]; gcCpu: number[] } {
   const pairs = (open: string, close: string): number[] => {
     const marks = events.filter((e) => e.name === open || e.name === close).sort((a, b) => a.ts - b.ts);
     const out: number[] = [];
@@ -107,8 +118,19 @@ function perChunkCpu(events: TraceEvent[], chunks: number): { renderCpu: number[
   if (renderCpu.length !== chunks + 1 || layoutCpu.length !== chunks + 1) {
     throw new Error(`trace has ${renderCpu.length} marked chunks and ${layoutCpu.length} layouts for ${chunks} chunks + the end`);
   }
-  return { renderCpu, layoutCpu };
+  // Garbage collection that ran inside each flush (its start mark to the end of its layout).
+  const starts = events.filter((e) => e.name === 'ob-r').sort((a, b) => a.ts - b.ts);
+  const ends = events.filter((e) => e.name === 'ob-l1').sort((a, b) => a.ts - b.ts);
+  const collections = events.filter((e) => GC_EVENTS.has(e.name) && e.dur !== undefined).sort((a, b) => a.ts - b.ts);
+  const gcCpu = starts.map((start, i) => {
+    const end = ends[i]?.ts ?? start.ts;
+    const inside = collections.filter((gc) => gc.ts >= start.ts && gc.ts < end);
+    return sumOf(inside.map((gc) => (gc.tdur ?? gc.dur ?? 0) / 1000));
+  });
+  return { renderCpu, layoutCpu, gcCpu };
 }
+
+const sumOf = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
 
 async function openStreamingItem(page: Page, url: string): Promise<void> {
   await page.goto(url);
@@ -141,7 +163,7 @@ async function openStreamingItem(page: Page, url: string): Promise<void> {
 
 async function runOnce(browser: Browser, page: Page, cdp: CDPSession, url: string, markdown: string, chunks: string[]): Promise<RunResult> {
   await openStreamingItem(page, url);
-  await browser.startTracing(page, { categories: ['blink.user_timing'] });
+  await browser.startTracing(page, { categories: ['blink.user_timing', 'v8'] });
   const before = await metrics(cdp);
   const result = await page.evaluate(
     ({ parts }) => {
@@ -257,6 +279,8 @@ async function measure(browser: Browser, page: Page, cdp: CDPSession, url: strin
     maxLayoutMs: Math.max(...mid.layoutCpu),
     maxFlushMs,
     slowestFlushAt: flushes.indexOf(maxFlushMs),
+    slowestFlushGcMs: mid.gcCpu[flushes.indexOf(maxFlushMs)] ?? 0,
+    maxFlushLessGcMs: Math.max(...flushes.map((ms, i) => ms - (mid.gcCpu[i] ?? 0))),
     earlyRenderMs: mean(mid.renderCpu.slice(0, tenth)),
     lateRenderMs: mean(mid.renderCpu.slice(-tenth - 1, -1)),
     wallMs: mid.totalMs,
@@ -318,6 +342,7 @@ export function printWebviewRender(f: BenchFigures): void {
     `measured: real chromium, real bundle and CSP; each answer streamed in ~${f.chunkChars}-char chunks, every chunk delivered as a textDelta and ` +
       `rendered synchronously (no per-frame coalescing), then a forced style + layout (what the frame showing it pays); a flush = one chunk's render + that layout; ` +
       `times are main-thread CPU from Chrome's trace (User Timing marks' tts), so time descheduled by other load on the machine is not counted; ` +
+      `garbage collection in a flush is V8's MinorGC/MajorGC events (thread time) from the same trace; ` +
       `${f.runs === 1 ? 'one run' : `median of ${f.runs} runs`} per size`,
   );
   console.log('shape  size    chunks  render ms  layout ms  max flush  max chunk  p99 chunk  early/late chunk  max layout  wall ms');
@@ -336,7 +361,8 @@ export function printWebviewRender(f: BenchFigures): void {
     console.log(
       `${s.shape}: growth exponent with layout ${fx(s.frameExponent)} (rendering alone ${fx(s.renderExponent)}; slope of log CPU time over log size, 25-200 KB; ` +
         `1 = linear, 2 = quadratic); slowest flush incl. layout ${fx(slowest.maxFlushMs)} ms (chunk ${slowest.slowestFlushAt} of ${slowest.chunks} at ${slowest.sizeKB} KB; ` +
-        `0 = the first, in a fresh page, ${slowest.chunks} = the end of the stream); slowest render alone ${fx(slowestRender.maxRenderMs)} ms`,
+        `0 = the first, in a fresh page, ${slowest.chunks} = the end of the stream), of which garbage collection ${fx(slowest.slowestFlushGcMs)} ms; ` +
+        `slowest flush less the collections inside it ${fx(Math.max(...s.sizes.map((z) => z.maxFlushLessGcMs)))} ms; slowest render alone ${fx(slowestRender.maxRenderMs)} ms`,
     );
   }
   const t = f.table40;
