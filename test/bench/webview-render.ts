@@ -89,13 +89,12 @@ interface TraceEvent {
   name: string;
   ts: number;
   tts?: number;
-  /** Complete events (ph 'X'): wall and thread-CPU durations, µs. */
+  /** A complete event's (ph 'X') wall duration, µs. */
   dur?: number;
-  tdur?: number;
 }
 
-/** V8's collections on the main thread, as Chrome's timeline names them. */
-const GC_EVENTS = new Set(['MinorGC', 'MajorGC']);
+/** V8's collections on the main thread: MinorGC, MajorGC and its phases (V8.GC*, some nested, some on their own). */
+const isCollection = (name: string) => name === 'MinorGC' || name === 'MajorGC' || name.startsWith('V8.GC');
 
 /**
  * Main-thread CPU times from the trace: the page marks (User Timing) each chunk's start and
@@ -121,16 +120,26 @@ function perChunkCpu(events: TraceEvent[], chunks: number): { renderCpu: number[
   // Garbage collection that ran inside each flush (its start mark to the end of its layout).
   const starts = events.filter((e) => e.name === 'ob-r').sort((a, b) => a.ts - b.ts);
   const ends = events.filter((e) => e.name === 'ob-l1').sort((a, b) => a.ts - b.ts);
-  const collections = events.filter((e) => GC_EVENTS.has(e.name) && e.dur !== undefined).sort((a, b) => a.ts - b.ts);
+  const collections = mergedIntervals(events.filter((e) => isCollection(e.name) && e.dur !== undefined).map((e) => [e.ts, e.ts + (e.dur ?? 0)] as const));
   const gcCpu = starts.map((start, i) => {
     const end = ends[i]?.ts ?? start.ts;
-    const inside = collections.filter((gc) => gc.ts >= start.ts && gc.ts < end);
-    return sumOf(inside.map((gc) => (gc.tdur ?? gc.dur ?? 0) / 1000));
+    return sumOf(collections.map(([from, to]) => Math.max(0, Math.min(to, end) - Math.max(from, start.ts)) / 1000));
   });
   return { renderCpu, layoutCpu, gcCpu };
 }
 
 const sumOf = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+
+/** Overlapping intervals joined, so a phase inside its collection is not counted twice. */
+function mergedIntervals(intervals: (readonly [number, number])[]): [number, number][] {
+  const merged: [number, number][] = [];
+  for (const [from, to] of [...intervals].sort((a, b) => a[0] - b[0])) {
+    const last = merged.at(-1);
+    if (last && from <= last[1]) last[1] = Math.max(last[1], to);
+    else merged.push([from, to]);
+  }
+  return merged;
+}
 
 async function openStreamingItem(page: Page, url: string): Promise<void> {
   await page.goto(url);
@@ -342,7 +351,7 @@ export function printWebviewRender(f: BenchFigures): void {
     `measured: real chromium, real bundle and CSP; each answer streamed in ~${f.chunkChars}-char chunks, every chunk delivered as a textDelta and ` +
       `rendered synchronously (no per-frame coalescing), then a forced style + layout (what the frame showing it pays); a flush = one chunk's render + that layout; ` +
       `times are main-thread CPU from Chrome's trace (User Timing marks' tts), so time descheduled by other load on the machine is not counted; ` +
-      `garbage collection in a flush is V8's MinorGC/MajorGC events (thread time) from the same trace; ` +
+      `garbage collection in a flush is the wall time of V8's collections (MinorGC, MajorGC and V8.GC* phases, overlaps joined) from the same trace; ` +
       `${f.runs === 1 ? 'one run' : `median of ${f.runs} runs`} per size`,
   );
   console.log('shape  size    chunks  render ms  layout ms  max flush  max chunk  p99 chunk  early/late chunk  max layout  wall ms');
