@@ -102,6 +102,31 @@ export async function streamInChunks(page: Page, itemId: string, text: string, s
   await deliver(page, { type: 'item', item: { kind: 'assistant', id: itemId, markdown: text, streaming: false } });
 }
 
+/**
+ * Streams `text` into the open assistant item `itemId` in chunks of `size`, rendering each at
+ * once, and returns how many characters had arrived when `selector` first matched inside the
+ * message (0 when it never did).
+ */
+export async function firstMatchWhileStreaming(page: Page, itemId: string, text: string, size: number, selector: string): Promise<number> {
+  return page.evaluate(
+    ({ id, whole, n, query }) => {
+      const g = globalThis as unknown as {
+        dispatchEvent(e: unknown): boolean;
+        MessageEvent: new (type: string, init: { data: unknown }) => unknown;
+        Event: new (type: string) => unknown;
+        document: { querySelectorAll(s: string): { length: number } };
+      };
+      for (let i = 0; i < whole.length; i += n) {
+        g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'textDelta', itemId: id, text: whole.slice(i, i + n) } }));
+        g.dispatchEvent(new g.Event('onbehalf:flush'));
+        if (g.document.querySelectorAll(query).length) return i + n;
+      }
+      return 0;
+    },
+    { id: itemId, whole: text, n: size, query: selector },
+  );
+}
+
 /** Waits until pending messages and animation frames were processed. */
 export async function settle(page: Page): Promise<void> {
   await page.evaluate(

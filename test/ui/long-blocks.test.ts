@@ -2,7 +2,7 @@
 // segment); what a person sees is still one table whose columns line up and one list
 // numbered without gaps, and every cell is still sanitised markdown.
 import { strict as assert } from 'node:assert';
-import { deliver, settle, streamInChunks, type ChatPage, useChatPage } from './helpers';
+import { deliver, firstMatchWhileStreaming, settle, streamInChunks, type ChatPage, useChatPage } from './helpers';
 import { tableMarkdown } from '../bench/markdown-shapes';
 import { stateMsg } from './states';
 
@@ -125,24 +125,7 @@ describe('chat webview: long tables and lists read as one block', function () {
     for (const size of [7, 64]) {
       await deliver(chat.page, stateMsg({ busy: true, items: [] }));
       await deliver(chat.page, { type: 'item', item: { kind: 'assistant', id: 'h', markdown: '', streaming: true } });
-      const firstMarkup = await chat.page.evaluate(
-        ({ whole, n }) => {
-          const g = globalThis as unknown as {
-            dispatchEvent(e: unknown): boolean;
-            MessageEvent: new (type: string, init: { data: unknown }) => unknown;
-            Event: new (type: string) => unknown;
-            document: { querySelectorAll(s: string): { length: number } };
-          };
-          for (let i = 0; i < whole.length; i += n) {
-            g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'textDelta', itemId: 'h', text: whole.slice(i, i + n) } }));
-            g.dispatchEvent(new g.Event('onbehalf:flush'));
-            const bad = g.document.querySelectorAll('.msg-assistant :is(img, script, b, [onerror], a[href^="javascript"])').length;
-            if (bad) return i + n;
-          }
-          return 0;
-        },
-        { whole: text, n: size },
-      );
+      const firstMarkup = await firstMatchWhileStreaming(chat.page, 'h', text, size, '.msg-assistant :is(img, script, b, [onerror], a[href^="javascript"])');
       assert.equal(firstMarkup, 0, `markup appeared after ${firstMarkup} characters in chunks of ${size}`);
       await deliver(chat.page, { type: 'item', item: { kind: 'assistant', id: 'h', markdown: text, streaming: false } });
       await settle(chat.page);

@@ -3,7 +3,7 @@
 // answer at once; and nothing unsanitised slips in through the incremental path.
 import { strict as assert } from 'node:assert';
 import type { Page } from 'playwright-core';
-import { clearPosted, deliver, settle, streamInChunks, type ChatPage, useChatPage, waitForPosted } from './helpers';
+import { clearPosted, deliver, firstMatchWhileStreaming, settle, streamInChunks, type ChatPage, useChatPage, waitForPosted } from './helpers';
 import { fenceMarkdown, listMarkdown, mixedMarkdown, tableMarkdown } from '../bench/markdown-shapes';
 import { stateMsg } from './states';
 
@@ -255,23 +255,12 @@ describe('chat webview: streaming every block shape', function () {
       await deliver(chat.page, stateMsg({ busy: true, items: [] }));
       await deliver(chat.page, { type: 'item', item: { kind: 'assistant', id: 'h', markdown: '', streaming: true } });
       // Every chunk is rendered at once, and the message is searched for markup after each.
-      const firstMarkup = await chat.page.evaluate(
-        ({ whole, n }) => {
-          const g = globalThis as unknown as {
-            dispatchEvent(e: unknown): boolean;
-            MessageEvent: new (type: string, init: { data: unknown }) => unknown;
-            Event: new (type: string) => unknown;
-            document: { querySelectorAll(s: string): { length: number } };
-          };
-          for (let i = 0; i < whole.length; i += n) {
-            g.dispatchEvent(new g.MessageEvent('message', { data: { type: 'textDelta', itemId: 'h', text: whole.slice(i, i + n) } }));
-            g.dispatchEvent(new g.Event('onbehalf:flush'));
-            const bad = g.document.querySelectorAll('.msg-assistant :is(img, script, svg, [onerror], [onload], a[href^="javascript"])').length;
-            if (bad) return i + n;
-          }
-          return 0;
-        },
-        { whole: text, n: size },
+      const firstMarkup = await firstMatchWhileStreaming(
+        chat.page,
+        'h',
+        text,
+        size,
+        '.msg-assistant :is(img, script, svg, [onerror], [onload], a[href^="javascript"])',
       );
       assert.equal(firstMarkup, 0, `markup appeared after ${firstMarkup} characters in chunks of ${size}`);
       await deliver(chat.page, { type: 'item', item: { kind: 'assistant', id: 'h', markdown: text, streaming: false } });
