@@ -13,7 +13,7 @@ export interface Conversation {
   title: string;
   readonly createdAt: number;
   updatedAt: number;
-  /** Messages are added, removed or replaced, never changed in place: each request reuses their JSON (modelReply.ts). */
+  /** Messages are added, removed or replaced, never changed in place: see keptPerMessage. */
   messages: Anthropic.Messages.MessageParam[];
   items: ChatItemView[];
   usage: UsageView;
@@ -74,6 +74,21 @@ function findLastIndex<T>(list: readonly T[], test: (value: T) => boolean): numb
 function titleFrom(text: string): string {
   const line = text.replace(/\s+/g, ' ').trim();
   return clip(line, 60) || 'New chat';
+}
+
+/**
+ * `compute(message)`, worked out once per message object. Sound because a message in a
+ * conversation is added, removed or replaced, never changed in place: each request reuses
+ * what the requests before it worked out (its JSON, the tools it references).
+ */
+export function keptPerMessage<T>(compute: (message: Anthropic.Messages.MessageParam) => T): (message: Anthropic.Messages.MessageParam) => T {
+  const kept = new WeakMap<Anthropic.Messages.MessageParam, T>();
+  return (message) => {
+    if (kept.has(message)) return kept.get(message) as T;
+    const value = compute(message);
+    kept.set(message, value);
+    return value;
+  };
 }
 
 // Saved files are read back through a schema: a damaged file is reported, never trusted.

@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { anthropicSdk } from '../core/sdkLoader';
+import { keptPerMessage } from './conversation';
 
 // One model request as a raw stream of Messages API events, and the reply built from them.
 // The SDK's messages.stream() wraps the same request in a MessageStream that keeps an event
@@ -27,24 +28,16 @@ export function requestReplyEvents(
 }
 
 /**
- * Each history message as JSON, kept with the message object: the history is the bulk of
- * every request (tens of KB) and all of it but the newest messages went out before. A message
- * in a conversation is replaced, never changed in place (conversation.ts), so a kept string is
- * that message's JSON; the copies withHistoryBreakpoint marks are new objects, serialised anew.
+ * Each history message as JSON, kept with the message: the history is the bulk of every
+ * request (tens of KB) and all of it but the newest messages went out before. The copies
+ * withHistoryBreakpoint marks are new objects, serialised anew.
  */
-const messageJson = new WeakMap<Anthropic.Messages.MessageParam, string>();
+const messageJson = keptPerMessage((message) => JSON.stringify(message));
 
 /** The request's JSON, the same text JSON.stringify({ ...params, stream: true }) gives but for the order of keys. */
 export function requestBody(params: Anthropic.Messages.MessageStreamParams): string {
   const { messages, ...rest } = params;
-  const parts = messages.map((message) => {
-    let json = messageJson.get(message);
-    if (json === undefined) {
-      json = JSON.stringify(message);
-      messageJson.set(message, json);
-    }
-    return json;
-  });
+  const parts = messages.map(messageJson);
   return `${JSON.stringify({ ...rest, stream: true }).slice(0, -1)},"messages":[${parts.join(',')}]}`;
 }
 

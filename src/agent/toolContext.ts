@@ -1,6 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { ToolDefinition } from '../core/toolBackend';
-import type { Conversation } from './conversation';
+import { keptPerMessage, type Conversation } from './conversation';
 import type { ScoredTool, ToolCatalog } from './toolCatalog';
 
 // How the model gets the tools it needs, and what that costs in context and prompt cache.
@@ -140,23 +140,13 @@ function markLastBlock(messages: Anthropic.Messages.MessageParam[], from: number
   return -1;
 }
 
-/**
- * The names each history message references, kept with the message: every request asks for the
- * whole history's, and a message is replaced, never changed in place (conversation.ts).
- */
-const referencesByMessage = new WeakMap<Anthropic.Messages.MessageParam, readonly string[]>();
+/** The names each history message references, kept with the message: every request asks for the whole history's. */
+const referencesOf = keptPerMessage(referencesIn);
 
 /** Names a tool_reference loaded anywhere in the history (client tool_result or server search result). */
 export function referencedTools(messages: readonly Anthropic.Messages.MessageParam[]): Set<string> {
   const names = new Set<string>();
-  for (const message of messages) {
-    let found = referencesByMessage.get(message);
-    if (found === undefined) {
-      found = referencesIn(message);
-      referencesByMessage.set(message, found);
-    }
-    for (const name of found) names.add(name);
-  }
+  for (const message of messages) for (const name of referencesOf(message)) names.add(name);
   return names;
 }
 
