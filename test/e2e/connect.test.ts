@@ -109,11 +109,11 @@ describe('connect (issue 3): sign in, keys, connect PostHog', function () {
   it('takes the Scalekit client secret and the Anthropic key through password input boxes', async () => {
     const { page, world } = session;
     await waitForStatus(page, /Set keys/);
-    await setSecretThroughCommand(page, 'OnBehalf: Set Scalekit Client Secret', world.demoKeys.scalekitClientSecret, shots, 'scalekit-secret-input');
+    await setSecretThroughCommand(session, 'OnBehalf: Set Scalekit Client Secret', world.demoKeys.scalekitClientSecret, shots, 'scalekit-secret-input');
     // With the secret the connections load: both are not connected yet.
     await waitForTreeRow(page, 'PostHog', /^Not connected yet$/);
     await waitForTreeRow(page, 'Asana', /^Not connected yet$/);
-    await setSecretThroughCommand(page, 'OnBehalf: Set Anthropic API Key', world.demoKeys.anthropicApiKey ?? '', shots, 'anthropic-key-input');
+    await setSecretThroughCommand(session, 'OnBehalf: Set Anthropic API Key', world.demoKeys.anthropicApiKey ?? '', shots, 'anthropic-key-input');
     await waitForStatus(page, /OnBehalf: Connect PostHog/);
     // The secrets went to SecretStorage only: neither is in the user settings file.
     const settingsText = readFileSync(join(session.server.userDataDir, 'User', 'settings.json'), 'utf8');

@@ -73,8 +73,8 @@ describe('journey (issue 6): Ada asks, approves and audits; Grace sees none of i
     await signInAs(page, 'ada', shots);
     // Keys are set once per machine; the status bar asks for them when they are missing.
     if (/Set keys/.test(await waitForStatusSettled(page))) {
-      await setSecretThroughCommand(page, 'OnBehalf: Set Scalekit Client Secret', world.demoKeys.scalekitClientSecret);
-      await setSecretThroughCommand(page, 'OnBehalf: Set Anthropic API Key', world.demoKeys.anthropicApiKey ?? '');
+      await setSecretThroughCommand(session, 'OnBehalf: Set Scalekit Client Secret', world.demoKeys.scalekitClientSecret);
+      await setSecretThroughCommand(session, 'OnBehalf: Set Anthropic API Key', world.demoKeys.anthropicApiKey ?? '');
     }
     await waitForStatus(page, /OnBehalf: Connect PostHog/);
     await waitForTreeRow(page, 'PostHog', /^Not connected yet$/);

@@ -5,11 +5,11 @@
 // extensionTestsPath, so the workbench stays up for a person-like session. Specs call
 // e2eSession() and may assert on the emulators' state through `world`; the root hook
 // below closes it once after the last spec.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser, openWorkbench, screenshot, type BrowserSession } from './browser';
-import type { CodeServer } from './code-server';
+import { RESULTS_DIR, type CodeServer } from './code-server';
 import { startSandboxWorld, type SandboxWorld } from './sandbox-world';
 
 export const EXTENSION_ID = 'onbehalf.onbehalf';
@@ -40,6 +40,17 @@ export function extensionHostLogs(userDataDir: string): string {
     /* no logs yet */
   }
   return text;
+}
+
+/** OnBehalf's own log (its LogOutputChannel's file under the user-data-dir), or '' before it exists. */
+export function onBehalfLog(userDataDir: string): string {
+  const logs = join(userDataDir, 'logs');
+  try {
+    const names = readdirSync(logs, { recursive: true, encoding: 'utf8' }).filter((name) => /(^|[/\\])(\d+-)?OnBehalf\.log$/.test(name));
+    return names.map((name) => readFileSync(join(logs, name), 'utf8')).join('');
+  } catch {
+    return '';
+  }
 }
 
 /** Polls the extension host log for "ExtensionService#_doActivateExtension <id>". */
@@ -111,6 +122,13 @@ export const mochaHooks = {
       .slice(0, 80)}`;
     const file = await screenshot(session.page, name).catch(() => undefined);
     if (file !== undefined) console.log(`      failure screenshot: ${file}`);
+    // ...and what the extension itself said, which a picture cannot show.
+    const log = onBehalfLog(session.server.userDataDir);
+    const logFile = join(RESULTS_DIR, 'logs', `${name}.onbehalf.log`);
+    mkdirSync(join(RESULTS_DIR, 'logs'), { recursive: true });
+    writeFileSync(logFile, log);
+    const tail = log.trimEnd().split('\n').slice(-25);
+    console.log(`      OnBehalf log (${logFile}), last ${tail.length} lines:\n${tail.map((line) => `        ${line}`).join('\n')}`);
   },
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(30_000);
