@@ -77,11 +77,11 @@ export function validationSdk(): ValidationSdk {
 let zod: ZodSdk | undefined;
 /** zod/mini, on the first webview message or saved conversation read. */
 export function zodSdk(): ZodSdk {
-  return (zod ??= timed('zod/mini', () => require('../vendor/zod') as ZodSdk));
+  return (zod ??= timed('zod/mini validator', () => require('../vendor/zod') as ZodSdk));
 }
 
 let jose: JoseSdk | undefined;
 /** jose, on the first ID token check (OIDC sign-in, enterprise access). */
 export function joseSdk(): JoseSdk {
-  return (jose ??= timed('jose', () => require('../vendor/jose') as JoseSdk));
+  return (jose ??= timed('jose JWT library', () => require('../vendor/jose') as JoseSdk));
 }

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { identifierFor } from '../../src/core/identifier';
 import { ASANA_LIST_FIELDS, SIGNUPS_TRENDS_QUERY } from '../emulators/anthropic/scripted-model';
@@ -115,6 +116,7 @@ export async function benchHostOverhead(): Promise<HostOverheadFigures> {
     await browser.close();
     await server.close();
     await Promise.all([scalekit.close(), anthropic.close(), idp.close()]);
+    rmSync(workspace, { recursive: true, force: true });
   }
 }
 

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -209,13 +209,17 @@ describe('approvals and the audit log', function () {
     assert.ok(!file.includes('secret-ish value 12345'), 'raw input never written');
     // Export as CSV and JSONL.
     const dir = mkdtempSync(join(tmpdir(), 'onbehalf-audit-'));
-    const all = await onbehalf.auditRecords();
-    await writeAuditExport(vscode.Uri.file(join(dir, 'audit.csv')), all);
-    await writeAuditExport(vscode.Uri.file(join(dir, 'audit.jsonl')), all);
-    const csv = readFileSync(join(dir, 'audit.csv'), 'utf8').trim().split('\r\n');
-    assert.equal(csv.length, all.length + 1);
-    assert.match(csv[0]!, /^time,identifier,connection,tool,risk,decision,outcome/);
-    assert.equal(readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').length, all.length);
+    try {
+      const all = await onbehalf.auditRecords();
+      await writeAuditExport(vscode.Uri.file(join(dir, 'audit.csv')), all);
+      await writeAuditExport(vscode.Uri.file(join(dir, 'audit.jsonl')), all);
+      const csv = readFileSync(join(dir, 'audit.csv'), 'utf8').trim().split('\r\n');
+      assert.equal(csv.length, all.length + 1);
+      assert.match(csv[0]!, /^time,identifier,connection,tool,risk,decision,outcome/);
+      assert.equal(readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').length, all.length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("Show Audit Log opens a readable table of this identity's calls", async () => {

@@ -2,7 +2,7 @@
 // stored choices show to the next. Ada signs in, uses OnBehalf, and leaves; whoever comes
 // next (Grace, or "ada" at another issuer) must see none of it.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -18,10 +18,12 @@ describe('identity changes: nothing of the previous identity stays shown', funct
   let onbehalf: OnBehalfTestApi;
   let browser: Browser;
   let otherIdp: IdpEmulator | undefined;
+  const exportDir = mkdtempSync(join(tmpdir(), 'onbehalf-identity-'));
   before(() => ({ emulators, onbehalf, browser } = world));
   after(async () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await otherIdp?.close();
+    rmSync(exportDir, { recursive: true, force: true });
   });
 
   const conversation = () => onbehalf.chat.activeConversation()!;
@@ -115,7 +117,7 @@ describe('identity changes: nothing of the previous identity stays shown', funct
     assert.match(source.getText(), /OnBehalf audit log: Ada Lovelace/);
     await vscode.window.showTextDocument(source, { preview: false, viewColumn: vscode.ViewColumn.Beside });
     // An export, opened.
-    const exported = vscode.Uri.file(join(mkdtempSync(join(tmpdir(), 'onbehalf-identity-')), 'ada-audit.jsonl'));
+    const exported = vscode.Uri.file(join(exportDir, 'ada-audit.jsonl'));
     await onbehalf.exportAuditLog(exported);
     await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(exported), { preview: false });
     const before = await showing(markers);
