@@ -4,6 +4,7 @@ import {
   NotSignedInError,
   OnBehalfError,
   RateLimitedError,
+  OutcomeUnknownError,
   ServiceUnavailableError,
   ToolFailedError,
   messageOf,
@@ -293,7 +294,11 @@ function executionFailure(connection: string, execution: Promise<ToolExecution>,
     outcome: 'failure' as const,
     audit: { errorCode: errorCodeOf(error), ...(ToolFailedError.is(error) && error.executionId ? { executionId: error.executionId } : {}) },
     error: { message: messageOf(error), ...(fix ? { fix } : {}), ...(retryable ? { retryable } : {}) },
-    forModel: fix ? `${messageOf(error)} The user can reconnect from the tool card; wait for them.` : messageOf(error),
+    forModel: fix
+      ? `${messageOf(error)} The user can reconnect from the tool card; wait for them.`
+      : OutcomeUnknownError.is(error)
+        ? `${messageOf(error)} Do not call it again on your own: tell the user, and let them check first.`
+        : messageOf(error),
   };
 }
 

@@ -17,6 +17,7 @@ export type ErrorKind =
   | 'connectState'
   | 'verifyRejected'
   | 'toolFailed'
+  | 'outcomeUnknown'
   | 'modelRequestRejected'
   | 'enterpriseNotConfigured'
   | 'enterpriseNoSession'
@@ -210,6 +211,29 @@ export class ToolFailedError extends OnBehalfError {
   }
   static override is(value: unknown): value is ToolFailedError {
     return isErrorKind(value, 'toolFailed');
+  }
+}
+
+/**
+ * A tool call whose answer was lost after it may have reached the provider (the connection
+ * dropped, a proxy answered 503, the deadline passed). It is not sent again: a write that
+ * already ran would run twice. The person checks the provider instead.
+ */
+export class OutcomeUnknownError extends OnBehalfError {
+  readonly kind = 'outcomeUnknown';
+  constructor(
+    readonly toolName: string,
+    /** The provider as the user knows it: "Asana", "PostHog". */
+    readonly service: string,
+    detail: string,
+  ) {
+    super(
+      `${toolName} may or may not have run: Scalekit's answer did not arrive (${detail}).`,
+      `Check in ${service} before running it again, so a change is not made twice.`,
+    );
+  }
+  static override is(value: unknown): value is OutcomeUnknownError {
+    return isErrorKind(value, 'outcomeUnknown');
   }
 }
 

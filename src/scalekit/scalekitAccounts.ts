@@ -7,6 +7,7 @@ import {
   OnBehalfError,
   RateLimitedError,
   ServiceUnavailableError,
+  OutcomeUnknownError,
   ToolFailedError,
   ScalekitRejectedError,
   UnknownScalekitConnectionError,
@@ -17,6 +18,7 @@ import type { ToolAnnotations } from '../core/toolRisk';
 import { defineTool, type ToolDefinition, type ToolExecution } from '../core/toolBackend';
 import { checkSecureUrl } from '../core/secureUrl';
 import { scalekitSdk } from '../core/sdkLoader';
+import { connectionLabel } from '../shared/labels';
 
 // A thin adapter over @scalekit-sdk/node. It takes the identifier as an argument on every
 // call (the caller derives it from the current session) and maps SDK exceptions to the
@@ -132,11 +134,15 @@ export class ScalekitAccounts {
 
   async executeTool(identifier: Identifier, connection: string, toolName: string, toolInput: Record<string, unknown>): Promise<ToolExecution> {
     const client = await this.getClient();
+    const send = atMostOnce(client);
     try {
       // Scalekit resolves the account from the pair (identifier, connection name).
-      const response = await client.actions.executeTool({ toolName, identifier, connector: connection, toolInput });
+      const response = await send.executeTool({ toolName, identifier, connector: connection, params: toolInput });
       return { data: response.data ?? null, executionId: response.executionId };
     } catch (error) {
+      if (send.lostAnswer() || shapeOf(error).grpcStatus === grpc.DeadlineExceeded) {
+        throw new OutcomeUnknownError(toolName, connectionLabel(connection), cleanMessage(shapeOf(send.lostAnswer() ?? error).message ?? 'no answer'));
+      }
       if (isAccountProblem(error)) {
         // Scalekit answers an inactive account with an authorization error; ask for the real status.
         const status = await this.status(identifier, connection).catch(() => 'UNKNOWN' as const);
@@ -161,6 +167,75 @@ export class ScalekitAccounts {
     }
     return this.client;
   }
+}
+
+interface ExecuteToolRequest {
+  readonly toolName: string;
+  readonly identifier: string;
+  readonly connector: string;
+  readonly params: Record<string, unknown>;
+}
+interface ExecuteToolResponse {
+  readonly data?: unknown;
+  readonly executionId: string;
+}
+type ExecuteToolRpc = (request: ExecuteToolRequest, options?: { timeoutMs?: number }) => Promise<ExecuteToolResponse>;
+
+/** The two SDK internals at-most-once execution needs; read at run time and checked. */
+interface ToolsClientInternals {
+  readonly client?: { readonly executeTool?: ExecuteToolRpc };
+  readonly coreClient?: {
+    readonly toolTimeoutMs?: number;
+    connectExec?(fn: ExecuteToolRpc, request: ExecuteToolRequest, options?: { timeoutMs?: number }): Promise<ExecuteToolResponse>;
+  };
+}
+
+/**
+ * ExecuteTool through the SDK (its token, its refresh on Unauthenticated, its error types),
+ * but never sent a second time once it may have reached the provider. The SDK resends a call
+ * that failed Unavailable, up to three times; Unavailable also means "the answer was lost" (a
+ * reset connection, a proxy's 503 after the provider acted), and an approved write sent again
+ * would run twice. Only a call that provably never left (connection refused) or that Scalekit
+ * refused before acting (Unauthenticated, which the SDK answers with a fresh token) is resent.
+ *
+ * The SDK has no option for this, so it reaches its tools client's gRPC method and
+ * `connectExec`. They are checked here, and an SDK that moved them fails every call with a
+ * clear error rather than falling back to the resending path; a unit test against the real
+ * SDK and the emulator's "lost answer" fault holds both halves.
+ */
+function atMostOnce(client: ScalekitClient): { executeTool: ExecuteToolRpc; lostAnswer(): unknown } {
+  const internals = client.tools as unknown as ToolsClientInternals;
+  const rpc = internals.client?.executeTool;
+  const core = internals.coreClient;
+  if (typeof rpc !== 'function' || typeof core?.connectExec !== 'function') {
+    throw new ServiceUnavailableError('Scalekit', 'this @scalekit-sdk/node version no longer exposes the tool call OnBehalf sends at most once');
+  }
+  let lost: unknown;
+  const sendOnce: ExecuteToolRpc = async (request, options) => {
+    if (lost !== undefined) throw new Error('not sent again: the previous attempt may have reached the provider');
+    try {
+      return await rpc.call(internals.client, request, options);
+    } catch (error) {
+      if (connectCode(error) === grpc.Unavailable && !neverSent(error)) lost = error;
+      throw error;
+    }
+  };
+  return {
+    executeTool: (request) => core.connectExec!.call(core, sendOnce, request, { timeoutMs: core.toolTimeoutMs ?? 60_000 }),
+    lostAnswer: () => lost,
+  };
+}
+
+/** @connectrpc's ConnectError carries the gRPC code as `code` (a number). */
+function connectCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** A connection that was refused carried nothing: the call never reached Scalekit. */
+function neverSent(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  return cause?.code === 'ECONNREFUSED';
 }
 
 /** The client secret goes to the environment URL: https only, except loopback. */

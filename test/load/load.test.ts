@@ -280,7 +280,8 @@ describe('load: two gateway processes on one Postgres server', function () {
         await sleep(1_500);
 
         mark('Scalekit failing (Unavailable)');
-        // Longer than the Scalekit SDK's own retries of Unavailable (3, with 0.5–4 s backoff).
+        // Tool calls fail at once (an Unavailable ExecuteTool is not resent: it may have run); the
+        // control-plane calls ride on the SDK's own retries (3, with 0.5–4 s backoff), so 8 s outlasts those.
         cluster.scalekit.injectFault({ kind: 'unavailable', message: 'Scalekit is down for maintenance' });
         await sleep(8_000);
         cluster.scalekit.clearFaults();

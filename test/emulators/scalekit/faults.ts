@@ -8,6 +8,8 @@ export type Fault =
   | { kind: TransportFaultKind; rpc?: string; times?: number; message?: string }
   | { kind: 'toolError'; code: ToolErrorCode; toolName?: string; message?: string; times?: number }
   | { kind: 'latency'; ms: number; rpc?: string; times?: number }
+  /** The RPC runs to the end (a tool acts), then its answer is lost: the caller sees Unavailable, as behind a proxy that reset. */
+  | { kind: 'lostAnswer'; rpc?: string; times?: number }
   | { kind: 'hugeResult'; bytes: number; toolName?: string; times?: number };
 
 export interface ActiveFault {

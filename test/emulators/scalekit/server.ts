@@ -428,7 +428,11 @@ class ScalekitEmulatorServer implements ScalekitEmulator {
         const code = fault.kind === 'unavailable' ? Code.Unavailable : fault.kind === 'resourceExhausted' ? Code.ResourceExhausted : Code.Unauthenticated;
         throw new ConnectError(fault.message ?? `injected fault: ${fault.kind}`, code);
       }
-      return await next(req);
+      const response = await next(req);
+      if (this.faults.takeFirst(['lostAnswer'] as const, (f) => rpcMatches(f.rpc, method))) {
+        throw new ConnectError('upstream connect error or disconnect/reset before headers (injected: the answer was lost)', Code.Unavailable);
+      }
+      return response;
     } catch (err) {
       entry.code = codeName(ConnectError.from(err).code);
       throw err;
@@ -932,7 +936,7 @@ class ScalekitEmulatorServer implements ScalekitEmulator {
   }
 
   injectFault(fault: Fault): void {
-    const kinds = ['unavailable', 'resourceExhausted', 'unauthenticated', 'toolError', 'latency', 'hugeResult'];
+    const kinds = ['unavailable', 'resourceExhausted', 'unauthenticated', 'toolError', 'latency', 'hugeResult', 'lostAnswer'];
     if (!fault || !kinds.includes(fault.kind)) throw new Error(`unknown fault kind ${String((fault as { kind?: unknown } | undefined)?.kind)}`);
     if (fault.kind === 'toolError' && !(fault.code in FAULT_TOOL_KIND)) throw new Error(`unknown toolError code ${String(fault.code)}`);
     if (fault.kind === 'latency' && !(fault.ms >= 0)) throw new Error('latency fault needs ms >= 0');

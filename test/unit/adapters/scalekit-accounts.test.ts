@@ -3,6 +3,7 @@ import { ScalekitAccounts } from '../../../src/scalekit/scalekitAccounts';
 import {
   ConnectionInactiveError,
   InvalidCredentialsError,
+  OutcomeUnknownError,
   RateLimitedError,
   ServiceUnavailableError,
   ToolFailedError,
@@ -85,6 +86,53 @@ describe('Scalekit adapter', function () {
     await assert.rejects(accounts.status(ada, 'asana'), (e: unknown) => RateLimitedError.is(e));
     const result = await accounts.executeTool(ada, 'asana', 'asana_workspaces_list', {});
     assert.ok(result.executionId);
+  });
+
+  describe('a tool call is sent at most once once it may have reached the provider', () => {
+    const taskNamed = (name: string) => [...emu.data.asana.tasks.values()].filter((task) => task.name === name);
+    const executeTries = () => emu.rpcLog.filter((entry) => entry.method === 'ExecuteTool').length;
+    const createTask = (name: string) => accounts.executeTool(ada, 'asana', 'asana_task_create', { name, workspace_gid: emu.data.asana.workspace.gid });
+    beforeEach(async () => {
+      emu.activateAccount(ada, 'asana');
+      // The SDK's token first, so the tries counted below are the tool call's own.
+      await accounts.status(ada, 'asana');
+      emu.resetLogs();
+    });
+
+    it('a write whose answer was lost is not sent again: one task in Asana, and an error that says to check there', async () => {
+      emu.injectFault({ kind: 'lostAnswer', rpc: 'ExecuteTool', times: 1 });
+      await assert.rejects(
+        createTask('Lost answer recap'),
+        (e: unknown) =>
+          OutcomeUnknownError.is(e) &&
+          /asana_task_create may or may not have run/.test(e.message) &&
+          /Check in Asana before running it again/.test(e.hint ?? ''),
+      );
+      assert.equal(taskNamed('Lost answer recap').length, 1, 'the task was created once, not once per SDK retry');
+      assert.equal(executeTries(), 1);
+    });
+
+    it('an Unavailable answer is not resent either: from outside it cannot be told from a lost one', async () => {
+      emu.injectFault({ kind: 'unavailable', rpc: 'ExecuteTool', times: 1 });
+      await assert.rejects(createTask('Maybe sent'), (e: unknown) => OutcomeUnknownError.is(e));
+      assert.equal(executeTries(), 1);
+    });
+
+    it('a refused token is renewed and the call sent again: Scalekit refused it before anything ran', async () => {
+      emu.revokeTokens();
+      const created = await createTask('After a new token');
+      assert.ok(created.executionId);
+      assert.equal(taskNamed('After a new token').length, 1);
+      assert.deepEqual(
+        emu.rpcLog.filter((entry) => entry.method === 'ExecuteTool').map((entry) => entry.code),
+        ['Unauthenticated', 'ok'],
+      );
+    });
+
+    it('a call that never left (connection refused) is tried again by the SDK, then says Scalekit is unreachable', async () => {
+      const down = new ScalekitAccounts(async () => ({ environmentUrl: 'http://127.0.0.1:1', clientId: 'x', clientSecret: 'y' }));
+      await assert.rejects(down.executeTool(ada, 'asana', 'asana_workspaces_list', {}), (e: unknown) => ServiceUnavailableError.is(e));
+    });
   });
 
   it('says Scalekit is unreachable when nothing listens, and rejects a bad secret', async () => {
