@@ -203,7 +203,7 @@ export class ToolFailedError extends OnBehalfError {
   readonly kind = 'toolFailed';
   constructor(
     readonly toolName: string,
-    detail: string,
+    readonly detail: string,
     readonly code?: string,
     readonly executionId?: string,
   ) {
@@ -228,7 +228,7 @@ export class OutcomeUnknownError extends OnBehalfError {
     detail: string,
   ) {
     super(
-      `${toolName} may or may not have run: Scalekit's answer did not arrive (${detail}).`,
+      `${toolName} may or may not have run: its answer did not arrive (${detail}).`,
       `Check in ${service} before running it again, so a change is not made twice.`,
     );
   }

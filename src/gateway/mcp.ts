@@ -11,7 +11,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { hmacInput } from '../agent/audit';
-import { messageOf } from '../core/errors';
+import { messageOf, OutcomeUnknownError } from '../core/errors';
 import { classifyTool } from '../core/toolRisk';
 import type { ScalekitAccounts } from '../scalekit/scalekitAccounts';
 import type { Caller } from './identity';
@@ -170,7 +170,11 @@ export async function serveMcp(deps: McpDependencies, caller: Caller, req: Incom
         } catch (error) {
           const message = abort.signal.aborted ? 'cancelled (Scalekit may still have run it)' : messageOf(error);
           finish = { outcome: 'error', error: message.slice(0, 1000), ...executionIdOf(error) };
-          result = { isError: true, content: [{ type: 'text', text: abort.signal.aborted ? `${name} was cancelled; it may still have run.` : message }] };
+          result = abort.signal.aborted
+            ? { isError: true, content: [{ type: 'text', text: `${name} was cancelled; it may still have run.` }] }
+            : OutcomeUnknownError.is(error)
+              ? refusal('outcome_unknown', message)
+              : { isError: true, content: [{ type: 'text', text: message }] };
         }
       }
       try {

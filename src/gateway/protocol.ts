@@ -44,6 +44,8 @@ export type GatewayErrorCode =
   | 'state_invalid'
   | 'policy_denied'
   | 'audit_unavailable'
+  /** A tool call whose answer from Scalekit was lost after it may have run: not sent again. */
+  | 'outcome_unknown'
   | 'unavailable'
   | 'internal';
 

@@ -141,7 +141,11 @@ export class ScalekitAccounts {
       return { data: response.data ?? null, executionId: response.executionId };
     } catch (error) {
       if (send.lostAnswer() || shapeOf(error).grpcStatus === grpc.DeadlineExceeded) {
-        throw new OutcomeUnknownError(toolName, connectionLabel(connection), cleanMessage(shapeOf(send.lostAnswer() ?? error).message ?? 'no answer'));
+        throw new OutcomeUnknownError(
+          toolName,
+          connectionLabel(connection),
+          `Scalekit: ${cleanMessage(shapeOf(send.lostAnswer() ?? error).message ?? 'no answer')}`,
+        );
       }
       if (isAccountProblem(error)) {
         // Scalekit answers an inactive account with an authorization error; ask for the real status.

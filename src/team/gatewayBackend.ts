@@ -1,9 +1,10 @@
 import type { ConnectionStatus } from '../core/connectionStatus';
 import type { Identifier } from '../core/identifier';
-import { IdentityChangedError } from '../core/errors';
+import { IdentityChangedError, OutcomeUnknownError, ToolFailedError } from '../core/errors';
+import { connectionLabel } from '../shared/labels';
 import type { ToolBackend, ToolCall, ToolDefinition, ToolExecution } from '../core/toolBackend';
 import type { ClientDecision } from '../gateway/protocol';
-import type { GatewayClient } from './gatewayClient';
+import { outcomeUnknownCode, type GatewayClient } from './gatewayClient';
 
 // The team gateway behind the tool-backend seam: every connection goes to it, every call
 // carries the current session's token, and the gateway (not this window) holds the
@@ -47,13 +48,22 @@ export class GatewayToolBackend implements ToolBackend {
     // The client speaks for one person; a call derived for someone else never uses it.
     if (!client || client.identifier !== call.identifier) throw new IdentityChangedError();
     const decision = clientDecision(call.decision);
-    const result = await client.callTool(
-      call.toolName,
-      call.input,
-      decision ? { decision, ...(call.approvalWaitMs !== undefined ? { approvalWaitMs: call.approvalWaitMs } : {}) } : undefined,
-      call.signal,
-    );
-    return { data: result.data, executionId: result.executionId };
+    try {
+      const result = await client.callTool(
+        call.toolName,
+        call.input,
+        decision ? { decision, ...(call.approvalWaitMs !== undefined ? { approvalWaitMs: call.approvalWaitMs } : {}) } : undefined,
+        call.signal,
+      );
+      return { data: result.data, executionId: result.executionId };
+    } catch (error) {
+      // The gateway's answer says the call may have run (or the answer itself was lost): the
+      // same error as in personal mode, so the card and the model treat it alike.
+      if (ToolFailedError.is(error) && error.code === outcomeUnknownCode) {
+        throw new OutcomeUnknownError(call.toolName, connectionLabel(call.connection), error.detail);
+      }
+      throw error;
+    }
   }
 }
 

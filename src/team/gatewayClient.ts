@@ -16,6 +16,7 @@ import {
   type ClientDecision,
   type ConnectionEntry,
   type ConnectionsResponse,
+  type GatewayErrorCode,
   type DisconnectResponse,
   type InfoResponse,
   type MeResponse,
@@ -228,6 +229,8 @@ export class GatewayClient {
         if (result.isError === true) {
           // The gateway names its own refusals (policy_denied, audit_unavailable, …); a tool's own error has none.
           const code = result._meta?.[mcpMeta.errorCode];
+          if (code === outcomeUnknownCode)
+            throw new ToolFailedError(name, "Scalekit's answer to the OnBehalf gateway was lost", outcomeUnknownCode, executionId || undefined);
           throw new ToolFailedError(
             name,
             text.slice(0, 500) || 'the gateway reported an error',
@@ -346,6 +349,15 @@ export class GatewayClient {
       response = await this.fetchFn(input, { ...init, headers });
     } catch (error) {
       if (init?.signal?.aborted) throw error;
+      // A tool call whose request may have reached the gateway is not one to send again.
+      const toolName = typeof init?.body === 'string' ? toolNameOf(init.body) : undefined;
+      if (toolName && error instanceof Error && !neverSent(error)) {
+        throw new ToolFailedError(
+          toolName,
+          `the connection to the OnBehalf gateway ended before its answer (${causeCode(error) ?? error.message})`,
+          outcomeUnknownCode,
+        );
+      }
       throw gatewayUnreachable(this.baseUrl, error);
     }
     // 405 to the optional GET stream is how a stateless server says "no stream": the SDK handles it.
@@ -385,4 +397,17 @@ function toolNameOf(body: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The code of a tool call that may have run without its answer arriving: the gateway's own, and this client's for an answer lost on the way. */
+export const outcomeUnknownCode = 'outcome_unknown' satisfies GatewayErrorCode;
+
+function causeCode(error: Error): string | undefined {
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Failures that happen before a request is written: nothing reached the gateway. */
+function neverSent(error: Error): boolean {
+  return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL'].includes(causeCode(error) ?? '');
 }

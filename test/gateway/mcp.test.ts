@@ -119,6 +119,27 @@ describe('gateway MCP tools', function () {
     assert.equal(rows[2]!.decision_source, 'gateway');
   });
 
+  it('a call whose answer Scalekit lost is not sent again: outcome_unknown, one task, one audit row saying so', async () => {
+    world.scalekit.injectFault({ kind: 'lostAnswer', rpc: 'ExecuteTool', times: 1 });
+    const name = 'Recap whose answer was lost';
+    const result = (await client.callTool({
+      name: 'asana_task_create',
+      arguments: { name, workspace_gid: world.scalekit.data.asana.workspace.gid },
+      _meta: { [mcpMeta.decision]: 'user-approved' },
+    })) as CallToolResult;
+    assert.equal(result.isError, true);
+    assert.equal(result._meta?.[mcpMeta.errorCode], 'outcome_unknown');
+    assert.match(text(result), /asana_task_create may or may not have run.*Check in Asana before running it again/s);
+    assert.equal([...world.scalekit.data.asana.tasks.values()].filter((task) => task.name === name).length, 1, 'created once');
+    assert.equal(world.scalekit.rpcLog.filter((entry) => entry.method === 'ExecuteTool').length, 1, 'sent once');
+    const rows = await auditRows(gateway);
+    assert.deepEqual(
+      rows.map((r) => [r.tool, r.outcome]),
+      [['asana_task_create', 'error']],
+    );
+    assert.match(rows[0]!.error ?? '', /may or may not have run/);
+  });
+
   it('an unknown tool is refused with a clear error and never reaches Scalekit', async () => {
     await assert.rejects(
       client.callTool({ name: 'posthogmcp_not_a_tool', arguments: {} }),

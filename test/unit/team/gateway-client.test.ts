@@ -1,10 +1,13 @@
 // The extension's gateway client (src/team) against a real gateway (src/gateway, in process,
 // PGlite in memory) in front of the Scalekit emulator, with tokens from the IdP emulator.
 import * as assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { identifierFor, type Identifier } from '../../../src/core/identifier';
 import type { RunningGateway } from '../../../src/gateway/server';
+import { OutcomeUnknownError, ServiceUnavailableError } from '../../../src/core/errors';
+import type { ToolCall } from '../../../src/core/toolBackend';
+import { GatewayToolBackend } from '../../../src/team/gatewayBackend';
 import { GatewayClient, type GatewayCredential } from '../../../src/team/gatewayClient';
 import { idToken, startOidcGateway, startWorld, type World } from '../../gateway/support';
 
@@ -138,5 +141,75 @@ describe('team: the gateway client', function () {
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+
+  describe('a tool call that may have run is never sent again', () => {
+    const backendFor = (client: GatewayClient) => new GatewayToolBackend({ client: () => client, snapshot: { identifier: who('ada'), connections: [] } });
+    const createTask = (name: string): ToolCall => ({
+      identifier: who('ada'),
+      connection: 'asana',
+      toolName: 'asana_task_create',
+      input: { name, workspace_gid: world.scalekit.data.asana.workspace.gid },
+      signal: new AbortController().signal,
+      decision: 'user-approved',
+    });
+    const created = (name: string) => [...world.scalekit.data.asana.tasks.values()].filter((task) => task.name === name).length;
+    const mayHaveRun = (error: unknown) =>
+      OutcomeUnknownError.is(error) && /may or may not have run/.test(error.message) && /Check in Asana/.test(error.hint ?? '');
+
+    it("Scalekit's answer lost at the gateway: the same error as in personal mode, and the task exists once", async () => {
+      world.scalekit.activateAccount(who('ada'), 'asana');
+      const client = clientFor(who('ada'), sessionOf('ada'));
+      world.scalekit.injectFault({ kind: 'lostAnswer', rpc: 'ExecuteTool', times: 1 });
+      await assert.rejects(backendFor(client).execute(createTask('Lost at the gateway')), mayHaveRun);
+      assert.equal(created('Lost at the gateway'), 1);
+      await client.close();
+    });
+
+    it("the gateway's answer lost on the way back: the call ran once; a gateway that refuses connections stays 'unreachable'", async () => {
+      world.scalekit.activateAccount(who('ada'), 'asana');
+      // A proxy in front of the real gateway that forwards a tools/call, lets it run, and
+      // then closes the connection instead of passing the answer back.
+      const body = (req: IncomingMessage) =>
+        new Promise<Buffer>((resolve) => {
+          const chunks: Buffer[] = [];
+          req.on('data', (chunk: Buffer) => chunks.push(chunk)).on('end', () => resolve(Buffer.concat(chunks)));
+        });
+      const proxy: Server = createServer((req, res) => {
+        void (async () => {
+          const sent = await body(req);
+          const headers = Object.fromEntries(
+            Object.entries(req.headers).filter(([k, v]) => typeof v === 'string' && !['host', 'content-length', 'connection'].includes(k)),
+          ) as Record<string, string>;
+          const upstream = await fetch(`${gateway.url}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, ...(sent.length ? { body: sent } : {}) });
+          const answer = Buffer.from(await upstream.arrayBuffer());
+          if (sent.includes('"tools/call"')) {
+            req.socket.destroy();
+            return;
+          }
+          res
+            .writeHead(
+              upstream.status,
+              Object.fromEntries([...upstream.headers].filter(([k]) => !['content-length', 'transfer-encoding', 'content-encoding', 'connection'].includes(k))),
+            )
+            .end(answer);
+        })();
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      try {
+        const client = clientFor(who('ada'), sessionOf('ada'), proxyUrl);
+        await assert.rejects(backendFor(client).execute(createTask('Lost on the way back')), mayHaveRun);
+        assert.equal(created('Lost on the way back'), 1, 'the gateway ran it once, and nothing sent it again');
+        await client.close();
+      } finally {
+        await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      }
+      // Nothing listens now: the request never left, so this is "unreachable", which Retry may answer.
+      const refused = clientFor(who('ada'), sessionOf('ada'), proxyUrl);
+      await assert.rejects(backendFor(refused).execute(createTask('Never sent')), (error: unknown) => ServiceUnavailableError.is(error));
+      assert.equal(created('Never sent'), 0);
+      await refused.close();
+    });
   });
 });
