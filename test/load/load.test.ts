@@ -325,9 +325,10 @@ describe('load: two gateway processes on one Postgres server', function () {
     // A call is lost only when its instance died under it: sent to gw-b, around the kill.
     for (const call of lost) assert.equal(call.instance, 'gw-b', `lost on ${call.instance}: ${JSON.stringify(call.outcome)}`);
     assert.ok((counts['ok'] ?? 0) > calls.length / 2, `most calls succeed: ${JSON.stringify(counts)}`);
-    // The faults were felt (else this test proves nothing): the database outage refused calls before they ran, the Scalekit outage failed some.
+    // The faults were felt (else this test proves nothing): the database outage refused calls before they ran; in the
+    // Scalekit outage a call may have reached Scalekit, so it failed as outcome_unknown and was not sent again.
     assert.ok((counts['tool error audit_unavailable'] ?? 0) > 0, JSON.stringify(counts));
-    assert.ok((counts['tool error scalekit'] ?? 0) > 0, JSON.stringify(counts));
+    assert.ok((counts['tool error outcome_unknown'] ?? 0) > 0, JSON.stringify(counts));
     assert.deepEqual(readyz['gw-a']?.slice(0, 2), [503, 200]);
     assert.deepEqual(readyz['gw-b']?.slice(0, 2), [503, 200]);
     assert.deepEqual(
