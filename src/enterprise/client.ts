@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { type ErrorKind, NotSignedInError, OnBehalfError, ToolFailedError } from '../core/errors';
+import { type ErrorKind, NotSignedInError, OnBehalfError, OutcomeUnknownError, ToolFailedError } from '../core/errors';
+import { causeCodeOf, failedBeforeSending } from '../core/requestFate';
 import { joseSdk, mcpSdk } from '../core/sdkLoader';
 import { defineTool, type ToolDefinition } from '../core/toolBackend';
 import type { ToolAnnotations } from '../core/toolRisk';
@@ -224,6 +225,10 @@ export class EnterprisePostHogClient {
         result = (await session.client.callTool({ name: mcpName, arguments: args }, undefined, signal ? { signal } : undefined)) as CallToolResult;
       } catch (error) {
         if (error instanceof mcpSdk().McpError) throw new ToolFailedError(name, redact(error.message), String(error.code));
+        // The connection ended after the call was written: it may have run, so it is not one to repeat.
+        if (error instanceof TypeError && !(signal?.aborted ?? false) && !failedBeforeSending(error)) {
+          throw new OutcomeUnknownError(name, 'PostHog', `the PostHog MCP server: ${causeCodeOf(error) ?? redact(error.message)}`);
+        }
         throw error;
       }
       return toolResult(result);

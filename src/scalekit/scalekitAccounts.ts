@@ -17,6 +17,7 @@ import { type ConnectionStatus, statusFromScalekit } from '../core/connectionSta
 import type { ToolAnnotations } from '../core/toolRisk';
 import { defineTool, type ToolDefinition, type ToolExecution } from '../core/toolBackend';
 import { checkSecureUrl } from '../core/secureUrl';
+import { failedBeforeSending } from '../core/requestFate';
 import { scalekitSdk } from '../core/sdkLoader';
 import { connectionLabel } from '../shared/labels';
 
@@ -220,7 +221,7 @@ function atMostOnce(client: ScalekitClient): { executeTool: ExecuteToolRpc; lost
     try {
       return await rpc.call(internals.client, request, options);
     } catch (error) {
-      if (connectCode(error) === grpc.Unavailable && !neverSent(error)) lost = error;
+      if (connectCode(error) === grpc.Unavailable && !failedBeforeSending(error)) lost = error;
       throw error;
     }
   };
@@ -234,12 +235,6 @@ function atMostOnce(client: ScalekitClient): { executeTool: ExecuteToolRpc; lost
 function connectCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
-}
-
-/** A connection that was refused carried nothing: the call never reached Scalekit. */
-function neverSent(error: unknown): boolean {
-  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
-  return cause?.code === 'ECONNREFUSED';
 }
 
 /** The client secret goes to the environment URL: https only, except loopback. */

@@ -23,6 +23,7 @@ import {
   type ToolPolicyMark,
   type VerifyResponse,
 } from '../gateway/protocol';
+import { causeCodeOf, failedBeforeSending } from '../core/requestFate';
 import { GatewayIdentityMismatchError, GatewayProviderMismatchError, gatewayHttpError, gatewayUnreachable, type GatewayErrorContext } from './errors';
 
 // The extension's client of the team gateway (docs/team-mode.md): REST for connections and
@@ -351,10 +352,10 @@ export class GatewayClient {
       if (init?.signal?.aborted) throw error;
       // A tool call whose request may have reached the gateway is not one to send again.
       const toolName = typeof init?.body === 'string' ? toolNameOf(init.body) : undefined;
-      if (toolName && error instanceof Error && !neverSent(error)) {
+      if (toolName && error instanceof Error && !failedBeforeSending(error)) {
         throw new ToolFailedError(
           toolName,
-          `the connection to the OnBehalf gateway ended before its answer (${causeCode(error) ?? error.message})`,
+          `the connection to the OnBehalf gateway ended before its answer (${causeCodeOf(error) ?? error.message})`,
           outcomeUnknownCode,
         );
       }
@@ -401,13 +402,3 @@ function toolNameOf(body: string): string | undefined {
 
 /** The code of a tool call that may have run without its answer arriving: the gateway's own, and this client's for an answer lost on the way. */
 export const outcomeUnknownCode = 'outcome_unknown' satisfies GatewayErrorCode;
-
-function causeCode(error: Error): string | undefined {
-  const code = (error.cause as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/** Failures that happen before a request is written: nothing reached the gateway. */
-function neverSent(error: Error): boolean {
-  return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL'].includes(causeCode(error) ?? '');
-}

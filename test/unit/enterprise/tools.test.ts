@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ToolCatalog } from '../../../src/agent/toolCatalog';
+import { OutcomeUnknownError } from '../../../src/core/errors';
 import { classifyTool, groupByRisk } from '../../../src/core/toolRisk';
 import { DEFAULT_POSTHOG_MCP_URL, EnterprisePostHogClient, type EnterprisePostHogConfig } from '../../../src/enterprise/client';
 import { startEnterpriseWorld, type EnterpriseWorld, type EnterpriseWorldOptions } from '../../emulators/posthog-mcp/harness';
@@ -161,6 +162,32 @@ describe('enterprise PostHog via ID-JAG: tools', function () {
     assert.equal(badArgs.isError, true);
     assert.match(badArgs.text, /Input validation error/);
     assert.equal(c.status().state, 'ready', 'tool errors are not connection errors');
+  });
+
+  it('a call whose answer was lost after it reached the server is not repeated: "may or may not have run", the flag exists once', async () => {
+    // The fetch under the MCP transport delivers a tools/call and lets it run, then fails the
+    // way undici does when the connection closes before the answer.
+    let dropNextCall = true;
+    const { world: w, client: c } = await setup(
+      {},
+      {
+        fetch: async (input, init) => {
+          const response = await fetch(input, init);
+          if (dropNextCall && typeof init?.body === 'string' && init.body.includes('"tools/call"')) {
+            dropNextCall = false;
+            await response.arrayBuffer();
+            throw new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
+          }
+          return response;
+        },
+      },
+    );
+    await assert.rejects(
+      c.callTool('posthogmcp_create_feature_flag', { key: 'lost-answer', name: 'Lost answer', active: true }),
+      (e: unknown) => OutcomeUnknownError.is(e) && /may or may not have run/.test(e.message) && /Check in PostHog/.test(e.hint ?? ''),
+    );
+    assert.equal(w.posthog.data.posthog.featureFlags.filter((f) => f.key === 'lost-answer').length, 1, 'it ran once and was not sent again');
+    assert.equal(w.posthog.toolCalls.filter((t) => t.name === 'create-feature-flag').length, 1);
   });
 
   it('honours a custom connection name and tool prefix; defaults to the real PostHog MCP URL', async () => {
