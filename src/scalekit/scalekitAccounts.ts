@@ -200,8 +200,10 @@ interface ToolsClientInternals {
  * but never sent a second time once it may have reached the provider. The SDK resends a call
  * that failed Unavailable, up to three times; Unavailable also means "the answer was lost" (a
  * reset connection, a proxy's 503 after the provider acted), and an approved write sent again
- * would run twice. Only a call that provably never left (connection refused) or that Scalekit
- * refused before acting (Unauthenticated, which the SDK answers with a fresh token) is resent.
+ * would run twice. Only a call that provably never left (connection refused, no such host:
+ * `failedBeforeSending`) or that Scalekit refused before acting (Unauthenticated, which the SDK
+ * answers with a fresh token) is resent. The SDK waits its backoff (0.5–1 s) before the refused
+ * resend, so a lost answer is reported about a second late.
  *
  * The SDK has no option for this, so it reaches its tools client's gRPC method and
  * `connectExec`. They are checked here, and an SDK that moved them fails every call with a
