@@ -39,7 +39,11 @@ export class ScalekitAccounts {
   private client: ScalekitClient | undefined;
   private clientKey = '';
 
-  constructor(private readonly loadCredentials: () => Promise<ScalekitCredentials>) {}
+  constructor(
+    private readonly loadCredentials: () => Promise<ScalekitCredentials>,
+    /** How long a tool call may take (the SDK's `toolTimeoutMs`; its default is 60 s). */
+    private readonly options: { readonly toolTimeoutMs?: number } = {},
+  ) {}
 
   /** Checks credentials against the service without keeping them: a token fetch plus one cheap RPC. */
   static async checkCredentials(credentials: ScalekitCredentials): Promise<void> {
@@ -167,7 +171,12 @@ export class ScalekitAccounts {
     const key = `${credentials.environmentUrl}\u0000${credentials.clientId}\u0000${credentials.clientSecret}`;
     if (!this.client || key !== this.clientKey) {
       requireSecureEnvironment(credentials.environmentUrl);
-      this.client = new (scalekitSdk().ScalekitClient)(credentials.environmentUrl, credentials.clientId, credentials.clientSecret);
+      this.client = new (scalekitSdk().ScalekitClient)(
+        credentials.environmentUrl,
+        credentials.clientId,
+        credentials.clientSecret,
+        this.options.toolTimeoutMs !== undefined ? { toolTimeoutMs: this.options.toolTimeoutMs } : undefined,
+      );
       this.clientKey = key;
     }
     return this.client;

@@ -118,6 +118,22 @@ describe('Scalekit adapter', function () {
       assert.equal(executeTries(), 1);
     });
 
+    it('a call past its deadline is not sent again either, and says it may have run', async () => {
+      const impatient = new ScalekitAccounts(async () => ({ environmentUrl: emu.url, clientId: emu.clientId, clientSecret: emu.clientSecret }), {
+        toolTimeoutMs: 300,
+      });
+      await impatient.status(ada, 'asana');
+      emu.resetLogs();
+      emu.injectFault({ kind: 'latency', ms: 1_500, rpc: 'ExecuteTool', times: 1 });
+      await assert.rejects(
+        impatient.executeTool(ada, 'asana', 'asana_task_create', { name: 'Too slow', workspace_gid: emu.data.asana.workspace.gid }),
+        (e: unknown) => OutcomeUnknownError.is(e) && /may or may not have run/.test(e.message),
+      );
+      // The emulator logs the call when its delayed handling ends, after the client gave up.
+      for (let waited = 0; executeTries() === 0 && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(executeTries(), 1);
+    });
+
     it('a refused token is renewed and the call sent again: Scalekit refused it before anything ran', async () => {
       emu.revokeTokens();
       const created = await createTask('After a new token');
