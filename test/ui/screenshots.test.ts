@@ -104,6 +104,10 @@ function conversation(): HostMessage[] {
   ];
 }
 
+/** The words a write whose answer was lost gets (OutcomeUnknownError's message and hint). */
+const OUTCOME_UNKNOWN =
+  'asana_task_create may or may not have run: its answer did not arrive (Scalekit: [unavailable] upstream connect error or disconnect/reset before headers). Check in Asana before running it again, so a change is not made twice.';
+
 function failures(): HostMessage[] {
   return [
     stateMsg({
@@ -123,6 +127,19 @@ function failures(): HostMessage[] {
             durationMs: 220,
           },
           't9',
+        ),
+        toolItem(
+          {
+            toolUseId: 'toolu_11',
+            toolName: 'asana_task_create',
+            connection: 'asana',
+            risk: 'write',
+            status: 'failed',
+            input: '{"name":"Write the launch recap"}',
+            error: OUTCOME_UNKNOWN,
+            durationMs: 1_240,
+          },
+          't11',
         ),
         toolItem({ toolUseId: 'toolu_10', toolName: 'posthog_query', status: 'running', durationMs: undefined }, 't10'),
         { kind: 'notice', id: 'n1', text: 'Stopped after 12 tool rounds (onbehalf.maxSteps).' },
@@ -213,6 +230,10 @@ describe('chat webview: screenshots', function () {
         await page.locator('.tool-card.status-failed').getByRole('button', { name: 'Re-authorize Asana' }).isVisible(),
         'the failed card offers Re-authorize Asana',
       );
+      // The write whose answer was lost: it says so, and offers no Retry that could run it twice.
+      const lost = page.locator('.tool-card.status-failed', { hasText: 'asana_task_create' });
+      await assertShows(page, '.tool-card.status-failed:has-text("asana_task_create") .tool-error-text', OUTCOME_UNKNOWN);
+      assert.equal(await lost.getByRole('button', { name: /Retry/ }).count(), 0, 'no Retry on a call that may have run');
       // The call still running, the step-limit notice, the retryable error and the streaming answer.
       await assertShows(page, '.tool-card.status-running .tool-name', 'posthog_query');
       await assertShows(page, '.msg-notice', 'Stopped after 12 tool rounds (onbehalf.maxSteps).');
