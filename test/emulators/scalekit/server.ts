@@ -7,6 +7,7 @@
 //
 // See README.md for the hooks, the account lifecycle and the error mapping.
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
@@ -339,6 +340,8 @@ class ScalekitEmulatorServer implements ScalekitEmulator {
     this.tokenTtlMs = (options.tokenTtlSeconds ?? 3600) * 1000;
     this.accounts = new AccountStore(this.clock, this.connections);
 
+    // Each RPC in flight listens for shutdown; the load tier has dozens in flight at once.
+    setMaxListeners(0, this.shutdown.signal);
     this.grpcHandler = connectNodeAdapter({
       routes: (router) => this.routes(router),
       interceptors: [this.interceptor],
