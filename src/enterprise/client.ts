@@ -5,6 +5,7 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { type ErrorKind, NotSignedInError, OnBehalfError, OutcomeUnknownError, ToolFailedError } from '../core/errors';
 import { causeCodeOf, failedBeforeSending } from '../core/requestFate';
 import { joseSdk, mcpSdk } from '../core/sdkLoader';
+import { connectionLabel } from '../shared/labels';
 import { defineTool, type ToolDefinition } from '../core/toolBackend';
 import type { ToolAnnotations } from '../core/toolRisk';
 import {
@@ -227,7 +228,7 @@ export class EnterprisePostHogClient {
         if (error instanceof mcpSdk().McpError) throw new ToolFailedError(name, redact(error.message), String(error.code));
         // The connection ended after the call was written: it may have run, so it is not one to repeat.
         if (error instanceof TypeError && !(signal?.aborted ?? false) && !failedBeforeSending(error)) {
-          throw new OutcomeUnknownError(name, 'PostHog', `the PostHog MCP server: ${causeCodeOf(error) ?? redact(error.message)}`);
+          throw new OutcomeUnknownError(name, connectionLabel(this.connection), `the PostHog MCP server: ${causeCodeOf(error) ?? redact(error.message)}`);
         }
         throw error;
       }
