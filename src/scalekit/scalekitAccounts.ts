@@ -145,12 +145,9 @@ export class ScalekitAccounts {
       const response = await send.executeTool({ toolName, identifier, connector: connection, params: toolInput });
       return { data: response.data ?? null, executionId: response.executionId };
     } catch (error) {
-      if (send.lostAnswer() || shapeOf(error).grpcStatus === grpc.DeadlineExceeded) {
-        throw new OutcomeUnknownError(
-          toolName,
-          connectionLabel(connection),
-          `Scalekit: ${cleanMessage(shapeOf(send.lostAnswer() ?? error).message ?? 'no answer')}`,
-        );
+      const lost = send.lostAnswer();
+      if (lost !== undefined || shapeOf(error).grpcStatus === grpc.DeadlineExceeded) {
+        throw new OutcomeUnknownError(toolName, connectionLabel(connection), `Scalekit: ${cleanMessage(shapeOf(lost ?? error).message ?? 'no answer')}`);
       }
       if (isAccountProblem(error)) {
         // Scalekit answers an inactive account with an authorization error; ask for the real status.

@@ -9,6 +9,7 @@ import {
   isErrorKind,
 } from '../core/errors';
 import type { GatewayErrorBody } from '../gateway/protocol';
+import { causeCodeOf } from '../core/requestFate';
 
 // What the team gateway's answers become: the extension's existing typed errors, with the
 // gateway's own user-worded message, so the chat, the tree and the commands show them as
@@ -93,8 +94,7 @@ export function gatewayHttpError(status: number, bodyText: string, retryAfter: s
 
 /** A request that never got an answer (refused, reset, DNS, timeout) as a typed error. */
 export function gatewayUnreachable(baseUrl: string, error: unknown): ServiceUnavailableError {
-  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  const detail = typeof cause === 'string' ? cause : error instanceof Error ? error.message : String(error);
+  const detail = causeCodeOf(error) ?? (error instanceof Error ? error.message : String(error));
   let host = baseUrl;
   try {
     host = new URL(baseUrl).host;

@@ -28,29 +28,25 @@ export interface E2ESession {
 let current: Promise<E2ESession> | undefined;
 let closeCurrent: (() => Promise<void>) | undefined;
 
-/** Text of every extension host log under the server's user-data-dir. */
-export function extensionHostLogs(userDataDir: string): string {
-  const logs = join(userDataDir, 'logs');
-  let text = '';
-  try {
-    for (const name of readdirSync(logs, { recursive: true, encoding: 'utf8' })) {
-      if (/exthost\d*[/\\]remoteexthost\.log$/.test(name)) text += readFileSync(join(logs, name), 'utf8');
-    }
-  } catch {
-    /* no logs yet */
-  }
-  return text;
-}
-
-/** OnBehalf's own log (its LogOutputChannel's file under the user-data-dir), or '' before it exists. */
-export function onBehalfLog(userDataDir: string): string {
+/** The text of every log file under the server's user-data-dir whose path matches `path`, or '' before there is one. */
+function logsMatching(userDataDir: string, path: RegExp): string {
   const logs = join(userDataDir, 'logs');
   try {
-    const names = readdirSync(logs, { recursive: true, encoding: 'utf8' }).filter((name) => /(^|[/\\])(\d+-)?OnBehalf\.log$/.test(name));
+    const names = readdirSync(logs, { recursive: true, encoding: 'utf8' }).filter((name) => path.test(name));
     return names.map((name) => readFileSync(join(logs, name), 'utf8')).join('');
   } catch {
     return '';
   }
+}
+
+/** Text of every extension host log under the server's user-data-dir. */
+export function extensionHostLogs(userDataDir: string): string {
+  return logsMatching(userDataDir, /exthost\d*[/\\]remoteexthost\.log$/);
+}
+
+/** OnBehalf's own log (its LogOutputChannel's file under the user-data-dir), or '' before it exists. */
+export function onBehalfLog(userDataDir: string): string {
+  return logsMatching(userDataDir, /(^|[/\\])(\d+-)?OnBehalf\.log$/);
 }
 
 /** Polls the extension host log for "ExtensionService#_doActivateExtension <id>". */
